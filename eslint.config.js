@@ -1,0 +1,48 @@
+// @ts-check
+import js from '@eslint/js';
+import n from 'eslint-plugin-n';
+import tseslint from 'typescript-eslint';
+
+/** Modules that must stay pure: no filesystem, processes, Docker or host probes. */
+const PURE_FOLDERS = ['src/schema/**', 'src/model/**', 'src/plan/**', 'src/generate/**', 'src/preflight/**'];
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'test/fixtures/**'] },
+  { linterOptions: { reportUnusedDisableDirectives: 'error' } },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: { allowDefaultProject: ['*.js', '*.mjs', 'scripts/*.mjs', 'bench/*.mjs'] } },
+    },
+    plugins: { n },
+    rules: {
+      '@typescript-eslint/consistent-type-imports': 'error',
+      'n/prefer-node-protocol': 'error',
+      'n/no-process-exit': 'error',
+      'no-restricted-syntax': [
+        'error',
+        { selector: 'ExportDefaultDeclaration', message: 'Use named exports.' },
+      ],
+    },
+  },
+  {
+    files: PURE_FOLDERS,
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: ['node:fs', 'node:fs/promises', 'node:child_process', 'execa', 'dockerode', 'systeminformation'],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/main.ts', 'scripts/**', 'bench/**', 'test/**'],
+    rules: { 'n/no-process-exit': 'off' },
+  },
+  {
+    files: ['**/*.mjs', '**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+  },
+);

@@ -1,0 +1,23 @@
+import type { Rule } from './context.js';
+import { checkCredentials } from './credentials.js';
+import { checkCycles } from './cycles.js';
+import { checkContainerPorts, checkEnvironments, checkGpuProfiles } from './environments.js';
+import { checkHardening } from './hardening.js';
+import { checkNetworks } from './networks.js';
+import { checkReferences } from './references.js';
+import { checkVariables } from './variables.js';
+
+export type { Rule, RuleContext } from './context.js';
+
+/** The semantic checks, run in this order after the JSON Schema shape check passes. */
+export const RULES: readonly Rule[] = [
+  checkReferences,
+  checkCycles,
+  checkNetworks,
+  checkVariables,
+  checkCredentials,
+  checkContainerPorts,
+  checkEnvironments,
+  checkGpuProfiles,
+  checkHardening,
+];

@@ -1,0 +1,155 @@
+// The raw stack document, as schemas/compose-schema.json allows it. Only the validator and
+// resolveModel read this type; everything downstream reads the resolved Model.
+
+export type Scalar = string | number | boolean;
+export type StringOrList = string | string[];
+
+export interface HealthcheckTiming {
+  interval?: string;
+  timeout?: string;
+  retries?: number;
+  start_period?: string;
+  start_interval?: string;
+}
+
+export interface HealthcheckTemplateDef extends HealthcheckTiming {
+  description?: string;
+  interval: string;
+  timeout: string;
+  retries: number;
+}
+
+export interface SecretTypeDef {
+  description?: string;
+  length: number;
+  rotationDays: number;
+  alphabet?: 'alphanumeric' | 'hex';
+}
+
+export type VariableType = 'string' | 'integer' | 'float' | 'boolean' | 'secret';
+
+export interface VariableDef {
+  type: VariableType;
+  description: string;
+  default?: Scalar;
+  minimum?: number;
+  maximum?: number;
+  exclusiveMinimum?: number;
+  allowed?: Scalar[];
+  pattern?: string;
+  secretType?: string;
+  prefix?: string;
+}
+
+export interface GpuProfileDef {
+  description: string;
+  gpuCount: number;
+  variables: Record<string, Scalar>;
+}
+
+export interface StackDef {
+  description: string;
+  network: string;
+  subnetSlot: number;
+  dependsOn?: string[];
+}
+
+export type DataKind = 'db' | 'cache' | 'models' | 'logs' | 'test-results' | 'app';
+
+export interface VolumeDef {
+  description?: string;
+  data: DataKind;
+}
+
+export interface PortLong {
+  target: number;
+  published?: string | number;
+  host_ip?: string;
+  protocol?: 'tcp' | 'udp';
+}
+
+export type PortDef = string | number | PortLong;
+
+export interface HealthcheckDef extends HealthcheckTiming {
+  template?: string;
+  test?: StringOrList;
+  disable?: boolean;
+}
+
+export interface ResourcesDef {
+  memory?: string;
+  cpus?: number | string;
+}
+
+export interface DeployDef {
+  replicas?: number;
+  resources?: { limits?: ResourcesDef; reservations?: ResourcesDef };
+}
+
+export type DependsOnDef =
+  | string[]
+  | Record<string, { condition?: string; restart?: boolean; required?: boolean }>;
+
+export interface ServiceDef {
+  description?: string;
+  stack: string;
+  kind?: 'service' | 'job';
+  gpu?: boolean;
+  image?: string;
+  build?: string | { context: string; dockerfile?: string; args?: Record<string, Scalar>; target?: string };
+  command?: StringOrList;
+  entrypoint?: StringOrList;
+  environment?: Record<string, Scalar>;
+  ports?: PortDef[];
+  expose?: (string | number)[];
+  volumes?: string[];
+  depends_on?: DependsOnDef;
+  healthcheck?: HealthcheckDef;
+  deploy?: DeployDef;
+  restart?: string;
+  shm_size?: string | number;
+  ipc?: string;
+  [composeKey: string]: unknown;
+}
+
+export interface ServiceOverrideDef {
+  image?: string;
+  command?: StringOrList;
+  environment?: Record<string, Scalar>;
+  deploy?: DeployDef;
+  healthcheck?: HealthcheckDef;
+  shm_size?: string | number;
+  ipc?: string;
+  publishPorts?: boolean;
+}
+
+export interface EnvironmentDef {
+  description: string;
+  gpu: { required: boolean; profile: string; fallback?: string };
+  memoryMinimumGb: number;
+  addressPool: string;
+  healthcheckTemplate?: string;
+  services: string[];
+  variables?: Record<string, Scalar>;
+  overrides?: Record<string, ServiceOverrideDef>;
+}
+
+export interface FirstRunDef {
+  description?: string;
+  environment: string;
+  regenerateSecrets?: boolean;
+}
+
+export interface StackFile {
+  version: 1;
+  project: { name: string; description?: string; restartPolicy?: string };
+  healthcheckTemplates: Record<string, HealthcheckTemplateDef>;
+  secretTypes: Record<string, SecretTypeDef>;
+  variables: Record<string, VariableDef>;
+  gpuProfiles: Record<string, GpuProfileDef>;
+  stacks: Record<string, StackDef>;
+  volumes: Record<string, VolumeDef>;
+  services: Record<string, ServiceDef>;
+  environments: Record<string, EnvironmentDef>;
+  firstRun?: FirstRunDef;
+}
