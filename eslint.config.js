@@ -1,19 +1,22 @@
 // @ts-check
 import js from '@eslint/js';
 import n from 'eslint-plugin-n';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 /** Modules that must stay pure: no filesystem, processes, Docker or host probes. */
 const PURE_FOLDERS = ['src/schema/**', 'src/model/**', 'src/plan/**', 'src/generate/**', 'src/preflight/**'];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'test/fixtures/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'test/fixtures/**', 'src/schema/generated/**'] },
   { linterOptions: { reportUnusedDisableDirectives: 'error' } },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ['*.js', '*.mjs', 'scripts/*.mjs', 'bench/*.mjs'] } },
+      parserOptions: {
+        projectService: { allowDefaultProject: ['*.js', '*.mjs', 'scripts/*.mjs', 'bench/*.mjs'] },
+      },
     },
     plugins: { n },
     rules: {
@@ -32,7 +35,14 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          paths: ['node:fs', 'node:fs/promises', 'node:child_process', 'execa', 'dockerode', 'systeminformation'],
+          paths: [
+            'node:fs',
+            'node:fs/promises',
+            'node:child_process',
+            'execa',
+            'dockerode',
+            'systeminformation',
+          ],
         },
       ],
     },
@@ -44,5 +54,11 @@ export default tseslint.config(
   {
     files: ['**/*.mjs', '**/*.js'],
     ...tseslint.configs.disableTypeChecked,
+    languageOptions: { globals: globals.node },
+  },
+  {
+    // Tools read their configuration from a default export.
+    files: ['*.config.js', '*.config.ts', '*.config.mjs'],
+    rules: { 'no-restricted-syntax': 'off' },
   },
 );

@@ -11,13 +11,7 @@ export const EXIT = {
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 export type ErrorCode =
-  | 'E_USAGE'
-  | 'E_SCHEMA'
-  | 'E_SCHEMA_NOT_FOUND'
-  | 'E_RUNTIME'
-  | 'E_PREFLIGHT'
-  | 'E_REFUSED'
-  | 'E_INTERRUPTED';
+  'E_USAGE' | 'E_SCHEMA' | 'E_SCHEMA_NOT_FOUND' | 'E_RUNTIME' | 'E_PREFLIGHT' | 'E_REFUSED' | 'E_INTERRUPTED';
 
 const EXIT_BY_CODE: Record<ErrorCode, ExitCode> = {
   E_USAGE: EXIT.usage,

@@ -22,7 +22,11 @@ export function intToIp(value: number): string {
 /** Parses an IPv4 CIDR such as 10.30.0.0/20 and insists it names a network, not a host. */
 export function parseCidr(text: string): CidrParse {
   if (!/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(text) || !ipaddr.IPv4.isValidCIDR(text)) {
-    return { ok: false, reason: `"${text}" is not an IPv4 CIDR`, hint: 'write it as ADDRESS/PREFIX, such as 10.30.0.0/20' };
+    return {
+      ok: false,
+      reason: `"${text}" is not an IPv4 CIDR`,
+      hint: 'write it as ADDRESS/PREFIX, such as 10.30.0.0/20',
+    };
   }
   const [address, prefix] = ipaddr.IPv4.parseCIDR(text);
   const size = 2 ** (32 - prefix);

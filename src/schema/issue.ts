@@ -39,5 +39,10 @@ export function formatPath(path: DocPath): string {
 
 /** Orders issues by position so output reads top to bottom. */
 export function compareIssues(a: Issue, b: Issue): number {
-  return a.file.localeCompare(b.file) || a.line - b.line || a.column - b.column || a.message.localeCompare(b.message);
+  return (
+    a.file.localeCompare(b.file) ||
+    a.line - b.line ||
+    a.column - b.column ||
+    a.message.localeCompare(b.message)
+  );
 }

@@ -1,4 +1,14 @@
-import { isAlias, isMap, isPair, isScalar, isSeq, type Document, type LineCounter, type Node, type Pair } from 'yaml';
+import {
+  isAlias,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  type Document,
+  type LineCounter,
+  type Node,
+  type Pair,
+} from 'yaml';
 import type { DocPath } from './issue.js';
 
 export interface Position {
@@ -18,9 +28,14 @@ function deref(node: unknown, doc: Document): unknown {
  * Finds where a path points in the YAML source. Walks as deep as the document goes, so a path into
  * something missing (a required key, say) points at its nearest existing parent.
  */
-export function locate(doc: Document, lineCounter: LineCounter, path: DocPath, at: 'key' | 'value' = 'value'): Position {
+export function locate(
+  doc: Document,
+  lineCounter: LineCounter,
+  path: DocPath,
+  at: 'key' | 'value' = 'value',
+): Position {
   let node: unknown = doc.contents;
-  let range: [number, number, number] | undefined = (doc.contents as Node | null)?.range ?? undefined;
+  let range: [number, number, number] | undefined = doc.contents?.range ?? undefined;
   for (let i = 0; i < path.length; i++) {
     const segment = path[i];
     const isLast = i === path.length - 1;

@@ -1,25 +1,13 @@
-import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
-import stackJsonSchema from '../../schemas/compose-schema.json' with { type: 'json' };
+import type { ErrorObject } from 'ajv';
+// Compiled from schemas/compose-schema.json at build time (scripts/gen-shape-validator.mjs).
+import validateShape from './generated/stack-shape.js';
 import type { DocPath, Finding } from './issue.js';
 import { didYouMean } from './suggest.js';
-
-type Validator = ReturnType<Ajv2020['compile']>;
-let compiled: Validator | undefined;
-
-function validator(): Validator {
-  compiled ??= new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true, verbose: true }).compile(
-    stackJsonSchema,
-  );
-  return compiled;
-}
-
-/** The JSON Schema every stack file must match (for editors and docs). */
-export const STACK_JSON_SCHEMA: unknown = stackJsonSchema;
 
 const KEY_HINTS: Record<string, string> = {
   container_name:
     'stackctl names containers per environment so environments never collide; remove container_name',
-  networks: 'networks come from the service\'s stack (stacks.<name>.network); remove networks',
+  networks: "networks come from the service's stack (stacks.<name>.network); remove networks",
   env_file: 'stackctl writes the env file for each environment; declare values under variables instead',
   runtime: 'set gpu: true and choose a gpuProfile; stackctl writes the device reservation',
   profiles: 'list the service under environments.<name>.services instead of using compose profiles',
@@ -27,9 +15,8 @@ const KEY_HINTS: Record<string, string> = {
 
 /** Checks the document's shape against the JSON Schema and returns every mismatch. */
 export function checkShape(data: unknown): Finding[] {
-  const validate = validator();
-  if (validate(data)) return [];
-  return toFindings(validate.errors ?? [], data);
+  if (validateShape(data)) return [];
+  return toFindings(validateShape.errors ?? [], data);
 }
 
 function pathOf(pointer: string, data: unknown): (string | number)[] {
@@ -44,7 +31,8 @@ function pathOf(pointer: string, data: unknown): (string | number)[] {
       cursor = cursor[index];
     } else {
       out.push(key);
-      cursor = cursor !== null && typeof cursor === 'object' ? (cursor as Record<string, unknown>)[key] : undefined;
+      cursor =
+        cursor !== null && typeof cursor === 'object' ? (cursor as Record<string, unknown>)[key] : undefined;
     }
   }
   return out;

@@ -87,8 +87,7 @@ export interface DeployDef {
 }
 
 export type DependsOnDef =
-  | string[]
-  | Record<string, { condition?: string; restart?: boolean; required?: boolean }>;
+  string[] | Record<string, { condition?: string; restart?: boolean; required?: boolean }>;
 
 export interface ServiceDef {
   description?: string;

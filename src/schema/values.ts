@@ -1,4 +1,12 @@
-import type { EnvironmentDef, PortDef, Scalar, ServiceDef, ServiceOverrideDef, StackFile, VariableDef } from './types.js';
+import type {
+  EnvironmentDef,
+  PortDef,
+  Scalar,
+  ServiceDef,
+  ServiceOverrideDef,
+  StackFile,
+  VariableDef,
+} from './types.js';
 
 /** How a value is written into an env file and read back by compose. */
 export function scalarText(value: Scalar): string {
@@ -27,7 +35,8 @@ export function checkVariableValue(def: VariableDef, value: Scalar): string | un
       if (typeof value !== 'boolean') return `must be true or false, not ${JSON.stringify(value)}`;
       break;
     case 'integer':
-      if (typeof value !== 'number' || !Number.isInteger(value)) return `must be an integer, not ${JSON.stringify(value)}`;
+      if (typeof value !== 'number' || !Number.isInteger(value))
+        return `must be an integer, not ${JSON.stringify(value)}`;
       break;
     case 'float':
       if (typeof value !== 'number') return `must be a number, not ${JSON.stringify(value)}`;
@@ -39,10 +48,12 @@ export function checkVariableValue(def: VariableDef, value: Scalar): string | un
       return 'is a secret: stackctl generates it; it may not be given a value here';
   }
   if (typeof value === 'number') {
-    if (def.minimum !== undefined && value < def.minimum) return `${value} is below the minimum ${def.minimum}`;
+    if (def.minimum !== undefined && value < def.minimum)
+      return `${value} is below the minimum ${def.minimum}`;
     if (def.exclusiveMinimum !== undefined && value <= def.exclusiveMinimum)
       return `${value} must be above ${def.exclusiveMinimum}`;
-    if (def.maximum !== undefined && value > def.maximum) return `${value} is above the maximum ${def.maximum}`;
+    if (def.maximum !== undefined && value > def.maximum)
+      return `${value} is above the maximum ${def.maximum}`;
   }
   if (def.allowed && !def.allowed.some((allowed) => allowed === value))
     return `${JSON.stringify(value)} is not one of ${def.allowed.map((a) => JSON.stringify(a)).join(', ')}`;
@@ -118,7 +129,8 @@ function splitOutsideBraces(text: string): string[] {
 
 /** Parses an interpolated short-syntax port ("127.0.0.1:5432:5432/tcp") or a long-syntax one. */
 export function parsePort(port: PortDef, interpolateText: (text: string) => string): ParsedPort | string {
-  if (typeof port === 'number') return { hostIp: '', hostPorts: undefined, containerPort: String(port), protocol: 'tcp' };
+  if (typeof port === 'number')
+    return { hostIp: '', hostPorts: undefined, containerPort: String(port), protocol: 'tcp' };
   if (typeof port === 'object') {
     const published = port.published === undefined ? undefined : interpolateText(String(port.published));
     const range = published === undefined || published === '' ? undefined : parseRange(published);

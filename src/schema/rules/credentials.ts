@@ -62,7 +62,11 @@ export const checkCredentials: Rule = ({ file, report }) => {
     walkStrings(root, rootPath, (text, path) => {
       const match = URL_WITH_PASSWORD.exec(text);
       if (match && findVariableReferences(match[2] ?? '').length === 0) {
-        report({ path, message: 'hardcoded credential: URL carries a literal password', hint: 'write the password as ${NAME} of a secret variable' });
+        report({
+          path,
+          message: 'hardcoded credential: URL carries a literal password',
+          hint: 'write the password as ${NAME} of a secret variable',
+        });
       }
     });
 
@@ -72,7 +76,13 @@ export const checkCredentials: Rule = ({ file, report }) => {
   }
   for (const [envName, env] of Object.entries(file.environments)) {
     for (const [serviceName, override] of Object.entries(env.overrides ?? {})) {
-      checkEnvironmentMap(override.environment, ['environments', envName, 'overrides', serviceName, 'environment']);
+      checkEnvironmentMap(override.environment, [
+        'environments',
+        envName,
+        'overrides',
+        serviceName,
+        'environment',
+      ]);
       checkUrls(override, ['environments', envName, 'overrides', serviceName]);
     }
     for (const [name, value] of Object.entries(env.variables ?? {})) {
@@ -86,7 +96,11 @@ export const checkCredentials: Rule = ({ file, report }) => {
     }
   }
   for (const [name, def] of Object.entries(file.variables)) {
-    if (def.default !== undefined && (SECRET_KEY.test(name) || USER_KEY.test(name)) && isWellKnown(def.default)) {
+    if (
+      def.default !== undefined &&
+      (SECRET_KEY.test(name) || USER_KEY.test(name)) &&
+      isWellKnown(def.default)
+    ) {
       report({
         path: ['variables', name, 'default'],
         message: `well-known default credential "${String(def.default)}" for ${name}`,

@@ -24,7 +24,9 @@ export function findCycles(graph: ReadonlyMap<string, readonly string[]>): strin
 
 /** Stack dependencies and service depends_on have no cycles; each cycle is named in full. */
 export const checkCycles: Rule = ({ file, report }) => {
-  const stackGraph = new Map(Object.entries(file.stacks).map(([name, stack]) => [name, stack.dependsOn ?? []]));
+  const stackGraph = new Map(
+    Object.entries(file.stacks).map(([name, stack]) => [name, stack.dependsOn ?? []]),
+  );
   for (const cycle of findCycles(stackGraph)) {
     const [first, second] = cycle;
     const index = (file.stacks[first ?? '']?.dependsOn ?? []).indexOf(second ?? '');
@@ -34,7 +36,9 @@ export const checkCycles: Rule = ({ file, report }) => {
       hint: 'remove one of these dependencies',
     });
   }
-  const serviceGraph = new Map(Object.entries(file.services).map(([name, svc]) => [name, dependencyNames(svc)]));
+  const serviceGraph = new Map(
+    Object.entries(file.services).map(([name, svc]) => [name, dependencyNames(svc)]),
+  );
   for (const cycle of findCycles(serviceGraph)) {
     const [first, second] = cycle;
     const service = file.services[first ?? ''];

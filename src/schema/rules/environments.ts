@@ -47,7 +47,8 @@ export const checkEnvironments: Rule = ({ file, environments, report }) => {
         report({
           path: [...envPath, 'variables', name],
           message: `${name} ${problem}`,
-          hint: def.type === 'secret' ? 'remove the value; stackctl generates secrets' : `see variables.${name}`,
+          hint:
+            def.type === 'secret' ? 'remove the value; stackctl generates secrets' : `see variables.${name}`,
         });
       }
     }
@@ -80,7 +81,11 @@ export const checkEnvironments: Rule = ({ file, environments, report }) => {
         if (missing.length > 0) return; // reported by the variables check
         const parsed = parsePort(port, (text) => interpolate(text, values).value);
         if (typeof parsed === 'string') {
-          report({ path: portPath, message: `in environment "${envName}": ${parsed}`, hint: 'write HOST_IP:HOST_PORT:CONTAINER_PORT' });
+          report({
+            path: portPath,
+            message: `in environment "${envName}": ${parsed}`,
+            hint: 'write HOST_IP:HOST_PORT:CONTAINER_PORT',
+          });
           return;
         }
         if (!parsed.hostPorts) return;
@@ -134,11 +139,20 @@ export const checkGpuProfiles: Rule = ({ file, environments, report }) => {
         continue;
       }
       const problem = checkVariableValue(def, value);
-      if (problem) report({ path: [...path, 'variables', variable], message: `${variable} ${problem}`, hint: `see variables.${variable}` });
+      if (problem)
+        report({
+          path: [...path, 'variables', variable],
+          message: `${variable} ${problem}`,
+          hint: `see variables.${variable}`,
+        });
     }
     const count = profile.variables['GPU_COUNT'];
     if (typeof count === 'number' && count !== profile.gpuCount) {
-      report({ path: [...path, 'variables', 'GPU_COUNT'], message: `GPU_COUNT ${count} differs from gpuCount ${profile.gpuCount}`, hint: 'make them equal' });
+      report({
+        path: [...path, 'variables', 'GPU_COUNT'],
+        message: `GPU_COUNT ${count} differs from gpuCount ${profile.gpuCount}`,
+        hint: 'make them equal',
+      });
     }
     const devices = String(profile.variables['CUDA_VISIBLE_DEVICES'] ?? '');
     const deviceCount = devices.trim() === '' ? 0 : devices.split(',').length;

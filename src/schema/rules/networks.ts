@@ -3,7 +3,10 @@ import { dependencyNames } from '../values.js';
 import type { Rule } from './context.js';
 
 /** Every stack a stack depends on, directly or through others. */
-export function stackClosure(stacks: Readonly<Record<string, { dependsOn?: string[] }>>, name: string): Set<string> {
+export function stackClosure(
+  stacks: Readonly<Record<string, { dependsOn?: string[] }>>,
+  name: string,
+): Set<string> {
   const seen = new Set<string>();
   const pending = [...(stacks[name]?.dependsOn ?? [])];
   while (pending.length > 0) {
@@ -22,11 +25,19 @@ export const checkNetworks: Rule = ({ file, report }) => {
   for (const [name, stack] of Object.entries(file.stacks)) {
     const slotHolder = slots.get(stack.subnetSlot);
     if (slotHolder) {
-      report({ path: ['stacks', name, 'subnetSlot'], message: `subnetSlot ${stack.subnetSlot} is already used by stack "${slotHolder}"`, hint: 'give each stack its own slot' });
+      report({
+        path: ['stacks', name, 'subnetSlot'],
+        message: `subnetSlot ${stack.subnetSlot} is already used by stack "${slotHolder}"`,
+        hint: 'give each stack its own slot',
+      });
     } else slots.set(stack.subnetSlot, name);
     const networkHolder = networks.get(stack.network);
     if (networkHolder) {
-      report({ path: ['stacks', name, 'network'], message: `network "${stack.network}" is already used by stack "${networkHolder}"`, hint: 'give each stack its own network name' });
+      report({
+        path: ['stacks', name, 'network'],
+        message: `network "${stack.network}" is already used by stack "${networkHolder}"`,
+        hint: 'give each stack its own network name',
+      });
     } else networks.set(stack.network, name);
   }
   const highestSlot = Math.max(0, ...Object.values(file.stacks).map((stack) => stack.subnetSlot));
@@ -73,9 +84,12 @@ export const checkNetworks: Rule = ({ file, report }) => {
     const depList = Array.isArray(service.depends_on);
     dependencyNames(service).forEach((dep, i) => {
       const target = file.services[dep];
-      if (!target || target.stack === own || reachable.has(target.stack) || !file.stacks[target.stack]) return;
+      if (!target || target.stack === own || reachable.has(target.stack) || !file.stacks[target.stack])
+        return;
       report({
-        path: depList ? ['services', serviceName, 'depends_on', i] : ['services', serviceName, 'depends_on', dep],
+        path: depList
+          ? ['services', serviceName, 'depends_on', i]
+          : ['services', serviceName, 'depends_on', dep],
         at: depList ? 'value' : 'key',
         message: `"${serviceName}" (stack ${own}) depends on "${dep}" (stack ${target.stack}), whose network it does not join`,
         hint: `add ${target.stack} to stacks.${own}.dependsOn`,

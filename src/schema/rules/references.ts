@@ -12,7 +12,11 @@ export const checkReferences: Rule = ({ file, environments, report }) => {
   const secretTypes = Object.keys(file.secretTypes);
 
   const unknown = (path: (string | number)[], what: string, name: string, known: string[]) =>
-    report({ path, message: `unknown ${what} "${name}"`, hint: didYouMean(name, known) || `declare it first` });
+    report({
+      path,
+      message: `unknown ${what} "${name}"`,
+      hint: didYouMean(name, known) || `declare it first`,
+    });
 
   for (const [stackName, stack] of Object.entries(file.stacks)) {
     (stack.dependsOn ?? []).forEach((dep, i) => {
@@ -24,11 +28,14 @@ export const checkReferences: Rule = ({ file, environments, report }) => {
       unknown(['variables', name, 'secretType'], 'secret type', def.secretType, secretTypes);
   }
   for (const [serviceName, service] of Object.entries(file.services)) {
-    if (!file.stacks[service.stack]) unknown(['services', serviceName, 'stack'], 'stack', service.stack, stacks);
+    if (!file.stacks[service.stack])
+      unknown(['services', serviceName, 'stack'], 'stack', service.stack, stacks);
     const depList = Array.isArray(service.depends_on);
     dependencyNames(service).forEach((dep, i) => {
       if (file.services[dep]) return;
-      const path = depList ? ['services', serviceName, 'depends_on', i] : ['services', serviceName, 'depends_on', dep];
+      const path = depList
+        ? ['services', serviceName, 'depends_on', i]
+        : ['services', serviceName, 'depends_on', dep];
       report({
         path,
         at: depList ? 'value' : 'key',
@@ -38,7 +45,12 @@ export const checkReferences: Rule = ({ file, environments, report }) => {
     });
     const template = service.healthcheck?.template;
     if (template !== undefined && !file.healthcheckTemplates[template])
-      unknown(['services', serviceName, 'healthcheck', 'template'], 'healthcheck template', template, templates);
+      unknown(
+        ['services', serviceName, 'healthcheck', 'template'],
+        'healthcheck template',
+        template,
+        templates,
+      );
     (service.volumes ?? []).forEach((mount, i) => {
       const source = mount.split(':')[0] ?? '';
       const isNamed = source !== '' && !/[/.~$]/.test(source[0] ?? '') && !source.includes('/');
@@ -55,11 +67,21 @@ export const checkReferences: Rule = ({ file, environments, report }) => {
     if (env.gpu.fallback !== undefined && !file.gpuProfiles[env.gpu.fallback])
       unknown(['environments', envName, 'gpu', 'fallback'], 'GPU profile', env.gpu.fallback, profiles);
     if (env.healthcheckTemplate !== undefined && !file.healthcheckTemplates[env.healthcheckTemplate])
-      unknown(['environments', envName, 'healthcheckTemplate'], 'healthcheck template', env.healthcheckTemplate, templates);
+      unknown(
+        ['environments', envName, 'healthcheckTemplate'],
+        'healthcheck template',
+        env.healthcheckTemplate,
+        templates,
+      );
     for (const [serviceName, override] of Object.entries(env.overrides ?? {})) {
       const path = ['environments', envName, 'overrides', serviceName];
       if (!file.services[serviceName]) {
-        report({ path, at: 'key', message: `override for unknown service "${serviceName}"`, hint: didYouMean(serviceName, services) || 'remove it' });
+        report({
+          path,
+          at: 'key',
+          message: `override for unknown service "${serviceName}"`,
+          hint: didYouMean(serviceName, services) || 'remove it',
+        });
       } else if (!env.services.includes(serviceName)) {
         report({
           path,
@@ -74,5 +96,10 @@ export const checkReferences: Rule = ({ file, environments, report }) => {
     }
   }
   if (file.firstRun && !file.environments[file.firstRun.environment])
-    unknown(['firstRun', 'environment'], 'environment', file.firstRun.environment, Object.keys(file.environments));
+    unknown(
+      ['firstRun', 'environment'],
+      'environment',
+      file.firstRun.environment,
+      Object.keys(file.environments),
+    );
 };

@@ -8,7 +8,8 @@ import { walkStrings } from './walk.js';
 export const checkVariables: Rule = ({ file, report }) => {
   const declared = Object.keys(file.variables);
   const used = new Set<string>();
-  for (const profile of Object.values(file.gpuProfiles)) for (const name of Object.keys(profile.variables)) used.add(name);
+  for (const profile of Object.values(file.gpuProfiles))
+    for (const name of Object.keys(profile.variables)) used.add(name);
 
   const checkReferencesIn = (root: unknown, rootPath: (string | number)[]) =>
     walkStrings(root, rootPath, (text, path) => {
@@ -19,7 +20,9 @@ export const checkVariables: Rule = ({ file, report }) => {
           report({
             path,
             message: `undeclared variable "\${${ref.name}}"`,
-            hint: didYouMean(ref.name, declared) || `declare ${ref.name} under variables (or write $$ for a literal $)`,
+            hint:
+              didYouMean(ref.name, declared) ||
+              `declare ${ref.name} under variables (or write $$ for a literal $)`,
           });
         } else if (def.type === 'secret' && (ref.modifier.endsWith('-') || ref.modifier.endsWith('+'))) {
           report({
@@ -40,7 +43,11 @@ export const checkVariables: Rule = ({ file, report }) => {
   for (const [name, def] of Object.entries(file.variables)) {
     const path = ['variables', name];
     if (def.pattern !== undefined && !isValidRegex(def.pattern)) {
-      report({ path: [...path, 'pattern'], message: `pattern is not a valid regular expression`, hint: 'fix the expression' });
+      report({
+        path: [...path, 'pattern'],
+        message: `pattern is not a valid regular expression`,
+        hint: 'fix the expression',
+      });
     }
     if (def.type === 'secret') {
       if (def.default !== undefined) {
@@ -52,10 +59,23 @@ export const checkVariables: Rule = ({ file, report }) => {
       }
     } else if (def.default !== undefined) {
       const problem = checkVariableValue(def, def.default);
-      if (problem) report({ path: [...path, 'default'], message: `default ${problem}`, hint: `fix the default of ${name}` });
+      if (problem)
+        report({
+          path: [...path, 'default'],
+          message: `default ${problem}`,
+          hint: `fix the default of ${name}`,
+        });
     }
-    if (def.type !== 'integer' && def.type !== 'float' && (def.minimum ?? def.maximum ?? def.exclusiveMinimum) !== undefined) {
-      report({ path, message: `${name} is a ${def.type}; ranges apply to integer and float variables only`, hint: 'remove minimum/maximum' });
+    if (
+      def.type !== 'integer' &&
+      def.type !== 'float' &&
+      (def.minimum ?? def.maximum ?? def.exclusiveMinimum) !== undefined
+    ) {
+      report({
+        path,
+        message: `${name} is a ${def.type}; ranges apply to integer and float variables only`,
+        hint: 'remove minimum/maximum',
+      });
     }
     if (!used.has(name)) {
       report({

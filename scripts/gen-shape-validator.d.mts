@@ -1,0 +1,2 @@
+export declare const AJV_OPTIONS: Record<string, unknown>;
+export declare function generateShapeValidator(): Promise<boolean>;

@@ -1,0 +1,118 @@
+import { Command, CommanderError, Option } from 'commander';
+import { EXIT, ReportedFailure, isStackctlError } from '../errors.js';
+import { colorEnabled, createColors } from '../ui/colors.js';
+import { SCHEMA_FORMAT_VERSION, STACKCTL_VERSION } from '../version.js';
+import { registerValidate } from './commands/validate.js';
+import { printLine, type CommandContext, type OutputStream } from './context.js';
+import { EXIT_CODES_HELP, examples } from './help.js';
+
+/** The process around a CLI run; tests pass their own. */
+export interface ProcessIO {
+  readonly cwd: string;
+  readonly env: NodeJS.ProcessEnv;
+  readonly stdout: OutputStream;
+  readonly stderr: OutputStream;
+  readonly stdinIsTTY: boolean;
+  readonly signal: AbortSignal;
+}
+
+interface GlobalFlags {
+  verbose?: boolean;
+  color?: boolean;
+}
+
+/** Runs stackctl with these arguments (without node and script) and returns the exit code. */
+export async function run(args: readonly string[], io: ProcessIO): Promise<number> {
+  const program = buildProgram(io);
+  try {
+    await program.parseAsync([...args], { from: 'user' });
+    return io.signal.aborted ? EXIT.interrupted : EXIT.ok;
+  } catch (error) {
+    const flags = program.opts<GlobalFlags>();
+    return reportError(error, io, flags);
+  }
+}
+
+function buildProgram(io: ProcessIO): Command {
+  const program = new Command('stackctl');
+  let context: CommandContext | undefined;
+  const getContext = (): CommandContext => {
+    if (context) return context;
+    const flags = program.opts<GlobalFlags>();
+    const colors = createColors(
+      colorEnabled({ noColorFlag: flags.color === false, env: io.env, isTTY: io.stdout.isTTY === true }),
+    );
+    context = {
+      cwd: io.cwd,
+      env: io.env,
+      stdout: io.stdout,
+      stderr: io.stderr,
+      colors,
+      verbose: flags.verbose === true,
+      interactive: io.stdinIsTTY && io.stderr.isTTY === true,
+      signal: io.signal,
+    };
+    return context;
+  };
+
+  program
+    .description('Validate, generate, preflight, start and wipe the LLM Multimodal Stack from one schema')
+    .version(`stackctl ${STACKCTL_VERSION} (schema format ${SCHEMA_FORMAT_VERSION})`, '-V, --version')
+    .addOption(new Option('-v, --verbose', 'show details and stack traces on errors'))
+    .addOption(new Option('--no-color', 'plain output (also NO_COLOR=1)'))
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      writeErr: (text) => io.stderr.write(text),
+    })
+    .addHelpText(
+      'after',
+      examples([
+        ['stackctl validate', 'check schemas/compose-schema.yaml'],
+        ['stackctl validate --env production --json', 'one environment, as JSON'],
+        ['stackctl <command> --help', 'options and examples of a command'],
+      ]) + EXIT_CODES_HELP,
+    );
+
+  registerValidate(program, getContext);
+
+  for (const command of program.commands) command.exitOverride().showSuggestionAfterError(true);
+  return program;
+}
+
+function reportError(error: unknown, io: ProcessIO, flags: GlobalFlags): number {
+  if (error instanceof ReportedFailure) return error.exitCode;
+  if (error instanceof CommanderError) {
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return EXIT.ok;
+    if (error.code === 'commander.help') return EXIT.ok;
+    // Commander already printed its message to stderr.
+    return EXIT.usage;
+  }
+  const colors = createColors(
+    colorEnabled({ noColorFlag: flags.color === false, env: io.env, isTTY: io.stderr.isTTY === true }),
+  );
+  if (isStackctlError(error)) {
+    printLine(io.stderr, `${colors.red('error:')} ${error.message}`);
+    if (error.hint !== undefined && error.hint !== '')
+      printLine(io.stderr, `  ${colors.dim('hint:')} ${error.hint}`);
+    if (flags.verbose === true && error.cause !== undefined) printLine(io.stderr, describeCause(error.cause));
+    return error.exitCode;
+  }
+  if (io.signal.aborted) return EXIT.interrupted;
+  const message = error instanceof Error ? error.message : String(error);
+  printLine(io.stderr, `${colors.red('error:')} unexpected failure: ${message}`);
+  if (flags.verbose === true)
+    printLine(io.stderr, error instanceof Error ? (error.stack ?? message) : message);
+  else
+    printLine(
+      io.stderr,
+      `  ${colors.dim('hint:')} run again with --verbose for details, and report it if it persists`,
+    );
+  return EXIT.runtime;
+}
+
+function describeCause(cause: unknown): string {
+  if (cause instanceof Error) return cause.stack ?? cause.message;
+  return String(cause);
+}

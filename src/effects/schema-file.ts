@@ -1,0 +1,66 @@
+import { readFile } from 'node:fs/promises';
+import { dirname, join, relative, resolve } from 'node:path';
+import { StackctlError } from '../errors.js';
+import { exists, isErrno } from './files.js';
+
+export const DEFAULT_SCHEMA_PATH = join('schemas', 'compose-schema.yaml');
+
+export interface SchemaSource {
+  /** Absolute path of the stack file. */
+  readonly path: string;
+  /** The path as shown to the user: relative to the working directory when inside it. */
+  readonly displayPath: string;
+  readonly text: string;
+}
+
+/**
+ * Finds the stack file: the path given by --schema or STACKCTL_SCHEMA, else
+ * schemas/compose-schema.yaml in the working directory or the nearest parent that has one.
+ */
+export async function findSchemaPath(explicit: string | undefined, cwd: string): Promise<string> {
+  const given = explicit ?? process.env['STACKCTL_SCHEMA'];
+  if (given !== undefined && given !== '') return resolve(cwd, given);
+  let folder = resolve(cwd);
+  for (;;) {
+    const candidate = join(folder, DEFAULT_SCHEMA_PATH);
+    if (await exists(candidate)) return candidate;
+    const parent = dirname(folder);
+    if (parent === folder) break;
+    folder = parent;
+  }
+  throw new StackctlError('E_SCHEMA_NOT_FOUND', `no ${DEFAULT_SCHEMA_PATH} in ${cwd} or any parent folder`, {
+    hint: 'run stackctl from the project folder, or pass --schema PATH',
+  });
+}
+
+export async function readSchema(explicit: string | undefined, cwd: string): Promise<SchemaSource> {
+  const path = await findSchemaPath(explicit, cwd);
+  const displayPath = displayPathOf(path, cwd);
+  try {
+    const text = await readFile(path, 'utf8');
+    return { path, displayPath, text };
+  } catch (error) {
+    if (isErrno(error, 'ENOENT')) {
+      throw new StackctlError('E_SCHEMA_NOT_FOUND', `schema file ${displayPath} does not exist`, {
+        hint: 'check the --schema path',
+        cause: error,
+      });
+    }
+    if (isErrno(error, 'EISDIR')) {
+      throw new StackctlError('E_SCHEMA_NOT_FOUND', `schema path ${displayPath} is a folder, not a file`, {
+        hint: `pass the YAML file, e.g. --schema ${join(displayPath, 'compose-schema.yaml')}`,
+        cause: error,
+      });
+    }
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new StackctlError('E_SCHEMA_NOT_FOUND', `cannot read schema file ${displayPath}: ${reason}`, {
+      hint: 'check the file exists and is readable by this user',
+      cause: error,
+    });
+  }
+}
+
+export function displayPathOf(path: string, cwd: string): string {
+  const rel = relative(cwd, path);
+  return rel === '' || rel.startsWith('..') ? path : rel;
+}

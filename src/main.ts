@@ -1,0 +1,27 @@
+import { EXIT } from './errors.js';
+import { run } from './cli/program.js';
+
+/** The process entry: wires real stdio, Ctrl-C and the exit code. The only place that exits. */
+export async function main(): Promise<void> {
+  const controller = new AbortController();
+  let interrupts = 0;
+  process.on('SIGINT', () => {
+    interrupts += 1;
+    // First Ctrl-C: let the running command cancel and clean up. Second: leave at once.
+    if (interrupts > 1) process.exit(EXIT.interrupted);
+    controller.abort(new Error('interrupted'));
+  });
+  process.on('SIGTERM', () => controller.abort(new Error('terminated')));
+
+  const code = await run(process.argv.slice(2), {
+    cwd: process.cwd(),
+    env: process.env,
+    stdout: process.stdout,
+    stderr: process.stderr,
+    stdinIsTTY: process.stdin.isTTY === true,
+    signal: controller.signal,
+  });
+  process.exitCode = code;
+  // Let stdout drain (pipes) before leaving; handles still open (dockerode sockets) must not keep us.
+  process.stdout.write('', () => process.exit(code));
+}

@@ -1,0 +1,103 @@
+import { LineCounter, parseDocument, type Document, type YAMLError } from 'yaml';
+import { formatPath, type Finding, type Issue } from './issue.js';
+import { locate } from './positions.js';
+
+const YAML_HINTS: Record<string, string> = {
+  DUPLICATE_KEY: 'remove or rename one of the two keys; YAML keeps only one of them',
+  BAD_INDENT: 'indent with spaces so that siblings line up',
+  TAB_AS_INDENT: 'YAML does not allow tabs for indentation; use spaces',
+  MISSING_CHAR: 'close the quote or bracket that was opened',
+  BLOCK_AS_IMPLICIT_KEY: 'a key must fit on one line; check the indentation of the line above',
+  MULTILINE_IMPLICIT_KEY: 'a key must fit on one line; check for a missing colon or closing quote',
+  UNEXPECTED_TOKEN: 'check for a stray character, a missing colon, or unbalanced brackets',
+  BAD_ALIAS: 'define the anchor (&name) before using it (*name)',
+  BAD_SCALAR_START: 'quote values that start with a special character such as @, ` or %',
+  BLOCK_IN_FLOW: 'a block collection cannot sit inside [ ] or { }; use flow style or indentation',
+};
+
+/** A stack file parsed with source positions, able to place findings at file:line:column. */
+export interface PositionedSource {
+  /** YAML errors and warnings, positioned. */
+  readonly syntaxIssues: readonly Issue[];
+  readonly hasSyntaxErrors: boolean;
+  readonly data: unknown;
+  place(finding: Finding): Issue;
+}
+
+export function parseWithPositions(text: string, fileName: string): PositionedSource {
+  const lineCounter = new LineCounter();
+  const doc: Document = parseDocument(text, {
+    uniqueKeys: true,
+    merge: true,
+    prettyErrors: false,
+    lineCounter,
+  });
+  const syntaxIssues = [...doc.errors, ...doc.warnings].map((error) =>
+    yamlIssue(error, fileName, lineCounter),
+  );
+  let data: unknown;
+  if (doc.errors.length === 0) {
+    try {
+      data = doc.toJS({ maxAliasCount: 1000 });
+    } catch (error) {
+      // Unresolved aliases and alias bombs surface only when the document is turned into data.
+      syntaxIssues.push(conversionIssue(error, text, fileName, lineCounter));
+    }
+  }
+  const hasSyntaxErrors = syntaxIssues.some((issue) => issue.severity === 'error');
+  return {
+    syntaxIssues,
+    hasSyntaxErrors,
+    data,
+    place(finding: Finding): Issue {
+      const position = locate(doc, lineCounter, finding.path, finding.at);
+      return {
+        severity: finding.severity ?? 'error',
+        file: fileName,
+        line: position.line,
+        column: position.column,
+        path: formatPath(finding.path),
+        message: finding.message,
+        hint: finding.hint ?? '',
+      };
+    },
+  };
+}
+
+function conversionIssue(error: unknown, text: string, fileName: string, lineCounter: LineCounter): Issue {
+  const message = error instanceof Error ? error.message : String(error);
+  const alias = /alias[^:]*: (\S+)/i.exec(message)?.[1];
+  const offset = alias === undefined ? -1 : text.search(new RegExp(`\\*${escapeRegExp(alias)}\\b`));
+  const position = lineCounter.linePos(Math.max(offset, 0));
+  return {
+    severity: 'error',
+    file: fileName,
+    line: offset < 0 ? 1 : position.line,
+    column: offset < 0 ? 1 : position.col,
+    path: '(yaml)',
+    message: `YAML: ${message.charAt(0).toLowerCase()}${message.slice(1)}`,
+    hint:
+      alias === undefined
+        ? 'fix the YAML at this position'
+        : `define the anchor &${alias} before using *${alias}`,
+  };
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+function yamlIssue(error: YAMLError, fileName: string, lineCounter: LineCounter): Issue {
+  const position = error.linePos?.[0] ?? lineCounter.linePos(error.pos[0]);
+  const firstLine = error.message.split('\n')[0] ?? error.message;
+  const message = firstLine.replace(/ at line \d+, column \d+:?$/, '').replace(/\.$/, '');
+  return {
+    severity: error.name === 'YAMLWarning' ? 'warning' : 'error',
+    file: fileName,
+    line: position.line,
+    column: position.col,
+    path: '(yaml)',
+    message: `YAML: ${message.charAt(0).toLowerCase()}${message.slice(1)}`,
+    hint: YAML_HINTS[error.code] ?? 'fix the YAML syntax at this position',
+  };
+}

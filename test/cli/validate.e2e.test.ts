@@ -1,0 +1,114 @@
+import { mkdtemp, mkdir, copyFile, writeFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { SHIPPED_SCHEMA } from '../helpers/paths.js';
+
+let project: string;
+
+beforeAll(async () => {
+  project = await mkdtemp(join(tmpdir(), 'stackctl-validate-'));
+  await mkdir(join(project, 'schemas'));
+  await mkdir(join(project, 'deep', 'inside'), { recursive: true });
+  await copyFile(SHIPPED_SCHEMA, join(project, 'schemas', 'compose-schema.yaml'));
+});
+
+afterAll(async () => {
+  await rm(project, { recursive: true, force: true });
+});
+
+describe('stackctl validate', () => {
+  it('finds schemas/compose-schema.yaml from a subfolder and reports it valid', async () => {
+    const result = await runCli(['validate'], { cwd: join(project, 'deep', 'inside') });
+    expect(result.exitCode).toBe(0);
+    expect(result.stderr).toContain('is valid (26 services, 7 environments)');
+  });
+
+  it('prints file:line:col path: message (hint), with no colour under NO_COLOR', async () => {
+    const broken = join(project, 'typo.yaml');
+    const text = (await import('node:fs')).readFileSync(SHIPPED_SCHEMA, 'utf8');
+    await writeFile(
+      broken,
+      text.replace('litellm: { condition: service_started }', 'litelm: { condition: service_started }'),
+    );
+    const result = await runCli(['validate', '--schema', 'typo.yaml'], { cwd: project });
+    expect(result.exitCode).toBe(2);
+    expect(result.stdout).toMatch(
+      /^typo\.yaml:\d+:\d+ services\.[a-z-]+\.depends_on\.litelm: unknown service "litelm" \(did you mean "litellm"\?\)$/m,
+    );
+    expect(result.stdout + result.stderr).not.toContain('\u001b[');
+  });
+
+  it('checks one environment with --env and rejects an unknown one with a suggestion', async () => {
+    expect((await runCli(['validate', '--env', 'production'], { cwd: project })).exitCode).toBe(0);
+    const result = await runCli(['validate', '--env', 'prodution'], { cwd: project });
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain('unknown environment "prodution"');
+    expect(result.stderr).toContain('did you mean "production"?');
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('exits 2 with one clear line for a missing schema file', async () => {
+    const result = await runCli(['validate', '--schema', 'nope.yaml'], { cwd: project });
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toMatch(/^error: schema file nope\.yaml does not exist\n {2}hint: /);
+  });
+
+  it('exits 2 when no schema is found upward', async () => {
+    const result = await runCli(['validate'], { cwd: tmpdir() });
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain('no schemas/compose-schema.yaml');
+  });
+
+  it('exits 2 for a folder given as the schema', async () => {
+    const result = await runCli(['validate', '--schema', 'schemas'], { cwd: project });
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain('is a folder');
+  });
+
+  it('prints one JSON document with --json', async () => {
+    const result = await runCli(['validate', '--json'], { cwd: project });
+    expect(result.exitCode).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual({ valid: true, issues: [] });
+  });
+});
+
+describe('stackctl (global behaviour)', () => {
+  it('--version names the version and the schema format', async () => {
+    const result = await runCli(['--version']);
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout.trim()).toMatch(/^stackctl \d+\.\d+\.\d+ \(schema format 1\)$/);
+  });
+
+  it('--help lists commands, examples and exit codes', async () => {
+    const result = await runCli(['--help']);
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toContain('Examples:');
+    expect(result.stdout).toMatch(/Exit codes:[\s\S]*130 +interrupted/);
+  });
+
+  it('every command has --help with examples', async () => {
+    const help = await runCli(['--help']);
+    const commands = [
+      ...help.stdout.matchAll(/^ {2}([a-z][a-z-]*)(?: \[options\])?(?: [<[][^\n]*?)?\s{2,}/gm),
+    ]
+      .map((match) => match[1] ?? '')
+      .filter((name) => name !== 'help');
+    expect(commands.length).toBeGreaterThan(0);
+    for (const command of commands) {
+      const result = await runCli([command, '--help']);
+      expect(result.exitCode, command).toBe(0);
+      expect(result.stdout, command).toContain('Examples:');
+    }
+  });
+
+  it('exits 2 on an unknown command or option, with a suggestion', async () => {
+    const unknownCommand = await runCli(['valdate']);
+    expect(unknownCommand.exitCode).toBe(2);
+    expect(unknownCommand.stderr).toContain('validate');
+    const unknownOption = await runCli(['validate', '--jsn']);
+    expect(unknownOption.exitCode).toBe(2);
+    expect(unknownOption.stderr).toContain('--json');
+  });
+});
