@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { EXIT, ReportedFailure, isStackctlError } from '../errors.js';
 import { colorEnabled, createColors } from '../ui/colors.js';
 import { SCHEMA_FORMAT_VERSION, STACKCTL_VERSION } from '../version.js';
+import { registerGpu } from './commands/gpu.js';
 import { registerValidate } from './commands/validate.js';
 import { printLine, type CommandContext, type OutputStream } from './context.js';
 import { EXIT_CODES_HELP, examples } from './help.js';
@@ -76,9 +77,17 @@ function buildProgram(io: ProcessIO): Command {
     );
 
   registerValidate(program, getContext);
+  registerGpu(program, getContext);
 
-  for (const command of program.commands) command.exitOverride().showSuggestionAfterError(true);
+  applyToAll(program, (command) => command.exitOverride().showSuggestionAfterError(true));
   return program;
+}
+
+function applyToAll(command: Command, apply: (command: Command) => void): void {
+  for (const sub of command.commands) {
+    apply(sub);
+    applyToAll(sub, apply);
+  }
 }
 
 function reportError(error: unknown, io: ProcessIO, flags: GlobalFlags): number {

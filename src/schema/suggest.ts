@@ -4,6 +4,9 @@ import { closest, distance } from 'fastest-levenshtein';
 export function suggestName(name: string, known: Iterable<string>): string | undefined {
   const candidates = [...known];
   if (candidates.length === 0) return undefined;
+  // A unique abbreviation ("prod" for "production") is as likely a slip as a typo.
+  const prefixed = candidates.filter((candidate) => name.length >= 3 && candidate.startsWith(name));
+  if (prefixed.length === 1) return prefixed[0];
   const best = closest(name, candidates);
   const limit = Math.max(2, Math.floor(name.length / 3));
   return distance(name, best) <= limit ? best : undefined;

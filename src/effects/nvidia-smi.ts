@@ -1,0 +1,27 @@
+import { execa } from 'execa';
+
+export type NvidiaSmiResult =
+  { readonly found: false } | { readonly found: true; readonly exitCode: number; readonly output: string };
+
+export type NvidiaSmiRunner = (args: readonly string[]) => Promise<NvidiaSmiResult>;
+
+/** Runs nvidia-smi from PATH. Stdout and stderr come back together: errors go to either. */
+export function nvidiaSmiRunner(
+  options: { env?: NodeJS.ProcessEnv; signal?: AbortSignal } = {},
+): NvidiaSmiRunner {
+  return async (args) => {
+    const result = await execa('nvidia-smi', [...args], {
+      reject: false,
+      all: true,
+      env: options.env,
+      extendEnv: options.env === undefined,
+      timeout: 20_000,
+      cancelSignal: options.signal,
+      stdin: 'ignore',
+    });
+    if (result.failed && result.exitCode === undefined && (result as { code?: string }).code === 'ENOENT') {
+      return { found: false };
+    }
+    return { found: true, exitCode: result.exitCode ?? 1, output: result.all ?? '' };
+  };
+}

@@ -1,0 +1,44 @@
+import { join } from 'node:path';
+import { z } from 'zod';
+import { StackctlError } from '../errors.js';
+import { ensureDirectory, readTextIfExists, writeFileAtomic } from './files.js';
+
+/** Where stackctl keeps what it decided for a project (not secrets): `<root>/.stackctl/`. */
+export function stateDirectory(root: string): string {
+  return join(root, '.stackctl');
+}
+
+const GpuChoiceSchema = z.object({
+  environment: z.string(),
+  profile: z.enum(['multi', 'single', 'cpu']),
+  devices: z.array(z.number().int().min(0)),
+  tensorParallelSize: z.number().int().min(1),
+  variables: z.record(z.string(), z.string()),
+});
+export type GpuChoice = z.infer<typeof GpuChoiceSchema>;
+
+function gpuChoicePath(root: string, environment: string): string {
+  return join(stateDirectory(root), `gpu-${environment}.json`);
+}
+
+/** The GPU layout `stackctl gpu configure` recorded for an environment, if any. */
+export async function readGpuChoice(root: string, environment: string): Promise<GpuChoice | undefined> {
+  const path = gpuChoicePath(root, environment);
+  const text = await readTextIfExists(path);
+  if (text === undefined) return undefined;
+  try {
+    return GpuChoiceSchema.parse(JSON.parse(text));
+  } catch (error) {
+    throw new StackctlError('E_USAGE', `${path} is not a GPU choice stackctl wrote`, {
+      hint: `run: stackctl gpu configure ${environment}`,
+      cause: error,
+    });
+  }
+}
+
+export async function writeGpuChoice(root: string, choice: GpuChoice): Promise<string> {
+  await ensureDirectory(stateDirectory(root), 0o755);
+  const path = gpuChoicePath(root, choice.environment);
+  await writeFileAtomic(path, `${JSON.stringify(choice, null, 2)}\n`);
+  return path;
+}
