@@ -4,6 +4,19 @@ import { generateShapeValidator } from './gen-shape-validator.mjs';
 
 await generateShapeValidator();
 
+// ssh2 (used by dockerode only for ssh:// DOCKER_HOST) loads optional native addons inside
+// try/catch and falls back to JavaScript; stub them so the bundle needs no .node files.
+const optionalNativeAddons = {
+  name: 'optional-native-addons',
+  setup(build) {
+    build.onResolve({ filter: /\.node$/ }, (args) => ({ path: args.path, namespace: 'native-stub' }));
+    build.onLoad({ filter: /.*/, namespace: 'native-stub' }, () => ({
+      contents: 'throw new Error("native addon not bundled; using the JavaScript fallback");',
+      loader: 'js',
+    }));
+  },
+};
+
 await build({
   entryPoints: { bin: 'src/bin.ts' },
   outdir: 'dist',
@@ -16,8 +29,16 @@ await build({
   sourcemap: 'linked',
   legalComments: 'none',
   logLevel: 'warning',
-  // CommonJS dependencies bundled into ESM still call require() for Node built-ins.
+  plugins: [optionalNativeAddons],
+  // CommonJS dependencies bundled into ESM still use require(), __dirname and __filename.
   banner: {
-    js: "import { createRequire as __stackctlCreateRequire } from 'node:module'; const require = __stackctlCreateRequire(import.meta.url);",
+    js: [
+      "import { createRequire as __stackctlCreateRequire } from 'node:module';",
+      "import { fileURLToPath as __stackctlFileURLToPath } from 'node:url';",
+      "import { dirname as __stackctlDirname } from 'node:path';",
+      'const require = __stackctlCreateRequire(import.meta.url);',
+      'const __filename = __stackctlFileURLToPath(import.meta.url);',
+      'const __dirname = __stackctlDirname(__filename);',
+    ].join(' '),
   },
 });

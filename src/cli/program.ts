@@ -3,6 +3,7 @@ import { EXIT, ReportedFailure, isStackctlError } from '../errors.js';
 import { colorEnabled, createColors } from '../ui/colors.js';
 import { SCHEMA_FORMAT_VERSION, STACKCTL_VERSION } from '../version.js';
 import { registerGpu } from './commands/gpu.js';
+import { registerPreflight } from './commands/preflight.js';
 import { registerValidate } from './commands/validate.js';
 import { printLine, type CommandContext, type OutputStream } from './context.js';
 import { EXIT_CODES_HELP, examples } from './help.js';
@@ -77,6 +78,7 @@ function buildProgram(io: ProcessIO): Command {
     );
 
   registerValidate(program, getContext);
+  registerPreflight(program, getContext);
   registerGpu(program, getContext);
 
   applyToAll(program, (command) => command.exitOverride().showSuggestionAfterError(true));

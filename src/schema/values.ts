@@ -110,7 +110,7 @@ export function containerSide(port: PortDef): string {
 }
 
 /** Splits on ":" except inside ${...}, where ":-" and ":?" belong to the reference. */
-function splitOutsideBraces(text: string): string[] {
+export function splitOutsideBraces(text: string): string[] {
   const parts: string[] = [];
   let depth = 0;
   let current = '';

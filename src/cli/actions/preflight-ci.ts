@@ -1,0 +1,159 @@
+import { execa } from 'execa';
+import { relative } from 'node:path';
+import { readSchema } from '../../effects/schema-file.js';
+import type { Issue } from '../../schema/issue.js';
+import { resolveEnvironment } from '../../model/environment.js';
+import type { StackFile } from '../../schema/types.js';
+import { validateStackText } from '../../schema/validate.js';
+import type { Check } from '../../preflight/checks.js';
+import { printLine, type CommandContext } from '../context.js';
+import { requireEnvironment } from '../load-stack.js';
+import { report, type PreflightFlags } from './preflight.js';
+import { dirname, basename } from 'node:path';
+
+/**
+ * `preflight --ci`: what a CI runner without GPU or Docker engine can check: the schema, and that no
+ * generated secret is tracked or exposed. Problems are also printed as GitHub Actions annotations.
+ */
+export async function runCiChecks(
+  envName: string,
+  flags: PreflightFlags,
+  ctx: CommandContext,
+): Promise<void> {
+  const source = await readSchema(flags.schema, ctx.cwd);
+  const validation = await validateStackText(source.text, { fileName: source.displayPath });
+  const checks: Check[] = [];
+  const annotations: string[] = validation.issues.map(annotation);
+  const errors = validation.issues.filter((issue) => issue.severity === 'error');
+  checks.push(
+    validation.valid
+      ? { id: 'schema', status: 'pass', message: `${source.displayPath} is valid`, fix: '' }
+      : {
+          id: 'schema',
+          status: 'fail',
+          message: `${source.displayPath} has ${errors.length} error${errors.length === 1 ? '' : 's'}`,
+          fix: 'run `stackctl validate` and fix what it reports',
+        },
+  );
+  if (validation.file) {
+    requireEnvironment(validation.file, envName);
+    checks.push(...exposureChecks(validation.file, envName));
+  }
+  const folder = dirname(source.path);
+  const root = basename(folder) === 'schemas' ? dirname(folder) : folder;
+  checks.push(...(await trackedSecretChecks(root, envName, ctx)));
+
+  for (const check of checks) {
+    if (check.status === 'pass' || check.id === 'schema') continue;
+    annotations.push(
+      `::${check.status === 'fail' ? 'error' : 'warning'} title=stackctl ${check.id}::${escapeData(`${check.message} (fix: ${check.fix})`)}`,
+    );
+  }
+  if (flags.json !== true) for (const line of annotations) printLine(ctx.stdout, line);
+  report(envName, checks, flags, ctx);
+}
+
+function annotation(issue: Issue): string {
+  const level = issue.severity === 'error' ? 'error' : 'warning';
+  const props = `file=${escapeProperty(issue.file)},line=${issue.line},col=${issue.column},title=${escapeProperty(issue.path)}`;
+  const hint = issue.hint === '' ? '' : ` (${issue.hint})`;
+  return `::${level} ${props}::${escapeData(`${issue.message}${hint}`)}`;
+}
+
+// GitHub's workflow-command escaping: data escapes %, CR, LF; properties also : and ,.
+function escapeData(text: string): string {
+  return text.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+}
+
+function escapeProperty(text: string): string {
+  return escapeData(text).replace(/:/g, '%3A').replace(/,/g, '%2C');
+}
+
+function exposureChecks(file: StackFile, envName: string): Check[] {
+  const model = resolveEnvironment(file, envName);
+  const bind = model.values.get('BIND_ADDRESS');
+  const exposed = model.services.flatMap((service) =>
+    service.ports.filter(
+      (port) => port.hostPorts && (port.hostIp === '' || port.hostIp === '0.0.0.0' || port.hostIp === '::'),
+    ),
+  );
+  if (exposed.length === 0) {
+    return [
+      {
+        id: 'security.bind',
+        status: 'pass',
+        message: `every published port binds to ${bind ?? 'a set address'}`,
+        fix: '',
+      },
+    ];
+  }
+  const names = [...new Set(exposed.map((port) => port.service))].join(', ');
+  return [
+    {
+      id: 'security.bind',
+      status: 'warn',
+      message: `${names} publish${exposed.length === 1 ? 'es' : ''} ports on every interface of the host`,
+      fix: 'bind to 127.0.0.1 (BIND_ADDRESS) and put nginx in front of what must be reachable',
+    },
+  ];
+}
+
+/** Generated secrets and env files must never be committed. */
+async function trackedSecretChecks(root: string, envName: string, ctx: CommandContext): Promise<Check[]> {
+  const listed = await execa('git', ['ls-files', '-z', '--', '.env.*', 'secrets', 'k8s-secrets-*.yaml'], {
+    cwd: root,
+    reject: false,
+    env: ctx.env,
+  });
+  if (listed.exitCode !== 0) {
+    return [
+      {
+        id: 'security.git',
+        status: 'warn',
+        message: `${relative(ctx.cwd, root) || '.'} is not a git checkout; tracked-secret check skipped`,
+        fix: '',
+      },
+    ];
+  }
+  const tracked = listed.stdout.split('\0').filter((path) => path !== '' && !path.endsWith('.example'));
+  const checks: Check[] = [];
+  checks.push(
+    tracked.length === 0
+      ? {
+          id: 'security.tracked',
+          status: 'pass',
+          message: 'no generated secret or env file is tracked by git',
+          fix: '',
+        }
+      : {
+          id: 'security.tracked',
+          status: 'fail',
+          message: `tracked by git: ${tracked.join(', ')}`,
+          fix: 'git rm --cached them, rotate the secrets they hold, and keep them in .gitignore',
+        },
+  );
+  const probes = [`.env.${envName}`, `secrets/.env.${envName}.json`, `k8s-secrets-${envName}.yaml`];
+  const ignored = await execa('git', ['check-ignore', '--no-index', ...probes], {
+    cwd: root,
+    reject: false,
+    env: ctx.env,
+  });
+  const ignoredPaths = new Set(ignored.stdout.split('\n').filter(Boolean));
+  const unignored = probes.filter((path) => !ignoredPaths.has(path));
+  checks.push(
+    unignored.length === 0
+      ? {
+          id: 'security.gitignore',
+          status: 'pass',
+          message: '.gitignore covers generated env files and secrets',
+          fix: '',
+        }
+      : {
+          id: 'security.gitignore',
+          status: 'fail',
+          message: `.gitignore does not cover ${unignored.join(', ')}`,
+          fix: 'add .env.*, secrets/ and k8s-secrets-*.yaml to .gitignore',
+        },
+  );
+  return checks;
+}

@@ -1,0 +1,79 @@
+import type Docker from 'dockerode';
+import { execa } from 'execa';
+import { parseSystemDf, type DiskUsageRow } from '../../host/docker-text.js';
+import type { DockerFacts, DockerNetworkFact } from '../../host/facts.js';
+import { dockerCliVersion, dockerConnection, findCompose } from '../docker.js';
+
+export async function probeDocker(docker: Docker, env: NodeJS.ProcessEnv): Promise<DockerFacts> {
+  const [cliVersion, compose, daemon] = await Promise.all([
+    dockerCliVersion(env),
+    findCompose(env),
+    probeDaemon(docker),
+  ]);
+  return {
+    cli: { found: cliVersion !== null, version: cliVersion },
+    host: dockerConnection(env).host,
+    compose: compose === null ? null : { flavour: compose.flavour, version: compose.version },
+    daemon,
+  };
+}
+
+async function probeDaemon(docker: Docker): Promise<DockerFacts['daemon']> {
+  try {
+    await withTimeout(docker.ping(), 5_000, 'the daemon did not answer within 5 s');
+    const [info, version] = await Promise.all([
+      docker.info() as Promise<{
+        DockerRootDir?: string;
+        Runtimes?: Record<string, unknown>;
+        DefaultRuntime?: string;
+      }>,
+      docker.version(),
+    ]);
+    return {
+      reachable: true,
+      serverVersion: version.Version,
+      apiVersion: version.ApiVersion,
+      dataRoot: info.DockerRootDir ?? '/var/lib/docker',
+      runtimes: Object.keys(info.Runtimes ?? {}),
+      defaultRuntime: info.DefaultRuntime ?? 'runc',
+    };
+  } catch (error) {
+    return { reachable: false, error: (error as Error).message };
+  }
+}
+
+export async function probeDockerNetworks(docker: Docker): Promise<DockerNetworkFact[]> {
+  const networks = await docker.listNetworks();
+  return networks.map((network) => ({
+    name: network.Name,
+    subnets: (network.IPAM?.Config ?? [])
+      .map((config) => config.Subnet ?? '')
+      .filter((subnet) => subnet !== ''),
+    project: network.Labels?.['com.docker.compose.project'],
+  }));
+}
+
+/** Host ports published by the running containers of one compose project. */
+export async function probeProjectPorts(docker: Docker, project: string): Promise<Set<number>> {
+  const containers = await docker.listContainers({
+    filters: { label: [`com.docker.compose.project=${project}`], status: ['running', 'restarting'] },
+  });
+  return new Set(
+    containers.flatMap((container) => container.Ports.map((port) => port.PublicPort).filter(Boolean)),
+  );
+}
+
+export async function probeDiskUsage(env: NodeJS.ProcessEnv): Promise<DiskUsageRow[] | { error: string }> {
+  const result = await execa('docker', ['system', 'df'], { reject: false, env, timeout: 15_000 });
+  if (result.exitCode !== 0)
+    return { error: (result.stderr || result.stdout || 'docker system df failed').trim() };
+  return parseSystemDf(result.stdout);
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

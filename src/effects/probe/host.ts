@@ -1,0 +1,69 @@
+import { access, readFile, readdir, statfs } from 'node:fs/promises';
+import { networkInterfaces } from 'node:os';
+import { dirname } from 'node:path';
+import si from 'systeminformation';
+import { interfaceCidr, parseProcRoutes } from '../../host/routes.js';
+
+export async function probeMemory(): Promise<{ totalBytes: number; availableBytes: number } | undefined> {
+  try {
+    const memory = await si.mem();
+    return { totalBytes: memory.total, availableBytes: memory.available };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Free space for unprivileged writers at a path, walking up to the nearest folder that exists. */
+export async function probeDisk(
+  path: string,
+): Promise<{ path: string; freeBytes: number } | { path: string; error: string }> {
+  let current = path;
+  for (;;) {
+    try {
+      const stats = await statfs(current);
+      return { path: current, freeBytes: stats.bavail * stats.bsize };
+    } catch (error) {
+      const parent = dirname(current);
+      if (parent === current) return { path, error: (error as Error).message };
+      current = parent;
+    }
+  }
+}
+
+export async function probeMaxMapCount(): Promise<number | undefined> {
+  const text = await readFile('/proc/sys/vm/max_map_count', 'utf8').catch(() => undefined);
+  const value = Number(text?.trim());
+  return text === undefined || !Number.isFinite(value) ? undefined : value;
+}
+
+export async function probeNvidiaCdi(): Promise<boolean> {
+  for (const folder of ['/etc/cdi', '/var/run/cdi']) {
+    const files = await readdir(folder).catch(() => [] as string[]);
+    if (files.some((file) => /nvidia/i.test(file))) return true;
+  }
+  return false;
+}
+
+/** Networks the host already routes to: route destinations and interface networks. */
+export async function probeHostNetworks(): Promise<{ cidr: string; via: string }[]> {
+  const out: { cidr: string; via: string }[] = [];
+  const routes = await readFile('/proc/net/route', 'utf8').catch(() => '');
+  for (const route of parseProcRoutes(routes))
+    out.push({ cidr: route.cidr, via: `route via ${route.iface}` });
+  for (const [name, addresses] of Object.entries(networkInterfaces())) {
+    for (const address of addresses ?? []) {
+      if (address.family !== 'IPv4' || address.internal) continue;
+      const cidr = interfaceCidr(address.address, address.netmask);
+      if (cidr !== undefined && !out.some((entry) => entry.cidr === cidr))
+        out.push({ cidr, via: `interface ${name}` });
+    }
+  }
+  return out;
+}
+
+export async function fileExists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}

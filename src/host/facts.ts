@@ -1,0 +1,60 @@
+import type { DiskUsageRow } from './docker-text.js';
+import type { GpuDetection } from './gpus.js';
+
+/** What the host offers, gathered once by the probes and read by the pure preflight checks. */
+export interface HostFacts {
+  readonly docker: DockerFacts;
+  /** Undefined when the environment needs no GPU and none was asked for. */
+  readonly gpus: GpuFacts | undefined;
+  readonly memory: { readonly totalBytes: number; readonly availableBytes: number } | undefined;
+  readonly disk:
+    { readonly path: string; readonly freeBytes: number } | { readonly path: string; readonly error: string };
+  readonly ports: readonly PortProbe[];
+  readonly dockerNetworks: readonly DockerNetworkFact[] | undefined;
+  /** Destinations of host routes and the networks of host interfaces, as CIDRs. */
+  readonly hostNetworks: readonly { readonly cidr: string; readonly via: string }[];
+  readonly diskUsage: readonly DiskUsageRow[] | { readonly error: string } | undefined;
+  /** vm.max_map_count; undefined when it cannot be read (not Linux). */
+  readonly maxMapCount: number | undefined;
+  /** NVIDIA CDI specs found under /etc/cdi or /var/run/cdi. */
+  readonly nvidiaCdi: boolean;
+}
+
+export type DockerFacts = {
+  readonly cli: { readonly found: boolean; readonly version: string | null };
+  readonly host: string;
+  readonly compose: { readonly flavour: 'v2' | 'v1'; readonly version: string } | null;
+  readonly daemon:
+    | {
+        readonly reachable: true;
+        readonly serverVersion: string;
+        readonly apiVersion: string;
+        readonly dataRoot: string;
+        readonly runtimes: readonly string[];
+        readonly defaultRuntime: string;
+      }
+    | { readonly reachable: false; readonly error: string };
+};
+
+export type GpuFacts =
+  | { readonly ok: true; readonly detection: GpuDetection; readonly freeMiB: ReadonlyMap<number, number> }
+  | { readonly ok: false; readonly message: string; readonly fix: string };
+
+export interface PortProbe {
+  readonly service: string;
+  readonly hostIp: string;
+  readonly port: number;
+  readonly protocol: 'tcp' | 'udp';
+  /** own: held by this environment's own running containers, so not a conflict. */
+  readonly status: 'free' | 'in-use' | 'own' | 'error';
+  /** The process holding the port, when the host tells. */
+  readonly holder?: string;
+  readonly error?: string;
+}
+
+export interface DockerNetworkFact {
+  readonly name: string;
+  readonly subnets: readonly string[];
+  /** com.docker.compose.project of the network, when compose made it. */
+  readonly project: string | undefined;
+}
