@@ -25,7 +25,7 @@ export function parseQueryCsv(text: string, fields: readonly string[]): Record<s
   if (lines.length === 0) return [];
   const first = splitRow(lines[0] ?? '');
   const headerNames = first.map((cell) => cell.replace(/\s*\[[^\]]*\]$/, ''));
-  const hasHeader = headerNames.some((name) => fields.includes(name));
+  const hasHeader = first.every((cell) => FIELD_NAME.test(cell));
   const columns = hasHeader ? headerNames : [...fields];
   const rows = hasHeader ? lines.slice(1) : lines;
   return rows.map((line, rowNumber) => {
@@ -42,6 +42,9 @@ export function parseQueryCsv(text: string, fields: readonly string[]): Record<s
     return record;
   });
 }
+
+// A header cell is a query field name, with a unit tag when units are on: `memory.total [MiB]`.
+const FIELD_NAME = /^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*(\s\[[^\]]*\])?$/i;
 
 function splitRow(line: string): string[] {
   return line.split(',').map((cell) => cell.trim());
