@@ -8,7 +8,16 @@ import tseslint from 'typescript-eslint';
 const PURE_FOLDERS = ['src/schema/**', 'src/model/**', 'src/plan/**', 'src/generate/**', 'src/preflight/**'];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'test/fixtures/**', 'src/schema/generated/**'] },
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      'coverage/**',
+      'test/fixtures/**',
+      'src/schema/generated/**',
+      'src/generate/generated/**',
+    ],
+  },
   { linterOptions: { reportUnusedDisableDirectives: 'error' } },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,

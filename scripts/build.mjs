@@ -1,8 +1,8 @@
 // Bundles src/ into dist/bin.js: one file Node loads fast (no module resolution across node_modules).
 import { build } from 'esbuild';
-import { generateShapeValidator } from './gen-shape-validator.mjs';
+import { generateAll } from './generate-sources.mjs';
 
-await generateShapeValidator();
+await generateAll();
 
 // ssh2 (used by dockerode only for ssh:// DOCKER_HOST) loads optional native addons inside
 // try/catch and falls back to JavaScript; stub them so the bundle needs no .node files.

@@ -1,7 +1,7 @@
 // The JSON Schema validator is generated at build time; make sure it exists and is current before
 // any test imports it, so `npx vitest` works on a fresh clone too.
-import { generateShapeValidator } from '../scripts/gen-shape-validator.mjs';
+import { generateAll } from '../scripts/generate-sources.mjs';
 
 export async function setup(): Promise<void> {
-  await generateShapeValidator();
+  await generateAll();
 }

@@ -2,8 +2,10 @@ import { Command, CommanderError, Option } from 'commander';
 import { EXIT, ReportedFailure, isStackctlError } from '../errors.js';
 import { colorEnabled, createColors } from '../ui/colors.js';
 import { SCHEMA_FORMAT_VERSION, STACKCTL_VERSION } from '../version.js';
+import { registerGenerate } from './commands/generate.js';
 import { registerGpu } from './commands/gpu.js';
 import { registerPreflight } from './commands/preflight.js';
+import { registerSecrets } from './commands/secrets.js';
 import { registerValidate } from './commands/validate.js';
 import { printLine, type CommandContext, type OutputStream } from './context.js';
 import { EXIT_CODES_HELP, examples } from './help.js';
@@ -78,6 +80,8 @@ function buildProgram(io: ProcessIO): Command {
     );
 
   registerValidate(program, getContext);
+  registerGenerate(program, getContext);
+  registerSecrets(program, getContext);
   registerPreflight(program, getContext);
   registerGpu(program, getContext);
 

@@ -69,12 +69,16 @@ export function resolveEnvironment(file: StackFile, envName: string, gpu?: GpuSe
   const serviceNames = definition.services;
   const usedStacks = new Set(serviceNames.map((name) => file.services[name]?.stack ?? ''));
   const stacks = stackOrder(file).filter((stack) => usedStacks.has(stack));
+  // Services join their dependency stacks' networks too, so those networks need subnets here.
+  const networkStacks = new Set(stacks.flatMap((stack) => [stack, ...stackClosure(file.stacks, stack)]));
   const pool = parseCidr(definition.addressPool);
-  const networks: ResolvedNetwork[] = stacks.map((stack) => {
-    const def = file.stacks[stack];
-    const subnet = pool.ok && def ? subnetAt(pool.cidr, def.subnetSlot) : undefined;
-    return { stack, name: def?.network ?? `${stack}-net`, subnet: subnet?.text ?? '' };
-  });
+  const networks: ResolvedNetwork[] = stackOrder(file)
+    .filter((stack) => networkStacks.has(stack))
+    .map((stack) => {
+      const def = file.stacks[stack];
+      const subnet = pool.ok && def ? subnetAt(pool.cidr, def.subnetSlot) : undefined;
+      return { stack, name: def?.network ?? `${stack}-net`, subnet: subnet?.text ?? '' };
+    });
 
   const apply = (text: string): string => interpolate(text, values).value;
   const services = serviceNames.map((name): ResolvedService => {

@@ -1,5 +1,5 @@
 import type { ErrorObject } from 'ajv';
-// Compiled from schemas/compose-schema.json at build time (scripts/gen-shape-validator.mjs).
+// Compiled from schemas/compose-schema.json at build time (scripts/generate-sources.mjs).
 import validateShape from './generated/stack-shape.js';
 import type { DocPath, Finding } from './issue.js';
 import { didYouMean } from './suggest.js';

@@ -50,6 +50,7 @@ export interface GpuProfileDef {
 export interface StackDef {
   description: string;
   network: string;
+  composeFile?: string;
   subnetSlot: number;
   dependsOn?: string[];
 }

@@ -35,9 +35,9 @@ describe('every nvidia-smi fixture', () => {
   it.each(files.filter((name) => /^(list-gpus|nvlink-status|smi-table)-/.test(name)))(
     '%s is no GPU query answer, and failure classification does not call it a driver error',
     (name) => {
-      expect(() => parseQueryCsv(read(name), GPU_QUERY_FIELDS).map((row) => Number(row['index']))).not.toThrow(
-        TypeError,
-      );
+      expect(() =>
+        parseQueryCsv(read(name), GPU_QUERY_FIELDS).map((row) => Number(row['index'])),
+      ).not.toThrow(TypeError);
       expect(['unknown', 'unsupported-option']).toContain(classifyNvidiaSmiFailure(read(name)).kind);
     },
   );

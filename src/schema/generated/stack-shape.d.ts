@@ -1,4 +1,4 @@
-// Types for the generated standalone validator (scripts/gen-shape-validator.mjs writes the .js).
+// Types for the generated standalone validator (scripts/generate-sources.mjs writes the .js).
 import type { ErrorObject } from 'ajv';
 
 interface StandaloneValidator {

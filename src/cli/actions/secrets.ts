@@ -1,0 +1,192 @@
+import { StackctlError } from '../../errors.js';
+import { applyFiles } from '../../effects/apply-files.js';
+import { displayPathOf } from '../../effects/schema-file.js';
+import { backupSecrets, readSecretStore } from '../../effects/secret-store.js';
+import { rotateSecrets, type SecretStore } from '../../generate/secrets.js';
+import { confirm } from '../../ui/confirm.js';
+import { printJson, printLine, type CommandContext } from '../context.js';
+import { cryptoRandom, prepareGeneration } from '../generation.js';
+import { loadStack, requireEnvironment } from '../load-stack.js';
+import { table } from './gpu.js';
+
+export interface StatusFlags {
+  schema?: string;
+  json?: boolean;
+}
+
+export interface RotateFlags {
+  name: string[];
+  type: string[];
+  due?: boolean;
+  all?: boolean;
+  yes?: boolean;
+  schema?: string;
+  json?: boolean;
+}
+
+interface SecretRow {
+  name: string;
+  type: string;
+  createdAt: string;
+  rotationDueAt: string;
+  ageDays: number;
+  overdue: boolean;
+}
+
+export async function secretsStatusAction(
+  env: string | undefined,
+  flags: StatusFlags,
+  ctx: CommandContext,
+): Promise<void> {
+  const stack = await loadStack(flags.schema, ctx);
+  const names = env === undefined ? Object.keys(stack.file.environments) : [env];
+  if (env !== undefined) requireEnvironment(stack.file, env);
+  const now = Date.now();
+  const report: { name: string; generated: boolean; secrets: SecretRow[] }[] = [];
+  for (const name of names) {
+    const store = await readSecretStore(stack.root, name);
+    report.push({ name, generated: store !== undefined, secrets: store ? rows(store, now) : [] });
+  }
+  if (flags.json === true) {
+    printJson(ctx.stdout, { environments: report });
+    return;
+  }
+  const { colors } = ctx;
+  for (const entry of report) {
+    printLine(ctx.stdout, colors.bold(entry.name));
+    if (!entry.generated) {
+      printLine(ctx.stdout, colors.dim(`  no secrets yet: stackctl generate ${entry.name}`));
+      continue;
+    }
+    const lines = table(
+      [
+        ['NAME', 'TYPE', 'AGE', 'DUE', ''],
+        ...entry.secrets.map((row) => [
+          row.name,
+          row.type,
+          `${row.ageDays}d`,
+          row.rotationDueAt.slice(0, 10),
+          row.overdue ? colors.red('overdue') : '',
+        ]),
+      ],
+      colors.dim,
+    );
+    for (const line of lines) printLine(ctx.stdout, `  ${line}`);
+  }
+  const overdue = report.reduce((sum, entry) => sum + entry.secrets.filter((row) => row.overdue).length, 0);
+  if (overdue > 0) {
+    printLine(
+      ctx.stderr,
+      colors.yellow(
+        `⚠ ${overdue} secret${overdue === 1 ? ' is' : 's are'} overdue: stackctl secrets rotate ENV --due`,
+      ),
+    );
+  }
+}
+
+function rows(store: SecretStore, now: number): SecretRow[] {
+  return Object.entries(store.secrets).map(([name, entry]) => ({
+    name,
+    type: entry.type,
+    createdAt: entry.createdAt,
+    rotationDueAt: entry.rotationDueAt,
+    ageDays: Math.max(0, Math.floor((now - Date.parse(entry.createdAt)) / 86_400_000)),
+    overdue: Date.parse(entry.rotationDueAt) <= now,
+  }));
+}
+
+export async function secretsRotateAction(
+  env: string,
+  flags: RotateFlags,
+  ctx: CommandContext,
+): Promise<void> {
+  const stack = await loadStack(flags.schema, ctx);
+  requireEnvironment(stack.file, env);
+  const store = await readSecretStore(stack.root, env);
+  if (!store) {
+    throw new StackctlError('E_USAGE', `${env} has no secrets yet`, {
+      hint: `run: stackctl generate ${env}`,
+    });
+  }
+  const chosen = chooseSecrets(stack.file.variables, store, flags);
+  if (chosen.length === 0) {
+    if (flags.json === true)
+      printJson(ctx.stdout, { environment: env, rotated: [], backup: null, files: [] });
+    else printLine(ctx.stderr, ctx.colors.green(`✔ nothing to rotate in ${env}`));
+    return;
+  }
+  const question = `Rotate ${chosen.length} secret${chosen.length === 1 ? '' : 's'} of ${env} (${chosen.join(', ')})?`;
+  await confirm(ctx, question, flags.yes === true);
+
+  const now = new Date();
+  const rotated = rotateSecrets(stack.file, store, chosen, cryptoRandom, now);
+  // The backup holds the whole previous store, so every old value can be restored together.
+  const backup = await backupSecrets(stack.root, env, store, now.toISOString());
+  const prepared = await prepareGeneration(stack, [env], {
+    createSecrets: true,
+    replaceStores: new Map([[env, rotated.store]]),
+    now,
+  });
+  const files = prepared.plan.files.filter(
+    (file) =>
+      file.path.startsWith('secrets/') ||
+      file.path.startsWith('.env.') ||
+      file.path.startsWith('k8s-secrets-'),
+  );
+  const results = await applyFiles(stack.root, ctx.cwd, files, { check: false, signal: ctx.signal });
+  if (flags.json === true) {
+    printJson(ctx.stdout, {
+      environment: env,
+      rotated: chosen,
+      backup: displayPathOf(backup, ctx.cwd),
+      files: results,
+    });
+    return;
+  }
+  printLine(ctx.stdout, `rotated: ${chosen.join(', ')}`);
+  for (const result of results.filter((r) => r.status !== 'unchanged'))
+    printLine(ctx.stdout, `${result.status.padEnd(9)} ${result.path}`);
+  printLine(
+    ctx.stdout,
+    ctx.colors.dim(`previous values backed up (0600) in ${displayPathOf(backup, ctx.cwd)}`),
+  );
+  printLine(
+    ctx.stderr,
+    ctx.colors.green(
+      `✔ rotated; restart ${env} so containers pick up the new values: stackctl restart ${env}`,
+    ),
+  );
+}
+
+function chooseSecrets(
+  variables: Record<string, { type: string; secretType?: string }>,
+  store: SecretStore,
+  flags: RotateFlags,
+): string[] {
+  const declared = Object.entries(variables).filter(([, def]) => def.type === 'secret');
+  const selectors =
+    flags.name.length + flags.type.length + (flags.due === true ? 1 : 0) + (flags.all === true ? 1 : 0);
+  if (selectors === 0) {
+    throw new StackctlError('E_USAGE', 'which secrets? give --name, --type, --due or --all', {
+      hint: 'stackctl secrets rotate ENV --due',
+    });
+  }
+  for (const name of flags.name) {
+    if (!declared.some(([declaredName]) => declaredName === name)) {
+      throw new StackctlError('E_USAGE', `"${name}" is not a secret variable of the schema`, {
+        hint: `secret variables: ${declared.map(([n]) => n).join(', ')}`,
+      });
+    }
+  }
+  const now = Date.now();
+  return declared
+    .map(([name, def]) => ({ name, def }))
+    .filter(
+      ({ name, def }) =>
+        flags.all === true ||
+        flags.name.includes(name) ||
+        flags.type.includes(def.secretType ?? '') ||
+        (flags.due === true && Date.parse(store.secrets[name]?.rotationDueAt ?? '') <= now),
+    )
+    .map(({ name }) => name);
+}

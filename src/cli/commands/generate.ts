@@ -1,0 +1,29 @@
+import type { Command } from 'commander';
+import type { CommandContext } from '../context.js';
+import { examples } from '../help.js';
+import type { GenerateFlags } from '../actions/generate.js';
+
+export function registerGenerate(program: Command, context: () => CommandContext): void {
+  program
+    .command('generate')
+    .description('write .env files, secrets, Kubernetes secrets and compose files from the schema')
+    .argument('[env...]', 'environments to generate (or --all)')
+    .option('-a, --all', 'every environment of the schema')
+    .option('-s, --schema <path>', 'stack file')
+    .option('--check', 'write nothing; exit 1 when a generated file is missing or differs (CI drift check)')
+    .option('--json', 'print {"environments": [...], "files": [{"path", "status"}]}')
+    .addHelpText(
+      'after',
+      examples([
+        ['stackctl generate development', 'files for one environment'],
+        ['stackctl generate --all', 'files for every environment'],
+        ['stackctl generate --all --check', 'CI: fail when generated files drifted from the schema'],
+      ]) +
+        '\nExisting secrets are always kept; use `stackctl secrets rotate` to replace them.\n' +
+        'compose/local.override.yml is yours: read last, never written.\n',
+    )
+    .action(async (envs: string[], flags: GenerateFlags) => {
+      const { generateAction } = await import('../actions/generate.js');
+      await generateAction(envs, flags, context());
+    });
+}

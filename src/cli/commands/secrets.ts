@@ -1,0 +1,65 @@
+import type { Command } from 'commander';
+import type { CommandContext } from '../context.js';
+import { examples } from '../help.js';
+import type { RotateFlags, StatusFlags } from '../actions/secrets.js';
+
+export function registerSecrets(program: Command, context: () => CommandContext): void {
+  const secrets = program
+    .command('secrets')
+    .description('show the age of generated secrets and rotate them (values are never printed)')
+    .addHelpText(
+      'after',
+      examples([
+        ['stackctl secrets status', 'every environment: name, type, age, due date'],
+        ['stackctl secrets rotate production --due --yes', 'replace the overdue secrets of production'],
+      ]),
+    );
+
+  secrets
+    .command('status')
+    .description('list secrets by name, type, age and rotation due date; flag overdue ones')
+    .argument('[env]', 'one environment (default: all)')
+    .option('-s, --schema <path>', 'stack file')
+    .option('--json', 'print {"environments": [{"name", "secrets": [...]}]}')
+    .addHelpText(
+      'after',
+      examples([
+        ['stackctl secrets status', 'all environments'],
+        ['stackctl secrets status staging --json', 'one environment, as JSON'],
+      ]),
+    )
+    .action(async (env: string | undefined, flags: StatusFlags) => {
+      const { secretsStatusAction } = await import('../actions/secrets.js');
+      await secretsStatusAction(env, flags, context());
+    });
+
+  secrets
+    .command('rotate')
+    .description(
+      'replace secrets with new values, back up the old ones (0600), and regenerate the files that carry them',
+    )
+    .argument('<env>', 'environment')
+    .option('-n, --name <variable>', 'rotate this secret variable (repeatable)', collect, [])
+    .option('-t, --type <secretType>', 'rotate every secret of this type (repeatable)', collect, [])
+    .option('--due', 'rotate every secret past its rotation date')
+    .option('--all', 'rotate every secret of the environment')
+    .option('-y, --yes', 'do not ask for confirmation')
+    .option('-s, --schema <path>', 'stack file')
+    .option('--json', 'print {"environment", "rotated": [...], "backup", "files": [...]}')
+    .addHelpText(
+      'after',
+      examples([
+        ['stackctl secrets rotate staging --name POSTGRES_PASSWORD', 'one secret'],
+        ['stackctl secrets rotate production --type jwt_secret --yes', 'every JWT secret'],
+        ['stackctl secrets rotate production --due --yes', 'whatever is overdue'],
+      ]) + '\nRunning containers keep the old values until restarted (stackctl restart ENV).\n',
+    )
+    .action(async (env: string, flags: RotateFlags) => {
+      const { secretsRotateAction } = await import('../actions/secrets.js');
+      await secretsRotateAction(env, flags, context());
+    });
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}

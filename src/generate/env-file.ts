@@ -1,0 +1,105 @@
+import nunjucks from 'nunjucks';
+import { StackctlError } from '../errors.js';
+import type { EnvironmentModel } from '../model/environment.js';
+import type { StackFile } from '../schema/types.js';
+import { dotenvLine, dotenvValue } from './dotenv.js';
+import type { SecretStore } from './secrets.js';
+
+/** Template sources by file name (env-templates/*.env.j2); master.env.j2 is the entry point. */
+export type TemplateSources = ReadonlyMap<string, string>;
+
+export const MASTER_TEMPLATE = 'master.env.j2';
+
+class MemoryLoader extends nunjucks.Loader {
+  constructor(private readonly sources: TemplateSources) {
+    super();
+  }
+  getSource(name: string): nunjucks.LoaderSource {
+    const src = this.sources.get(name);
+    if (src === undefined) {
+      throw new StackctlError('E_USAGE', `env template "${name}" does not exist`, {
+        hint: `add env-templates/${name}, or remove the include that names it`,
+      });
+    }
+    return { src, path: name, noCache: true };
+  }
+}
+
+export interface EnvFileInput {
+  readonly file: StackFile;
+  readonly model: EnvironmentModel;
+  readonly secrets: SecretStore;
+  readonly header: readonly string[];
+  readonly templates: TemplateSources;
+}
+
+/** Renders .env.<environment> from the templates; every declared variable appears exactly once. */
+export function renderEnvFile({ file, model, secrets, header, templates }: EnvFileInput): string {
+  const emitted = new Set<string>();
+  const valueOf = (name: string): string => {
+    const def = file.variables[name];
+    if (def?.type === 'secret') return secrets.secrets[name]?.value ?? '';
+    return model.values.get(name) ?? '';
+  };
+  const block = (name: string): string => {
+    const def = file.variables[name];
+    if (!def) {
+      throw new StackctlError('E_USAGE', `env template names unknown variable "${name}"`, {
+        hint: 'declare it under variables in the schema, or remove it from the template',
+      });
+    }
+    if (emitted.has(name)) {
+      throw new StackctlError('E_USAGE', `env templates write variable "${name}" twice`, {
+        hint: 'keep one variable("…") call per variable across env-templates/',
+      });
+    }
+    emitted.add(name);
+    const secret = def.type === 'secret' ? ` (secret: ${def.secretType ?? ''})` : '';
+    return `# ${def.description}${secret}\n${dotenvLine(name, valueOf(name))}`;
+  };
+
+  const env = new nunjucks.Environment(new MemoryLoader(templates), {
+    autoescape: false,
+    throwOnUndefined: true,
+    trimBlocks: true,
+    lstripBlocks: true,
+  });
+  env.addFilter('dotenv', (value: unknown) => dotenvValue(String(value)));
+  const context = {
+    header: header.join('\n'),
+    environment: {
+      name: model.name,
+      description: model.definition.description,
+      project: model.project,
+    },
+    variable: (name: string) => new nunjucks.runtime.SafeString(block(name)),
+    remaining: () =>
+      new nunjucks.runtime.SafeString(
+        Object.keys(file.variables)
+          .filter((name) => !emitted.has(name))
+          .map(block)
+          .join('\n'),
+      ),
+  };
+  let text: string;
+  try {
+    text = env.render(MASTER_TEMPLATE, context);
+  } catch (error) {
+    if (error instanceof StackctlError) throw error;
+    const cause = error instanceof StackctlError ? error : (error as Error & { cause?: unknown }).cause;
+    if (cause instanceof StackctlError) throw cause;
+    throw new StackctlError('E_USAGE', `env template error: ${firstLine((error as Error).message)}`, {
+      hint: 'fix the template in env-templates/ (nunjucks syntax)',
+      cause: error,
+    });
+  }
+  return `${text.replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;
+}
+
+function firstLine(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .join(' ');
+}
