@@ -1,4 +1,4 @@
-import { Document, isMap, isSeq, type Node } from 'yaml';
+import { Document, isMap, isSeq } from 'yaml';
 import type { EnvironmentModel, GpuSelection } from '../model/environment.js';
 import { stackOrder } from '../model/environment.js';
 import { stackClosure } from '../schema/rules/networks.js';
