@@ -9,14 +9,7 @@ const PURE_FOLDERS = ['src/schema/**', 'src/model/**', 'src/plan/**', 'src/gener
 
 export default tseslint.config(
   {
-    ignores: [
-      'dist/**',
-      'node_modules/**',
-      'coverage/**',
-      'test/fixtures/**',
-      'src/schema/generated/**',
-      'src/generate/generated/**',
-    ],
+    ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'test/fixtures/**', 'src/schema/generated/**'],
   },
   { linterOptions: { reportUnusedDisableDirectives: 'error' } },
   js.configs.recommended,

@@ -1,7 +1,11 @@
 // Cold-start wall time of stackctl commands: each run is a fresh process, as a user or CI sees it.
 // Prints the median of several runs and compares it with the target.
 import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, copyFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { syntheticSchema } from './synthetic-schema.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const runs = Number(process.env.BENCH_RUNS ?? 15);
@@ -14,11 +18,44 @@ const cases = [
   { name: 'stackctl validate --json', args: ['validate', '--json'], targetMs: 300 },
   // Needs a Docker engine; no GPU on this machine, so the testing environment (cpu profile).
   { name: 'stackctl preflight testing', args: ['preflight', 'testing'], targetMs: 1500, allowExit: [0, 3] },
+  { name: 'stackctl generate --all (shipped)', args: ['generate', '--all'], cwd: 'shipped', targetMs: 300 },
+  {
+    name: 'stackctl generate --all (100 services)',
+    args: ['generate', '--all'],
+    cwd: 'synthetic-100',
+    targetMs: 2000,
+  },
+  {
+    name: 'stackctl generate --all (250 services)',
+    args: ['generate', '--all'],
+    cwd: 'synthetic-250',
+    targetMs: 2000,
+  },
+  {
+    name: 'stackctl generate --all (500 services)',
+    args: ['generate', '--all'],
+    cwd: 'synthetic-500',
+    targetMs: 2000,
+  },
 ];
 
-function timeOnce(args, allowExit = [0]) {
+// Projects generate runs in (temporary folders, removed at the end).
+const scratch = mkdtempSync(join(tmpdir(), 'stackctl-bench-'));
+const projects = { shipped: project(undefined) };
+for (const count of [100, 250, 500]) projects[`synthetic-${count}`] = project(syntheticSchema(count));
+
+function project(schemaText) {
+  const dir = mkdtempSync(join(scratch, 'project-'));
+  mkdirSync(join(dir, 'schemas'));
+  if (schemaText === undefined)
+    copyFileSync(join(root, 'schemas', 'compose-schema.yaml'), join(dir, 'schemas', 'compose-schema.yaml'));
+  else writeFileSync(join(dir, 'schemas', 'compose-schema.yaml'), schemaText);
+  return dir;
+}
+
+function timeOnce(args, allowExit = [0], cwd = root) {
   const start = process.hrtime.bigint();
-  const result = spawnSync(bin, args, { cwd: root, env: { ...process.env, NO_COLOR: '1' }, stdio: 'ignore' });
+  const result = spawnSync(bin, args, { cwd, env: { ...process.env, NO_COLOR: '1' }, stdio: 'ignore' });
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   if (!allowExit.includes(result.status)) throw new Error(`${args.join(' ')} exited ${result.status}`);
   return ms;
@@ -32,17 +69,19 @@ const median = (values) => {
 
 console.log(`binary: ${bin}\nruns per case: ${runs} (after one warm-up run)\n`);
 let failed = false;
-for (const { name, args, targetMs, allowExit } of cases) {
-  timeOnce(args, allowExit);
-  const times = Array.from({ length: runs }, () => timeOnce(args, allowExit));
+for (const { name, args, targetMs, allowExit, cwd } of cases) {
+  const dir = cwd === undefined ? root : projects[cwd];
+  timeOnce(args, allowExit, dir);
+  const times = Array.from({ length: runs }, () => timeOnce(args, allowExit, dir));
   const med = median(times);
   const ok = med <= targetMs;
   failed ||= !ok;
   console.log(
-    `${ok ? 'ok  ' : 'SLOW'} ${name.padEnd(36)} median ${med.toFixed(0).padStart(4)} ms  ` +
+    `${ok ? 'ok  ' : 'SLOW'} ${name.padEnd(42)} median ${med.toFixed(0).padStart(4)} ms  ` +
       `min ${Math.min(...times)
         .toFixed(0)
         .padStart(4)} ms  target < ${targetMs} ms`,
   );
 }
+rmSync(scratch, { recursive: true, force: true });
 process.exitCode = failed ? 1 : 0;

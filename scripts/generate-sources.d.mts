@@ -1,4 +1,3 @@
 export declare const AJV_OPTIONS: Record<string, unknown>;
 export declare function generateShapeValidator(): Promise<boolean>;
-export declare function generateDefaultTemplates(): Promise<void>;
 export declare function generateAll(): Promise<void>;

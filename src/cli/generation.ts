@@ -54,6 +54,7 @@ export async function prepareGeneration(
     gpu,
     templates: templates.sources,
     localOverride: await exists(join(stack.root, COMPOSE_DIR, LOCAL_OVERRIDE)),
+    shareableOnlyWithoutSecrets: !options.createSecrets,
   });
   return { plan, createdSecrets: created, stores };
 }

@@ -1,12 +1,11 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DEFAULT_TEMPLATES } from '../generate/generated/default-templates.js';
-import type { TemplateSources } from '../generate/env-file.js';
+import { BUILT_IN_TEMPLATES, type TemplateSources } from '../generate/env-file.js';
 import { isErrno } from './files.js';
 
 export const TEMPLATES_DIR = 'env-templates';
 
-/** The project's env-templates/*.env.j2, or stackctl's built-in ones when the project has none. */
+/** The project's env-templates/*.env.j2, or stackctl's built-in layout when the project has none. */
 export async function readTemplates(root: string): Promise<{ sources: TemplateSources; builtIn: boolean }> {
   const folder = join(root, TEMPLATES_DIR);
   let names: string[];
@@ -14,7 +13,7 @@ export async function readTemplates(root: string): Promise<{ sources: TemplateSo
     names = (await readdir(folder)).filter((name) => name.endsWith('.env.j2')).sort();
   } catch (error) {
     if (!isErrno(error, 'ENOENT')) throw error;
-    return { sources: new Map(Object.entries(DEFAULT_TEMPLATES)), builtIn: true };
+    return { sources: BUILT_IN_TEMPLATES, builtIn: true };
   }
   const entries = await Promise.all(
     names.map(async (name) => [name, await readFile(join(folder, name), 'utf8')] as const),

@@ -10,6 +10,24 @@ export type TemplateSources = ReadonlyMap<string, string>;
 
 export const MASTER_TEMPLATE = 'master.env.j2';
 
+/** The layout used when a project has no env-templates/: every variable, in schema order. */
+export const BUILT_IN_TEMPLATES: TemplateSources = new Map([
+  [
+    MASTER_TEMPLATE,
+    [
+      '{{ header }}',
+      '# Environment: {{ environment.name }} ({{ environment.description }})',
+      '# Compose project: {{ environment.project }}. Holds secret values: keep this file 0600 and out of git.',
+      '',
+      'COMPOSE_PROJECT_NAME={{ environment.project | dotenv }}',
+      'COMPOSE_PROFILES={{ environment.name | dotenv }}',
+      '',
+      '{{ remaining() }}',
+      '',
+    ].join('\n'),
+  ],
+]);
+
 class MemoryLoader extends nunjucks.Loader {
   constructor(private readonly sources: TemplateSources) {
     super();

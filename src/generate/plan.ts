@@ -49,6 +49,11 @@ export interface GenerationInput {
   readonly templates: TemplateSources;
   /** compose/local.override.yml exists: it is read last and never written. */
   readonly localOverride: boolean;
+  /**
+   * Leave out the files that carry secret values for environments without a secret store (drift
+   * checks on a CI runner, where secrets are never present): only shareable files are compared.
+   */
+  readonly shareableOnlyWithoutSecrets?: boolean;
 }
 
 export interface GenerationPlan {
@@ -87,21 +92,23 @@ export function planGeneration(input: GenerationInput): GenerationPlan {
     if (!definition) continue;
     const recorded = input.gpu.get(envName);
     const model = resolveEnvironment(file, envName, recorded);
-    const store = input.secrets.get(envName) ?? { version: 1 as const, environment: envName, secrets: {} };
-
-    files.push({
-      path: posix.join(SECRETS_DIR, `.env.${envName}.json`),
-      content: serializeSecretStore(store),
-      mode: 0o600,
-    });
+    const existing = input.secrets.get(envName);
+    const store = existing ?? { version: 1 as const, environment: envName, secrets: {} };
     const envFile = `.env.${envName}`;
-    const envText = renderEnvFile({ file, model, secrets: store, header, templates: input.templates });
-    files.push({ path: envFile, content: envText, mode: secretNames.length > 0 ? 0o600 : 0o644 });
-    files.push({
-      path: `k8s-secrets-${envName}.yaml`,
-      content: renderKubernetesSecret(file.project.name, envName, secretNames, store, header),
-      mode: 0o600,
-    });
+    if (existing !== undefined || input.shareableOnlyWithoutSecrets !== true) {
+      files.push({
+        path: posix.join(SECRETS_DIR, `.env.${envName}.json`),
+        content: serializeSecretStore(store),
+        mode: 0o600,
+      });
+      const envText = renderEnvFile({ file, model, secrets: store, header, templates: input.templates });
+      files.push({ path: envFile, content: envText, mode: secretNames.length > 0 ? 0o600 : 0o644 });
+      files.push({
+        path: `k8s-secrets-${envName}.yaml`,
+        content: renderKubernetesSecret(file.project.name, envName, secretNames, store, header),
+        mode: 0o600,
+      });
+    }
 
     const overridePath = compose(environmentFileName(envName));
     files.push({

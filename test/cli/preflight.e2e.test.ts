@@ -159,6 +159,7 @@ describe('stackctl preflight --ci', () => {
       join(project.root, '.gitignore'),
       '.env.*\n!.env.example\nsecrets/\nk8s-secrets-*.yaml\n',
     );
+    expect((await runCli(['generate', 'development'], { cwd: project.root })).exitCode).toBe(0);
   });
   afterAll(() => project.remove());
 
@@ -184,6 +185,23 @@ describe('stackctl preflight --ci', () => {
       expect(result.stdout).not.toContain('not-a-real-secret');
     } finally {
       await execa('git', ['rm', '-q', '--cached', '-f', '.env.development'], { cwd: project.root });
+      await runCli(['generate', 'development'], { cwd: project.root });
+    }
+  });
+
+  it('fails when the generated compose files drifted from the schema', async () => {
+    const path = join(project.root, 'compose', 'development.override.yml');
+    const original = readFileSync(path, 'utf8');
+    await writeFile(path, original.replace('10.30.0.0/24', '10.99.0.0/24'));
+    try {
+      const result = await runCli(['preflight', 'development', '--ci', '--json'], { cwd: project.root });
+      expect(result.exitCode).toBe(3);
+      expect(check(JSON.parse(result.stdout) as Report, 'generate.drift')).toMatchObject({
+        status: 'fail',
+        message: 'generated files missing or out of date: compose/development.override.yml',
+      });
+    } finally {
+      await writeFile(path, original);
     }
   });
 

@@ -7,7 +7,9 @@ import type { StackFile } from '../../schema/types.js';
 import { validateStackText } from '../../schema/validate.js';
 import type { Check } from '../../preflight/checks.js';
 import { printLine, type CommandContext } from '../context.js';
-import { requireEnvironment } from '../load-stack.js';
+import { applyFiles } from '../../effects/apply-files.js';
+import { prepareGeneration } from '../generation.js';
+import { requireEnvironment, type LoadedStack } from '../load-stack.js';
 import { report, type PreflightFlags } from './preflight.js';
 import { dirname, basename } from 'node:path';
 
@@ -35,12 +37,19 @@ export async function runCiChecks(
           fix: 'run `stackctl validate` and fix what it reports',
         },
   );
+  const folder = dirname(source.path);
+  const root = basename(folder) === 'schemas' ? dirname(folder) : folder;
   if (validation.file) {
     requireEnvironment(validation.file, envName);
     checks.push(...exposureChecks(validation.file, envName));
+    checks.push(
+      await driftCheck(
+        { file: validation.file, schemaPath: source.path, schemaText: source.text, root },
+        envName,
+        ctx,
+      ),
+    );
   }
-  const folder = dirname(source.path);
-  const root = basename(folder) === 'schemas' ? dirname(folder) : folder;
   checks.push(...(await trackedSecretChecks(root, envName, ctx)));
 
   for (const check of checks) {
@@ -96,6 +105,27 @@ function exposureChecks(file: StackFile, envName: string): Check[] {
       fix: 'bind to 127.0.0.1 (BIND_ADDRESS) and put nginx in front of what must be reachable',
     },
   ];
+}
+
+/** The generated files that can be shared (compose files) match the schema: `generate --check`. */
+async function driftCheck(stack: LoadedStack, envName: string, ctx: CommandContext): Promise<Check> {
+  const prepared = await prepareGeneration(stack, [envName], { createSecrets: false });
+  const results = await applyFiles(stack.root, ctx.cwd, prepared.plan.files, { check: true });
+  const drifted = results.filter((result) => result.status !== 'unchanged');
+  if (drifted.length === 0) {
+    return {
+      id: 'generate.drift',
+      status: 'pass',
+      message: `${results.length} generated files match the schema`,
+      fix: '',
+    };
+  }
+  return {
+    id: 'generate.drift',
+    status: 'fail',
+    message: `generated files missing or out of date: ${drifted.map((result) => result.path).join(', ')}`,
+    fix: `run \`stackctl generate ${envName}\` and commit the compose files`,
+  };
 }
 
 /** Generated secrets and env files must never be committed. */

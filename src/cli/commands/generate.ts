@@ -10,7 +10,11 @@ export function registerGenerate(program: Command, context: () => CommandContext
     .argument('[env...]', 'environments to generate (or --all)')
     .option('-a, --all', 'every environment of the schema')
     .option('-s, --schema <path>', 'stack file')
-    .option('--check', 'write nothing; exit 1 when a generated file is missing or differs (CI drift check)')
+    .option(
+      '--check',
+      'write nothing; exit 1 when a generated file is missing or differs (CI drift check; ' +
+        'files carrying secrets are compared only where the environment has secrets)',
+    )
     .option('--json', 'print {"environments": [...], "files": [{"path", "status"}]}')
     .addHelpText(
       'after',
