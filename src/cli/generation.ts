@@ -17,6 +17,8 @@ export interface PreparedGeneration {
   /** Secrets created in this run, per environment (names only). */
   readonly createdSecrets: ReadonlyMap<string, readonly string[]>;
   readonly stores: ReadonlyMap<string, SecretStore>;
+  /** The GPU layout each environment was generated with (override or recorded), when there is one. */
+  readonly gpuSelection: ReadonlyMap<string, GpuSelection>;
 }
 
 /**
@@ -26,7 +28,13 @@ export interface PreparedGeneration {
 export async function prepareGeneration(
   stack: LoadedStack,
   environments: readonly string[],
-  options: { createSecrets: boolean; replaceStores?: ReadonlyMap<string, SecretStore>; now?: Date },
+  options: {
+    createSecrets: boolean;
+    replaceStores?: ReadonlyMap<string, SecretStore>;
+    now?: Date;
+    /** A GPU layout chosen for this run (start --gpu), over the recorded one. */
+    gpuOverride?: ReadonlyMap<string, GpuSelection>;
+  },
 ): Promise<PreparedGeneration> {
   const now = options.now ?? new Date();
   const stores = new Map<string, SecretStore>();
@@ -41,7 +49,8 @@ export async function prepareGeneration(
     } else if (existing) {
       stores.set(env, existing);
     }
-    const choice = await readGpuChoice(stack.root, env);
+    const override = options.gpuOverride?.get(env);
+    const choice = override ?? (await readGpuChoice(stack.root, env));
     if (choice) gpu.set(env, { profile: choice.profile, variables: choice.variables });
   }
   const templates = await readTemplates(stack.root);
@@ -56,5 +65,5 @@ export async function prepareGeneration(
     localOverride: await exists(join(stack.root, COMPOSE_DIR, LOCAL_OVERRIDE)),
     shareableOnlyWithoutSecrets: !options.createSecrets,
   });
-  return { plan, createdSecrets: created, stores };
+  return { plan, createdSecrets: created, stores, gpuSelection: gpu };
 }

@@ -4,6 +4,7 @@ import { colorEnabled, createColors } from '../ui/colors.js';
 import { SCHEMA_FORMAT_VERSION, STACKCTL_VERSION } from '../version.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerGpu } from './commands/gpu.js';
+import { registerLifecycle } from './commands/lifecycle.js';
 import { registerPreflight } from './commands/preflight.js';
 import { registerSecrets } from './commands/secrets.js';
 import { registerValidate } from './commands/validate.js';
@@ -80,6 +81,7 @@ function buildProgram(io: ProcessIO): Command {
     );
 
   registerValidate(program, getContext);
+  registerLifecycle(program, getContext);
   registerGenerate(program, getContext);
   registerSecrets(program, getContext);
   registerPreflight(program, getContext);

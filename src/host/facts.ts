@@ -12,7 +12,7 @@ export interface HostFacts {
   readonly ports: readonly PortProbe[];
   readonly dockerNetworks: readonly DockerNetworkFact[] | undefined;
   /** Destinations of host routes and the networks of host interfaces, as CIDRs. */
-  readonly hostNetworks: readonly { readonly cidr: string; readonly via: string }[];
+  readonly hostNetworks: readonly { readonly cidr: string; readonly via: string; readonly iface: string }[];
   readonly diskUsage: readonly DiskUsageRow[] | { readonly error: string } | undefined;
   /** vm.max_map_count; undefined when it cannot be read (not Linux). */
   readonly maxMapCount: number | undefined;
@@ -53,6 +53,7 @@ export interface PortProbe {
 }
 
 export interface DockerNetworkFact {
+  readonly id: string;
   readonly name: string;
   readonly subnets: readonly string[];
   /** com.docker.compose.project of the network, when compose made it. */

@@ -24,7 +24,8 @@ export interface PreflightInput {
   readonly layout: LayoutChoice | undefined;
 }
 
-export const MIN_FREE_DISK_BYTES = 20e9;
+/** Free disk an environment needs unless it says otherwise (diskMinimumGb). */
+export const DEFAULT_DISK_MINIMUM_GB = 20;
 export const RECLAIMABLE_WARN_SHARE = 0.3;
 export const ELASTICSEARCH_MAX_MAP_COUNT = 262_144;
 /** Docker API version that supports healthcheck start_interval (Engine 25). */
@@ -251,13 +252,14 @@ function hostChecks({ model, facts }: PreflightInput): Check[] {
     });
   } else {
     const free = gb(facts.disk.freeBytes);
+    const diskMinimumGb = model.definition.diskMinimumGb ?? DEFAULT_DISK_MINIMUM_GB;
     checks.push(
-      facts.disk.freeBytes >= MIN_FREE_DISK_BYTES
+      facts.disk.freeBytes >= diskMinimumGb * 1e9
         ? pass('host.disk', `${free} GB free at ${facts.disk.path}`)
         : {
             id: 'host.disk',
             status: 'fail',
-            message: `${free} GB free at ${facts.disk.path}; at least ${MIN_FREE_DISK_BYTES / 1e9} GB are needed for images and models`,
+            message: `${free} GB free at ${facts.disk.path}; ${model.name} needs ${diskMinimumGb} GB for images, models and volumes`,
             fix: "free space (stackctl clean removes only this project's leftovers), or move Docker's data-root",
           },
     );
@@ -329,6 +331,8 @@ function networkChecks({ model, facts }: PreflightInput): Check[] {
       (entry): entry is { network: (typeof model.networks)[number]; cidr: { ok: true; cidr: Cidr } } =>
         entry.cidr.ok,
     );
+  // Docker's own bridges are judged by the Docker network check, which knows their owners.
+  const bridges = new Set(['docker0', ...(facts.dockerNetworks ?? []).map((n) => `br-${n.id.slice(0, 12)}`)]);
   for (const { network, cidr } of subnets) {
     for (const other of facts.dockerNetworks ?? []) {
       if (other.project === model.project) continue;
@@ -336,6 +340,7 @@ function networkChecks({ model, facts }: PreflightInput): Check[] {
       if (clash !== undefined) checks.push(networkClash(model, network.name, network.subnet, other, clash));
     }
     for (const host of facts.hostNetworks) {
+      if (bridges.has(host.iface)) continue;
       if (overlaps(host.cidr, cidr.cidr)) {
         checks.push({
           id: `network.${network.name}`,

@@ -127,6 +127,7 @@ export interface EnvironmentDef {
   description: string;
   gpu: { required: boolean; profile: string; fallback?: string };
   memoryMinimumGb: number;
+  diskMinimumGb?: number;
   addressPool: string;
   healthcheckTemplate?: string;
   services: string[];

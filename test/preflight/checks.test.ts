@@ -280,10 +280,19 @@ describe('preflightChecks', () => {
       model: resolveEnvironment(file, 'staging'),
       facts: facts({
         dockerNetworks: [
-          { name: 'multimodal-staging_core-net', subnets: ['10.30.16.0/24'], project: 'multimodal-staging' },
-          { name: 'vpn-bridge', subnets: ['10.30.17.0/24'], project: undefined },
+          {
+            id: 'aaaaaaaaaaaa1111',
+            name: 'multimodal-staging_core-net',
+            subnets: ['10.30.16.0/24'],
+            project: 'multimodal-staging',
+          },
+          { id: 'bbbbbbbbbbbb2222', name: 'vpn-bridge', subnets: ['10.30.17.0/24'], project: undefined },
         ],
-        hostNetworks: [{ cidr: '10.30.18.0/23', via: 'route via wg0' }],
+        hostNetworks: [
+          { cidr: '10.30.18.0/23', via: 'route via wg0', iface: 'wg0' },
+          // The bridge of this environment's own core-net: not a clash.
+          { cidr: '10.30.16.0/24', via: 'route via br-aaaaaaaaaaaa', iface: 'br-aaaaaaaaaaaa' },
+        ],
       }),
       gpuMode: 'cpu',
       layout: undefined,

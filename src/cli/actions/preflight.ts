@@ -6,7 +6,7 @@ import { chooseGpuLayout, GPU_MODES, type GpuMode, type LayoutChoice } from '../
 import { preflightChecks, type Check } from '../../preflight/checks.js';
 import type { Colors } from '../../ui/colors.js';
 import { printJson, printLine, type CommandContext } from '../context.js';
-import { loadStack, requireEnvironment } from '../load-stack.js';
+import { loadStack, requireEnvironment, type LoadedStack } from '../load-stack.js';
 import { runCiChecks } from './preflight-ci.js';
 import { startProgress } from '../../ui/progress.js';
 
@@ -27,10 +27,28 @@ export async function preflightAction(
     return;
   }
   const stack = await loadStack(flags.schema, ctx);
+  requireEnvironment(stack.file, envName);
+  const assessment = await assessHost(stack, envName, flags.gpu, ctx);
+  report(envName, assessment.checks, flags, ctx);
+}
+
+export interface HostAssessment {
+  readonly checks: readonly Check[];
+  /** The GPU layout for this run: the host's, when GPUs were needed and found; else the recorded one. */
+  readonly gpu: GpuSelection | undefined;
+}
+
+/** Probes the host and runs every check for an environment (preflight, and start before it starts). */
+export async function assessHost(
+  stack: LoadedStack,
+  envName: string,
+  gpuFlag: GpuMode | undefined,
+  ctx: CommandContext,
+): Promise<HostAssessment> {
   const env = requireEnvironment(stack.file, envName);
   const recorded = await readGpuChoice(stack.root, envName);
-  const mode: GpuMode = flags.gpu ?? asMode(recorded?.profile) ?? asMode(env.gpu.profile) ?? 'auto';
-  const needGpu = mode !== 'cpu' && (env.gpu.required || flags.gpu !== undefined);
+  const mode: GpuMode = gpuFlag ?? asMode(recorded?.profile) ?? asMode(env.gpu.profile) ?? 'auto';
+  const needGpu = mode !== 'cpu' && (env.gpu.required || gpuFlag !== undefined);
 
   const progress = startProgress(ctx, `Checking the host for ${envName}`);
   const draft = resolveEnvironment(stack.file, envName, selection(recorded, env.gpu.profile));
@@ -40,15 +58,17 @@ export async function preflightAction(
 
   let layout: LayoutChoice | undefined;
   if (needGpu && facts.gpus?.ok === true) layout = chooseGpuLayout(facts.gpus.detection, mode);
-  const model =
+  const gpu: GpuSelection | undefined =
     layout?.ok === true
-      ? resolveEnvironment(stack.file, envName, {
-          profile: layout.layout.profile,
-          variables: layout.layout.variables,
-        })
-      : draft;
+      ? { profile: layout.layout.profile, variables: layout.layout.variables }
+      : mode === 'cpu' && gpuFlag !== undefined
+        ? { profile: 'cpu', variables: {} }
+        : recorded
+          ? { profile: recorded.profile, variables: recorded.variables }
+          : undefined;
+  const model = gpu ? resolveEnvironment(stack.file, envName, gpu) : draft;
   const checks = preflightChecks({ model, facts, gpuMode: needGpu ? mode : 'cpu', layout });
-  report(envName, checks, flags, ctx);
+  return { checks, gpu };
 }
 
 function asMode(profile: string | undefined): GpuMode | undefined {

@@ -45,6 +45,7 @@ async function probeDaemon(docker: Docker): Promise<DockerFacts['daemon']> {
 export async function probeDockerNetworks(docker: Docker): Promise<DockerNetworkFact[]> {
   const networks = await docker.listNetworks();
   return networks.map((network) => ({
+    id: network.Id,
     name: network.Name,
     subnets: (network.IPAM?.Config ?? [])
       .map((config) => config.Subnet ?? '')

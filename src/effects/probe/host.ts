@@ -45,17 +45,17 @@ export async function probeNvidiaCdi(): Promise<boolean> {
 }
 
 /** Networks the host already routes to: route destinations and interface networks. */
-export async function probeHostNetworks(): Promise<{ cidr: string; via: string }[]> {
-  const out: { cidr: string; via: string }[] = [];
+export async function probeHostNetworks(): Promise<{ cidr: string; via: string; iface: string }[]> {
+  const out: { cidr: string; via: string; iface: string }[] = [];
   const routes = await readFile('/proc/net/route', 'utf8').catch(() => '');
   for (const route of parseProcRoutes(routes))
-    out.push({ cidr: route.cidr, via: `route via ${route.iface}` });
+    out.push({ cidr: route.cidr, via: `route via ${route.iface}`, iface: route.iface });
   for (const [name, addresses] of Object.entries(networkInterfaces())) {
     for (const address of addresses ?? []) {
       if (address.family !== 'IPv4' || address.internal) continue;
       const cidr = interfaceCidr(address.address, address.netmask);
       if (cidr !== undefined && !out.some((entry) => entry.cidr === cidr))
-        out.push({ cidr, via: `interface ${name}` });
+        out.push({ cidr, via: `interface ${name}`, iface: name });
     }
   }
   return out;

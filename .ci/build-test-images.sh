@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Builds the images the integration tests run, locally: no registry is reachable, nothing is pulled.
+# stackctl-test/busybox:1 is a root filesystem holding Debian's static busybox and its applets.
+set -euo pipefail
+
+IMAGE=stackctl-test/busybox:1
+if docker image inspect "$IMAGE" >/dev/null 2>&1; then
+  echo "$IMAGE already built"
+  exit 0
+fi
+
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+if [ ! -x /bin/busybox ]; then
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq busybox-static >/dev/null
+fi
+
+rootfs=$(mktemp -d)
+trap 'rm -rf "$rootfs"' EXIT
+mkdir -p "$rootfs/bin" "$rootfs/tmp" "$rootfs/etc" "$rootfs/var/www"
+cp /bin/busybox "$rootfs/bin/busybox"
+for applet in $(/bin/busybox --list); do
+  [ "$applet" = busybox ] || ln -s busybox "$rootfs/bin/$applet"
+done
+echo 'root:x:0:0:root:/root:/bin/sh' > "$rootfs/etc/passwd"
+echo 'ok' > "$rootfs/var/www/index.html"
+chmod 1777 "$rootfs/tmp"
+tar -C "$rootfs" -c . | docker import -c 'ENV PATH=/bin' -c 'CMD ["sh"]' \
+  -c 'LABEL io.stackctl.test-image=true' - "$IMAGE" >/dev/null
+echo "built $IMAGE"

@@ -1,0 +1,366 @@
+import type Docker from 'dockerode';
+import { EXIT, ReportedFailure, StackctlError } from '../../errors.js';
+import { applyFiles } from '../../effects/apply-files.js';
+import { runCompose, redactor, requireCompose } from '../../effects/compose-runner.js';
+import { lastHealthOutput, tailLogs, type ContainerSummary } from '../../effects/containers.js';
+import { dockerClient } from '../../effects/docker.js';
+import { waitForServices, type WaitResult } from '../../effects/health-waiter.js';
+import { acquireLock } from '../../effects/lock.js';
+import type { ServiceState } from '../../health/classify.js';
+import { resolveEnvironment, type EnvironmentModel } from '../../model/environment.js';
+import type { GpuMode } from '../../plan/gpu-layout.js';
+import { composeArgs, planStart, type StartPlan } from '../../plan/start.js';
+import type { StackFile } from '../../schema/types.js';
+import { startProgress } from '../../ui/progress.js';
+import { printJson, printLine, type CommandContext } from '../context.js';
+import { prepareGeneration } from '../generation.js';
+import { loadStack, requireEnvironment, type LoadedStack } from '../load-stack.js';
+import { assessHost, report } from './preflight.js';
+import { table } from './gpu.js';
+
+export interface StartFlags {
+  stack: string[];
+  service: string[];
+  gpu?: GpuMode;
+  timeout: string;
+  wait: boolean;
+  skipPreflight?: boolean;
+  dryRun?: boolean;
+  json?: boolean;
+  schema?: string;
+}
+
+export async function startAction(envName: string, flags: StartFlags, ctx: CommandContext): Promise<void> {
+  const stack = await loadStack(flags.schema, ctx);
+  requireEnvironment(stack.file, envName);
+  const lock = flags.dryRun === true ? undefined : await acquireLock(stack.root, envName, `start ${envName}`);
+  try {
+    await startLocked(stack, envName, flags, ctx);
+  } finally {
+    await lock?.release();
+  }
+}
+
+async function startLocked(
+  stack: LoadedStack,
+  envName: string,
+  flags: StartFlags,
+  ctx: CommandContext,
+): Promise<void> {
+  const { file } = stack;
+  const env = requireEnvironment(file, envName);
+  for (const name of flags.stack) {
+    if (!env.services.some((service) => file.services[service]?.stack === name)) {
+      throw new StackctlError('E_USAGE', `${envName} runs no service of stack "${name}"`, {
+        hint: `stacks of ${envName}: ${[...new Set(env.services.map((s) => file.services[s]?.stack))].join(', ')}`,
+      });
+    }
+  }
+  for (const name of flags.service) {
+    if (!env.services.includes(name)) {
+      throw new StackctlError('E_USAGE', `${envName} has no service "${name}"`, {
+        hint: `services: ${env.services.join(', ')}`,
+      });
+    }
+  }
+  const timeoutMs = parseTimeout(flags.timeout);
+  const quiet = flags.json === true;
+
+  // 1. Preflight.
+  let gpuOverride;
+  if (flags.skipPreflight === true) {
+    if (!quiet)
+      printLine(
+        ctx.stderr,
+        ctx.colors.yellow(
+          '⚠ preflight skipped (--skip-preflight): host problems will show up as start failures',
+        ),
+      );
+  } else {
+    const assessment = await assessHost(stack, envName, flags.gpu, ctx);
+    if (assessment.checks.some((check) => check.status === 'fail')) {
+      report(
+        envName,
+        assessment.checks.filter((check) => check.status !== 'pass'),
+        { json: flags.json },
+        ctx,
+      );
+    }
+    gpuOverride = assessment.gpu;
+  }
+
+  // 2. Generate what is missing or stale (existing secrets are kept).
+  const gpuMap = gpuOverride ? new Map([[envName, gpuOverride]]) : undefined;
+  const prepared = await prepareGeneration(stack, [envName], {
+    // A dry run creates secrets in memory only, so it lists every file start would write.
+    createSecrets: true,
+    gpuOverride: gpuMap,
+  });
+  const files = await applyFiles(stack.root, ctx.cwd, prepared.plan.files, {
+    check: flags.dryRun === true,
+    signal: ctx.signal,
+  });
+  const envFiles = prepared.plan.environments[0];
+  if (!envFiles) throw new Error(`no files planned for ${envName}`);
+
+  // 3. Plan the compose invocations and the waits.
+  const model = resolveEnvironment(file, envName, gpuOverride ?? prepared.gpuSelection.get(envName));
+  const plan = planStart(file, model, composeArgs(model, stack.root, envFiles), {
+    stacks: flags.stack,
+    services: flags.service,
+  });
+  if (flags.dryRun === true) {
+    printDryRun(plan, files, model, ctx, flags.json === true);
+    return;
+  }
+
+  const compose = await requireCompose(ctx.env);
+  const docker = dockerClient(ctx.env);
+  const secrets = Object.values(prepared.stores.get(envName)?.secrets ?? {}).map((entry) => entry.value);
+  const redact = redactor(secrets);
+  const composeEnv = composeEnvironment(ctx.env, file);
+  const deadline = Date.now() + timeoutMs;
+  const started = Date.now();
+  const results: WaitResult[] = [];
+
+  for (const step of plan.steps) {
+    const progress = quiet
+      ? undefined
+      : startProgress(ctx, `Starting ${step.stack}: ${step.services.join(', ')}`);
+    const run = await runCompose(compose, step.args, { env: composeEnv, signal: ctx.signal, redact }).finally(
+      () => progress?.stop(),
+    );
+    if (run.exitCode !== 0) {
+      if (!quiet) printLine(ctx.stderr, run.output.trimEnd());
+      throw new StackctlError(
+        'E_RUNTIME',
+        `docker compose up failed for stack ${step.stack} (exit ${run.exitCode})`,
+        {
+          hint: `see the compose output above; the stack is left as it is: stackctl status ${envName}`,
+        },
+      );
+    }
+    if (!flags.wait) continue;
+    const targets = plan.waits.filter((wait) => step.services.includes(wait.service));
+    const waiting = quiet
+      ? undefined
+      : startProgress(ctx, `Waiting for ${step.stack}: ${targets.map((t) => t.service).join(', ')}`);
+    const stepResults = await waitForServices(docker, model.project, targets, {
+      deadline,
+      signal: ctx.signal,
+      onChange: (service, state) => {
+        if (quiet) return;
+        const text = `${service}: ${state.detail} (${((Date.now() - started) / 1000).toFixed(1)}s)`;
+        if (ctx.stderr.isTTY === true) waiting?.update(text);
+        else if (state.phase !== 'starting') printLine(ctx.stderr, text);
+      },
+    }).finally(() => waiting?.stop());
+    results.push(...stepResults);
+    const failure = stepResults.find((result) => result.state.phase === 'failed');
+    if (failure) {
+      await explainFailure(docker, envName, failure, redact, results, flags, ctx);
+      throw new ReportedFailure(EXIT.runtime);
+    }
+  }
+  await printSummary(docker, envName, model, results, flags, ctx, Date.now() - started);
+}
+
+function parseTimeout(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  if (!match)
+    throw new StackctlError('E_USAGE', `--timeout "${text}" is not a duration`, {
+      hint: 'write it as 90s, 10m or 1h',
+    });
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] ?? 's'] ?? 1000;
+  return Number(match[1]) * unit;
+}
+
+/**
+ * The environment compose runs with: the user's, minus every variable the schema declares and the
+ * COMPOSE_* settings, so the generated env file is the only source of values (a stray exported
+ * POSTGRES_PORT in a shell must not silently win).
+ */
+export function composeEnvironment(env: NodeJS.ProcessEnv, file: StackFile): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (Object.hasOwn(file.variables, name)) continue;
+    if (['COMPOSE_PROJECT_NAME', 'COMPOSE_PROFILES', 'COMPOSE_FILE', 'COMPOSE_ENV_FILES'].includes(name))
+      continue;
+    out[name] = value;
+  }
+  return out;
+}
+
+function printDryRun(
+  plan: StartPlan,
+  files: readonly { path: string; status: string }[],
+  model: EnvironmentModel,
+  ctx: CommandContext,
+  json: boolean,
+): void {
+  const changed = files.filter((file) => file.status !== 'unchanged');
+  if (json) {
+    printJson(ctx.stdout, {
+      environment: model.name,
+      project: model.project,
+      files: changed,
+      steps: plan.steps.map((step) => ({
+        stack: step.stack,
+        services: step.services,
+        command: ['docker', 'compose', ...step.args],
+      })),
+      waits: plan.waits.map((wait) => ({
+        service: wait.service,
+        kind: wait.kind,
+        budgetSeconds: wait.budgetMs / 1000,
+        budget: wait.budgetReason,
+      })),
+    });
+    return;
+  }
+  printLine(ctx.stdout, `Plan for ${model.name} (compose project ${model.project}); nothing is changed:`);
+  printLine(ctx.stdout, changed.length === 0 ? '  files: all up to date' : '  files that would change:');
+  for (const file of changed) printLine(ctx.stdout, `    ${file.status.padEnd(8)} ${file.path}`);
+  printLine(ctx.stdout, '  compose, in order:');
+  for (const step of plan.steps)
+    printLine(ctx.stdout, `    [${step.stack}] docker compose ${step.args.join(' ')}`);
+  printLine(ctx.stdout, '  then wait for:');
+  for (const wait of plan.waits) {
+    printLine(
+      ctx.stdout,
+      `    ${wait.service.padEnd(20)} up to ${Math.round(wait.budgetMs / 1000)}s  (${wait.budgetReason})`,
+    );
+  }
+}
+
+async function explainFailure(
+  docker: Docker,
+  envName: string,
+  failure: WaitResult,
+  redact: (text: string) => string,
+  results: readonly WaitResult[],
+  flags: StartFlags,
+  ctx: CommandContext,
+): Promise<void> {
+  const container = pickContainer(failure.containers);
+  const health = container ? await lastHealthOutput(docker, container.id) : undefined;
+  const logs = container ? (await tailLogs(docker, container.id, 20)).map(redact) : [];
+  if (flags.json === true) {
+    printJson(ctx.stdout, {
+      environment: envName,
+      ok: false,
+      failed: {
+        service: failure.service,
+        reason: failureReason(failure.state),
+        detail: failure.state.detail,
+      },
+      lastHealthcheck: health === undefined ? null : redact(health),
+      logs,
+      services: results.map(serviceJson),
+    });
+    return;
+  }
+  const { colors } = ctx;
+  printLine(ctx.stderr, colors.red(`✖ ${failure.service}: ${failure.state.detail}`));
+  if (health !== undefined) printLine(ctx.stderr, `  last healthcheck: ${redact(health)}`);
+  if (logs.length > 0) {
+    printLine(ctx.stderr, `  last ${logs.length} log lines of ${container?.name ?? failure.service}:`);
+    for (const line of logs) printLine(ctx.stderr, `    ${line}`);
+  }
+  printLine(ctx.stderr, `  The stack is left running for inspection. Stop it with: stackctl stop ${envName}`);
+}
+
+function pickContainer(containers: readonly ContainerSummary[]): ContainerSummary | undefined {
+  return containers.find((c) => c.status !== 'running' || c.health === 'unhealthy') ?? containers[0];
+}
+
+function failureReason(state: ServiceState): string {
+  return state.phase === 'failed' ? state.reason : state.phase;
+}
+
+function serviceJson(result: WaitResult) {
+  const container = result.containers[0];
+  return {
+    name: result.service,
+    state: container?.status ?? 'missing',
+    health: container?.health ?? null,
+    phase: result.state.phase,
+    detail: result.state.detail,
+    readyAfterSeconds: result.state.phase === 'ready' ? Number((result.elapsedMs / 1000).toFixed(1)) : null,
+    urls: urls(result.containers),
+  };
+}
+
+function urls(containers: readonly ContainerSummary[]): string[] {
+  const out = new Set<string>();
+  for (const container of containers) {
+    for (const port of container.ports) {
+      const host =
+        port.hostIp === '' || port.hostIp === '0.0.0.0' || port.hostIp === '127.0.0.1'
+          ? 'localhost'
+          : port.hostIp;
+      if (port.hostIp === '::') continue;
+      out.add(`http://${host}:${port.hostPort}`);
+    }
+  }
+  return [...out].sort();
+}
+
+async function printSummary(
+  docker: Docker,
+  envName: string,
+  model: EnvironmentModel,
+  results: readonly WaitResult[],
+  flags: StartFlags,
+  ctx: CommandContext,
+  elapsedMs: number,
+): Promise<void> {
+  // Without waiting there are no results yet: read the state once for the table.
+  const rows = results.length > 0 ? results : await currentState(docker, model);
+  if (flags.json === true) {
+    printJson(ctx.stdout, {
+      environment: envName,
+      project: model.project,
+      ok: true,
+      seconds: Number((elapsedMs / 1000).toFixed(1)),
+      services: rows.map(serviceJson),
+    });
+    return;
+  }
+  const lines = table(
+    [
+      ['SERVICE', 'STATE', 'HEALTH', 'URL'],
+      ...rows.map((row) => {
+        const container = row.containers[0];
+        return [
+          row.service,
+          container?.status ?? 'missing',
+          container?.health ?? '-',
+          urls(row.containers).join(' ') || '-',
+        ];
+      }),
+    ],
+    ctx.colors.bold,
+  );
+  for (const line of lines) printLine(ctx.stdout, line);
+  printLine(ctx.stdout, '');
+  const verb = flags.wait ? 'is up and healthy' : 'was started (not waited for)';
+  printLine(ctx.stdout, ctx.colors.green(`✔ ${envName} ${verb} in ${(elapsedMs / 1000).toFixed(1)}s`));
+  printLine(ctx.stdout, `  status:  stackctl status ${envName}`);
+  printLine(ctx.stdout, `  logs:    stackctl logs ${envName} SERVICE -f`);
+  printLine(ctx.stdout, `  stop:    stackctl stop ${envName}`);
+}
+
+async function currentState(docker: Docker, model: EnvironmentModel): Promise<WaitResult[]> {
+  const { projectContainers } = await import('../../effects/containers.js');
+  const containers = await projectContainers(docker, model.project);
+  return model.services
+    .map((service) => ({ service, containers: containers.filter((c) => c.service === service.name) }))
+    .filter((entry) => entry.containers.length > 0)
+    .map((entry) => ({
+      service: entry.service.name,
+      state: { phase: 'starting' as const, detail: 'not waited for' },
+      elapsedMs: 0,
+      containers: entry.containers,
+    }));
+}

@@ -1,0 +1,117 @@
+import { Option, type Command } from 'commander';
+import { GPU_MODES } from '../../plan/gpu-layout.js';
+import type { CommandContext } from '../context.js';
+import { examples } from '../help.js';
+import type { StartFlags } from '../actions/start.js';
+import type { LogsFlags, StatusFlags, StopFlags } from '../actions/lifecycle.js';
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function startOptions(command: Command): Command {
+  return command
+    .option('--stack <name>', 'only this stack (repeatable); its dependencies start too', collect, [])
+    .option('--service <name>', 'only this service (repeatable); its dependencies start too', collect, [])
+    .addOption(new Option('--gpu <mode>', 'GPU layout for this run').choices(GPU_MODES))
+    .option('--timeout <duration>', 'give up waiting after this long (e.g. 90s, 10m)', '10m')
+    .option('--no-wait', 'start and return without waiting for health')
+    .option('--skip-preflight', 'do not check the host first (a warning says so)')
+    .option('--dry-run', 'print the plan (files, compose commands, waits) and change nothing')
+    .option('-s, --schema <path>', 'stack file')
+    .option('--json', 'print only a final JSON document');
+}
+
+export function registerLifecycle(program: Command, context: () => CommandContext): void {
+  startOptions(
+    program
+      .command('start')
+      .description('preflight, generate, start an environment stack by stack, and wait until it is healthy')
+      .argument('<env>', 'environment name'),
+  )
+    .addHelpText(
+      'after',
+      examples([
+        ['stackctl start development', 'everything, healthy, or a precise reason why not'],
+        ['stackctl start staging --stack core', 'only the core stack'],
+        ['stackctl start testing --dry-run', 'show the plan and budgets'],
+      ]) +
+        '\nExit 0 healthy, 1 a service failed or timed out (the stack is left running), 2 bad input, 3 preflight failed, 4 locked.\n',
+    )
+    .action(async (env: string, flags: StartFlags) => {
+      const { startAction } = await import('../actions/start.js');
+      await startAction(env, flags, context());
+    });
+
+  program
+    .command('stop')
+    .description('stop an environment in reverse dependency order (nothing is removed)')
+    .argument('<env>', 'environment name')
+    .option('--stack <name>', 'only this stack (repeatable)', collect, [])
+    .option('-s, --schema <path>', 'stack file')
+    .option('--json', 'print {"environment", "stopped": [...]}')
+    .addHelpText(
+      'after',
+      examples([
+        ['stackctl stop development', 'stop everything'],
+        ['stackctl stop development --stack ui', 'only the UIs'],
+      ]),
+    )
+    .action(async (env: string, flags: StopFlags) => {
+      const { stopAction } = await import('../actions/lifecycle.js');
+      await stopAction(env, flags, context());
+    });
+
+  startOptions(
+    program
+      .command('restart')
+      .description('stop, then start again and wait for health')
+      .argument('<env>', 'environment name'),
+  )
+    .addHelpText(
+      'after',
+      examples([['stackctl restart staging --service litellm', 'one service (after a secret rotation)']]),
+    )
+    .action(async (env: string, flags: StartFlags) => {
+      const { restartAction } = await import('../actions/lifecycle.js');
+      await restartAction(env, flags, context());
+    });
+
+  program
+    .command('status')
+    .description('containers of one or every environment: service, state, health, ports, uptime')
+    .argument('[env]', 'environment name (default: all)')
+    .option('-s, --schema <path>', 'stack file')
+    .option('--json', 'print {"containers": [...]}')
+    .addHelpText(
+      'after',
+      examples([
+        ['stackctl status', 'every environment'],
+        ['stackctl status staging --json', 'one, as JSON'],
+      ]),
+    )
+    .action(async (env: string | undefined, flags: StatusFlags) => {
+      const { statusAction } = await import('../actions/lifecycle.js');
+      await statusAction(env, flags, context());
+    });
+
+  program
+    .command('logs')
+    .description("a service's logs (all replicas), with secret values redacted")
+    .argument('<env>', 'environment name')
+    .argument('<service>', 'service name')
+    .option('-f, --follow', 'keep printing new lines until Ctrl-C')
+    .option('--tail <lines>', 'lines from the end, or "all"', '100')
+    .option('-s, --schema <path>', 'stack file')
+    .addHelpText(
+      'after',
+      examples([
+        ['stackctl logs development litellm -f', 'follow LiteLLM'],
+        ['stackctl logs staging postgres --tail 20', 'the last 20 lines'],
+      ]),
+    )
+    .action(async (env: string, service: string, flags: LogsFlags) => {
+      const { logsAction } = await import('../actions/lifecycle.js');
+      await logsAction(env, service, flags, context());
+    });
+}

@@ -1,0 +1,47 @@
+import { execa } from 'execa';
+import { StackctlError } from '../errors.js';
+import { findCompose, type ComposeFlavour } from './docker.js';
+
+/** Finds compose (v2 plugin first, docker-compose as fallback) or says clearly that neither exists. */
+export async function requireCompose(env: NodeJS.ProcessEnv): Promise<ComposeFlavour> {
+  const compose = await findCompose(env);
+  if (compose === null) {
+    throw new StackctlError('E_PREFLIGHT', 'neither `docker compose` nor `docker-compose` is installed', {
+      hint: 'install the Docker Compose v2 plugin (package docker-compose-plugin or docker-compose)',
+    });
+  }
+  return compose;
+}
+
+export interface ComposeRun {
+  readonly exitCode: number;
+  /** stdout and stderr together, with known secret values redacted. */
+  readonly output: string;
+}
+
+/** Runs one compose command. Secrets reach compose through the env file, never through argv. */
+export async function runCompose(
+  compose: ComposeFlavour,
+  args: readonly string[],
+  options: { env: NodeJS.ProcessEnv; signal?: AbortSignal; redact: (text: string) => string },
+): Promise<ComposeRun> {
+  const [program, ...prefix] = compose.command;
+  const result = await execa(program ?? 'docker', [...prefix, ...args], {
+    reject: false,
+    all: true,
+    env: { ...options.env, COMPOSE_STATUS_STDOUT: '1' },
+    extendEnv: false,
+    cancelSignal: options.signal,
+    stdin: 'ignore',
+  });
+  if (result.isCanceled) throw options.signal?.reason ?? new Error('cancelled');
+  return { exitCode: result.exitCode ?? 1, output: options.redact(result.all ?? '') };
+}
+
+/** Replaces every known secret value with *** (longest first, so prefixes do not leak). */
+export function redactor(secrets: readonly string[]): (text: string) => string {
+  const values = [...new Set(secrets.filter((value) => value.length >= 4))].sort(
+    (a, b) => b.length - a.length,
+  );
+  return (text) => values.reduce((out, value) => out.split(value).join('***'), text);
+}

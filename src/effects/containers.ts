@@ -1,0 +1,97 @@
+import type Docker from 'dockerode';
+import type { ContainerSnapshot } from '../health/classify.js';
+
+export const COMPOSE_PROJECT_LABEL = 'com.docker.compose.project';
+export const COMPOSE_SERVICE_LABEL = 'com.docker.compose.service';
+
+export interface ContainerSummary extends ContainerSnapshot {
+  readonly name: string;
+  readonly ports: readonly { hostIp: string; hostPort: number; containerPort: number }[];
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+/** The containers of a compose project (optionally one service), as the Docker API reports them. */
+export async function projectContainers(
+  docker: Docker,
+  project: string,
+  service?: string,
+): Promise<ContainerSummary[]> {
+  const labels = [`${COMPOSE_PROJECT_LABEL}=${project}`, 'com.docker.compose.oneoff=False'];
+  if (service !== undefined) labels.push(`${COMPOSE_SERVICE_LABEL}=${service}`);
+  const listed = await docker.listContainers({ all: true, filters: { label: labels } });
+  const summaries = await Promise.all(listed.map((entry) => inspectContainer(docker, entry.Id)));
+  return summaries.filter((summary): summary is ContainerSummary => summary !== undefined);
+}
+
+export async function inspectContainer(docker: Docker, id: string): Promise<ContainerSummary | undefined> {
+  try {
+    const info = await docker.getContainer(id).inspect();
+    const health = info.State.Health?.Status;
+    const ports = Object.entries(info.NetworkSettings.Ports ?? {}).flatMap(([key, bindings]) =>
+      (bindings ?? []).map((binding) => ({
+        hostIp: binding.HostIp,
+        hostPort: Number(binding.HostPort),
+        containerPort: Number(key.split('/')[0]),
+      })),
+    );
+    return {
+      id: info.Id,
+      name: info.Name.replace(/^\//, ''),
+      service: info.Config.Labels?.[COMPOSE_SERVICE_LABEL] ?? '',
+      status: info.State.Status,
+      health: health === 'starting' || health === 'healthy' || health === 'unhealthy' ? health : undefined,
+      exitCode: info.State.ExitCode,
+      oomKilled: info.State.OOMKilled,
+      restartCount: info.RestartCount,
+      startedAt: info.State.StartedAt,
+      ports,
+      labels: info.Config.Labels ?? {},
+    };
+  } catch {
+    return undefined; // removed between list and inspect
+  }
+}
+
+/** The last output of a container's healthcheck, if it has one. */
+export async function lastHealthOutput(docker: Docker, id: string): Promise<string | undefined> {
+  try {
+    const info = await docker.getContainer(id).inspect();
+    const log = info.State.Health?.Log ?? [];
+    const last = log[log.length - 1];
+    return last === undefined ? undefined : `exit ${last.ExitCode}: ${last.Output.trim()}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The last lines a container wrote (stdout and stderr, in order). */
+export async function tailLogs(docker: Docker, id: string, lines: number): Promise<string[]> {
+  try {
+    const raw = await docker
+      .getContainer(id)
+      .logs({ stdout: true, stderr: true, tail: lines, follow: false });
+    return demux(raw)
+      .split('\n')
+      .filter((line, i, all) => line !== '' || i < all.length - 1);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Docker multiplexes stdout and stderr of a container without a TTY into frames:
+ * [stream, 0, 0, 0, size (4 bytes, big-endian)] then the payload.
+ */
+export function demux(buffer: Buffer): string {
+  if (buffer.length < 8 || buffer[1] !== 0 || buffer[2] !== 0 || buffer[3] !== 0 || (buffer[0] ?? 9) > 2) {
+    return buffer.toString('utf8');
+  }
+  const parts: Buffer[] = [];
+  let offset = 0;
+  while (offset + 8 <= buffer.length) {
+    const size = buffer.readUInt32BE(offset + 4);
+    parts.push(buffer.subarray(offset + 8, offset + 8 + size));
+    offset += 8 + size;
+  }
+  return Buffer.concat(parts).toString('utf8');
+}

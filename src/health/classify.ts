@@ -1,0 +1,80 @@
+/** What a container looks like to the waiter: the parts of `docker inspect` that matter. */
+export interface ContainerSnapshot {
+  readonly id: string;
+  readonly service: string;
+  readonly status: string; // created, running, restarting, exited, dead, paused, removing
+  readonly health: 'starting' | 'healthy' | 'unhealthy' | undefined;
+  readonly exitCode: number;
+  readonly oomKilled: boolean;
+  readonly restartCount: number;
+  readonly startedAt: string;
+}
+
+export type ServiceState =
+  | { readonly phase: 'starting'; readonly detail: string }
+  | { readonly phase: 'ready'; readonly detail: string }
+  | { readonly phase: 'failed'; readonly reason: FailureReason; readonly detail: string };
+
+export type FailureReason = 'unhealthy' | 'exited' | 'oom-killed' | 'crash-looping' | 'timeout';
+
+/** Restarts seen while waiting before a service counts as crash-looping. */
+export const CRASH_LOOP_RESTARTS = 2;
+
+export interface ServiceExpectation {
+  readonly kind: 'service' | 'job';
+  readonly hasHealthcheck: boolean;
+  /** Containers compose should run (replicas). */
+  readonly replicas: number;
+}
+
+/**
+ * Classifies a service from its containers. Terminal states (unhealthy, exited, killed for memory,
+ * crash-looping) fail at once instead of burning the timeout. A job is ready when it exited 0.
+ */
+export function classifyService(
+  expectation: ServiceExpectation,
+  containers: readonly ContainerSnapshot[],
+  restartsAtStart: ReadonlyMap<string, number>,
+): ServiceState {
+  if (containers.length === 0) return { phase: 'starting', detail: 'no container yet' };
+  for (const container of containers) {
+    if (container.oomKilled) {
+      return {
+        phase: 'failed',
+        reason: 'oom-killed',
+        detail: 'killed for using more memory than its limit (OOM)',
+      };
+    }
+    const restarts = container.restartCount - (restartsAtStart.get(container.id) ?? 0);
+    if (restarts >= CRASH_LOOP_RESTARTS) {
+      return {
+        phase: 'failed',
+        reason: 'crash-looping',
+        detail: `crash-looping: restarted ${restarts} times (last exit code ${container.exitCode})`,
+      };
+    }
+  }
+  if (expectation.kind === 'job') {
+    const failed = containers.find((c) => (c.status === 'exited' || c.status === 'dead') && c.exitCode !== 0);
+    if (failed)
+      return { phase: 'failed', reason: 'exited', detail: `job exited with code ${failed.exitCode}` };
+    if (containers.every((c) => c.status === 'exited' && c.exitCode === 0)) {
+      return { phase: 'ready', detail: 'completed (exit 0)' };
+    }
+    return { phase: 'starting', detail: 'running' };
+  }
+  const exited = containers.find((c) => c.status === 'exited' || c.status === 'dead');
+  if (exited) return { phase: 'failed', reason: 'exited', detail: `exited with code ${exited.exitCode}` };
+  if (containers.some((c) => c.health === 'unhealthy')) {
+    return { phase: 'failed', reason: 'unhealthy', detail: 'unhealthy: its healthcheck keeps failing' };
+  }
+  const running = containers.filter((c) => c.status === 'running');
+  if (running.length < expectation.replicas) {
+    return { phase: 'starting', detail: `${running.length}/${expectation.replicas} running` };
+  }
+  if (!expectation.hasHealthcheck || running.every((c) => c.health === undefined)) {
+    return { phase: 'ready', detail: 'running' };
+  }
+  if (running.every((c) => c.health === 'healthy')) return { phase: 'ready', detail: 'healthy' };
+  return { phase: 'starting', detail: 'health: starting' };
+}

@@ -1,0 +1,138 @@
+import type { EnvironmentFiles } from '../generate/plan.js';
+import type { EnvironmentModel, ResolvedService } from '../model/environment.js';
+import type { StackFile } from '../schema/types.js';
+import { dependencyNames } from '../schema/values.js';
+import { composeHealthcheck } from '../generate/compose-files.js';
+
+/** One `docker compose up -d` for the selected services of one stack. */
+export interface StartStep {
+  readonly stack: string;
+  readonly services: readonly string[];
+  readonly args: readonly string[];
+}
+
+export interface WaitSpec {
+  readonly service: string;
+  readonly stack: string;
+  readonly kind: 'service' | 'job';
+  readonly hasHealthcheck: boolean;
+  readonly replicas: number;
+  readonly budgetMs: number;
+  /** How the budget was computed, for --dry-run. */
+  readonly budgetReason: string;
+}
+
+export interface StartPlan {
+  readonly steps: readonly StartStep[];
+  readonly waits: readonly WaitSpec[];
+}
+
+/** Extra time on top of a healthcheck's own worst case: image start, first probe, scheduling. */
+export const BUDGET_SLACK_MS = 15_000;
+/** A service without a healthcheck only has to be running. */
+export const NO_HEALTHCHECK_BUDGET_MS = 60_000;
+/** One-shot jobs get this long to exit 0 unless their healthcheck says otherwise. */
+export const JOB_BUDGET_MS = 300_000;
+
+/** The arguments every compose invocation for an environment starts with (never a secret value). */
+export function composeArgs(model: EnvironmentModel, root: string, files: EnvironmentFiles): string[] {
+  const args = ['-p', model.project, '--project-directory', root, '--env-file', `${root}/${files.envFile}`];
+  for (const file of files.composeFiles) args.push('-f', `${root}/${file}`);
+  return args;
+}
+
+export interface Selection {
+  readonly stacks?: readonly string[];
+  readonly services?: readonly string[];
+}
+
+/** The services a selection names, plus everything they depend on. */
+export function selectServices(model: EnvironmentModel, selection: Selection): ResolvedService[] {
+  const all = new Map(model.services.map((service) => [service.name, service]));
+  const wanted = model.services.filter((service) => {
+    const stackOk = !selection.stacks?.length || selection.stacks.includes(service.stack);
+    const serviceOk = !selection.services?.length || selection.services.includes(service.name);
+    return stackOk && serviceOk;
+  });
+  const chosen = new Set<string>();
+  const visit = (name: string): void => {
+    if (chosen.has(name) || !all.has(name)) return;
+    chosen.add(name);
+    for (const dependency of dependencyNames(all.get(name)?.definition ?? { stack: '' })) visit(dependency);
+  };
+  for (const service of wanted) visit(service.name);
+  return model.services.filter((service) => chosen.has(service.name));
+}
+
+/**
+ * Start in stack dependency order (core, inference, ai, ui; testing and monitoring after core),
+ * waiting for each stack before the next. Pure: the caller runs the steps.
+ */
+export function planStart(
+  file: StackFile,
+  model: EnvironmentModel,
+  baseArgs: readonly string[],
+  selection: Selection,
+): StartPlan {
+  const services = selectServices(model, selection);
+  const steps: StartStep[] = [];
+  for (const stack of model.stacks) {
+    const names = services.filter((service) => service.stack === stack).map((service) => service.name);
+    if (names.length === 0) continue;
+    steps.push({ stack, services: names, args: [...baseArgs, 'up', '--detach', ...names] });
+  }
+  const waits = services.map((service) => waitSpec(file, model, service));
+  return { steps, waits };
+}
+
+function waitSpec(file: StackFile, model: EnvironmentModel, service: ResolvedService): WaitSpec {
+  const healthcheck = composeHealthcheck(
+    file,
+    service.definition.healthcheck,
+    model.definition.healthcheckTemplate,
+  );
+  const hasHealthcheck = healthcheck !== undefined && healthcheck['disable'] !== true;
+  const replicas = service.definition.deploy?.replicas ?? 1;
+  const base = { service: service.name, stack: service.stack, kind: service.kind, hasHealthcheck, replicas };
+  if (!hasHealthcheck) {
+    const budget = service.kind === 'job' ? JOB_BUDGET_MS : NO_HEALTHCHECK_BUDGET_MS;
+    return {
+      ...base,
+      budgetMs: budget,
+      budgetReason: service.kind === 'job' ? 'job: exit 0' : 'no healthcheck: running',
+    };
+  }
+  const timing = healthcheck as {
+    start_period?: string;
+    interval?: string;
+    timeout?: string;
+    retries?: number;
+  };
+  const startPeriod = durationMs(timing.start_period ?? '0s');
+  const interval = durationMs(timing.interval ?? '30s');
+  const timeout = durationMs(timing.timeout ?? '30s');
+  const retries = timing.retries ?? 3;
+  const budget = startPeriod + retries * (interval + timeout) + BUDGET_SLACK_MS;
+  return {
+    ...base,
+    budgetMs: budget,
+    budgetReason: `start_period ${ms(startPeriod)} + ${retries} × (interval ${ms(interval)} + timeout ${ms(timeout)}) + ${ms(BUDGET_SLACK_MS)}`,
+  };
+}
+
+/** Parses compose durations: 1m30s, 500ms, 10s, 1h. */
+export function durationMs(text: string): number {
+  const units: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1, us: 0.001 };
+  let total = 0;
+  let matched = '';
+  for (const match of text.matchAll(/(\d+(?:\.\d+)?)(ms|us|h|m|s)/g)) {
+    total += Number(match[1]) * (units[match[2] ?? 's'] ?? 0);
+    matched += match[0];
+  }
+  if (matched !== text.trim() || matched === '') throw new Error(`not a duration: ${text}`);
+  return Math.round(total);
+}
+
+function ms(value: number): string {
+  return value % 1000 === 0 ? `${value / 1000}s` : `${value}ms`;
+}

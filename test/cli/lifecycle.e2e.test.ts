@@ -1,0 +1,184 @@
+// start, stop, restart, status and logs against a real Docker engine and docker compose v2, with
+// the locally built stackctl-test/busybox:1 image (.ci/build-test-images.sh).
+import { execa } from 'execa';
+import { readFile, readdir, rm, writeFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli, stackctlCommand } from '../helpers/cli.js';
+import { inspect, stackProject, type StackProject } from '../helpers/stack-project.js';
+
+interface StartReport {
+  ok: boolean;
+  seconds: number;
+  services: {
+    name: string;
+    state: string;
+    health: string | null;
+    phase: string;
+    readyAfterSeconds: number | null;
+    urls: string[];
+  }[];
+  failed?: { service: string; reason: string; detail: string };
+  lastHealthcheck?: string | null;
+  logs?: string[];
+}
+
+let project: StackProject;
+beforeAll(async () => {
+  project = await stackProject();
+});
+afterAll(() => project.remove());
+
+const container = (env: string, service: string): string => `${project.name}-${env}-${service}-1`;
+const secret = async (env: string): Promise<string> =>
+  (
+    JSON.parse(await readFile(join(project.root, 'secrets', `.env.${env}.json`), 'utf8')) as {
+      secrets: { DB_PASSWORD: { value: string } };
+    }
+  ).secrets.DB_PASSWORD.value;
+
+describe('stackctl start', () => {
+  it('--dry-run shows files, compose commands in stack order and wait budgets, and changes nothing', async () => {
+    const result = await runCli(['start', 'ok', '--dry-run'], { cwd: project.root });
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toMatch(
+      /\[core\] docker compose -p \S+-ok .* up --detach db\n.*\[app\] docker compose .* up --detach migrate web worker/,
+    );
+    expect(result.stdout).toMatch(
+      /web +up to 180s +\(start_period 60s \+ 3 × \(interval 30s \+ timeout 5s\) \+ 15s\)/,
+    );
+    expect(result.stdout).toMatch(/created +\.env\.ok/);
+    expect(await readdir(project.root)).toEqual(['schemas']);
+  });
+
+  it('brings the environment up healthy, dependencies first, about as fast as the services allow', async () => {
+    const result = await runCli(['start', 'ok', '--json'], { cwd: project.root });
+    expect(result.exitCode, result.stderr).toBe(0);
+    const report = JSON.parse(result.stdout) as StartReport;
+    expect(report.ok).toBe(true);
+    const byName = Object.fromEntries(report.services.map((s) => [s.name, s]));
+    expect(byName['db']).toMatchObject({ state: 'running', health: 'healthy', phase: 'ready' });
+    expect(byName['migrate']).toMatchObject({ state: 'exited', phase: 'ready' });
+    expect(byName['web']).toMatchObject({ health: 'healthy', urls: [`http://localhost:${project.webPort}`] });
+    expect(byName['worker']).toMatchObject({ state: 'running', health: null });
+    // db is ready after ~1 s, web ~2 s after db: health is seen at once, not after the 30 s interval.
+    expect(report.seconds).toBeLessThan(15);
+    const db = await inspect(container('ok', 'db'));
+    const web = await inspect(container('ok', 'web'));
+    expect(Date.parse(web.State.StartedAt)).toBeGreaterThan(Date.parse(db.State.StartedAt) + 900);
+    const page = await fetch(`http://127.0.0.1:${project.webPort}/`);
+    expect(await page.text()).toBe('ok\n');
+  });
+
+  it('is a fast no-op on a healthy environment: nothing is recreated', async () => {
+    const before = await inspect(container('ok', 'web'));
+    const result = await runCli(['start', 'ok', '--json'], { cwd: project.root });
+    expect(result.exitCode).toBe(0);
+    expect((await inspect(container('ok', 'web'))).Id).toBe(before.Id);
+    expect((await inspect(container('ok', 'web'))).State.StartedAt).toBe(before.State.StartedAt);
+  });
+
+  it('refuses while another run holds the lock, and takes over a stale lock', async () => {
+    const lock = join(project.root, '.stackctl', 'locks', 'ok.lock');
+    await mkdir(join(project.root, '.stackctl', 'locks'), { recursive: true });
+    await writeFile(
+      lock,
+      JSON.stringify({ pid: process.pid, command: 'start ok', startedAt: new Date().toISOString() }),
+    );
+    const locked = await runCli(['start', 'ok'], { cwd: project.root });
+    expect(locked.exitCode).toBe(4);
+    expect(locked.stderr).toContain(`pid ${process.pid}`);
+    await writeFile(
+      lock,
+      JSON.stringify({ pid: 2 ** 22 + 7, command: 'start ok', startedAt: '2026-01-01T00:00:00Z' }),
+    );
+    const taken = await runCli(['start', 'ok', '--skip-preflight'], { cwd: project.root });
+    expect(taken.exitCode).toBe(0);
+    expect(taken.stderr).toContain('preflight skipped');
+    await expect(readFile(lock)).rejects.toThrow();
+  });
+
+  it('fails fast when a container exits, with its exit code and redacted last logs, leaving the stack up', async () => {
+    const started = Date.now();
+    const result = await runCli(['start', 'crash'], { cwd: project.root });
+    expect(result.exitCode).toBe(1);
+    expect(Date.now() - started).toBeLessThan(20_000);
+    expect(result.stderr).toContain('✖ crasher: exited with code 3');
+    expect(result.stderr).toContain('crasher: giving up');
+    expect(result.stderr).toContain('crasher: using ***');
+    expect(result.stderr).not.toContain(await secret('crash'));
+    expect(result.stderr).toContain('Stop it with: stackctl stop crash');
+    expect((await inspect(container('crash', 'db'))).State.Status).toBe('running');
+  });
+
+  it('diagnoses a service that never turns healthy: timeout, last healthcheck output', async () => {
+    const result = await runCli(['start', 'stuck', '--timeout', '8s', '--json'], { cwd: project.root });
+    expect(result.exitCode).toBe(1);
+    const report = JSON.parse(result.stdout) as StartReport;
+    expect(report.failed).toMatchObject({ service: 'stuck', reason: 'timeout' });
+    expect(report.lastHealthcheck).toBe('exit 1: still not ready: /tmp/never is missing');
+  });
+
+  it('cancels cleanly on Ctrl-C: exit 130, lock released, no half-written file', async () => {
+    await runCli(['stop', 'stuck'], { cwd: project.root });
+    const child = execa(stackctlCommand(), ['start', 'stuck', '--skip-preflight'], {
+      cwd: project.root,
+      env: { NO_COLOR: '1' },
+      reject: false,
+    });
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    child.kill('SIGINT');
+    const result = await child;
+    expect(result.exitCode).toBe(130);
+    await expect(readFile(join(project.root, '.stackctl', 'locks', 'stuck.lock'))).rejects.toThrow();
+    const leftovers = [...(await readdir(project.root)), ...(await readdir(join(project.root, 'compose')))];
+    expect(leftovers.filter((name) => name.endsWith('.tmp'))).toEqual([]);
+  });
+});
+
+describe('stackctl status, logs, stop, restart', () => {
+  it('status reads containers by label, even when the generated files are gone', async () => {
+    await rm(join(project.root, 'compose'), { recursive: true });
+    const result = await runCli(['status', 'ok', '--json'], { cwd: project.root });
+    expect(result.exitCode).toBe(0);
+    const { containers } = JSON.parse(result.stdout) as {
+      containers: { service: string; state: string; health: string | null; ports: string[] }[];
+    };
+    const web = containers.find((c) => c.service === 'web');
+    expect(web).toMatchObject({
+      state: 'running',
+      health: 'healthy',
+      ports: [`127.0.0.1:${project.webPort}->8080`],
+    });
+    expect(containers.map((c) => c.service).sort()).toEqual(['db', 'migrate', 'web', 'worker']);
+    expect((await runCli(['generate', 'ok'], { cwd: project.root })).exitCode).toBe(0);
+  });
+
+  it("logs shows a service's lines with secret values redacted", async () => {
+    const result = await runCli(['logs', 'ok', 'web', '--tail', '5'], { cwd: project.root });
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toContain('web: connecting with password ***');
+    expect(result.stdout).not.toContain(await secret('ok'));
+    expect((await runCli(['logs', 'ok', 'nope'], { cwd: project.root })).exitCode).toBe(2);
+  });
+
+  it('restart --service web replaces nothing else and comes back healthy', async () => {
+    const db = await inspect(container('ok', 'db'));
+    const result = await runCli(['restart', 'ok', '--service', 'web', '--json'], { cwd: project.root });
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect((await inspect(container('ok', 'web'))).State.Health?.Status).toBe('healthy');
+    expect((await inspect(container('ok', 'db'))).State.StartedAt).toBe(db.State.StartedAt);
+  });
+
+  it('stop stops in reverse dependency order and removes nothing', async () => {
+    const result = await runCli(['stop', 'ok', '--json'], { cwd: project.root });
+    expect(result.exitCode).toBe(0);
+    const db = await inspect(container('ok', 'db'));
+    const web = await inspect(container('ok', 'web'));
+    expect(db.State.Status).toBe('exited');
+    expect(web.State.Status).toBe('exited');
+    expect(Date.parse(db.State.FinishedAt)).toBeGreaterThanOrEqual(Date.parse(web.State.FinishedAt));
+    const again = await runCli(['stop', 'ok'], { cwd: project.root });
+    expect(again.stdout).toContain('ok: nothing running');
+  });
+});

@@ -1,0 +1,55 @@
+import { execa } from 'execa';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from './project.js';
+import { REPO_ROOT } from './paths.js';
+
+export interface StackProject {
+  readonly root: string;
+  /** The project name (unique per test run), as labels carry it. */
+  readonly name: string;
+  readonly webPort: number;
+  remove(): Promise<void>;
+}
+
+/** A temporary project running test/fixtures/stacks/app.yaml under a unique name and free port. */
+export async function stackProject(): Promise<StackProject> {
+  const root = await mkdtemp(join(tmpdir(), 'stackctl-stack-'));
+  await mkdir(join(root, 'schemas'));
+  const name = `stk${process.pid}${Math.floor(Math.random() * 1000)}`;
+  const webPort = await freePort();
+  const text = (await readFile(join(REPO_ROOT, 'test', 'fixtures', 'stacks', 'app.yaml'), 'utf8'))
+    .replace('name: stktest', `name: ${name}`)
+    .replace('default: 18080,', `default: ${webPort},`);
+  await writeFile(join(root, 'schemas', 'compose-schema.yaml'), text);
+  return {
+    root,
+    name,
+    webPort,
+    remove: async () => {
+      await removeByLabel(`io.stackctl.project=${name}`);
+      await rm(root, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Removes every container, network and volume with this label (what tests create, nothing else). */
+export async function removeByLabel(label: string): Promise<void> {
+  const ids = async (kind: string[]): Promise<string[]> =>
+    (await execa('docker', [...kind, '-q', '--filter', `label=${label}`])).stdout.split('\n').filter(Boolean);
+  const containers = await ids(['ps', '-a']);
+  if (containers.length > 0) await execa('docker', ['rm', '-f', ...containers]);
+  const networks = await ids(['network', 'ls']);
+  if (networks.length > 0) await execa('docker', ['network', 'rm', ...networks]);
+  const volumes = await ids(['volume', 'ls']);
+  if (volumes.length > 0) await execa('docker', ['volume', 'rm', ...volumes]);
+}
+
+export async function inspect(container: string): Promise<{
+  State: { Status: string; StartedAt: string; FinishedAt: string; Health?: { Status: string } };
+  Id: string;
+}> {
+  const result = await execa('docker', ['inspect', container]);
+  return (JSON.parse(result.stdout) as never[])[0] as never;
+}

@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import { classifyService, type ContainerSnapshot } from '../../src/health/classify.js';
+
+const container = (overrides: Partial<ContainerSnapshot> = {}): ContainerSnapshot => ({
+  id: 'c1',
+  service: 'web',
+  status: 'running',
+  health: 'starting',
+  exitCode: 0,
+  oomKilled: false,
+  restartCount: 0,
+  startedAt: '2026-11-22T10:00:00Z',
+  ...overrides,
+});
+const service = { kind: 'service' as const, hasHealthcheck: true, replicas: 1 };
+const none = new Map<string, number>();
+
+describe('classifyService', () => {
+  it('waits while health is starting, and is ready when healthy', () => {
+    expect(classifyService(service, [container()], none).phase).toBe('starting');
+    expect(classifyService(service, [container({ health: 'healthy' })], none)).toEqual({
+      phase: 'ready',
+      detail: 'healthy',
+    });
+  });
+
+  it('is ready when running if the service has no healthcheck', () => {
+    const state = classifyService(
+      { ...service, hasHealthcheck: false },
+      [container({ health: undefined })],
+      none,
+    );
+    expect(state).toEqual({ phase: 'ready', detail: 'running' });
+  });
+
+  it('fails at once on unhealthy, exit, OOM kill and crash loops', () => {
+    expect(classifyService(service, [container({ health: 'unhealthy' })], none)).toMatchObject({
+      phase: 'failed',
+      reason: 'unhealthy',
+    });
+    expect(classifyService(service, [container({ status: 'exited', exitCode: 137 })], none)).toMatchObject({
+      phase: 'failed',
+      reason: 'exited',
+      detail: 'exited with code 137',
+    });
+    expect(classifyService(service, [container({ status: 'exited', oomKilled: true })], none)).toMatchObject({
+      reason: 'oom-killed',
+    });
+    expect(
+      classifyService(service, [container({ status: 'restarting', restartCount: 5 })], new Map([['c1', 2]])),
+    ).toMatchObject({
+      reason: 'crash-looping',
+      detail: 'crash-looping: restarted 3 times (last exit code 0)',
+    });
+    // Restarts from before the wait began do not count.
+    expect(classifyService(service, [container({ restartCount: 5 })], new Map([['c1', 5]])).phase).toBe(
+      'starting',
+    );
+  });
+
+  it('waits for every replica', () => {
+    const replicated = { ...service, replicas: 2 };
+    expect(classifyService(replicated, [container({ health: 'healthy' })], none)).toMatchObject({
+      phase: 'starting',
+      detail: '1/2 running',
+    });
+    expect(
+      classifyService(
+        replicated,
+        [container({ health: 'healthy' }), container({ id: 'c2', health: 'healthy' })],
+        none,
+      ).phase,
+    ).toBe('ready');
+  });
+
+  it('waits on a job for exit 0, and fails it on any other code', () => {
+    const job = { kind: 'job' as const, hasHealthcheck: false, replicas: 1 };
+    expect(classifyService(job, [container({ health: undefined })], none).phase).toBe('starting');
+    expect(classifyService(job, [container({ status: 'exited', exitCode: 0 })], none)).toEqual({
+      phase: 'ready',
+      detail: 'completed (exit 0)',
+    });
+    expect(classifyService(job, [container({ status: 'exited', exitCode: 2 })], none)).toMatchObject({
+      phase: 'failed',
+      detail: 'job exited with code 2',
+    });
+  });
+});
