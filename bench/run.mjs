@@ -84,4 +84,14 @@ for (const { name, args, targetMs, allowExit, cwd } of cases) {
   );
 }
 rmSync(scratch, { recursive: true, force: true });
+
+// Start-to-healthy needs a Docker engine and the test image.
+if (spawnSync('docker', ['image', 'inspect', 'stackctl-test/busybox:1'], { stdio: 'ignore' }).status === 0) {
+  const start = spawnSync(process.execPath, [join(root, 'bench', 'start.mjs')], { stdio: 'inherit' });
+  failed ||= start.status !== 0;
+} else {
+  console.log(
+    '\nstart benchmark skipped: no Docker engine or test image (.ci/install-docker.sh, .ci/build-test-images.sh)',
+  );
+}
 process.exitCode = failed ? 1 : 0;

@@ -79,7 +79,10 @@ export function planStart(
   for (const stack of model.stacks) {
     const names = services.filter((service) => service.stack === stack).map((service) => service.name);
     if (names.length === 0) continue;
-    steps.push({ stack, services: names, args: [...baseArgs, 'up', '--detach', ...names] });
+    // Earlier stacks are already healthy (they were waited for), so compose need not check them
+    // again: --no-deps keeps it to this stack's services and their order among themselves.
+    const noDeps = steps.length > 0 ? ['--no-deps'] : [];
+    steps.push({ stack, services: names, args: [...baseArgs, 'up', '--detach', ...noDeps, ...names] });
   }
   const waits = services.map((service) => waitSpec(file, model, service));
   return { steps, waits };
