@@ -42,7 +42,7 @@ describe('stackctl start', () => {
     const result = await runCli(['start', 'ok', '--dry-run'], { cwd: project.root });
     expect(result.exitCode).toBe(0);
     expect(result.stdout).toMatch(
-      /\[core\] docker compose -p \S+-ok .* up --detach db\n.*\[app\] docker compose .* up --detach migrate web worker/,
+      /\[core\] docker compose -p \S+-ok .* up --detach db\n.*\[app\] docker compose .* up --detach --no-deps migrate web worker/,
     );
     expect(result.stdout).toMatch(
       /web +up to 180s +\(start_period 60s \+ 3 × \(interval 30s \+ timeout 5s\) \+ 15s\)/,
