@@ -20,7 +20,8 @@ writeFileSync(
   join(dir, 'schemas', 'compose-schema.yaml'),
   readFileSync(join(root, 'test', 'fixtures', 'stacks', 'app.yaml'), 'utf8')
     .replace('name: stktest', `name: ${project}`)
-    .replace('default: 18080,', 'default: 18399,'),
+    .replace('default: 18080,', 'default: 18399,')
+    .replaceAll('addressPool: 10.250.', 'addressPool: 10.248.'),
 );
 
 const seconds = (start) => Number(process.hrtime.bigint() - start) / 1e9;

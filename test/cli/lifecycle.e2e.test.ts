@@ -25,7 +25,7 @@ interface StartReport {
 
 let project: StackProject;
 beforeAll(async () => {
-  project = await stackProject();
+  project = await stackProject(250);
 });
 afterAll(() => project.remove());
 

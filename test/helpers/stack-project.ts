@@ -13,15 +13,19 @@ export interface StackProject {
   remove(): Promise<void>;
 }
 
-/** A temporary project running test/fixtures/stacks/app.yaml under a unique name and free port. */
-export async function stackProject(): Promise<StackProject> {
+/**
+ * A temporary project running test/fixtures/stacks/app.yaml under a unique name and free port.
+ * Test files run in parallel: each passes its own second octet so their subnets never overlap.
+ */
+export async function stackProject(octet: number): Promise<StackProject> {
   const root = await mkdtemp(join(tmpdir(), 'stackctl-stack-'));
   await mkdir(join(root, 'schemas'));
   const name = `stk${process.pid}${Math.floor(Math.random() * 1000)}`;
   const webPort = await freePort();
   const text = (await readFile(join(REPO_ROOT, 'test', 'fixtures', 'stacks', 'app.yaml'), 'utf8'))
     .replace('name: stktest', `name: ${name}`)
-    .replace('default: 18080,', `default: ${webPort},`);
+    .replace('default: 18080,', `default: ${webPort},`)
+    .replaceAll('addressPool: 10.250.', `addressPool: 10.${octet}.`);
   await writeFile(join(root, 'schemas', 'compose-schema.yaml'), text);
   return {
     root,

@@ -18,7 +18,10 @@ import { loadStack, requireEnvironment, type LoadedStack } from '../load-stack.j
 import { assessHost, report } from './preflight.js';
 import { table } from './gpu.js';
 
+export const FIRST_RUN = 'first-run';
+
 export interface StartFlags {
+  yes?: boolean;
   stack: string[];
   service: string[];
   gpu?: GpuMode;
@@ -32,6 +35,23 @@ export interface StartFlags {
 
 export async function startAction(envName: string, flags: StartFlags, ctx: CommandContext): Promise<void> {
   const stack = await loadStack(flags.schema, ctx);
+  if (envName === FIRST_RUN && stack.file.firstRun && !Object.hasOwn(stack.file.environments, FIRST_RUN)) {
+    // The seeds' first-run flow: wipe the environment, regenerate its secrets, start it.
+    const { resetAction } = await import('./reset.js');
+    const { environment, regenerateSecrets } = stack.file.firstRun;
+    await resetAction(
+      environment,
+      {
+        start: true,
+        yes: flags.yes,
+        schema: flags.schema,
+        json: flags.json,
+        keepSecrets: regenerateSecrets === false,
+      },
+      ctx,
+    );
+    return;
+  }
   requireEnvironment(stack.file, envName);
   const lock = flags.dryRun === true ? undefined : await acquireLock(stack.root, envName, `start ${envName}`);
   try {

@@ -19,7 +19,8 @@ function startOptions(command: Command): Command {
     .option('--skip-preflight', 'do not check the host first (a warning says so)')
     .option('--dry-run', 'print the plan (files, compose commands, waits) and change nothing')
     .option('-s, --schema <path>', 'stack file')
-    .option('--json', 'print only a final JSON document');
+    .option('--json', 'print only a final JSON document')
+    .option('-y, --yes', 'first-run: confirm the wipe without asking (required without a terminal)');
 }
 
 export function registerLifecycle(program: Command, context: () => CommandContext): void {
@@ -35,6 +36,7 @@ export function registerLifecycle(program: Command, context: () => CommandContex
         ['stackctl start development', 'everything, healthy, or a precise reason why not'],
         ['stackctl start staging --stack core', 'only the core stack'],
         ['stackctl start testing --dry-run', 'show the plan and budgets'],
+        ['stackctl start first-run --yes', 'wipe development, new secrets, start it'],
       ]) +
         '\nExit 0 healthy, 1 a service failed or timed out (the stack is left running), 2 bad input, 3 preflight failed, 4 locked.\n',
     )

@@ -1,0 +1,42 @@
+import { applyFiles } from '../../effects/apply-files.js';
+import { printLine, type CommandContext } from '../context.js';
+import { prepareGeneration } from '../generation.js';
+import { loadStack, requireEnvironment } from '../load-stack.js';
+import { startAction } from './start.js';
+import { wipe } from './wipe.js';
+
+export interface ResetFlags {
+  start?: boolean;
+  yes?: boolean;
+  schema?: string;
+  json?: boolean;
+  /** Keep the secrets (first-run with regenerateSecrets: false). */
+  keepSecrets?: boolean;
+}
+
+/** Wipe, regenerate secrets and files, and optionally start: the seeds' first-run flow. */
+export async function resetAction(envName: string, flags: ResetFlags, ctx: CommandContext): Promise<void> {
+  const stack = await loadStack(flags.schema, ctx);
+  requireEnvironment(stack.file, envName);
+  await wipe(
+    stack,
+    [envName],
+    { stack: [], data: [], secrets: flags.keepSecrets !== true, yes: flags.yes, json: flags.json },
+    ctx,
+  );
+  const prepared = await prepareGeneration(stack, [envName], { createSecrets: true });
+  await applyFiles(stack.root, ctx.cwd, prepared.plan.files, { check: false, signal: ctx.signal });
+  const created = prepared.createdSecrets.get(envName)?.length ?? 0;
+  if (flags.json !== true)
+    printLine(
+      ctx.stderr,
+      `✔ ${envName} reset: files regenerated, ${created} new secret${created === 1 ? '' : 's'}`,
+    );
+  if (flags.start === true) {
+    await startAction(
+      envName,
+      { stack: [], service: [], timeout: '10m', wait: true, json: flags.json, schema: flags.schema },
+      ctx,
+    );
+  }
+}

@@ -1,0 +1,157 @@
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { StackctlError } from '../../errors.js';
+import { dockerClient } from '../../effects/docker.js';
+import { exists } from '../../effects/files.js';
+import { readInventory, removePlanned } from '../../effects/inventory.js';
+import { acquireLock, type Lock } from '../../effects/lock.js';
+import { backupSecrets, readSecretStore } from '../../effects/secret-store.js';
+import { isEmptyPlan, planWipe, type WipePlan } from '../../plan/wipe.js';
+import type { DataKind } from '../../schema/types.js';
+import { confirm } from '../../ui/confirm.js';
+import { printJson, printLine, type CommandContext } from '../context.js';
+import { loadStack, requireEnvironment, type LoadedStack } from '../load-stack.js';
+
+export const DATA_KINDS: readonly DataKind[] = ['db', 'cache', 'models', 'logs', 'test-results', 'app'];
+
+export interface WipeFlags {
+  stack: string[];
+  data: string[];
+  secrets?: boolean;
+  dryRun?: boolean;
+  yes?: boolean;
+  json?: boolean;
+  schema?: string;
+}
+
+export async function wipeAction(
+  envName: string | undefined,
+  flags: WipeFlags,
+  ctx: CommandContext,
+): Promise<void> {
+  const stack = await loadStack(flags.schema, ctx);
+  const environments = envName === undefined ? Object.keys(stack.file.environments) : [envName];
+  if (envName !== undefined) requireEnvironment(stack.file, envName);
+  await wipe(stack, environments, flags, ctx);
+}
+
+/** Wipes the chosen environments' resources (and secrets with --secrets), under their locks. */
+export async function wipe(
+  stack: LoadedStack,
+  environments: readonly string[],
+  flags: WipeFlags,
+  ctx: CommandContext,
+): Promise<WipePlan> {
+  for (const name of flags.stack) {
+    if (!Object.hasOwn(stack.file.stacks, name)) {
+      throw new StackctlError('E_USAGE', `unknown stack "${name}"`, {
+        hint: `stacks: ${Object.keys(stack.file.stacks).join(', ')}`,
+      });
+    }
+  }
+  for (const kind of flags.data) {
+    if (!DATA_KINDS.includes(kind as DataKind)) {
+      throw new StackctlError('E_USAGE', `unknown data kind "${kind}"`, {
+        hint: `use one of: ${DATA_KINDS.join(', ')}`,
+      });
+    }
+  }
+  const locks: Lock[] = [];
+  try {
+    if (flags.dryRun !== true)
+      for (const env of environments) locks.push(await acquireLock(stack.root, env, 'wipe'));
+    const docker = dockerClient(ctx.env);
+    const inventory = await readInventory(docker, stack.file.project.name);
+    const plan = planWipe(inventory, {
+      file: stack.file,
+      environments,
+      stacks: flags.stack,
+      data: flags.data as DataKind[],
+    });
+    const secretFiles = flags.secrets === true ? await existingSecretFiles(stack.root, environments) : [];
+    const nothing = isEmptyPlan(plan) && secretFiles.length === 0;
+
+    if (flags.json !== true || flags.dryRun === true) preview(plan, secretFiles, environments, flags, ctx);
+    if (nothing || flags.dryRun === true) return plan;
+
+    const count = plan.containers.length + plan.volumes.length + plan.networks.length + secretFiles.length;
+    await confirm(ctx, `Remove these ${count} item${count === 1 ? '' : 's'}?`, flags.yes === true);
+    await removePlanned(docker, plan, ctx.signal);
+    const backups: string[] = [];
+    if (flags.secrets === true) {
+      for (const env of environments) {
+        const store = await readSecretStore(stack.root, env);
+        if (store) backups.push(await backupSecrets(stack.root, env, store, new Date().toISOString()));
+      }
+      for (const file of secretFiles) await rm(join(stack.root, file), { force: true });
+    }
+    if (flags.json === true) {
+      printJson(ctx.stdout, {
+        removed: {
+          containers: plan.containers.map((c) => c.name),
+          volumes: plan.volumes.map((v) => v.name),
+          networks: plan.networks.map((n) => n.name),
+          files: secretFiles,
+        },
+        backups,
+      });
+    } else {
+      printLine(ctx.stdout, ctx.colors.green(`✔ removed ${count} item${count === 1 ? '' : 's'}`));
+      for (const backup of backups)
+        printLine(ctx.stdout, ctx.colors.dim(`secrets backed up (0600) in ${backup}`));
+    }
+    return plan;
+  } finally {
+    for (const lock of locks) await lock.release();
+  }
+}
+
+async function existingSecretFiles(root: string, environments: readonly string[]): Promise<string[]> {
+  const files: string[] = [];
+  for (const env of environments) {
+    for (const path of [`secrets/.env.${env}.json`, `.env.${env}`, `k8s-secrets-${env}.yaml`]) {
+      if (await exists(join(root, path))) files.push(path);
+    }
+  }
+  return files;
+}
+
+function preview(
+  plan: WipePlan,
+  files: readonly string[],
+  environments: readonly string[],
+  flags: WipeFlags,
+  ctx: CommandContext,
+): void {
+  if (flags.json === true) {
+    printJson(ctx.stdout, {
+      dryRun: true,
+      containers: plan.containers.map((c) => c.name),
+      volumes: plan.volumes.map((v) => ({ name: v.name, sizeBytes: v.sizeBytes ?? null })),
+      networks: plan.networks.map((n) => n.name),
+      files,
+    });
+    return;
+  }
+  const scope = environments.length === 1 ? environments[0] : `${environments.length} environments`;
+  if (isEmptyPlan(plan) && files.length === 0) {
+    printLine(ctx.stdout, `Nothing to wipe in ${scope}: already clean.`);
+    return;
+  }
+  printLine(ctx.stdout, `${flags.dryRun === true ? 'Would remove' : 'Will remove'} from ${scope}:`);
+  for (const container of plan.containers)
+    printLine(ctx.stdout, `  container  ${container.name} (${container.state})`);
+  for (const volume of plan.volumes) {
+    const size = volume.sizeBytes === undefined ? '' : ` (${formatBytes(volume.sizeBytes)})`;
+    printLine(ctx.stdout, `  volume     ${volume.name}${size}`);
+  }
+  for (const network of plan.networks) printLine(ctx.stdout, `  network    ${network.name}`);
+  for (const file of files) printLine(ctx.stdout, `  file       ${file} (backed up first)`);
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes < 1e3) return `${bytes} B`;
+  if (bytes < 1e6) return `${(bytes / 1e3).toFixed(1)} kB`;
+  if (bytes < 1e9) return `${(bytes / 1e6).toFixed(1)} MB`;
+  return `${(bytes / 1e9).toFixed(1)} GB`;
+}

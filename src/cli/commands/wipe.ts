@@ -1,0 +1,62 @@
+import type { Command } from 'commander';
+import type { CommandContext } from '../context.js';
+import { examples } from '../help.js';
+import type { WipeFlags } from '../actions/wipe.js';
+import type { ResetFlags } from '../actions/reset.js';
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+export function registerWipe(program: Command, context: () => CommandContext): void {
+  program
+    .command('wipe')
+    .description(
+      "remove an environment's containers, volumes and networks: only what carries this project's labels",
+    )
+    .argument('[env]', 'environment (default: every environment)')
+    .option('--stack <name>', 'only this stack (repeatable)', collect, [])
+    .option(
+      '--data <kind>',
+      'only volumes of this data kind: db, cache, models, logs, test-results, app (repeatable)',
+      collect,
+      [],
+    )
+    .option('--secrets', 'also remove generated secrets and env files (after a 0600 backup)')
+    .option('--dry-run', 'list what would be removed and remove nothing')
+    .option('-y, --yes', 'do not ask (required without a terminal)')
+    .option('-s, --schema <path>', 'stack file')
+    .option('--json', 'print what was (or would be) removed as JSON')
+    .addHelpText(
+      'after',
+      examples([
+        ['stackctl wipe development --dry-run', 'see exactly what would go'],
+        ['stackctl wipe development --data cache --yes', 'drop caches, keep databases'],
+        ['stackctl wipe --yes', 'every environment of this project'],
+      ]) +
+        '\nNever `docker system prune`: resources of other projects, or without our labels, are never touched.\n',
+    )
+    .action(async (env: string | undefined, flags: WipeFlags) => {
+      const { wipeAction } = await import('../actions/wipe.js');
+      await wipeAction(env, flags, context());
+    });
+
+  program
+    .command('reset')
+    .description(
+      'wipe an environment (secrets included, backed up), regenerate its files, and optionally start it',
+    )
+    .argument('<env>', 'environment')
+    .option('--start', 'start the environment afterwards')
+    .option('-y, --yes', 'do not ask (required without a terminal)')
+    .option('-s, --schema <path>', 'stack file')
+    .option('--json', 'print the result as JSON')
+    .addHelpText(
+      'after',
+      examples([['stackctl reset development --yes --start', 'a clean development, running']]),
+    )
+    .action(async (env: string, flags: ResetFlags) => {
+      const { resetAction } = await import('../actions/reset.js');
+      await resetAction(env, flags, context());
+    });
+}

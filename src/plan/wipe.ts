@@ -1,0 +1,98 @@
+import type { DataKind, StackFile } from '../schema/types.js';
+
+export const STACKCTL_PROJECT_LABEL = 'io.stackctl.project';
+export const COMPOSE_PROJECT = 'com.docker.compose.project';
+export const COMPOSE_VOLUME = 'com.docker.compose.volume';
+
+/** What Docker holds, as the wipe planner sees it. */
+export interface Inventory {
+  readonly containers: readonly {
+    id: string;
+    name: string;
+    labels: Labels;
+    volumes: readonly string[];
+    state: string;
+  }[];
+  readonly volumes: readonly { name: string; labels: Labels; sizeBytes: number | undefined }[];
+  readonly networks: readonly { id: string; name: string; labels: Labels; containers: readonly string[] }[];
+}
+type Labels = Readonly<Record<string, string>>;
+
+export interface WipeScope {
+  readonly file: StackFile;
+  /** Environments to wipe. */
+  readonly environments: readonly string[];
+  readonly stacks: readonly string[];
+  readonly data: readonly DataKind[];
+}
+
+export interface WipePlan {
+  readonly containers: Inventory['containers'];
+  readonly volumes: Inventory['volumes'];
+  readonly networks: Inventory['networks'];
+}
+
+/**
+ * Picks exactly what a wipe removes. A resource is a candidate only when it carries both this
+ * project's stackctl label and the compose project label of a chosen environment: resources of
+ * other compose projects, and unlabelled ones with look-alike names, are never touched. Pure.
+ */
+export function planWipe(inventory: Inventory, scope: WipeScope): WipePlan {
+  const projects = new Set(scope.environments.map((env) => `${scope.file.project.name}-${env}`));
+  const ours = (labels: Labels): boolean =>
+    labels[STACKCTL_PROJECT_LABEL] === scope.file.project.name && projects.has(labels[COMPOSE_PROJECT] ?? '');
+
+  const volumeNames = volumesInScope(scope);
+  const volumes = inventory.volumes.filter(
+    (volume) =>
+      ours(volume.labels) &&
+      (volumeNames === undefined || volumeNames.has(volume.labels[COMPOSE_VOLUME] ?? '')) &&
+      (scope.data.length === 0 || scope.data.includes((volume.labels['io.stackctl.data'] ?? '') as DataKind)),
+  );
+  const doomedVolumes = new Set(volumes.map((volume) => volume.name));
+
+  const containers = inventory.containers.filter((container) => {
+    if (!ours(container.labels)) return false;
+    // A volume in use cannot be removed: containers that mount a doomed volume go too (start recreates them).
+    if (container.volumes.some((volume) => doomedVolumes.has(volume))) return true;
+    if (scope.data.length > 0) return false;
+    return scope.stacks.length === 0 || scope.stacks.includes(container.labels['io.stackctl.stack'] ?? '');
+  });
+  const doomedContainers = new Set(containers.map((container) => container.id));
+
+  const networks =
+    scope.data.length > 0
+      ? []
+      : inventory.networks.filter(
+          (network) =>
+            ours(network.labels) &&
+            (scope.stacks.length === 0 || scope.stacks.includes(network.labels['io.stackctl.stack'] ?? '')) &&
+            // A network still used by a container that stays cannot go.
+            network.containers.every((id) => doomedContainers.has(id)),
+        );
+  return { containers, volumes, networks };
+}
+
+/** With --stack: the volumes only that stack's services use (undefined: no stack filter). */
+function volumesInScope(scope: WipeScope): Set<string> | undefined {
+  if (scope.stacks.length === 0) return undefined;
+  const usedBy = new Map<string, Set<string>>();
+  for (const service of Object.values(scope.file.services)) {
+    for (const mount of service.volumes ?? []) {
+      const source = mount.split(':')[0] ?? '';
+      if (!Object.hasOwn(scope.file.volumes, source)) continue;
+      const stacks = usedBy.get(source) ?? new Set<string>();
+      stacks.add(service.stack);
+      usedBy.set(source, stacks);
+    }
+  }
+  return new Set(
+    [...usedBy]
+      .filter(([, stacks]) => [...stacks].every((stack) => scope.stacks.includes(stack)))
+      .map(([name]) => name),
+  );
+}
+
+export function isEmptyPlan(plan: WipePlan): boolean {
+  return plan.containers.length === 0 && plan.volumes.length === 0 && plan.networks.length === 0;
+}

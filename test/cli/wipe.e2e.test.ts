@@ -1,0 +1,224 @@
+// wipe, reset and first-run against a real engine, next to decoys that must survive every variant:
+// resources of another compose project (even with our stackctl label) and unlabelled look-alikes.
+import { execa } from 'execa';
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { inspect, removeByLabel, stackProject, type StackProject } from '../helpers/stack-project.js';
+
+const IMAGE = 'stackctl-test/busybox:1';
+let project: StackProject;
+let decoy: { label: string; containers: string[]; volumes: string[]; networks: string[] };
+
+const docker = (...args: string[]) => execa('docker', args);
+const exists = async (kind: 'container' | 'volume' | 'network', name: string): Promise<boolean> =>
+  (await execa('docker', [kind, 'inspect', name], { reject: false })).exitCode === 0;
+const readVolumeFile = async (volume: string, file: string): Promise<string> =>
+  (await docker('run', '--rm', '-v', `${volume}:/d`, IMAGE, 'cat', `/d/${file}`)).stdout;
+
+async function start(env = 'ok'): Promise<void> {
+  const result = await runCli(['start', env, '--skip-preflight'], { cwd: project.root });
+  expect(result.exitCode, result.stderr).toBe(0);
+}
+
+async function decoysIntact(): Promise<void> {
+  for (const name of decoy.containers) expect(await exists('container', name), name).toBe(true);
+  for (const name of decoy.networks) expect(await exists('network', name), name).toBe(true);
+  for (const name of decoy.volumes) {
+    expect(await exists('volume', name), name).toBe(true);
+    expect(await readVolumeFile(name, 'precious.txt')).toBe('do not delete');
+  }
+}
+
+beforeAll(async () => {
+  project = await stackProject(249);
+  const p = project.name;
+  const label = `io.stackctl.test-decoy=${p}`;
+  // Another compose project that even carries our stackctl project label, and unlabelled look-alikes.
+  const otherProject = [
+    '--label',
+    `com.docker.compose.project=${p}-other`,
+    '--label',
+    `io.stackctl.project=${p}`,
+    '--label',
+    label,
+  ];
+  const lookAlike = ['--label', label];
+  decoy = {
+    label,
+    containers: [`${p}-other-db-1`, `${p}-ok-db-2`],
+    volumes: [`${p}-other_db_data`, `${p}-ok_db_data_copy`],
+    networks: [`${p}-other_core-net`, `${p}-ok_core-net-copy`],
+  };
+  await docker('volume', 'create', ...otherProject, decoy.volumes[0] as string);
+  await docker('volume', 'create', ...lookAlike, decoy.volumes[1] as string);
+  for (const volume of decoy.volumes) {
+    await docker(
+      'run',
+      '--rm',
+      '-v',
+      `${volume}:/d`,
+      IMAGE,
+      'sh',
+      '-c',
+      'printf "do not delete" > /d/precious.txt',
+    );
+  }
+  await docker('network', 'create', ...otherProject, decoy.networks[0] as string);
+  await docker('network', 'create', ...lookAlike, decoy.networks[1] as string);
+  await docker(
+    'run',
+    '-d',
+    '--init',
+    '--name',
+    decoy.containers[0] as string,
+    ...otherProject,
+    '--network',
+    decoy.networks[0] as string,
+    '-v',
+    `${decoy.volumes[0]}:/d`,
+    IMAGE,
+    'sleep',
+    '3600',
+  );
+  await docker(
+    'run',
+    '-d',
+    '--init',
+    '--name',
+    decoy.containers[1] as string,
+    ...lookAlike,
+    '-v',
+    `${decoy.volumes[1]}:/d`,
+    IMAGE,
+    'sleep',
+    '3600',
+  );
+  await start();
+}, 120_000);
+
+afterAll(async () => {
+  await removeByLabel(decoy.label);
+  await project.remove();
+});
+
+describe('stackctl wipe', () => {
+  it('refuses without a terminal unless --yes, removing nothing', async () => {
+    const result = await runCli(['wipe', 'ok'], { cwd: project.root });
+    expect(result.exitCode).toBe(4);
+    expect(result.stderr).toContain('pass --yes');
+    expect((await inspect(`${project.name}-ok-db-1`)).State.Status).toBe('running');
+  });
+
+  it('--data cache removes the cache volume (and the container using it) and keeps the database and its files', async () => {
+    await docker('exec', `${project.name}-ok-db-1`, 'sh', '-c', 'echo kept > /data/rows.txt');
+    const result = await runCli(['wipe', 'ok', '--data', 'cache', '--yes', '--json'], { cwd: project.root });
+    expect(result.exitCode).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      removed: {
+        containers: [`${project.name}-ok-web-1`],
+        volumes: [`${project.name}-ok_web_cache`],
+        networks: [],
+      },
+    });
+    expect(await readVolumeFile(`${project.name}-ok_db_data`, 'rows.txt')).toBe('kept');
+    expect((await inspect(`${project.name}-ok-db-1`)).State.Status).toBe('running');
+    await decoysIntact();
+  });
+
+  it('--stack app removes that stack and leaves core running', async () => {
+    await start();
+    const result = await runCli(['wipe', 'ok', '--stack', 'app', '--yes', '--json'], { cwd: project.root });
+    expect(result.exitCode).toBe(0);
+    const removed = (JSON.parse(result.stdout) as { removed: { containers: string[]; networks: string[] } })
+      .removed;
+    expect(removed.containers.sort()).toEqual(
+      ['migrate', 'web', 'worker'].map((s) => `${project.name}-ok-${s}-1`),
+    );
+    expect(removed.networks).toEqual([`${project.name}-ok_app-net`]);
+    expect((await inspect(`${project.name}-ok-db-1`)).State.Status).toBe('running');
+    await decoysIntact();
+  });
+
+  it('the preview lists exactly what is then removed; a second wipe is a no-op that says so', async () => {
+    await start();
+    const preview = JSON.parse(
+      (await runCli(['wipe', 'ok', '--dry-run', '--json'], { cwd: project.root })).stdout,
+    ) as {
+      containers: string[];
+      volumes: { name: string }[];
+      networks: string[];
+    };
+    expect(await exists('container', `${project.name}-ok-db-1`)).toBe(true);
+    const result = await runCli(['wipe', 'ok', '--yes', '--json'], { cwd: project.root });
+    const removed = (
+      JSON.parse(result.stdout) as {
+        removed: { containers: string[]; volumes: string[]; networks: string[] };
+      }
+    ).removed;
+    expect(removed.containers.sort()).toEqual(preview.containers.sort());
+    expect(removed.volumes.sort()).toEqual(preview.volumes.map((v) => v.name).sort());
+    expect(removed.networks.sort()).toEqual(preview.networks.sort());
+    expect(preview.containers).toHaveLength(4);
+    for (const name of removed.volumes) expect(await exists('volume', name)).toBe(false);
+    await decoysIntact();
+    const again = await runCli(['wipe', 'ok', '--yes'], { cwd: project.root });
+    expect(again.exitCode).toBe(0);
+    expect(again.stdout).toContain('Nothing to wipe in ok: already clean.');
+  });
+
+  it("--secrets removes the environment's secrets and env files after a 0600 backup", async () => {
+    await start();
+    const before = await readFile(join(project.root, 'secrets', '.env.ok.json'), 'utf8');
+    const result = await runCli(['wipe', 'ok', '--secrets', '--yes', '--json'], { cwd: project.root });
+    expect(result.exitCode).toBe(0);
+    const report = JSON.parse(result.stdout) as { removed: { files: string[] }; backups: string[] };
+    expect(report.removed.files.sort()).toEqual(['.env.ok', 'k8s-secrets-ok.yaml', 'secrets/.env.ok.json']);
+    expect(await readdir(project.root)).not.toContain('.env.ok');
+    const backup = report.backups[0] as string;
+    expect((await stat(backup)).mode & 0o777).toBe(0o600);
+    expect(await readFile(backup, 'utf8')).toBe(before);
+    await decoysIntact();
+  });
+});
+
+describe('stackctl reset and start first-run', () => {
+  it('reset --start wipes, regenerates the secrets and starts healthy', async () => {
+    await start();
+    const oldSecret = await readFile(join(project.root, 'secrets', '.env.ok.json'), 'utf8');
+    const result = await runCli(['reset', 'ok', '--yes', '--start'], { cwd: project.root });
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(await readFile(join(project.root, 'secrets', '.env.ok.json'), 'utf8')).not.toBe(oldSecret);
+    expect((await inspect(`${project.name}-ok-web-1`)).State.Health?.Status).toBe('healthy');
+    await decoysIntact();
+  });
+
+  it('start first-run refuses without --yes off a terminal, and with it wipes and starts the first-run environment', async () => {
+    const refused = await runCli(['start', 'first-run'], { cwd: project.root });
+    expect(refused.exitCode).toBe(4);
+    expect((await inspect(`${project.name}-ok-db-1`)).State.Status).toBe('running');
+    const dbBefore = (await inspect(`${project.name}-ok-db-1`)).Id;
+    const result = await runCli(['start', 'first-run', '--yes'], { cwd: project.root });
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect((await inspect(`${project.name}-ok-db-1`)).Id).not.toBe(dbBefore);
+    await decoysIntact();
+  });
+
+  it("a wipe of every environment takes only this project's resources", async () => {
+    const result = await runCli(['wipe', '--yes'], { cwd: project.root });
+    expect(result.exitCode).toBe(0);
+    const left = (
+      await docker(
+        'ps',
+        '-a',
+        '--filter',
+        `label=io.stackctl.project=${project.name}`,
+        '--format',
+        '{{.Names}}',
+      )
+    ).stdout;
+    expect(left.split('\n').filter(Boolean)).toEqual([`${project.name}-other-db-1`]);
+    await decoysIntact();
+  });
+});
