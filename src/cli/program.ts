@@ -8,7 +8,7 @@ import { registerLifecycle } from './commands/lifecycle.js';
 import { registerPreflight } from './commands/preflight.js';
 import { registerSecrets } from './commands/secrets.js';
 import { registerValidate } from './commands/validate.js';
-import { registerWipe } from './commands/wipe.js';
+import { registerClean, registerNetwork, registerWipe } from './commands/wipe.js';
 import { printLine, type CommandContext, type OutputStream } from './context.js';
 import { EXIT_CODES_HELP, examples } from './help.js';
 
@@ -84,6 +84,8 @@ function buildProgram(io: ProcessIO): Command {
   registerValidate(program, getContext);
   registerLifecycle(program, getContext);
   registerWipe(program, getContext);
+  registerNetwork(program, getContext);
+  registerClean(program, getContext);
   registerGenerate(program, getContext);
   registerSecrets(program, getContext);
   registerPreflight(program, getContext);

@@ -324,6 +324,16 @@ function portConflict(model: EnvironmentModel, probe: PortProbe): Check {
 }
 
 function networkChecks({ model, facts }: PreflightInput): Check[] {
+  return subnetChecks(model, facts.dockerNetworks, facts.hostNetworks);
+}
+
+/** The environment's subnets against Docker networks (other than its own) and host routes. */
+export function subnetChecks(
+  model: EnvironmentModel,
+  dockerNetworks: HostFacts['dockerNetworks'],
+  hostNetworks: HostFacts['hostNetworks'],
+): Check[] {
+  const facts = { dockerNetworks, hostNetworks };
   const checks: Check[] = [];
   const subnets = model.networks
     .map((network) => ({ network, cidr: parseCidr(network.subnet) }))

@@ -205,6 +205,58 @@ describe('stackctl reset and start first-run', () => {
     await decoysIntact();
   });
 
+  it('network check names orphaned networks; network cleanup removes only those', async () => {
+    const orphan = `${project.name}-ok_orphan-net`;
+    await docker(
+      'network',
+      'create',
+      '--label',
+      `io.stackctl.project=${project.name}`,
+      '--label',
+      `com.docker.compose.project=${project.name}-ok`,
+      orphan,
+    );
+    const check = await runCli(['network', 'check', 'ok', '--json'], { cwd: project.root });
+    const checks = (JSON.parse(check.stdout) as { checks: { id: string; status: string; message: string }[] })
+      .checks;
+    expect(checks.find((c) => c.id === 'orphans')).toMatchObject({
+      status: 'warn',
+      message: `networks without containers: ${orphan}`,
+    });
+    expect((await runCli(['network', 'cleanup'], { cwd: project.root })).exitCode).toBe(4);
+    const result = await runCli(['network', 'cleanup', '--yes', '--json'], { cwd: project.root });
+    expect(JSON.parse(result.stdout)).toEqual({ removed: [orphan] });
+    expect(await exists('network', orphan)).toBe(false);
+    expect(await exists('network', `${project.name}-ok_core-net`)).toBe(true);
+    await decoysIntact();
+  });
+
+  it("clean removes only this project's stopped containers", async () => {
+    const stoppedDecoy = `${project.name}-other-job-1`;
+    await docker(
+      'create',
+      '--name',
+      stoppedDecoy,
+      '--label',
+      decoy.label,
+      '--label',
+      `io.stackctl.project=${project.name}`,
+      '--label',
+      `com.docker.compose.project=${project.name}-other`,
+      IMAGE,
+      'true',
+    );
+    decoy.containers.push(stoppedDecoy);
+    const result = await runCli(['clean', '--yes', '--json'], { cwd: project.root });
+    expect(result.exitCode).toBe(0);
+    const removed = (JSON.parse(result.stdout) as { removed: { containers: { name: string }[] } }).removed;
+    expect(removed.containers.map((c) => c.name)).toEqual([`${project.name}-ok-migrate-1`]);
+    expect((await inspect(`${project.name}-ok-db-1`)).State.Status).toBe('running');
+    await decoysIntact();
+    const again = await runCli(['clean', '--yes'], { cwd: project.root });
+    expect(again.stdout).toContain(`Nothing of ${project.name} to clean.`);
+  });
+
   it("a wipe of every environment takes only this project's resources", async () => {
     const result = await runCli(['wipe', '--yes'], { cwd: project.root });
     expect(result.exitCode).toBe(0);
@@ -218,7 +270,10 @@ describe('stackctl reset and start first-run', () => {
         '{{.Names}}',
       )
     ).stdout;
-    expect(left.split('\n').filter(Boolean)).toEqual([`${project.name}-other-db-1`]);
+    expect(left.split('\n').filter(Boolean).sort()).toEqual([
+      `${project.name}-other-db-1`,
+      `${project.name}-other-job-1`,
+    ]);
     await decoysIntact();
   });
 });

@@ -75,7 +75,7 @@ export async function wipe(
     if (nothing || flags.dryRun === true) return plan;
 
     const count = plan.containers.length + plan.volumes.length + plan.networks.length + secretFiles.length;
-    await confirm(ctx, `Remove these ${count} item${count === 1 ? '' : 's'}?`, flags.yes === true);
+    await confirm(ctx, `Remove ${count === 1 ? 'this item' : `these ${count} items`}?`, flags.yes === true);
     await removePlanned(docker, plan, ctx.signal);
     const backups: string[] = [];
     if (flags.secrets === true) {

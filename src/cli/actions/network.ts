@@ -1,0 +1,129 @@
+import { EXIT, ReportedFailure } from '../../errors.js';
+import { dockerClient } from '../../effects/docker.js';
+import { probeDockerNetworks } from '../../effects/probe/docker-facts.js';
+import { probeHostNetworks } from '../../effects/probe/host.js';
+import { resolveEnvironment } from '../../model/environment.js';
+import { COMPOSE_PROJECT, STACKCTL_PROJECT_LABEL } from '../../plan/wipe.js';
+import type { StackFile } from '../../schema/types.js';
+import { subnetChecks, type Check } from '../../preflight/checks.js';
+import { confirm } from '../../ui/confirm.js';
+import { printJson, printLine, type CommandContext } from '../context.js';
+import { loadStack, requireEnvironment } from '../load-stack.js';
+import { report } from './preflight.js';
+
+export interface NetworkFlags {
+  schema?: string;
+  json?: boolean;
+  yes?: boolean;
+}
+
+/** Networks of this project that no container uses any more. */
+async function orphanedNetworks(
+  ctx: CommandContext,
+  file: StackFile,
+): Promise<{ id: string; name: string }[]> {
+  const project = file.project.name;
+  const projects = new Set(Object.keys(file.environments).map((env) => `${project}-${env}`));
+  const docker = dockerClient(ctx.env);
+  const networks = await docker.listNetworks({
+    filters: { label: [`${STACKCTL_PROJECT_LABEL}=${project}`] },
+  });
+  const details = await Promise.all(
+    networks
+      .filter((network) => projects.has(network.Labels?.[COMPOSE_PROJECT] ?? ''))
+      .map(
+        (network) =>
+          docker.getNetwork(network.Id).inspect() as Promise<{
+            Id: string;
+            Name: string;
+            Containers?: Record<string, unknown>;
+          }>,
+      ),
+  );
+  return details
+    .filter((network) => Object.keys(network.Containers ?? {}).length === 0)
+    .map((network) => ({ id: network.Id, name: network.Name }));
+}
+
+/** Subnet overlaps (the schema's own are caught by validation), with Docker networks and host routes, and orphans. */
+export async function networkCheckAction(
+  envName: string | undefined,
+  flags: NetworkFlags,
+  ctx: CommandContext,
+): Promise<void> {
+  const stack = await loadStack(flags.schema, ctx);
+  if (envName !== undefined) requireEnvironment(stack.file, envName);
+  const environments = envName === undefined ? Object.keys(stack.file.environments) : [envName];
+  const [dockerNetworks, hostNetworks, orphans] = await Promise.all([
+    probeDockerNetworks(dockerClient(ctx.env)),
+    probeHostNetworks(),
+    orphanedNetworks(ctx, stack.file),
+  ]);
+  const checks: Check[] = [
+    {
+      id: 'schema',
+      status: 'pass',
+      message: 'address pools are valid, private and distinct (stackctl validate)',
+      fix: '',
+    },
+  ];
+  for (const env of environments) {
+    const model = resolveEnvironment(stack.file, env);
+    for (const check of subnetChecks(model, dockerNetworks, hostNetworks)) {
+      checks.push({
+        ...check,
+        id: `${env}.${check.id}`,
+        message: check.status === 'pass' ? `${env}: ${check.message}` : check.message,
+      });
+    }
+  }
+  checks.push(
+    orphans.length === 0
+      ? { id: 'orphans', status: 'pass', message: 'no stackctl network is left without containers', fix: '' }
+      : {
+          id: 'orphans',
+          status: 'warn',
+          message: `networks without containers: ${orphans.map((n) => n.name).join(', ')}`,
+          fix: 'stackctl network cleanup removes them (only these)',
+        },
+  );
+  report(envName ?? 'all environments', checks, flags, ctx);
+}
+
+/** Removes only stackctl networks that no container uses. */
+export async function networkCleanupAction(flags: NetworkFlags, ctx: CommandContext): Promise<void> {
+  const stack = await loadStack(flags.schema, ctx);
+  const orphans = await orphanedNetworks(ctx, stack.file);
+  if (orphans.length === 0) {
+    if (flags.json === true) printJson(ctx.stdout, { removed: [] });
+    else printLine(ctx.stdout, 'No orphaned stackctl network: nothing to remove.');
+    return;
+  }
+  if (flags.json !== true) {
+    printLine(ctx.stdout, 'Will remove these networks (no container uses them):');
+    for (const network of orphans) printLine(ctx.stdout, `  network    ${network.name}`);
+  }
+  await confirm(
+    ctx,
+    `Remove ${orphans.length} network${orphans.length === 1 ? '' : 's'}?`,
+    flags.yes === true,
+  );
+  const docker = dockerClient(ctx.env);
+  const removed: string[] = [];
+  for (const network of orphans) {
+    try {
+      await docker.getNetwork(network.id).remove();
+      removed.push(network.name);
+    } catch (error) {
+      // A container may have joined since the check: leave that network alone.
+      if ((error as { statusCode?: number }).statusCode !== 403) throw error;
+    }
+  }
+  if (flags.json === true) printJson(ctx.stdout, { removed });
+  else
+    printLine(
+      ctx.stdout,
+      ctx.colors.green(`✔ removed ${removed.length} network${removed.length === 1 ? '' : 's'}`),
+    );
+  if (removed.length < orphans.length) throw new ReportedFailure(EXIT.runtime);
+}
