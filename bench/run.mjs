@@ -85,6 +85,36 @@ for (const { name, args, targetMs, allowExit, cwd } of cases) {
 }
 rmSync(scratch, { recursive: true, force: true });
 
+// The single binary against `node bin/stackctl` (npm run build:binary first).
+const binary = join(root, 'dist', 'stackctl-linux-x64');
+if (
+  process.env.STACKCTL_BIN === undefined &&
+  spawnSync(binary, ['--version'], { stdio: 'ignore' }).status === 0
+) {
+  console.log('\nsingle binary vs node bin/stackctl (cold start, median)');
+  for (const { name, args, targetMs } of [
+    { name: '--version', args: ['--version'], targetMs: 100 },
+    { name: 'validate', args: ['validate'], targetMs: 200 },
+  ]) {
+    const time = (command) => {
+      const once = () => {
+        const start = process.hrtime.bigint();
+        spawnSync(command, args, { cwd: root, stdio: 'ignore' });
+        return Number(process.hrtime.bigint() - start) / 1e6;
+      };
+      once();
+      return median(Array.from({ length: runs }, once));
+    };
+    const binaryMs = time(binary);
+    const nodeMs = time(bin);
+    const ok = binaryMs <= targetMs;
+    failed ||= !ok;
+    console.log(
+      `${ok ? 'ok  ' : 'SLOW'} ${name.padEnd(10)} binary ${binaryMs.toFixed(0).padStart(4)} ms  node ${nodeMs.toFixed(0).padStart(4)} ms  target < ${targetMs} ms (binary)`,
+    );
+  }
+}
+
 // Start-to-healthy needs a Docker engine and the test image.
 if (spawnSync('docker', ['image', 'inspect', 'stackctl-test/busybox:1'], { stdio: 'ignore' }).status === 0) {
   const start = spawnSync(process.execPath, [join(root, 'bench', 'start.mjs')], { stdio: 'inherit' });
