@@ -42,3 +42,30 @@ export async function writeGpuChoice(root: string, choice: GpuChoice): Promise<s
   await writeFileAtomic(path, `${JSON.stringify(choice, null, 2)}\n`);
   return path;
 }
+
+const CompletedJobsSchema = z.record(
+  z.string(),
+  z.object({ configHash: z.string(), containerId: z.string() }),
+);
+/** Jobs that finished (exit 0): the configuration they ran with and their container, per service. */
+export type CompletedJobs = z.infer<typeof CompletedJobsSchema>;
+
+function jobsPath(root: string, environment: string): string {
+  return join(stateDirectory(root), `jobs-${environment}.json`);
+}
+
+export async function readCompletedJobs(root: string, environment: string): Promise<CompletedJobs> {
+  const text = await readTextIfExists(jobsPath(root, environment));
+  if (text === undefined) return {};
+  const parsed = CompletedJobsSchema.safeParse(JSON.parse(text));
+  return parsed.success ? parsed.data : {};
+}
+
+export async function writeCompletedJobs(
+  root: string,
+  environment: string,
+  jobs: CompletedJobs,
+): Promise<void> {
+  await ensureDirectory(stateDirectory(root), 0o755);
+  await writeFileAtomic(jobsPath(root, environment), `${JSON.stringify(jobs, null, 2)}\n`);
+}

@@ -72,8 +72,13 @@ describe('stackctl start', () => {
 
   it('is a fast no-op on a healthy environment: nothing is recreated', async () => {
     const before = await inspect(container('ok', 'web'));
+    const migrate = await inspect(container('ok', 'migrate'));
     const result = await runCli(['start', 'ok', '--json'], { cwd: project.root });
     expect(result.exitCode).toBe(0);
+    // The completed job is not run again: same container, same start.
+    expect((await inspect(container('ok', 'migrate'))).State.StartedAt).toBe(migrate.State.StartedAt);
+    const report = JSON.parse(result.stdout) as StartReport;
+    expect(report.services.find((s) => s.name === 'migrate')).toMatchObject({ phase: 'ready' });
     expect((await inspect(container('ok', 'web'))).Id).toBe(before.Id);
     expect((await inspect(container('ok', 'web'))).State.StartedAt).toBe(before.State.StartedAt);
   });

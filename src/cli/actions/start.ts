@@ -2,10 +2,16 @@ import type Docker from 'dockerode';
 import { EXIT, ReportedFailure, StackctlError } from '../../errors.js';
 import { applyFiles } from '../../effects/apply-files.js';
 import { runCompose, redactor, requireCompose } from '../../effects/compose-runner.js';
-import { lastHealthOutput, tailLogs, type ContainerSummary } from '../../effects/containers.js';
+import {
+  lastHealthOutput,
+  projectContainers,
+  tailLogs,
+  type ContainerSummary,
+} from '../../effects/containers.js';
 import { dockerClient } from '../../effects/docker.js';
 import { waitForServices, type WaitResult } from '../../effects/health-waiter.js';
 import { acquireLock } from '../../effects/lock.js';
+import { readCompletedJobs, writeCompletedJobs, type CompletedJobs } from '../../effects/state.js';
 import type { ServiceState } from '../../health/classify.js';
 import { resolveEnvironment, type EnvironmentModel } from '../../model/environment.js';
 import type { GpuMode } from '../../plan/gpu-layout.js';
@@ -125,7 +131,8 @@ async function startLocked(
 
   // 3. Plan the compose invocations and the waits.
   const model = resolveEnvironment(file, envName, gpuOverride ?? prepared.gpuSelection.get(envName));
-  const plan = planStart(file, model, composeArgs(model, stack.root, envFiles), {
+  const baseArgs = composeArgs(model, stack.root, envFiles);
+  const plan = planStart(file, model, baseArgs, {
     stacks: flags.stack,
     services: flags.service,
   });
@@ -140,15 +147,29 @@ async function startLocked(
   const redact = redactor(secrets);
   const composeEnv = composeEnvironment(ctx.env, file);
   const deadline = Date.now() + timeoutMs;
+  const recordedJobs: CompletedJobs = { ...(await readCompletedJobs(stack.root, envName)) };
   const started = Date.now();
   const results: WaitResult[] = [];
 
   for (const step of plan.steps) {
-    const progress = quiet
-      ? undefined
-      : startProgress(ctx, `Starting ${step.stack}: ${step.services.join(', ')}`);
-    const run = await runCompose(compose, step.args, { env: composeEnv, signal: ctx.signal, redact }).finally(
-      () => progress?.stop(),
+    // Jobs that already completed with this exact configuration are not run again.
+    const jobs = plan.waits
+      .filter((w) => w.kind === 'job' && step.services.includes(w.service))
+      .map((w) => w.service);
+    const hashes =
+      jobs.length > 0
+        ? await configHashes(compose, baseArgs, jobs, composeEnv, redact)
+        : new Map<string, string>();
+    const existing = jobs.length > 0 ? await projectContainers(docker, model.project) : [];
+    const done = completedJobs(jobs, hashes, recordedJobs, existing);
+    results.push(...done);
+    const skip = new Set(done.map((result) => result.service));
+    const services = step.services.filter((service) => !skip.has(service));
+    if (services.length === 0) continue;
+    const args = [...step.args.slice(0, step.args.length - step.services.length), ...services];
+    const progress = quiet ? undefined : startProgress(ctx, `Starting ${step.stack}: ${services.join(', ')}`);
+    const run = await runCompose(compose, args, { env: composeEnv, signal: ctx.signal, redact }).finally(() =>
+      progress?.stop(),
     );
     if (run.exitCode !== 0) {
       if (!quiet) printLine(ctx.stderr, run.output.trimEnd());
@@ -161,7 +182,7 @@ async function startLocked(
       );
     }
     if (!flags.wait) continue;
-    const targets = plan.waits.filter((wait) => step.services.includes(wait.service));
+    const targets = plan.waits.filter((wait) => services.includes(wait.service));
     const waiting = quiet
       ? undefined
       : startProgress(ctx, `Waiting for ${step.stack}: ${targets.map((t) => t.service).join(', ')}`);
@@ -176,6 +197,14 @@ async function startLocked(
       },
     }).finally(() => waiting?.stop());
     results.push(...stepResults);
+    for (const result of stepResults) {
+      const hash = hashes.get(result.service);
+      const job = result.containers.length === 1 ? result.containers[0] : undefined;
+      if (hash !== undefined && result.state.phase === 'ready' && job) {
+        recordedJobs[result.service] = { configHash: hash, containerId: job.id };
+      }
+    }
+    if (jobs.length > 0) await writeCompletedJobs(stack.root, envName, recordedJobs);
     const failure = stepResults.find((result) => result.state.phase === 'failed');
     if (failure) {
       await explainFailure(docker, envName, failure, redact, results, flags, ctx);
@@ -183,6 +212,61 @@ async function startLocked(
     }
   }
   await printSummary(docker, envName, model, results, flags, ctx, Date.now() - started);
+}
+
+/** `docker compose config --hash` for these services: the configuration compose would run them with now. */
+async function configHashes(
+  compose: Awaited<ReturnType<typeof requireCompose>>,
+  baseArgs: readonly string[],
+  services: readonly string[],
+  env: NodeJS.ProcessEnv,
+  redact: (text: string) => string,
+): Promise<Map<string, string>> {
+  const result = await runCompose(compose, [...baseArgs, 'config', '--hash', services.join(',')], {
+    env,
+    redact,
+  });
+  if (result.exitCode !== 0) return new Map();
+  return new Map(
+    result.output
+      .split('\n')
+      .map((line) => line.trim().split(/\s+/))
+      .filter((parts) => parts.length === 2)
+      .map(([service, hash]) => [service ?? '', hash ?? '']),
+  );
+}
+
+/**
+ * Jobs of this step that finished (exit 0) in an earlier start with the configuration compose would
+ * use now, in the same container: nothing to redo, so a start of a healthy stack stays a no-op.
+ */
+function completedJobs(
+  jobs: readonly string[],
+  hashes: ReadonlyMap<string, string>,
+  recorded: CompletedJobs,
+  containers: readonly ContainerSummary[],
+): WaitResult[] {
+  return jobs.flatMap((job) => {
+    const mine = containers.filter((c) => c.service === job);
+    const record = recorded[job];
+    const only = mine.length === 1 ? mine[0] : undefined;
+    const finished =
+      record !== undefined &&
+      record.configHash === hashes.get(job) &&
+      only !== undefined &&
+      only.id === record.containerId &&
+      only.status === 'exited' &&
+      only.exitCode === 0;
+    if (!finished) return [];
+    return [
+      {
+        service: job,
+        state: { phase: 'ready' as const, detail: 'completed earlier (unchanged)' },
+        elapsedMs: 0,
+        containers: mine,
+      },
+    ];
+  });
 }
 
 function parseTimeout(text: string): number {
