@@ -23,6 +23,17 @@ export const checkNetworks: Rule = ({ file, report }) => {
   const slots = new Map<number, string>();
   const networks = new Map<string, string>();
   for (const [name, stack] of Object.entries(file.stacks)) {
+    // compose/gpu-*.yml and compose/local.override.yml are generated overlays and the user's file.
+    if (
+      stack.composeFile !== undefined &&
+      (stack.composeFile.startsWith('gpu-') || stack.composeFile === 'local')
+    ) {
+      report({
+        path: ['stacks', name, 'composeFile'],
+        message: `composeFile "${stack.composeFile}" would clash with ${stack.composeFile === 'local' ? 'the user overlay' : 'a GPU overlay'}`,
+        hint: 'name the file after the stack, e.g. composeFile: monitoring',
+      });
+    }
     const slotHolder = slots.get(stack.subnetSlot);
     if (slotHolder) {
       report({
