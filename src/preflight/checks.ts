@@ -73,8 +73,8 @@ function dockerChecks({ facts }: PreflightInput): Check[] {
           )
         : {
             id: 'docker.healthcheck',
-            status: 'warn',
-            message: `API ${apiVersion} has no healthcheck start_interval: stackctl runs health checks itself while waiting`,
+            status: 'fail',
+            message: `API ${apiVersion} is older than ${START_INTERVAL_API}: compose refuses the healthcheck start_interval the generated files use`,
             fix: 'upgrade Docker Engine to 25.0 or newer',
           },
     );

@@ -79,7 +79,7 @@ describe('preflightChecks', () => {
     expect(byId(checks, 'docker.compose')).toMatchObject({ status: 'fail', fix: /compose/ });
   });
 
-  it('warns about compose v1 and an API without start_interval', () => {
+  it('warns about compose v1 and fails an API without start_interval', () => {
     const base = facts();
     const checks = preflightChecks({
       model: resolveEnvironment(file, 'testing'),
@@ -97,7 +97,10 @@ describe('preflightChecks', () => {
       layout: undefined,
     });
     expect(byId(checks, 'docker.compose')?.status).toBe('warn');
-    expect(byId(checks, 'docker.healthcheck')?.status).toBe('warn');
+    expect(byId(checks, 'docker.healthcheck')).toMatchObject({
+      status: 'fail',
+      fix: 'upgrade Docker Engine to 25.0 or newer',
+    });
   });
 
   it('checks GPUs, NVLink, free GPU memory and the toolkit for development', () => {
