@@ -88,18 +88,42 @@ describe('stackctl (global behaviour)', () => {
     expect(result.stdout).toMatch(/Exit codes:[\s\S]*130 +interrupted/);
   });
 
-  it('every command has --help with examples', async () => {
-    const help = await runCli(['--help']);
-    const commands = [
-      ...help.stdout.matchAll(/^ {2}([a-z][a-z-]*)(?: \[options\])?(?: [<[][^\n]*?)?\s{2,}/gm),
-    ]
-      .map((match) => match[1] ?? '')
-      .filter((name) => name !== 'help');
-    expect(commands.length).toBeGreaterThan(0);
-    for (const command of commands) {
-      const result = await runCli([command, '--help']);
-      expect(result.exitCode, command).toBe(0);
-      expect(result.stdout, command).toContain('Examples:');
+  it('every command and subcommand has --help with examples', async () => {
+    const listCommands = (help: string): string[] =>
+      [...help.matchAll(/^ {2}([a-z][a-z-]*)(?: \[options\])?(?: [<[][^\n]*?)?\s{2,}/gm)]
+        .map((match) => match[1] ?? '')
+        .filter((name) => name !== 'help');
+    const top = listCommands((await runCli(['--help'])).stdout);
+    expect(top).toEqual(
+      expect.arrayContaining([
+        'validate',
+        'start',
+        'stop',
+        'status',
+        'logs',
+        'generate',
+        'secrets',
+        'preflight',
+        'gpu',
+        'wipe',
+        'network',
+        'clean',
+      ]),
+    );
+    const all: string[][] = [];
+    for (const command of top) {
+      const help = await runCli([command, '--help']);
+      expect(help.exitCode, command).toBe(0);
+      all.push([command]);
+      for (const sub of listCommands(help.stdout)) all.push([command, sub]);
+    }
+    expect(all).toContainEqual(['gpu', 'configure']);
+    expect(all).toContainEqual(['secrets', 'rotate']);
+    expect(all).toContainEqual(['network', 'cleanup']);
+    for (const path of all) {
+      const result = await runCli([...path, '--help']);
+      expect(result.exitCode, path.join(' ')).toBe(0);
+      expect(result.stdout, path.join(' ')).toContain('Examples:');
     }
   });
 
