@@ -52,3 +52,27 @@ export class ReportedFailure extends Error {
 export function isStackctlError(error: unknown): error is StackctlError {
   return error instanceof StackctlError;
 }
+
+/**
+ * A failed connection to the Docker daemon (socket missing, refused, not permitted), as Node reports
+ * it, turned into one clear line with what to do; undefined for any other error.
+ */
+export function dockerConnectionError(error: unknown): StackctlError | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const { code, syscall, address } = error as NodeJS.ErrnoException & { address?: string };
+  if (
+    syscall !== 'connect' ||
+    !['ENOENT', 'ECONNREFUSED', 'EACCES', 'ETIMEDOUT', 'EHOSTUNREACH'].includes(code ?? '')
+  ) {
+    return undefined;
+  }
+  const where = address ?? 'the Docker socket';
+  const hint =
+    code === 'EACCES'
+      ? 'add your user to the docker group (then log in again), or run with sudo'
+      : 'start Docker (sudo systemctl start docker) or point DOCKER_HOST at a running daemon';
+  return new StackctlError('E_RUNTIME', `cannot reach the Docker daemon at ${where} (${code ?? 'error'})`, {
+    hint,
+    cause: error,
+  });
+}

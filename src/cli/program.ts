@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
-import { EXIT, ReportedFailure, isStackctlError } from '../errors.js';
+import { EXIT, ReportedFailure, dockerConnectionError, isStackctlError } from '../errors.js';
 import { colorEnabled, createColors } from '../ui/colors.js';
 import { SCHEMA_FORMAT_VERSION, STACKCTL_VERSION } from '../version.js';
 import { registerGenerate } from './commands/generate.js';
@@ -113,6 +113,10 @@ function reportError(error: unknown, io: ProcessIO, flags: GlobalFlags): number 
   const colors = createColors(
     colorEnabled({ noColorFlag: flags.color === false, env: io.env, isTTY: io.stderr.isTTY === true }),
   );
+  const known = isStackctlError(error) ? error : dockerConnectionError(error);
+  if (known) {
+    error = known;
+  }
   if (isStackctlError(error)) {
     printLine(io.stderr, `${colors.red('error:')} ${error.message}`);
     if (error.hint !== undefined && error.hint !== '')

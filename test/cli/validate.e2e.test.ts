@@ -127,6 +127,24 @@ describe('stackctl (global behaviour)', () => {
     }
   });
 
+  it('says in one line when the Docker daemon cannot be reached, for every Docker command', async () => {
+    const env = { DOCKER_HOST: 'unix:///tmp/stackctl-no-such.sock' };
+    for (const args of [
+      ['status'],
+      ['stop', 'testing'],
+      ['wipe', 'testing', '--dry-run'],
+      ['clean'],
+      ['network', 'check'],
+    ]) {
+      const result = await runCli(args, { env });
+      expect(result.exitCode, args.join(' ')).toBe(1);
+      expect(result.stderr, args.join(' ')).toBe(
+        'error: cannot reach the Docker daemon at /tmp/stackctl-no-such.sock (ENOENT)\n' +
+          '  hint: start Docker (sudo systemctl start docker) or point DOCKER_HOST at a running daemon',
+      );
+    }
+  });
+
   it('exits 2 on an unknown command or option, with a suggestion', async () => {
     const unknownCommand = await runCli(['valdate']);
     expect(unknownCommand.exitCode).toBe(2);
