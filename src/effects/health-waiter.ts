@@ -11,6 +11,8 @@ export interface WaitTarget extends ServiceExpectation {
   readonly service: string;
   /** How long this service may take, from its healthcheck (start period + retries × interval + slack). */
   readonly budgetMs: number;
+  /** The healthcheck command, for engines that cannot probe early themselves (no start_interval). */
+  readonly probeCommand?: readonly string[];
 }
 
 export interface WaitResult {
@@ -25,6 +27,14 @@ export interface WaitOptions {
   readonly deadline: number;
   readonly signal?: AbortSignal;
   readonly onChange?: (service: string, state: ServiceState) => void;
+  /**
+   * Engines without healthcheck start_interval (API < 1.44) first probe after a whole interval;
+   * then stackctl runs each service's healthcheck itself this often, and a pass counts as healthy.
+   */
+  readonly probe?: {
+    readonly everyMs: number;
+    readonly run: (containerId: string, command: readonly string[]) => Promise<boolean>;
+  };
 }
 
 /**
@@ -51,6 +61,7 @@ export async function waitForServices(
   return new Promise<WaitResult[]>((resolve, reject) => {
     let finished = false;
     let timer: NodeJS.Timeout | undefined;
+    let probeTimer: NodeJS.Timeout | undefined;
     const queue = new Set<string>();
     let refreshing = false;
 
@@ -58,6 +69,7 @@ export async function waitForServices(
       if (finished) return;
       finished = true;
       clearTimeout(timer);
+      clearInterval(probeTimer);
       events.destroy();
       options.signal?.removeEventListener('abort', onAbort);
       if (error !== undefined)
@@ -154,6 +166,37 @@ export async function waitForServices(
       }
     });
     events.on('error', (error) => finish(error));
+
+    const probe = options.probe;
+    if (probe) {
+      let probing = false;
+      probeTimer = setInterval(() => {
+        if (probing || finished) return;
+        probing = true;
+        void (async () => {
+          for (const service of [...pending]) {
+            const target = byService.get(service);
+            const current = results.get(service);
+            const container = current?.containers.find((c) => c.status === 'running');
+            if (!target?.probeCommand || !container || current?.state.phase !== 'starting') continue;
+            if (target.replicas !== 1 || !(await probe.run(container.id, target.probeCommand)) || finished)
+              continue;
+            const state: ServiceState = { phase: 'ready', detail: 'healthy (checked directly)' };
+            results.set(service, {
+              service,
+              state,
+              elapsedMs: Date.now() - started,
+              containers: current.containers,
+            });
+            pending.delete(service);
+            options.onChange?.(service, state);
+          }
+          if (!finished && pending.size === 0) finish();
+        })().finally(() => {
+          probing = false;
+        });
+      }, probe.everyMs);
+    }
 
     for (const target of targets) queue.add(target.service);
     void drain();

@@ -3,6 +3,7 @@ import type { EnvironmentModel, ResolvedService } from '../model/environment.js'
 import type { StackFile } from '../schema/types.js';
 import { dependencyNames } from '../schema/values.js';
 import { composeHealthcheck } from '../generate/compose-files.js';
+import { healthcheckCommand, unescapeCompose } from '../health/probe.js';
 
 /** One `docker compose up -d` for the selected services of one stack. */
 export interface StartStep {
@@ -20,6 +21,8 @@ export interface WaitSpec {
   readonly budgetMs: number;
   /** How the budget was computed, for --dry-run. */
   readonly budgetReason: string;
+  /** The healthcheck command, run directly on engines without start_interval. */
+  readonly probeCommand?: readonly string[];
 }
 
 export interface StartPlan {
@@ -96,7 +99,17 @@ function waitSpec(file: StackFile, model: EnvironmentModel, service: ResolvedSer
   );
   const hasHealthcheck = healthcheck !== undefined && healthcheck['disable'] !== true;
   const replicas = service.definition.deploy?.replicas ?? 1;
-  const base = { service: service.name, stack: service.stack, kind: service.kind, hasHealthcheck, replicas };
+  const command = hasHealthcheck
+    ? healthcheckCommand(healthcheck['test'] as string | string[] | undefined)
+    : undefined;
+  const base = {
+    service: service.name,
+    stack: service.stack,
+    kind: service.kind,
+    hasHealthcheck,
+    replicas,
+    ...(command ? { probeCommand: unescapeCompose(command) } : {}),
+  };
   if (!hasHealthcheck) {
     const budget = service.kind === 'job' ? JOB_BUDGET_MS : NO_HEALTHCHECK_BUDGET_MS;
     return {

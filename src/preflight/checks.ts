@@ -73,8 +73,8 @@ function dockerChecks({ facts }: PreflightInput): Check[] {
           )
         : {
             id: 'docker.healthcheck',
-            status: 'fail',
-            message: `API ${apiVersion} is older than ${START_INTERVAL_API}: compose refuses the healthcheck start_interval the generated files use`,
+            status: 'warn',
+            message: `API ${apiVersion} is older than ${START_INTERVAL_API} (no healthcheck start_interval): start drops it and runs healthchecks itself while waiting`,
             fix: 'upgrade Docker Engine to 25.0 or newer',
           },
     );

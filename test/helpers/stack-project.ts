@@ -17,7 +17,10 @@ export interface StackProject {
  * A temporary project running test/fixtures/stacks/app.yaml under a unique name and free port.
  * Test files run in parallel: each passes its own second octet so their subnets never overlap.
  */
-export async function stackProject(octet: number): Promise<StackProject> {
+export async function stackProject(
+  octet: number,
+  transform: (schema: string) => string = (s) => s,
+): Promise<StackProject> {
   const root = await mkdtemp(join(tmpdir(), 'stackctl-stack-'));
   await mkdir(join(root, 'schemas'));
   const name = `stk${process.pid}${Math.floor(Math.random() * 1000)}`;
@@ -26,7 +29,7 @@ export async function stackProject(octet: number): Promise<StackProject> {
     .replace('name: stktest', `name: ${name}`)
     .replace('default: 18080,', `default: ${webPort},`)
     .replaceAll('addressPool: 10.250.', `addressPool: 10.${octet}.`);
-  await writeFile(join(root, 'schemas', 'compose-schema.yaml'), text);
+  await writeFile(join(root, 'schemas', 'compose-schema.yaml'), transform(text));
   return {
     root,
     name,

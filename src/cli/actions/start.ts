@@ -11,6 +11,11 @@ import {
 import { dockerClient } from '../../effects/docker.js';
 import { waitForServices, type WaitResult } from '../../effects/health-waiter.js';
 import { acquireLock } from '../../effects/lock.js';
+import { execProbe } from '../../effects/exec-probe.js';
+import { ensureDirectory, writeFileAtomic } from '../../effects/files.js';
+import { stateDirectory } from '../../effects/state.js';
+import { compareVersions, START_INTERVAL_API } from '../../preflight/checks.js';
+import { join } from 'node:path';
 import { readCompletedJobs, writeCompletedJobs, type CompletedJobs } from '../../effects/state.js';
 import type { ServiceState } from '../../health/classify.js';
 import { resolveEnvironment, type EnvironmentModel } from '../../model/environment.js';
@@ -131,7 +136,19 @@ async function startLocked(
 
   // 3. Plan the compose invocations and the waits.
   const model = resolveEnvironment(file, envName, gpuOverride ?? prepared.gpuSelection.get(envName));
+  // Engines older than API 1.44 have no start_interval: drop it for them and probe directly.
+  const docker = dockerClient(ctx.env);
+  const apiVersion =
+    flags.dryRun === true
+      ? undefined
+      : await docker.version().then(
+          (v) => v.ApiVersion,
+          () => undefined,
+        );
+  const legacyEngine = apiVersion !== undefined && compareVersions(apiVersion, START_INTERVAL_API) < 0;
+  const directProbe = legacyEngine || ctx.env['STACKCTL_PROBE_HEALTH'] === '1';
   const baseArgs = composeArgs(model, stack.root, envFiles);
+  if (legacyEngine) baseArgs.push('-f', await writeLegacyHealthOverride(stack.root, model));
   const plan = planStart(file, model, baseArgs, {
     stacks: flags.stack,
     services: flags.service,
@@ -142,7 +159,6 @@ async function startLocked(
   }
 
   const compose = await requireCompose(ctx.env);
-  const docker = dockerClient(ctx.env);
   const secrets = Object.values(prepared.stores.get(envName)?.secrets ?? {}).map((entry) => entry.value);
   const redact = redactor(secrets);
   const composeEnv = composeEnvironment(ctx.env, file);
@@ -189,6 +205,14 @@ async function startLocked(
     const stepResults = await waitForServices(docker, model.project, targets, {
       deadline,
       signal: ctx.signal,
+      ...(directProbe
+        ? {
+            probe: {
+              everyMs: 500,
+              run: (id: string, command: readonly string[]) => execProbe(docker, id, command, 5000),
+            },
+          }
+        : {}),
       onChange: (service, state) => {
         if (quiet) return;
         const text = `${service}: ${state.detail} (${((Date.now() - started) / 1000).toFixed(1)}s)`;
@@ -267,6 +291,23 @@ function completedJobs(
       },
     ];
   });
+}
+
+/** An override that removes start_interval from every healthcheck, for engines that reject it. */
+async function writeLegacyHealthOverride(root: string, model: EnvironmentModel): Promise<string> {
+  const lines = [
+    '# Written by stackctl start for a Docker engine older than API 1.44 (no start_interval).',
+    'services:',
+  ];
+  for (const service of model.services) {
+    if (!service.definition.healthcheck) continue;
+    lines.push(`  ${service.name}:`, '    healthcheck:', '      start_interval: !reset null');
+  }
+  const folder = join(stateDirectory(root));
+  await ensureDirectory(folder, 0o755);
+  const path = join(folder, `legacy-health-${model.name}.yml`);
+  await writeFileAtomic(path, `${lines.join('\n')}\n`);
+  return path;
 }
 
 function parseTimeout(text: string): number {
