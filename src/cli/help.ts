@@ -14,3 +14,8 @@ Exit codes:
   4    refused (destructive action without confirmation, lock held by another run)
   130  interrupted (Ctrl-C)
 `;
+
+/** Commander option parser for a repeatable option: --stack a --stack b gives ['a', 'b']. */
+export function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}

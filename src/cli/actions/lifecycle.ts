@@ -1,4 +1,5 @@
 import type Docker from 'dockerode';
+import type { StackFile } from '../../schema/types.js';
 import { StackctlError } from '../../errors.js';
 import { projectContainers, type ContainerSummary } from '../../effects/containers.js';
 import { dockerClient } from '../../effects/docker.js';
@@ -30,17 +31,10 @@ export async function stopAction(envName: string, flags: StopFlags, ctx: Command
     const containers = (await projectContainers(docker, project)).filter(
       (c) => flags.stack.length === 0 || flags.stack.includes(c.labels[LABELS.stack] ?? ''),
     );
-    const order = stackOrder(stack.file).reverse();
-    const stopped: string[] = [];
-    for (const stackName of order) {
-      const group = containers.filter((c) => c.labels[LABELS.stack] === stackName && c.status === 'running');
-      if (group.length === 0) continue;
-      ctx.signal.throwIfAborted();
+    const stopped = await stopInReverseOrder(docker, stack.file, containers, ctx, (stackName, group) => {
       if (flags.json !== true)
         printLine(ctx.stderr, `Stopping ${stackName}: ${group.map((c) => c.service).join(', ')}`);
-      await Promise.all(group.map((c) => docker.getContainer(c.id).stop().catch(ignoreNotRunning)));
-      stopped.push(...group.map((c) => c.name));
-    }
+    });
     if (flags.json === true) printJson(ctx.stdout, { environment: envName, stopped });
     else
       printLine(
@@ -52,6 +46,26 @@ export async function stopAction(envName: string, flags: StopFlags, ctx: Command
   } finally {
     await lock.release();
   }
+}
+
+/** Stops running containers stack by stack, dependents first; returns the names stopped. */
+async function stopInReverseOrder(
+  docker: Docker,
+  file: StackFile,
+  containers: readonly ContainerSummary[],
+  ctx: CommandContext,
+  onStack: (stack: string, group: readonly ContainerSummary[]) => void = () => undefined,
+): Promise<string[]> {
+  const stopped: string[] = [];
+  for (const stackName of stackOrder(file).reverse()) {
+    const group = containers.filter((c) => c.labels[LABELS.stack] === stackName && c.status === 'running');
+    if (group.length === 0) continue;
+    ctx.signal.throwIfAborted();
+    onStack(stackName, group);
+    await Promise.all(group.map((c) => docker.getContainer(c.id).stop().catch(ignoreNotRunning)));
+    stopped.push(...group.map((c) => c.name));
+  }
+  return stopped;
 }
 
 function ignoreNotRunning(error: unknown): void {
@@ -73,10 +87,7 @@ export async function restartAction(envName: string, flags: StartFlags, ctx: Com
         (flags.stack.length === 0 || flags.stack.includes(c.labels[LABELS.stack] ?? '')) &&
         (flags.service.length === 0 || flags.service.includes(c.service)),
     );
-    for (const stackName of stackOrder(stack.file).reverse()) {
-      const group = containers.filter((c) => c.labels[LABELS.stack] === stackName);
-      await Promise.all(group.map((c) => docker.getContainer(c.id).stop().catch(ignoreNotRunning)));
-    }
+    await stopInReverseOrder(docker, stack.file, containers, ctx);
   } finally {
     await lock.release();
   }

@@ -1,13 +1,9 @@
 import { Option, type Command } from 'commander';
 import { GPU_MODES } from '../../plan/gpu-layout.js';
 import type { CommandContext } from '../context.js';
-import { examples } from '../help.js';
+import { collect, examples } from '../help.js';
 import type { StartFlags } from '../actions/start.js';
 import type { LogsFlags, StatusFlags, StopFlags } from '../actions/lifecycle.js';
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
 
 function startOptions(command: Command): Command {
   return command

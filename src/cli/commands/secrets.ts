@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { CommandContext } from '../context.js';
-import { examples } from '../help.js';
+import { collect, examples } from '../help.js';
 import type { RotateFlags, StatusFlags } from '../actions/secrets.js';
 
 export function registerSecrets(program: Command, context: () => CommandContext): void {
@@ -58,8 +58,4 @@ export function registerSecrets(program: Command, context: () => CommandContext)
       const { secretsRotateAction } = await import('../actions/secrets.js');
       await secretsRotateAction(env, flags, context());
     });
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
 }

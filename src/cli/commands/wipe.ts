@@ -1,14 +1,10 @@
 import type { Command } from 'commander';
 import type { CommandContext } from '../context.js';
-import { examples } from '../help.js';
+import { collect, examples } from '../help.js';
 import type { WipeFlags } from '../actions/wipe.js';
 import type { ResetFlags } from '../actions/reset.js';
 import type { NetworkFlags } from '../actions/network.js';
 import type { CleanFlags } from '../actions/clean.js';
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
 
 export function registerWipe(program: Command, context: () => CommandContext): void {
   program
