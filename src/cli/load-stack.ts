@@ -1,6 +1,5 @@
-import { dirname, basename } from 'node:path';
 import { StackctlError } from '../errors.js';
-import { readSchema } from '../effects/schema-file.js';
+import { projectRoot, readSchema } from '../effects/schema-file.js';
 import type { EnvironmentDef, StackFile } from '../schema/types.js';
 import { validateStackText } from '../schema/validate.js';
 import { didYouMean } from '../schema/suggest.js';
@@ -27,12 +26,11 @@ export async function loadStack(schemaFlag: string | undefined, ctx: CommandCont
       hint: `run: stackctl validate${schemaFlag === undefined ? '' : ` --schema ${schemaFlag}`}`,
     });
   }
-  const folder = dirname(source.path);
   return {
     file: result.file,
     schemaPath: source.path,
     schemaText: source.text,
-    root: basename(folder) === 'schemas' ? dirname(folder) : folder,
+    root: projectRoot(source.path),
   };
 }
 

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { dirname, join, relative, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { StackctlError } from '../errors.js';
 import { exists, isErrno } from './files.js';
 
@@ -58,6 +58,12 @@ export async function readSchema(explicit: string | undefined, cwd: string): Pro
       cause: error,
     });
   }
+}
+
+/** The project folder of a stack file: the parent of schemas/ (generated files and state live there). */
+export function projectRoot(schemaPath: string): string {
+  const folder = dirname(schemaPath);
+  return basename(folder) === 'schemas' ? dirname(folder) : folder;
 }
 
 export function displayPathOf(path: string, cwd: string): string {

@@ -59,6 +59,11 @@ export interface EnvironmentModel {
   readonly networks: readonly ResolvedNetwork[];
 }
 
+/** The compose project of an environment: <project>-<environment>, so environments never share resources. */
+export function composeProjectName(file: StackFile, environment: string): string {
+  return `${file.project.name}-${environment}`;
+}
+
 /** Resolves an environment of a valid stack file. Pure: the GPU selection comes from the caller. */
 export function resolveEnvironment(file: StackFile, envName: string, gpu?: GpuSelection): EnvironmentModel {
   const definition = file.environments[envName];
@@ -104,7 +109,7 @@ export function resolveEnvironment(file: StackFile, envName: string, gpu?: GpuSe
   return {
     name: envName,
     definition,
-    project: `${file.project.name}-${envName}`,
+    project: composeProjectName(file, envName),
     gpu: selection,
     values,
     stacks,

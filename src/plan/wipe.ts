@@ -1,3 +1,4 @@
+import { composeProjectName } from '../model/environment.js';
 import type { DataKind, StackFile } from '../schema/types.js';
 
 export const STACKCTL_PROJECT_LABEL = 'io.stackctl.project';
@@ -38,7 +39,7 @@ export interface WipePlan {
  * other compose projects, and unlabelled ones with look-alike names, are never touched. Pure.
  */
 export function planWipe(inventory: Inventory, scope: WipeScope): WipePlan {
-  const projects = new Set(scope.environments.map((env) => `${scope.file.project.name}-${env}`));
+  const projects = new Set(scope.environments.map((env) => composeProjectName(scope.file, env)));
   const ours = (labels: Labels): boolean =>
     labels[STACKCTL_PROJECT_LABEL] === scope.file.project.name && projects.has(labels[COMPOSE_PROJECT] ?? '');
 

@@ -52,15 +52,20 @@ beforeAll(async () => {
   expect(result.exitCode).toBe(0);
   report = JSON.parse(result.stdout) as GenerateReport;
   for (const env of report.environments) {
-    const config = await composeConfig(project.root, env, ['--format', 'json']);
-    expect(config.exitCode, config.stderr).toBe(0);
-    configs.set(env.name, JSON.parse(config.stdout) as ComposeConfig);
+    configs.set(env.name, await mergedConfig(env));
   }
 }, 120_000);
 
 afterAll(() => project.remove());
 
 const config = (env: string): ComposeConfig => configs.get(env) as ComposeConfig;
+
+/** What `docker compose config` makes of a generated file set. */
+async function mergedConfig(env: GeneratedEnvironment): Promise<ComposeConfig> {
+  const result = await composeConfig(project.root, env, ['--format', 'json']);
+  expect(result.exitCode, result.stderr).toBe(0);
+  return JSON.parse(result.stdout) as ComposeConfig;
+}
 const secretsOf = async (env: string): Promise<Record<string, { value: string }>> =>
   (
     JSON.parse(await readFile(join(project.root, 'secrets', `.env.${env}.json`), 'utf8')) as {
@@ -311,14 +316,7 @@ describe('stackctl generate --all', () => {
       const generated = JSON.parse(result.stdout) as GenerateReport;
       expect(generated.environments[0]?.composeFiles.at(-1)).toBe('compose/local.override.yml');
       expect(generated.files.map((f) => f.path)).not.toContain('compose/local.override.yml');
-      const merged = JSON.parse(
-        (
-          await composeConfig(project.root, generated.environments[0] as GeneratedEnvironment, [
-            '--format',
-            'json',
-          ])
-        ).stdout,
-      ) as ComposeConfig;
+      const merged = await mergedConfig(generated.environments[0] as GeneratedEnvironment);
       expect(merged.services['postgres']?.environment?.['LOCAL_TUNING']).toBe('on');
       expect(await readFile(local, 'utf8')).toContain('LOCAL_TUNING');
     } finally {
@@ -373,14 +371,7 @@ describe('a host-port variable', () => {
       const result = await runCli(['generate', 'staging', '--json'], { cwd: project.root });
       expect(result.exitCode).toBe(0);
       const generated = JSON.parse(result.stdout) as GenerateReport;
-      const merged = JSON.parse(
-        (
-          await composeConfig(project.root, generated.environments[0] as GeneratedEnvironment, [
-            '--format',
-            'json',
-          ])
-        ).stdout,
-      ) as ComposeConfig;
+      const merged = await mergedConfig(generated.environments[0] as GeneratedEnvironment);
       expect(merged.services['postgres']?.ports).toEqual([
         expect.objectContaining({ host_ip: '127.0.0.1', published: '15432', target: 5432 }),
       ]);

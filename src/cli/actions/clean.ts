@@ -1,4 +1,5 @@
 import { dockerClient } from '../../effects/docker.js';
+import { composeProjectName } from '../../model/environment.js';
 import { STACKCTL_PROJECT_LABEL, COMPOSE_PROJECT } from '../../plan/wipe.js';
 import { confirm } from '../../ui/confirm.js';
 import { printJson, printLine, type CommandContext } from '../context.js';
@@ -24,7 +25,9 @@ function sizeRw(container: object): number {
 export async function cleanAction(flags: CleanFlags, ctx: CommandContext): Promise<void> {
   const stack = await loadStack(flags.schema, ctx);
   const project = stack.file.project.name;
-  const projects = new Set(Object.keys(stack.file.environments).map((env) => `${project}-${env}`));
+  const projects = new Set(
+    Object.keys(stack.file.environments).map((env) => composeProjectName(stack.file, env)),
+  );
   const docker = dockerClient(ctx.env);
   const containers = (
     await docker.listContainers({

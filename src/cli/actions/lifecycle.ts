@@ -1,14 +1,14 @@
 import type Docker from 'dockerode';
 import type { StackFile } from '../../schema/types.js';
 import { StackctlError } from '../../errors.js';
-import { projectContainers, type ContainerSummary } from '../../effects/containers.js';
+import { demux, projectContainers, type ContainerSummary } from '../../effects/containers.js';
 import { dockerClient } from '../../effects/docker.js';
 import { acquireLock } from '../../effects/lock.js';
 import { readSecretStore } from '../../effects/secret-store.js';
 import { redactor } from '../../effects/compose-runner.js';
 import { demuxStream } from '../../effects/log-stream.js';
 import { LABELS } from '../../generate/compose-files.js';
-import { stackOrder } from '../../model/environment.js';
+import { composeProjectName, stackOrder } from '../../model/environment.js';
 import { printJson, printLine, type CommandContext } from '../context.js';
 import { loadStack, requireEnvironment } from '../load-stack.js';
 import { table } from './gpu.js';
@@ -27,7 +27,7 @@ export async function stopAction(envName: string, flags: StopFlags, ctx: Command
   const lock = await acquireLock(stack.root, envName, `stop ${envName}`);
   try {
     const docker = dockerClient(ctx.env);
-    const project = `${stack.file.project.name}-${envName}`;
+    const project = composeProjectName(stack.file, envName);
     const containers = (await projectContainers(docker, project)).filter(
       (c) => flags.stack.length === 0 || flags.stack.includes(c.labels[LABELS.stack] ?? ''),
     );
@@ -78,7 +78,7 @@ export async function restartAction(envName: string, flags: StartFlags, ctx: Com
   const stack = await loadStack(flags.schema, ctx);
   requireEnvironment(stack.file, envName);
   const docker = dockerClient(ctx.env);
-  const project = `${stack.file.project.name}-${envName}`;
+  const project = composeProjectName(stack.file, envName);
   const lock = await acquireLock(stack.root, envName, `restart ${envName}`);
   try {
     const containers = (await projectContainers(docker, project)).filter(
@@ -111,7 +111,7 @@ export async function statusAction(
   const environments = envName === undefined ? Object.keys(stack.file.environments) : [envName];
   const rows: { environment: string; container: ContainerSummary }[] = [];
   for (const env of environments) {
-    for (const container of await projectContainers(docker, `${stack.file.project.name}-${env}`))
+    for (const container of await projectContainers(docker, composeProjectName(stack.file, env)))
       rows.push({ environment: env, container });
   }
   const now = Date.now();
@@ -187,7 +187,7 @@ export async function logsAction(
     });
   }
   const docker = dockerClient(ctx.env);
-  const containers = await projectContainers(docker, `${stack.file.project.name}-${envName}`, service);
+  const containers = await projectContainers(docker, composeProjectName(stack.file, envName), service);
   if (containers.length === 0) {
     throw new StackctlError('E_RUNTIME', `${service} of ${envName} has no container`, {
       hint: `start it: stackctl start ${envName}`,
@@ -229,7 +229,6 @@ async function streamLogs(
   const raw = await docker
     .getContainer(container.id)
     .logs({ follow: false, stdout: true, stderr: true, ...(tail === undefined ? {} : { tail }) });
-  const { demux } = await import('../../effects/containers.js');
   const text = demux(raw);
   for (const line of text.split('\n').slice(0, text.endsWith('\n') ? -1 : undefined)) write(line);
 }

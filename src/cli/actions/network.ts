@@ -2,7 +2,7 @@ import { EXIT, ReportedFailure } from '../../errors.js';
 import { dockerClient } from '../../effects/docker.js';
 import { probeDockerNetworks } from '../../effects/probe/docker-facts.js';
 import { probeHostNetworks } from '../../effects/probe/host.js';
-import { resolveEnvironment } from '../../model/environment.js';
+import { composeProjectName, resolveEnvironment } from '../../model/environment.js';
 import { COMPOSE_PROJECT, STACKCTL_PROJECT_LABEL } from '../../plan/wipe.js';
 import type { StackFile } from '../../schema/types.js';
 import { subnetChecks, type Check } from '../../preflight/checks.js';
@@ -23,7 +23,7 @@ async function orphanedNetworks(
   file: StackFile,
 ): Promise<{ id: string; name: string }[]> {
   const project = file.project.name;
-  const projects = new Set(Object.keys(file.environments).map((env) => `${project}-${env}`));
+  const projects = new Set(Object.keys(file.environments).map((env) => composeProjectName(file, env)));
   const docker = dockerClient(ctx.env);
   const networks = await docker.listNetworks({
     filters: { label: [`${STACKCTL_PROJECT_LABEL}=${project}`] },

@@ -1,6 +1,6 @@
 import { execa } from 'execa';
 import { relative } from 'node:path';
-import { readSchema } from '../../effects/schema-file.js';
+import { projectRoot, readSchema } from '../../effects/schema-file.js';
 import type { Issue } from '../../schema/issue.js';
 import { resolveEnvironment } from '../../model/environment.js';
 import type { StackFile } from '../../schema/types.js';
@@ -11,7 +11,6 @@ import { applyFiles } from '../../effects/apply-files.js';
 import { prepareGeneration } from '../generation.js';
 import { requireEnvironment, type LoadedStack } from '../load-stack.js';
 import { report, type PreflightFlags } from './preflight.js';
-import { dirname, basename } from 'node:path';
 
 /**
  * `preflight --ci`: what a CI runner without GPU or Docker engine can check: the schema, and that no
@@ -37,8 +36,7 @@ export async function runCiChecks(
           fix: 'run `stackctl validate` and fix what it reports',
         },
   );
-  const folder = dirname(source.path);
-  const root = basename(folder) === 'schemas' ? dirname(folder) : folder;
+  const root = projectRoot(source.path);
   if (validation.file) {
     requireEnvironment(validation.file, envName);
     checks.push(...exposureChecks(validation.file, envName));

@@ -497,7 +497,6 @@ async function printSummary(
 }
 
 async function currentState(docker: Docker, model: EnvironmentModel): Promise<WaitResult[]> {
-  const { projectContainers } = await import('../../effects/containers.js');
   const containers = await projectContainers(docker, model.project);
   return model.services
     .map((service) => ({ service, containers: containers.filter((c) => c.service === service.name) }))
