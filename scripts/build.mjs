@@ -1,9 +1,12 @@
 // Bundles src/ into dist/bin.js: one file Node loads fast (no module resolution across node_modules).
+import { rmSync } from 'node:fs';
 import { build } from 'esbuild';
 import { generateAll } from './generate-sources.mjs';
-import { optionalNativeAddons } from './esbuild-plugins.mjs';
+import { optionalNativeAddons, withoutBuildkitSession } from './esbuild-plugins.mjs';
 
 await generateAll();
+// Chunk names carry content hashes: clear the old ones so dist/ holds only what bin.js loads.
+rmSync('dist/chunks', { recursive: true, force: true });
 
 await build({
   entryPoints: { bin: 'src/bin.ts' },
@@ -17,7 +20,7 @@ await build({
   sourcemap: 'linked',
   legalComments: 'none',
   logLevel: 'warning',
-  plugins: [optionalNativeAddons],
+  plugins: [optionalNativeAddons, withoutBuildkitSession],
   // CommonJS dependencies bundled into ESM still use require(), __dirname and __filename.
   banner: {
     js: [

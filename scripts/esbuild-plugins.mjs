@@ -10,3 +10,23 @@ export const optionalNativeAddons = {
     }));
   },
 };
+
+// dockerode's BuildKit session (gRPC and protobufjs, about half of its load time) serves only
+// buildImage({ version: '2' }), which stackctl never calls (images are built by docker compose), and
+// it reads a .proto file from beside itself that a bundle would not have anyway.
+export const withoutBuildkitSession = {
+  name: 'without-buildkit-session',
+  setup(build) {
+    build.onResolve({ filter: /^\.\/session$/ }, (args) =>
+      /[\\/]dockerode[\\/]lib$/.test(args.resolveDir)
+        ? { path: 'dockerode-session', namespace: 'session-stub' }
+        : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'session-stub' }, () => ({
+      contents:
+        'module.exports = function withSession(docker, auth, handler) {' +
+        ' handler(new Error("BuildKit sessions are not part of stackctl; build with docker compose"), null, () => undefined); };',
+      loader: 'js',
+    }));
+  },
+};

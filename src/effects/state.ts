@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { z } from 'zod';
+// Named imports from zod/mini so the bundle keeps only the validators used (it loads on every run).
+import { array, enum as oneOf, int, minimum, object, record, string, type infer as Infer } from 'zod/mini';
 import { StackctlError } from '../errors.js';
 import { ensureDirectory, readTextIfExists, writeFileAtomic } from './files.js';
 
@@ -8,14 +9,14 @@ export function stateDirectory(root: string): string {
   return join(root, '.stackctl');
 }
 
-const GpuChoiceSchema = z.object({
-  environment: z.string(),
-  profile: z.enum(['multi', 'single', 'cpu']),
-  devices: z.array(z.number().int().min(0)),
-  tensorParallelSize: z.number().int().min(1),
-  variables: z.record(z.string(), z.string()),
+const GpuChoiceSchema = object({
+  environment: string(),
+  profile: oneOf(['multi', 'single', 'cpu']),
+  devices: array(int().check(minimum(0))),
+  tensorParallelSize: int().check(minimum(1)),
+  variables: record(string(), string()),
 });
-export type GpuChoice = z.infer<typeof GpuChoiceSchema>;
+export type GpuChoice = Infer<typeof GpuChoiceSchema>;
 
 function gpuChoicePath(root: string, environment: string): string {
   return join(stateDirectory(root), `gpu-${environment}.json`);
@@ -43,12 +44,9 @@ export async function writeGpuChoice(root: string, choice: GpuChoice): Promise<s
   return path;
 }
 
-const CompletedJobsSchema = z.record(
-  z.string(),
-  z.object({ configHash: z.string(), containerId: z.string() }),
-);
+const CompletedJobsSchema = record(string(), object({ configHash: string(), containerId: string() }));
 /** Jobs that finished (exit 0): the configuration they ran with and their container, per service. */
-export type CompletedJobs = z.infer<typeof CompletedJobsSchema>;
+export type CompletedJobs = Infer<typeof CompletedJobsSchema>;
 
 function jobsPath(root: string, environment: string): string {
   return join(stateDirectory(root), `jobs-${environment}.json`);

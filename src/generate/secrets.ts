@@ -1,21 +1,22 @@
-import { z } from 'zod';
+// Named imports from zod/mini so the bundle keeps only the validators used (it loads on every run).
+import { literal, minLength, object, record, string, type infer as Infer } from 'zod/mini';
 import type { SecretTypeDef, StackFile } from '../schema/types.js';
 
-export const SecretEntrySchema = z.object({
-  value: z.string().min(1),
-  type: z.string(),
-  createdAt: z.string(),
-  rotationDueAt: z.string(),
+export const SecretEntrySchema = object({
+  value: string().check(minLength(1)),
+  type: string(),
+  createdAt: string(),
+  rotationDueAt: string(),
 });
-export type SecretEntry = z.infer<typeof SecretEntrySchema>;
+export type SecretEntry = Infer<typeof SecretEntrySchema>;
 
-export const SecretStoreSchema = z.object({
-  version: z.literal(1),
-  environment: z.string(),
-  secrets: z.record(z.string(), SecretEntrySchema),
+export const SecretStoreSchema = object({
+  version: literal(1),
+  environment: string(),
+  secrets: record(string(), SecretEntrySchema),
 });
 /** secrets/.env.<env>.json: every secret of one environment, with its type and rotation dates. */
-export type SecretStore = z.infer<typeof SecretStoreSchema>;
+export type SecretStore = Infer<typeof SecretStoreSchema>;
 
 /** Fills a buffer with cryptographically strong random bytes (node:crypto randomFillSync in production). */
 export type RandomBytes = (size: number) => Uint8Array;

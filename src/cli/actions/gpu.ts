@@ -10,6 +10,7 @@ import {
   type GpuLink,
   type Topology,
 } from '../../host/nvidia-smi/topology.js';
+import { table } from '../../ui/table.js';
 import { chooseGpuLayout, type GpuMode } from '../../plan/gpu-layout.js';
 import { printJson, printLine, type CommandContext } from '../context.js';
 import { loadStack, requireEnvironment } from '../load-stack.js';
@@ -178,17 +179,4 @@ export async function gpuConfigureAction(
   for (const [name, value] of Object.entries(layout.variables)) printLine(ctx.stdout, `  ${name}=${value}`);
   for (const note of notes) printLine(ctx.stdout, colors.yellow(`note: ${note}`));
   if (path !== undefined) printLine(ctx.stderr, colors.dim(`recorded in ${displayPathOf(path, ctx.cwd)}`));
-}
-
-/** Left-aligned columns separated by two spaces; the first row is the header. */
-export function table(rows: readonly (readonly string[])[], header: (text: string) => string): string[] {
-  const widths: number[] = [];
-  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
-  return rows.map((row, r) => {
-    const line = row
-      .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
-      .join('  ')
-      .trimEnd();
-    return r === 0 ? header(line) : line;
-  });
 }

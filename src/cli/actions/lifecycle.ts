@@ -11,7 +11,7 @@ import { LABELS } from '../../generate/compose-files.js';
 import { composeProjectName, stackOrder } from '../../model/environment.js';
 import { printJson, printLine, type CommandContext } from '../context.js';
 import { loadStack, requireEnvironment } from '../load-stack.js';
-import { table } from './gpu.js';
+import { table } from '../../ui/table.js';
 import { startAction, type StartFlags } from './start.js';
 
 export interface StopFlags {

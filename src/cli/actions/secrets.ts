@@ -7,7 +7,7 @@ import { confirm } from '../../ui/confirm.js';
 import { printJson, printLine, type CommandContext } from '../context.js';
 import { cryptoRandom, prepareGeneration } from '../generation.js';
 import { loadStack, requireEnvironment } from '../load-stack.js';
-import { table } from './gpu.js';
+import { table } from '../../ui/table.js';
 
 export interface StatusFlags {
   schema?: string;
