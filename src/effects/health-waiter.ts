@@ -1,5 +1,6 @@
 import type Docker from 'dockerode';
 import { classifyService, type ServiceExpectation, type ServiceState } from '../health/classify.js';
+import { earlyProbeDelayMs } from '../health/probe.js';
 import {
   COMPOSE_PROJECT_LABEL,
   COMPOSE_SERVICE_LABEL,
@@ -11,8 +12,10 @@ export interface WaitTarget extends ServiceExpectation {
   readonly service: string;
   /** How long this service may take, from its healthcheck (start period + retries × interval + slack). */
   readonly budgetMs: number;
-  /** The healthcheck command, for engines that cannot probe early themselves (no start_interval). */
+  /** The healthcheck command, which stackctl also runs itself while Docker's runs are far apart. */
   readonly probeCommand?: readonly string[];
+  /** How often Docker itself runs the healthcheck while the service starts. */
+  readonly dockerProbeEveryMs?: number;
 }
 
 export interface WaitResult {
@@ -28,14 +31,26 @@ export interface WaitOptions {
   readonly signal?: AbortSignal;
   readonly onChange?: (service: string, state: ServiceState) => void;
   /**
-   * Engines without healthcheck start_interval (API < 1.44) first probe after a whole interval;
-   * then stackctl runs each service's healthcheck itself this often, and a pass counts as healthy.
+   * Called once Docker's event stream is open, so nothing started from now on goes unseen; gets a
+   * function that makes the waiter look at a service again (after starting its containers).
    */
-  readonly probe?: {
-    readonly everyMs: number;
-    readonly run: (containerId: string, command: readonly string[]) => Promise<boolean>;
-  };
+  readonly onWaiting?: (refresh: (service: string) => void) => void;
+  /**
+   * When a service's budget starts (it was launched); undefined while it waits to be launched, so
+   * time spent waiting for what it depends on is not charged to it. Default: when waiting began.
+   */
+  readonly launchedAt?: (service: string) => number | undefined;
+  /**
+   * Runs a healthcheck directly (docker exec). Docker's own runs while a service starts are
+   * start_interval apart, or a whole interval on engines without it (API < 1.44); between them
+   * stackctl runs the check itself (see earlyProbeDelayMs), and a pass counts as healthy, as it
+   * does for Docker.
+   */
+  readonly probe?: (containerId: string, command: readonly string[]) => Promise<boolean>;
 }
+
+/** At most this many direct healthcheck runs at once, so probing never crowds out the services. */
+const PROBES_IN_FLIGHT = 2;
 
 /**
  * Waits until every target is ready, or one fails, reacting to Docker events (health_status, die,
@@ -61,7 +76,8 @@ export async function waitForServices(
   return new Promise<WaitResult[]>((resolve, reject) => {
     let finished = false;
     let timer: NodeJS.Timeout | undefined;
-    let probeTimer: NodeJS.Timeout | undefined;
+    const probeTimers = new Map<string, NodeJS.Timeout>();
+    let probesInFlight = 0;
     const queue = new Set<string>();
     let refreshing = false;
 
@@ -69,7 +85,7 @@ export async function waitForServices(
       if (finished) return;
       finished = true;
       clearTimeout(timer);
-      clearInterval(probeTimer);
+      for (const probeTimer of probeTimers.values()) clearTimeout(probeTimer);
       events.destroy();
       options.signal?.removeEventListener('abort', onAbort);
       if (error !== undefined)
@@ -81,7 +97,11 @@ export async function waitForServices(
     const refresh = async (service: string): Promise<void> => {
       const target = byService.get(service);
       if (!target || !pending.has(service)) return;
+      // Not started yet: its containers still show how they were before (created, or stopped).
+      if (options.launchedAt && options.launchedAt(service) === undefined) return;
       const containers = await projectContainers(docker, project, service);
+      // A direct healthcheck run may have found it ready meanwhile; that verdict stands.
+      if (!pending.has(service) || finished) return;
       for (const container of containers) {
         if (!restartsAtStart.has(container.id)) restartsAtStart.set(container.id, container.restartCount);
       }
@@ -95,6 +115,50 @@ export async function waitForServices(
         pending.delete(service);
         finish();
       }
+      if (state.phase === 'starting') scheduleProbe(service);
+    };
+
+    // stackctl's own healthcheck runs for a starting service, each scheduled after the last.
+    const scheduleProbe = (service: string): void => {
+      const target = byService.get(service);
+      const current = results.get(service);
+      const container = current?.containers.find((c) => c.status === 'running');
+      if (!options.probe || finished || probeTimers.has(service) || !target?.probeCommand) return;
+      if (!container || target.replicas !== 1 || target.dockerProbeEveryMs === undefined) return;
+      const age = Date.now() - Date.parse(container.startedAt);
+      const delay = earlyProbeDelayMs(Number.isNaN(age) ? 0 : age, target.dockerProbeEveryMs);
+      if (delay === undefined) return;
+      const run = options.probe;
+      const command = target.probeCommand;
+      probeTimers.set(
+        service,
+        setTimeout(() => {
+          if (finished || !pending.has(service)) return;
+          if (probesInFlight >= PROBES_IN_FLIGHT) {
+            probeTimers.delete(service);
+            scheduleProbe(service);
+            return;
+          }
+          probesInFlight += 1;
+          void run(container.id, command)
+            .then((passed) => {
+              if (!passed || finished || !pending.has(service)) return;
+              const state: ServiceState = { phase: 'ready', detail: 'healthy (checked directly)' };
+              const containers = (results.get(service)?.containers ?? []).map((c) =>
+                c.id === container.id ? { ...c, health: 'healthy' as const } : c,
+              );
+              results.set(service, { service, state, elapsedMs: Date.now() - started, containers });
+              pending.delete(service);
+              options.onChange?.(service, state);
+              if (pending.size === 0) finish();
+            })
+            .finally(() => {
+              probesInFlight -= 1;
+              probeTimers.delete(service);
+              if (!finished && pending.has(service)) scheduleProbe(service);
+            });
+        }, delay),
+      );
     };
 
     // Serialise refreshes: events arrive in bursts and each refresh inspects containers.
@@ -120,11 +184,15 @@ export async function waitForServices(
       void drain();
     };
 
+    const budgetEnd = (service: string): number => {
+      const launched = options.launchedAt ? options.launchedAt(service) : started;
+      return launched === undefined ? Infinity : launched + (byService.get(service)?.budgetMs ?? 0);
+    };
     // Wake at the nearest budget or the deadline; a service past its budget has timed out.
     const armTimer = (): void => {
       clearTimeout(timer);
       const now = Date.now();
-      const dueTimes = [...pending].map((service) => started + (byService.get(service)?.budgetMs ?? 0));
+      const dueTimes = [...pending].map((service) => budgetEnd(service));
       const next = Math.min(options.deadline, ...dueTimes);
       timer = setTimeout(
         () => {
@@ -132,7 +200,7 @@ export async function waitForServices(
           for (const service of [...pending]) {
             const target = byService.get(service);
             if (!target) continue;
-            if (current >= options.deadline || current >= started + target.budgetMs) {
+            if (current >= options.deadline || current >= budgetEnd(service)) {
               pending.delete(service);
               results.set(service, timeoutResult(target, started, results.get(service)?.containers ?? []));
               finish();
@@ -167,39 +235,9 @@ export async function waitForServices(
     });
     events.on('error', (error) => finish(error));
 
-    const probe = options.probe;
-    if (probe) {
-      let probing = false;
-      probeTimer = setInterval(() => {
-        if (probing || finished) return;
-        probing = true;
-        void (async () => {
-          for (const service of [...pending]) {
-            const target = byService.get(service);
-            const current = results.get(service);
-            const container = current?.containers.find((c) => c.status === 'running');
-            if (!target?.probeCommand || !container || current?.state.phase !== 'starting') continue;
-            if (target.replicas !== 1 || !(await probe.run(container.id, target.probeCommand)) || finished)
-              continue;
-            const state: ServiceState = { phase: 'ready', detail: 'healthy (checked directly)' };
-            results.set(service, {
-              service,
-              state,
-              elapsedMs: Date.now() - started,
-              containers: current.containers,
-            });
-            pending.delete(service);
-            options.onChange?.(service, state);
-          }
-          if (!finished && pending.size === 0) finish();
-        })().finally(() => {
-          probing = false;
-        });
-      }, probe.everyMs);
-    }
-
     for (const target of targets) queue.add(target.service);
     void drain();
+    options.onWaiting?.(enqueue);
   });
 }
 

@@ -61,7 +61,8 @@ export function classifyService(
     if (containers.every((c) => c.status === 'exited' && c.exitCode === 0)) {
       return { phase: 'ready', detail: 'completed (exit 0)' };
     }
-    return { phase: 'starting', detail: 'running' };
+    const waiting = containers.every((c) => c.status === 'created');
+    return { phase: 'starting', detail: waiting ? 'created, not started yet' : 'running' };
   }
   const exited = containers.find((c) => c.status === 'exited' || c.status === 'dead');
   if (exited) return { phase: 'failed', reason: 'exited', detail: `exited with code ${exited.exitCode}` };

@@ -19,3 +19,19 @@ export function healthcheckCommand(test: string | readonly string[] | undefined)
 export function unescapeCompose(command: readonly string[]): string[] {
   return command.map((part) => part.replace(/\$\$/g, '$'));
 }
+
+/** Bounds of stackctl's own healthcheck runs while a service starts. */
+export const EARLY_PROBE_MIN_MS = 100;
+export const EARLY_PROBE_MAX_MS = 1000;
+
+/**
+ * When stackctl next runs a starting service's healthcheck itself, or undefined when Docker's own
+ * runs are at least as frequent. The gap grows with the container's age (a tenth of it, between 100
+ * ms and 1 s), so a service ready after 2 s is seen within about 0.2 s while one that takes minutes
+ * costs a few dozen execs; Docker probes every `dockerEveryMs` (start_interval, or the whole
+ * interval on engines without it).
+ */
+export function earlyProbeDelayMs(containerAgeMs: number, dockerEveryMs: number): number | undefined {
+  const gap = Math.min(EARLY_PROBE_MAX_MS, Math.max(EARLY_PROBE_MIN_MS, Math.round(containerAgeMs / 10)));
+  return gap < dockerEveryMs ? gap : undefined;
+}

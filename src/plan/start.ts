@@ -5,11 +5,27 @@ import { dependencyNames } from '../schema/values.js';
 import { composeHealthcheck } from '../generate/compose-files.js';
 import { healthcheckCommand, unescapeCompose } from '../health/probe.js';
 
-/** One `docker compose up -d` for the selected services of one stack. */
+/** How a service waits for another before it starts (compose's depends_on conditions). */
+export type LaunchCondition = 'service_started' | 'service_healthy' | 'service_completed_successfully';
+
+export interface LaunchDependency {
+  readonly service: string;
+  readonly condition: LaunchCondition;
+}
+
+/** The selected services of one stack, brought up together once the stacks before are ready. */
 export interface StartStep {
   readonly stack: string;
   readonly services: readonly string[];
+  /** `docker compose up --detach` for these services. */
   readonly args: readonly string[];
+  /**
+   * `docker compose up --no-start` for these services: creates their containers (and pulls or builds
+   * images) without starting them, so this can run while the stack before is still starting.
+   */
+  readonly createArgs: readonly string[];
+  /** For each service, what it waits for among this step's services before its containers start. */
+  readonly after: Readonly<Record<string, readonly LaunchDependency[]>>;
 }
 
 export interface WaitSpec {
@@ -21,11 +37,17 @@ export interface WaitSpec {
   readonly budgetMs: number;
   /** How the budget was computed, for --dry-run. */
   readonly budgetReason: string;
-  /** The healthcheck command, run directly on engines without start_interval. */
+  /** The healthcheck command, which stackctl may also run itself to see readiness early. */
   readonly probeCommand?: readonly string[];
+  /** How often Docker runs the healthcheck while the service starts (start_interval, else interval). */
+  readonly startIntervalMs?: number;
+  /** How often Docker runs it on engines without start_interval (API < 1.44): the interval. */
+  readonly intervalMs?: number;
 }
 
 export interface StartPlan {
+  /** The arguments every compose invocation of this plan starts with. */
+  readonly baseArgs: readonly string[];
   readonly steps: readonly StartStep[];
   readonly waits: readonly WaitSpec[];
 }
@@ -80,15 +102,61 @@ export function planStart(
   const services = selectServices(model, selection);
   const steps: StartStep[] = [];
   for (const stack of model.stacks) {
-    const names = services.filter((service) => service.stack === stack).map((service) => service.name);
-    if (names.length === 0) continue;
-    // Earlier stacks are already healthy (they were waited for), so compose need not check them
-    // again: --no-deps keeps it to this stack's services and their order among themselves.
-    const noDeps = steps.length > 0 ? ['--no-deps'] : [];
-    steps.push({ stack, services: names, args: [...baseArgs, 'up', '--detach', ...noDeps, ...names] });
+    const chosen = services.filter((service) => service.stack === stack);
+    if (chosen.length === 0) continue;
+    steps.push(startStep(baseArgs, stack, chosen, steps.length === 0));
   }
   const waits = services.map((service) => waitSpec(file, model, service));
-  return { steps, waits };
+  return { baseArgs, steps, waits };
+}
+
+function startStep(
+  baseArgs: readonly string[],
+  stack: string,
+  services: readonly ResolvedService[],
+  first: boolean,
+): StartStep {
+  const names = services.map((service) => service.name);
+  // Earlier stacks are already ready (they were waited for), so compose need not check them again:
+  // --no-deps keeps it to this stack's services and their order among themselves.
+  const noDeps = first ? [] : ['--no-deps'];
+  const after = Object.fromEntries(
+    services.map((service) => [
+      service.name,
+      launchDependencies(service.definition.depends_on).filter((dep) => names.includes(dep.service)),
+    ]),
+  );
+  return {
+    stack,
+    services: names,
+    args: [...baseArgs, 'up', '--detach', ...noDeps, ...names],
+    createArgs: [...baseArgs, 'up', '--no-start', '--no-deps', ...names],
+    after,
+  };
+}
+
+/** The step without some of its services (jobs that already completed), or undefined when none is left. */
+export function withoutServices(
+  plan: StartPlan,
+  step: StartStep,
+  skip: ReadonlySet<string>,
+  model: EnvironmentModel,
+): StartStep | undefined {
+  const kept = model.services.filter(
+    (service) => step.services.includes(service.name) && !skip.has(service.name),
+  );
+  if (kept.length === 0) return undefined;
+  return startStep(plan.baseArgs, step.stack, kept, plan.steps[0]?.stack === step.stack);
+}
+
+function launchDependencies(dependsOn: ResolvedService['definition']['depends_on']): LaunchDependency[] {
+  if (dependsOn === undefined) return [];
+  if (Array.isArray(dependsOn))
+    return dependsOn.map((service) => ({ service, condition: 'service_started' }));
+  return Object.entries(dependsOn).map(([service, options]) => ({
+    service,
+    condition: options.condition ?? 'service_started',
+  }));
 }
 
 function waitSpec(file: StackFile, model: EnvironmentModel, service: ResolvedService): WaitSpec {
@@ -129,8 +197,11 @@ function waitSpec(file: StackFile, model: EnvironmentModel, service: ResolvedSer
   const timeout = durationMs(timing.timeout ?? '30s');
   const retries = timing.retries ?? 3;
   const budget = startPeriod + retries * (interval + timeout) + BUDGET_SLACK_MS;
+  const startInterval = (healthcheck as { start_interval?: string }).start_interval;
   return {
     ...base,
+    startIntervalMs: startInterval === undefined ? interval : durationMs(startInterval),
+    intervalMs: interval,
     budgetMs: budget,
     budgetReason: `start_period ${ms(startPeriod)} + ${retries} × (interval ${ms(interval)} + timeout ${ms(timeout)}) + ${ms(BUDGET_SLACK_MS)}`,
   };

@@ -88,7 +88,15 @@ export interface DeployDef {
 }
 
 export type DependsOnDef =
-  string[] | Record<string, { condition?: string; restart?: boolean; required?: boolean }>;
+  | string[]
+  | Record<
+      string,
+      {
+        condition?: 'service_started' | 'service_healthy' | 'service_completed_successfully';
+        restart?: boolean;
+        required?: boolean;
+      }
+    >;
 
 export interface ServiceDef {
   description?: string;

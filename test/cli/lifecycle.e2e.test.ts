@@ -2,6 +2,7 @@
 // the locally built stackctl-test/busybox:1 image (.ci/build-test-images.sh).
 import { execa } from 'execa';
 import { readFile, readdir, rm, writeFile, mkdir } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, stackctlCommand } from '../helpers/cli.js';
@@ -42,7 +43,7 @@ describe('stackctl start', () => {
     const result = await runCli(['start', 'ok', '--dry-run'], { cwd: project.root });
     expect(result.exitCode).toBe(0);
     expect(result.stdout).toMatch(
-      /\[core\] docker compose -p \S+-ok .* up --detach db\n.*\[app\] docker compose .* up --detach --no-deps migrate web worker/,
+      /\[core\] docker compose -p \S+-ok .* up --detach db\n.*\[app\] docker compose .* up --no-start --no-deps migrate web worker\n.*\[app\] +\(while core starts; its containers start through the Docker API once core is ready\)/,
     );
     expect(result.stdout).toMatch(
       /web +up to 180s +\(start_period 60s \+ 3 × \(interval 30s \+ timeout 5s\) \+ 15s\)/,
@@ -171,7 +172,12 @@ describe('stackctl status, logs, stop, restart', () => {
     const db = await inspect(container('ok', 'db'));
     const result = await runCli(['restart', 'ok', '--service', 'web', '--json'], { cwd: project.root });
     expect(result.exitCode, result.stderr).toBe(0);
-    expect((await inspect(container('ok', 'web'))).State.Health?.Status).toBe('healthy');
+    const report = JSON.parse(result.stdout) as { services: { name: string; health: string }[] };
+    expect(report.services.find((service) => service.name === 'web')?.health).toBe('healthy');
+    // stackctl may see the healthcheck pass before Docker's next run of it records healthy.
+    await expect
+      .poll(async () => (await inspect(container('ok', 'web'))).State.Health?.Status)
+      .toBe('healthy');
     expect((await inspect(container('ok', 'db'))).State.StartedAt).toBe(db.State.StartedAt);
   });
 
@@ -185,5 +191,44 @@ describe('stackctl status, logs, stop, restart', () => {
     expect(Date.parse(db.State.FinishedAt)).toBeGreaterThanOrEqual(Date.parse(web.State.FinishedAt));
     const again = await runCli(['stop', 'ok'], { cwd: project.root });
     expect(again.stdout).toContain('ok: nothing running');
+  });
+});
+
+describe('stackctl start: services of one stack that wait for each other', () => {
+  it('starts each as soon as what it depends on is met: completed jobs, healthy services', async () => {
+    const result = await runCli(['start', 'chain', '--skip-preflight', '--json'], { cwd: project.root });
+    expect(result.exitCode, result.stderr).toBe(0);
+    const seed = await inspect(container('chain', 'seed'));
+    const web = await inspect(container('chain', 'web'));
+    const api = await inspect(container('chain', 'api'));
+    expect(seed.State.Status).toBe('exited');
+    // api waits for seed to complete and for web, which serves only 2 s after it starts, to be healthy.
+    const apiStarted = Date.parse(api.State.StartedAt);
+    expect(apiStarted).toBeGreaterThanOrEqual(Date.parse(seed.State.FinishedAt));
+    expect(apiStarted - Date.parse(web.State.StartedAt)).toBeGreaterThanOrEqual(2000);
+    const report = JSON.parse(result.stdout) as StartReport;
+    expect(report.services.map((s) => [s.name, s.phase])).toEqual([
+      ['db', 'ready'],
+      ['web', 'ready'],
+      ['seed', 'ready'],
+      ['api', 'ready'],
+    ]);
+  });
+
+  it('names the service and Docker’s reason when a container cannot start (its port is taken)', async () => {
+    await runCli(['stop', 'chain'], { cwd: project.root });
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(project.webPort, '127.0.0.1', resolve));
+    try {
+      const result = await runCli(['start', 'chain', '--skip-preflight'], { cwd: project.root });
+      expect(result.exitCode).toBe(1);
+      expect(result.stderr).toMatch(
+        /error: web could not be started: .*(address already in use|port is already allocated)/,
+      );
+      expect(result.stderr).toContain(`stackctl stop chain`);
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
+      await runCli(['stop', 'chain'], { cwd: project.root });
+    }
   });
 });

@@ -190,7 +190,10 @@ describe('stackctl reset and start first-run', () => {
     const result = await runCli(['reset', 'ok', '--yes', '--start'], { cwd: project.root });
     expect(result.exitCode, result.stderr).toBe(0);
     expect(await readFile(join(project.root, 'secrets', '.env.ok.json'), 'utf8')).not.toBe(oldSecret);
-    expect((await inspect(`${project.name}-ok-web-1`)).State.Health?.Status).toBe('healthy');
+    // stackctl may see the healthcheck pass before Docker's next run of it records healthy.
+    await expect
+      .poll(async () => (await inspect(`${project.name}-ok-web-1`)).State.Health?.Status)
+      .toBe('healthy');
     await decoysIntact();
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { healthcheckCommand, unescapeCompose } from '../../src/health/probe.js';
+import { earlyProbeDelayMs, healthcheckCommand, unescapeCompose } from '../../src/health/probe.js';
 
 describe('healthcheckCommand', () => {
   it('runs CMD arguments as they are and CMD-SHELL and strings through sh -c', () => {
@@ -24,5 +24,20 @@ describe('healthcheckCommand', () => {
 
   it('unescapes $$ the way compose hands the command to the engine', () => {
     expect(unescapeCompose(['sh', '-c', 'echo $$HOME $${USER}'])).toEqual(['sh', '-c', 'echo $HOME ${USER}']);
+  });
+});
+
+describe('earlyProbeDelayMs', () => {
+  it('checks a young container often and an older one less, a tenth of its age between 100 ms and 1 s', () => {
+    expect(earlyProbeDelayMs(0, 30_000)).toBe(100);
+    expect(earlyProbeDelayMs(2_000, 30_000)).toBe(200);
+    expect(earlyProbeDelayMs(120_000, 30_000)).toBe(1000);
+  });
+
+  it('leaves it to Docker once Docker runs the healthcheck at least as often', () => {
+    // start_interval 250ms: stackctl helps only while its gap is shorter.
+    expect(earlyProbeDelayMs(1_000, 250)).toBe(100);
+    expect(earlyProbeDelayMs(3_000, 250)).toBeUndefined();
+    expect(earlyProbeDelayMs(20_000, 1_000)).toBeUndefined();
   });
 });

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { resolveEnvironment } from '../../src/model/environment.js';
-import { durationMs, planStart, selectServices } from '../../src/plan/start.js';
+import { durationMs, planStart, selectServices, withoutServices } from '../../src/plan/start.js';
 import type { StackFile } from '../../src/schema/types.js';
 import { validateStackText } from '../../src/schema/validate.js';
 import { SHIPPED_SCHEMA } from '../helpers/paths.js';
@@ -24,6 +24,36 @@ describe('planStart', () => {
       'qdrant',
       'minio',
     ]);
+  });
+
+  it('creates each later stack ahead with --no-start and records what waits for what within a stack', () => {
+    const plan = planStart(file, resolveEnvironment(file, 'development'), ['-p', 'x'], {});
+    const inference = plan.steps.find((step) => step.stack === 'inference');
+    expect(inference?.createArgs).toEqual(['-p', 'x', 'up', '--no-start', '--no-deps', 'vllm', 'litellm']);
+    // litellm also waits for postgres (core), which is ready before inference starts at all.
+    expect(inference?.after).toEqual({
+      vllm: [],
+      litellm: [{ service: 'vllm', condition: 'service_started' }],
+    });
+    const ai = plan.steps.find((step) => step.stack === 'ai');
+    expect(ai?.after['retrieval-proxy']).toEqual([
+      { service: 'multimodal-worker', condition: 'service_healthy' },
+    ]);
+  });
+
+  it('drops services from a step, and what waited for them, without touching the rest', () => {
+    const model = resolveEnvironment(file, 'development');
+    const plan = planStart(file, model, ['-p', 'x'], {});
+    const inference = plan.steps.find((step) => step.stack === 'inference');
+    if (!inference) throw new Error('no inference step');
+    const rest = withoutServices(plan, inference, new Set(['vllm']), model);
+    expect(rest?.services).toEqual(['litellm']);
+    expect(rest?.args).toEqual(['-p', 'x', 'up', '--detach', '--no-deps', 'litellm']);
+    expect(rest?.after).toEqual({ litellm: [] });
+    expect(withoutServices(plan, inference, new Set(['vllm', 'litellm']), model)).toBeUndefined();
+    const core = plan.steps[0];
+    if (!core) throw new Error('no core step');
+    expect(withoutServices(plan, core, new Set(['redis']), model)?.args).not.toContain('--no-deps');
   });
 
   it('puts monitoring after core in production', () => {

@@ -1,7 +1,8 @@
 import type Docker from 'dockerode';
 import { EXIT, ReportedFailure, StackctlError } from '../../errors.js';
 import { applyFiles } from '../../effects/apply-files.js';
-import { runCompose, redactor, requireCompose } from '../../effects/compose-runner.js';
+import { runCompose, redactor, requireCompose, type ComposeRun } from '../../effects/compose-runner.js';
+import { LaunchError, StepLauncher } from '../../effects/launcher.js';
 import {
   lastHealthOutput,
   projectContainers,
@@ -20,14 +21,13 @@ import { readCompletedJobs, writeCompletedJobs, type CompletedJobs } from '../..
 import type { ServiceState } from '../../health/classify.js';
 import { resolveEnvironment, type EnvironmentModel } from '../../model/environment.js';
 import type { GpuMode } from '../../plan/gpu-layout.js';
-import { composeArgs, planStart, type StartPlan } from '../../plan/start.js';
+import { composeArgs, planStart, withoutServices, type StartPlan, type StartStep } from '../../plan/start.js';
 import type { StackFile } from '../../schema/types.js';
 import { startProgress } from '../../ui/progress.js';
 import { printJson, printLine, type CommandContext } from '../context.js';
 import { prepareGeneration } from '../generation.js';
 import { loadStack, requireEnvironment, type LoadedStack } from '../load-stack.js';
-import { assessHost, report } from './preflight.js';
-import { table } from './gpu.js';
+import { table } from '../../ui/table.js';
 
 export const FIRST_RUN = 'first-run';
 
@@ -108,6 +108,8 @@ async function startLocked(
         ),
       );
   } else {
+    // Loaded only when used: the host probes are a large part of stackctl's load time.
+    const { assessHost, report } = await import('./preflight.js');
     const assessment = await assessHost(stack, envName, flags.gpu, ctx);
     if (assessment.checks.some((check) => check.status === 'fail')) {
       report(
@@ -119,6 +121,19 @@ async function startLocked(
     }
     gpuOverride = assessment.gpu;
   }
+
+  // Look for compose and ask the engine's API version (it decides how healthchecks run) while
+  // files are generated: both are process or network round trips.
+  const composeFound = flags.dryRun === true ? undefined : requireCompose(ctx.env);
+  composeFound?.catch(() => undefined); // awaited below
+  const docker = dockerClient(ctx.env);
+  const apiVersion =
+    flags.dryRun === true
+      ? Promise.resolve(undefined)
+      : docker.version().then(
+          (v) => v.ApiVersion,
+          () => undefined,
+        );
 
   // 2. Generate what is missing or stale (existing secrets are kept).
   const gpuMap = gpuOverride ? new Map([[envName, gpuOverride]]) : undefined;
@@ -136,17 +151,10 @@ async function startLocked(
 
   // 3. Plan the compose invocations and the waits.
   const model = resolveEnvironment(file, envName, gpuOverride ?? prepared.gpuSelection.get(envName));
-  // Engines older than API 1.44 have no start_interval: drop it for them and probe directly.
-  const docker = dockerClient(ctx.env);
-  const apiVersion =
-    flags.dryRun === true
-      ? undefined
-      : await docker.version().then(
-          (v) => v.ApiVersion,
-          () => undefined,
-        );
-  const legacyEngine = apiVersion !== undefined && compareVersions(apiVersion, START_INTERVAL_API) < 0;
-  const directProbe = legacyEngine || ctx.env['STACKCTL_PROBE_HEALTH'] === '1';
+  // Engines older than API 1.44 have no start_interval: drop it for them; Docker then runs each
+  // healthcheck only once an interval, and stackctl's own runs see readiness early.
+  const engineApi = await apiVersion;
+  const legacyEngine = engineApi !== undefined && compareVersions(engineApi, START_INTERVAL_API) < 0;
   const baseArgs = composeArgs(model, stack.root, envFiles);
   if (legacyEngine) baseArgs.push('-f', await writeLegacyHealthOverride(stack.root, model));
   const plan = planStart(file, model, baseArgs, {
@@ -154,83 +162,133 @@ async function startLocked(
     services: flags.service,
   });
   if (flags.dryRun === true) {
-    printDryRun(plan, files, model, ctx, flags.json === true);
+    printDryRun(plan, files, model, ctx, flags.json === true, flags.wait);
     return;
   }
 
-  const compose = await requireCompose(ctx.env);
+  const compose = await (composeFound ?? requireCompose(ctx.env));
   const secrets = Object.values(prepared.stores.get(envName)?.secrets ?? {}).map((entry) => entry.value);
   const redact = redactor(secrets);
   const composeEnv = composeEnvironment(ctx.env, file);
+  const run = (args: readonly string[]) =>
+    runCompose(compose, args, { env: composeEnv, signal: ctx.signal, redact });
   const deadline = Date.now() + timeoutMs;
-  const recordedJobs: CompletedJobs = { ...(await readCompletedJobs(stack.root, envName)) };
   const started = Date.now();
   const results: WaitResult[] = [];
+  const probe =
+    ctx.env['STACKCTL_PROBE_HEALTH'] === '0'
+      ? undefined
+      : (id: string, command: readonly string[]) => execProbe(docker, id, command, 5000);
+  const targets = plan.waits.map((wait) => ({
+    ...wait,
+    dockerProbeEveryMs: legacyEngine ? wait.intervalMs : wait.startIntervalMs,
+  }));
 
-  for (const step of plan.steps) {
-    // Jobs that already completed with this exact configuration are not run again.
-    const jobs = plan.waits
-      .filter((w) => w.kind === 'job' && step.services.includes(w.service))
-      .map((w) => w.service);
-    const hashes =
-      jobs.length > 0
-        ? await configHashes(compose, baseArgs, jobs, composeEnv, redact)
-        : new Map<string, string>();
-    const existing = jobs.length > 0 ? await projectContainers(docker, model.project) : [];
-    const done = completedJobs(jobs, hashes, recordedJobs, existing);
+  // Jobs that already completed with this exact configuration are not run again.
+  const jobs = plan.waits.filter((wait) => wait.kind === 'job').map((wait) => wait.service);
+  const recordedJobs: CompletedJobs = { ...(await readCompletedJobs(stack.root, envName)) };
+  const jobHashes =
+    jobs.length > 0 ? configHashes(run, baseArgs, jobs) : Promise.resolve(new Map<string, string>());
+  const finishedJobs =
+    jobs.length > 0
+      ? jobHashes.then(async (hashes) =>
+          completedJobs(jobs, hashes, recordedJobs, await projectContainers(docker, model.project)),
+        )
+      : Promise.resolve([]);
+  // Waited on per step; marked handled here so a failure surfaces where it is awaited, not as an
+  // unhandled rejection when no later step has jobs.
+  finishedJobs.catch(() => undefined);
+  const remaining = async (step: StartStep): Promise<{ step?: StartStep; done: WaitResult[] }> => {
+    if (!step.services.some((service) => jobs.includes(service))) return { step, done: [] };
+    const done = (await finishedJobs).filter((result) => step.services.includes(result.service));
+    const rest = withoutServices(plan, step, new Set(done.map((result) => result.service)), model);
+    return { ...(rest ? { step: rest } : {}), done };
+  };
+
+  // While one stack becomes ready, the next one's containers are created (compose), so starting
+  // it is only a Docker API call per container once the stack before is ready.
+  let created: Promise<boolean> | undefined;
+  for (const [index, planned] of plan.steps.entries()) {
+    const { step, done } = await remaining(planned);
     results.push(...done);
-    const skip = new Set(done.map((result) => result.service));
-    const services = step.services.filter((service) => !skip.has(service));
-    if (services.length === 0) continue;
-    const args = [...step.args.slice(0, step.args.length - step.services.length), ...services];
-    const progress = quiet ? undefined : startProgress(ctx, `Starting ${step.stack}: ${services.join(', ')}`);
-    const run = await runCompose(compose, args, { env: composeEnv, signal: ctx.signal, redact }).finally(() =>
-      progress?.stop(),
-    );
-    if (run.exitCode !== 0) {
-      if (!quiet) printLine(ctx.stderr, run.output.trimEnd());
-      throw new StackctlError(
-        'E_RUNTIME',
-        `docker compose up failed for stack ${step.stack} (exit ${run.exitCode})`,
-        {
-          hint: `see the compose output above; the stack is left as it is: stackctl status ${envName}`,
-        },
-      );
+    const precreated = created !== undefined && (await created);
+    created = undefined;
+    if (!step) continue;
+    const services = step.services;
+    const stepTargets = targets.filter((target) => services.includes(target.service));
+    let launcher: StepLauncher | undefined;
+    const launchFailed = new AbortController();
+    if (precreated && flags.wait) {
+      launcher = new StepLauncher(docker, model.project, step.after, (error) => launchFailed.abort(error));
+    } else {
+      const progress = quiet
+        ? undefined
+        : startProgress(ctx, `Starting ${step.stack}: ${services.join(', ')}`);
+      const up = await run(step.args).finally(() => progress?.stop());
+      if (up.exitCode !== 0) {
+        if (!quiet) printLine(ctx.stderr, up.output.trimEnd());
+        throw new StackctlError(
+          'E_RUNTIME',
+          `docker compose up failed for stack ${step.stack} (exit ${up.exitCode})`,
+          {
+            hint: `see the compose output above; the stack is left as it is: stackctl status ${envName}`,
+          },
+        );
+      }
     }
     if (!flags.wait) continue;
-    const targets = plan.waits.filter((wait) => services.includes(wait.service));
+    const next = plan.steps[index + 1];
+    if (next) {
+      created = remaining(next).then(
+        async ({ step: nextStep }) =>
+          nextStep === undefined || (await run(nextStep.createArgs)).exitCode === 0,
+        () => false,
+      );
+    }
     const waiting = quiet
       ? undefined
-      : startProgress(ctx, `Waiting for ${step.stack}: ${targets.map((t) => t.service).join(', ')}`);
-    const stepResults = await waitForServices(docker, model.project, targets, {
+      : startProgress(ctx, `Waiting for ${step.stack}: ${services.join(', ')}`);
+    const stepResults = await waitForServices(docker, model.project, stepTargets, {
       deadline,
-      signal: ctx.signal,
-      ...(directProbe
-        ? {
-            probe: {
-              everyMs: 500,
-              run: (id: string, command: readonly string[]) => execProbe(docker, id, command, 5000),
-            },
-          }
-        : {}),
+      signal: ctx.signal ? AbortSignal.any([ctx.signal, launchFailed.signal]) : launchFailed.signal,
+      probe,
+      ...(launcher ? { launchedAt: launcher.launchedAt } : {}),
       onChange: (service, state) => {
+        launcher?.observe(service, state);
         if (quiet) return;
         const text = `${service}: ${state.detail} (${((Date.now() - started) / 1000).toFixed(1)}s)`;
         if (ctx.stderr.isTTY === true) waiting?.update(text);
         else if (state.phase !== 'starting') printLine(ctx.stderr, text);
       },
-    }).finally(() => waiting?.stop());
+      onWaiting: (refresh) => launcher?.begin(refresh),
+    })
+      .catch((error: unknown) => {
+        if (error instanceof LaunchError) {
+          throw new StackctlError('E_RUNTIME', error.message, {
+            hint: `the stack is left as it is: stackctl status ${envName}; stop it with: stackctl stop ${envName}`,
+          });
+        }
+        throw error;
+      })
+      .finally(() => {
+        launcher?.stop();
+        waiting?.stop();
+      });
     results.push(...stepResults);
+    const hashes = await jobHashes;
+    let jobsChanged = false;
     for (const result of stepResults) {
       const hash = hashes.get(result.service);
       const job = result.containers.length === 1 ? result.containers[0] : undefined;
       if (hash !== undefined && result.state.phase === 'ready' && job) {
         recordedJobs[result.service] = { configHash: hash, containerId: job.id };
+        jobsChanged = true;
       }
     }
-    if (jobs.length > 0) await writeCompletedJobs(stack.root, envName, recordedJobs);
+    if (jobsChanged) await writeCompletedJobs(stack.root, envName, recordedJobs);
     const failure = stepResults.find((result) => result.state.phase === 'failed');
     if (failure) {
+      await created;
       await explainFailure(docker, envName, failure, redact, results, flags, ctx);
       throw new ReportedFailure(EXIT.runtime);
     }
@@ -240,16 +298,11 @@ async function startLocked(
 
 /** `docker compose config --hash` for these services: the configuration compose would run them with now. */
 async function configHashes(
-  compose: Awaited<ReturnType<typeof requireCompose>>,
+  run: (args: readonly string[]) => Promise<ComposeRun>,
   baseArgs: readonly string[],
   services: readonly string[],
-  env: NodeJS.ProcessEnv,
-  redact: (text: string) => string,
 ): Promise<Map<string, string>> {
-  const result = await runCompose(compose, [...baseArgs, 'config', '--hash', services.join(',')], {
-    env,
-    redact,
-  });
+  const result = await run([...baseArgs, 'config', '--hash', services.join(',')]);
   if (result.exitCode !== 0) return new Map();
   return new Map(
     result.output
@@ -342,6 +395,7 @@ function printDryRun(
   model: EnvironmentModel,
   ctx: CommandContext,
   json: boolean,
+  wait: boolean,
 ): void {
   const changed = files.filter((file) => file.status !== 'unchanged');
   if (json) {
@@ -349,10 +403,17 @@ function printDryRun(
       environment: model.name,
       project: model.project,
       files: changed,
-      steps: plan.steps.map((step) => ({
+      steps: plan.steps.map((step, index) => ({
         stack: step.stack,
         services: step.services,
-        command: ['docker', 'compose', ...step.args],
+        ...(index === 0 || !wait
+          ? { command: ['docker', 'compose', ...step.args] }
+          : {
+              // Created while the stack before starts, started through the Docker API once it is ready.
+              command: ['docker', 'compose', ...step.createArgs],
+              startedThroughApiAfter: plan.steps[index - 1]?.stack,
+              waitsFor: step.after,
+            }),
       })),
       waits: plan.waits.map((wait) => ({
         service: wait.service,
@@ -367,8 +428,18 @@ function printDryRun(
   printLine(ctx.stdout, changed.length === 0 ? '  files: all up to date' : '  files that would change:');
   for (const file of changed) printLine(ctx.stdout, `    ${file.status.padEnd(8)} ${file.path}`);
   printLine(ctx.stdout, '  compose, in order:');
-  for (const step of plan.steps)
-    printLine(ctx.stdout, `    [${step.stack}] docker compose ${step.args.join(' ')}`);
+  for (const [index, step] of plan.steps.entries()) {
+    if (index === 0 || !wait) {
+      printLine(ctx.stdout, `    [${step.stack}] docker compose ${step.args.join(' ')}`);
+      continue;
+    }
+    const previous = plan.steps[index - 1]?.stack ?? '';
+    printLine(ctx.stdout, `    [${step.stack}] docker compose ${step.createArgs.join(' ')}`);
+    printLine(
+      ctx.stdout,
+      `    [${step.stack}]   (while ${previous} starts; its containers start through the Docker API once ${previous} is ready)`,
+    );
+  }
   printLine(ctx.stdout, '  then wait for:');
   for (const wait of plan.waits) {
     printLine(
