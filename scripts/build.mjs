@@ -2,7 +2,7 @@
 import { rmSync } from 'node:fs';
 import { build } from 'esbuild';
 import { generateAll } from './generate-sources.mjs';
-import { optionalNativeAddons, withoutBuildkitSession } from './esbuild-plugins.mjs';
+import { lazySsh2, optionalNativeAddons, withoutBuildkitSession } from './esbuild-plugins.mjs';
 
 await generateAll();
 // Chunk names carry content hashes: clear the old ones so dist/ holds only what bin.js loads.
@@ -20,7 +20,7 @@ await build({
   sourcemap: 'linked',
   legalComments: 'none',
   logLevel: 'warning',
-  plugins: [optionalNativeAddons, withoutBuildkitSession],
+  plugins: [optionalNativeAddons, withoutBuildkitSession, lazySsh2],
   // CommonJS dependencies bundled into ESM still use require(), __dirname and __filename.
   banner: {
     js: [

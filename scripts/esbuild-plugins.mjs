@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+
 // ssh2 (used by dockerode only for ssh:// DOCKER_HOST) loads optional native addons inside
 // try/catch and falls back to JavaScript; stub them so the bundle needs no .node files.
 export const optionalNativeAddons = {
@@ -28,5 +30,25 @@ export const withoutBuildkitSession = {
         ' handler(new Error("BuildKit sessions are not part of stackctl; build with docker compose"), null, () => undefined); };',
       loader: 'js',
     }));
+  },
+};
+
+// docker-modem loads ssh2 (about a third of dockerode's load time) when it is imported, yet uses it
+// only for ssh:// DOCKER_HOST. Load it on first use instead: still bundled, no longer run up front.
+export const lazySsh2 = {
+  name: 'lazy-ssh2',
+  setup(build) {
+    build.onLoad({ filter: /docker-modem[\\/]lib[\\/]ssh\.js$/ }, async (args) => {
+      const source = await readFile(args.path, 'utf8');
+      const eager = "var Client = require('ssh2').Client,";
+      if (!source.includes(eager)) throw new Error(`${args.path} changed: update the lazy-ssh2 plugin`);
+      return {
+        contents: source.replace(
+          eager,
+          "var Client = function () { return new (require('ssh2').Client)(); },",
+        ),
+        loader: 'js',
+      };
+    });
   },
 };

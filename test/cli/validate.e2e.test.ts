@@ -145,6 +145,16 @@ describe('stackctl (global behaviour)', () => {
     }
   });
 
+  it('reaches an ssh:// DOCKER_HOST over ssh (ssh2 is bundled and loaded on first use)', async () => {
+    // Port 1 refuses connections: the ssh client's connect attempt is what fails.
+    const result = await runCli(['status', '--verbose'], {
+      env: { DOCKER_HOST: 'ssh://nobody@127.0.0.1:1' },
+    });
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toContain('error: cannot reach the Docker daemon at 127.0.0.1 (ECONNREFUSED)');
+    expect(result.stderr).toContain('connect ECONNREFUSED 127.0.0.1:1');
+  });
+
   it('exits 2 on an unknown command or option, with a suggestion', async () => {
     const unknownCommand = await runCli(['valdate']);
     expect(unknownCommand.exitCode).toBe(2);

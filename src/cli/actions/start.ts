@@ -9,7 +9,7 @@ import {
   tailLogs,
   type ContainerSummary,
 } from '../../effects/containers.js';
-import { dockerClient } from '../../effects/docker.js';
+import { dockerClient, type ComposeFlavour } from '../../effects/docker.js';
 import { waitForServices, type WaitResult } from '../../effects/health-waiter.js';
 import { acquireLock } from '../../effects/lock.js';
 import { execProbe } from '../../effects/exec-probe.js';
@@ -44,7 +44,30 @@ export interface StartFlags {
   schema?: string;
 }
 
+/**
+ * What start asks of the host before anything else: where compose is and the engine's API version
+ * (it decides how healthchecks run). Both are process or network round trips, so they are asked at
+ * once and answered while the schema is read and files are generated.
+ */
+interface EngineLookup {
+  readonly docker: Docker;
+  readonly compose: Promise<ComposeFlavour>;
+  readonly apiVersion: Promise<string | undefined>;
+}
+
+function lookUpEngine(env: NodeJS.ProcessEnv): EngineLookup {
+  const docker = dockerClient(env);
+  const compose = requireCompose(env);
+  compose.catch(() => undefined); // awaited when compose is first needed
+  const apiVersion = docker.version().then(
+    (version) => version.ApiVersion,
+    () => undefined,
+  );
+  return { docker, compose, apiVersion };
+}
+
 export async function startAction(envName: string, flags: StartFlags, ctx: CommandContext): Promise<void> {
+  const engine = flags.dryRun === true ? undefined : lookUpEngine(ctx.env);
   const stack = await loadStack(flags.schema, ctx);
   if (envName === FIRST_RUN && stack.file.firstRun && !Object.hasOwn(stack.file.environments, FIRST_RUN)) {
     // The seeds' first-run flow: wipe the environment, regenerate its secrets, start it.
@@ -66,7 +89,7 @@ export async function startAction(envName: string, flags: StartFlags, ctx: Comma
   requireEnvironment(stack.file, envName);
   const lock = flags.dryRun === true ? undefined : await acquireLock(stack.root, envName, `start ${envName}`);
   try {
-    await startLocked(stack, envName, flags, ctx);
+    await startLocked(stack, envName, flags, ctx, engine);
   } finally {
     await lock?.release();
   }
@@ -77,6 +100,7 @@ async function startLocked(
   envName: string,
   flags: StartFlags,
   ctx: CommandContext,
+  engine: EngineLookup | undefined,
 ): Promise<void> {
   const { file } = stack;
   const env = requireEnvironment(file, envName);
@@ -122,19 +146,6 @@ async function startLocked(
     gpuOverride = assessment.gpu;
   }
 
-  // Look for compose and ask the engine's API version (it decides how healthchecks run) while
-  // files are generated: both are process or network round trips.
-  const composeFound = flags.dryRun === true ? undefined : requireCompose(ctx.env);
-  composeFound?.catch(() => undefined); // awaited below
-  const docker = dockerClient(ctx.env);
-  const apiVersion =
-    flags.dryRun === true
-      ? Promise.resolve(undefined)
-      : docker.version().then(
-          (v) => v.ApiVersion,
-          () => undefined,
-        );
-
   // 2. Generate what is missing or stale (existing secrets are kept).
   const gpuMap = gpuOverride ? new Map([[envName, gpuOverride]]) : undefined;
   const prepared = await prepareGeneration(stack, [envName], {
@@ -153,7 +164,7 @@ async function startLocked(
   const model = resolveEnvironment(file, envName, gpuOverride ?? prepared.gpuSelection.get(envName));
   // Engines older than API 1.44 have no start_interval: drop it for them; Docker then runs each
   // healthcheck only once an interval, and stackctl's own runs see readiness early.
-  const engineApi = await apiVersion;
+  const engineApi = await engine?.apiVersion;
   const legacyEngine = engineApi !== undefined && compareVersions(engineApi, START_INTERVAL_API) < 0;
   const baseArgs = composeArgs(model, stack.root, envFiles);
   if (legacyEngine) baseArgs.push('-f', await writeLegacyHealthOverride(stack.root, model));
@@ -166,7 +177,9 @@ async function startLocked(
     return;
   }
 
-  const compose = await (composeFound ?? requireCompose(ctx.env));
+  if (!engine) throw new Error('no engine lookup outside a dry run');
+  const { docker } = engine;
+  const compose = await engine.compose;
   const secrets = Object.values(prepared.stores.get(envName)?.secrets ?? {}).map((entry) => entry.value);
   const redact = redactor(secrets);
   const composeEnv = composeEnvironment(ctx.env, file);
@@ -187,20 +200,19 @@ async function startLocked(
   // Jobs that already completed with this exact configuration are not run again.
   const jobs = plan.waits.filter((wait) => wait.kind === 'job').map((wait) => wait.service);
   const recordedJobs: CompletedJobs = { ...(await readCompletedJobs(stack.root, envName)) };
-  const jobHashes =
-    jobs.length > 0 ? configHashes(run, baseArgs, jobs) : Promise.resolve(new Map<string, string>());
-  const finishedJobs =
-    jobs.length > 0
-      ? jobHashes.then(async (hashes) =>
-          completedJobs(jobs, hashes, recordedJobs, await projectContainers(docker, model.project)),
-        )
-      : Promise.resolve([]);
-  // Waited on per step; marked handled here so a failure surfaces where it is awaited, not as an
-  // unhandled rejection when no later step has jobs.
-  finishedJobs.catch(() => undefined);
+  // Asked when a step with jobs is first prepared, not before: it is a compose run of its own.
+  let jobHashes: Promise<Map<string, string>> | undefined;
+  let finishedJobs: Promise<WaitResult[]> | undefined;
+  const jobsDone = (): Promise<WaitResult[]> => {
+    jobHashes ??= configHashes(run, baseArgs, jobs);
+    finishedJobs ??= jobHashes.then(async (hashes) =>
+      completedJobs(jobs, hashes, recordedJobs, await projectContainers(docker, model.project)),
+    );
+    return finishedJobs;
+  };
   const remaining = async (step: StartStep): Promise<{ step?: StartStep; done: WaitResult[] }> => {
     if (!step.services.some((service) => jobs.includes(service))) return { step, done: [] };
-    const done = (await finishedJobs).filter((result) => step.services.includes(result.service));
+    const done = (await jobsDone()).filter((result) => step.services.includes(result.service));
     const rest = withoutServices(plan, step, new Set(done.map((result) => result.service)), model);
     return { ...(rest ? { step: rest } : {}), done };
   };
@@ -275,7 +287,7 @@ async function startLocked(
         waiting?.stop();
       });
     results.push(...stepResults);
-    const hashes = await jobHashes;
+    const hashes = (await jobHashes) ?? new Map<string, string>();
     let jobsChanged = false;
     for (const result of stepResults) {
       const hash = hashes.get(result.service);
