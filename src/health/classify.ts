@@ -36,6 +36,7 @@ export function classifyService(
   containers: readonly ContainerSnapshot[],
   restartsAtStart: ReadonlyMap<string, number>,
 ): ServiceState {
+  if (expectation.replicas === 0) return { phase: 'ready', detail: 'scaled to 0 replicas' };
   if (containers.length === 0) return { phase: 'starting', detail: 'no container yet' };
   for (const container of containers) {
     if (container.oomKilled) {

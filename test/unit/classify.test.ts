@@ -24,6 +24,22 @@ describe('classifyService', () => {
     });
   });
 
+  it('is ready at once when scaled to 0 replicas, and waits while there is no container yet', () => {
+    expect(classifyService({ ...service, replicas: 0 }, [], none)).toEqual({
+      phase: 'ready',
+      detail: 'scaled to 0 replicas',
+    });
+    expect(classifyService(service, [], none)).toEqual({ phase: 'starting', detail: 'no container yet' });
+  });
+
+  it('says a job whose container is created but not started has not started yet', () => {
+    const job = { kind: 'job' as const, hasHealthcheck: false, replicas: 1 };
+    expect(classifyService(job, [container({ status: 'created', health: undefined })], none)).toEqual({
+      phase: 'starting',
+      detail: 'created, not started yet',
+    });
+  });
+
   it('is ready when running if the service has no healthcheck', () => {
     const state = classifyService(
       { ...service, hasHealthcheck: false },
