@@ -77,6 +77,7 @@ export async function waitForServices(
     let finished = false;
     let timer: NodeJS.Timeout | undefined;
     const probeTimers = new Map<string, NodeJS.Timeout>();
+    const rechecks = new Set<NodeJS.Timeout>();
     let probesInFlight = 0;
     const queue = new Set<string>();
     let refreshing = false;
@@ -86,6 +87,7 @@ export async function waitForServices(
       finished = true;
       clearTimeout(timer);
       for (const probeTimer of probeTimers.values()) clearTimeout(probeTimer);
+      for (const recheck of rechecks) clearTimeout(recheck);
       events.destroy();
       options.signal?.removeEventListener('abort', onAbort);
       if (error !== undefined)
@@ -115,7 +117,13 @@ export async function waitForServices(
         pending.delete(service);
         finish();
       }
-      if (state.phase === 'starting') scheduleProbe(service);
+      if (state.phase === 'starting') {
+        scheduleProbe(service);
+        if (state.recheckAfterMs !== undefined) {
+          const recheck = setTimeout(() => enqueue(service), state.recheckAfterMs);
+          rechecks.add(recheck);
+        }
+      }
     };
 
     // stackctl's own healthcheck runs for a starting service, each scheduled after the last.

@@ -11,11 +11,23 @@ export interface ContainerSnapshot {
 }
 
 export type ServiceState =
-  | { readonly phase: 'starting'; readonly detail: string }
+  | {
+      readonly phase: 'starting';
+      readonly detail: string;
+      /** Look again after this long even if Docker reports nothing (a settle window ends). */
+      readonly recheckAfterMs?: number;
+    }
   | { readonly phase: 'ready'; readonly detail: string }
   | { readonly phase: 'failed'; readonly reason: FailureReason; readonly detail: string };
 
 export type FailureReason = 'unhealthy' | 'exited' | 'oom-killed' | 'crash-looping' | 'timeout';
+
+/**
+ * A service without a healthcheck is ready once it has been running this long: a process that
+ * dies at once on a bad configuration is then seen exiting, not reported ready (supervisord's
+ * startsecs has the same default).
+ */
+export const SETTLE_MS = 1000;
 
 /** Restarts seen while waiting before a service counts as crash-looping. */
 export const CRASH_LOOP_RESTARTS = 2;
@@ -35,6 +47,7 @@ export function classifyService(
   expectation: ServiceExpectation,
   containers: readonly ContainerSnapshot[],
   restartsAtStart: ReadonlyMap<string, number>,
+  now: number = Date.now(),
 ): ServiceState {
   if (expectation.replicas === 0) return { phase: 'ready', detail: 'scaled to 0 replicas' };
   if (containers.length === 0) return { phase: 'starting', detail: 'no container yet' };
@@ -75,6 +88,9 @@ export function classifyService(
     return { phase: 'starting', detail: `${running.length}/${expectation.replicas} running` };
   }
   if (!expectation.hasHealthcheck || running.every((c) => c.health === undefined)) {
+    const youngest = Math.max(...running.map((c) => Date.parse(c.startedAt) || 0));
+    const settling = youngest + SETTLE_MS - now;
+    if (settling > 0) return { phase: 'starting', detail: 'running', recheckAfterMs: settling };
     return { phase: 'ready', detail: 'running' };
   }
   if (running.every((c) => c.health === 'healthy')) return { phase: 'ready', detail: 'healthy' };

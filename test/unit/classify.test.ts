@@ -40,6 +40,21 @@ describe('classifyService', () => {
     });
   });
 
+  it('without a healthcheck, counts a container as ready only after it has run for a second', () => {
+    const plain = { ...service, hasHealthcheck: false };
+    const started = Date.parse('2026-11-22T10:00:00Z');
+    const young = container({ health: undefined });
+    expect(classifyService(plain, [young], none, started + 300)).toEqual({
+      phase: 'starting',
+      detail: 'running',
+      recheckAfterMs: 700,
+    });
+    expect(classifyService(plain, [young], none, started + 1000)).toEqual({
+      phase: 'ready',
+      detail: 'running',
+    });
+  });
+
   it('is ready when running if the service has no healthcheck', () => {
     const state = classifyService(
       { ...service, hasHealthcheck: false },

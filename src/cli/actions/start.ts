@@ -1,14 +1,9 @@
 import type Docker from 'dockerode';
 import { EXIT, ReportedFailure, StackctlError } from '../../errors.js';
 import { applyFiles } from '../../effects/apply-files.js';
-import { runCompose, redactor, requireCompose, type ComposeRun } from '../../effects/compose-runner.js';
+import { runCompose, redactor, requireCompose } from '../../effects/compose-runner.js';
 import { LaunchError, StepLauncher } from '../../effects/launcher.js';
-import {
-  lastHealthOutput,
-  projectContainers,
-  tailLogs,
-  type ContainerSummary,
-} from '../../effects/containers.js';
+import { projectContainers } from '../../effects/containers.js';
 import { dockerClient, type ComposeFlavour } from '../../effects/docker.js';
 import { waitForServices, type WaitResult } from '../../effects/health-waiter.js';
 import { acquireLock } from '../../effects/lock.js';
@@ -17,17 +12,16 @@ import { ensureDirectory, writeFileAtomic } from '../../effects/files.js';
 import { stateDirectory } from '../../effects/state.js';
 import { compareVersions, START_INTERVAL_API } from '../../preflight/checks.js';
 import { join } from 'node:path';
-import { readCompletedJobs, writeCompletedJobs, type CompletedJobs } from '../../effects/state.js';
-import type { ServiceState } from '../../health/classify.js';
 import { resolveEnvironment, type EnvironmentModel } from '../../model/environment.js';
 import type { GpuMode } from '../../plan/gpu-layout.js';
-import { composeArgs, planStart, withoutServices, type StartPlan, type StartStep } from '../../plan/start.js';
+import { composeArgs, planStart, withoutServices, type StartStep } from '../../plan/start.js';
 import type { StackFile } from '../../schema/types.js';
 import { startProgress } from '../../ui/progress.js';
-import { printJson, printLine, type CommandContext } from '../context.js';
+import { printLine, type CommandContext } from '../context.js';
 import { prepareGeneration } from '../generation.js';
 import { loadStack, requireEnvironment, type LoadedStack } from '../load-stack.js';
-import { table } from '../../ui/table.js';
+import { configHashes, JobLedger } from './start-jobs.js';
+import { explainFailure, printDryRun, printSummary } from './start-report.js';
 
 export const FIRST_RUN = 'first-run';
 
@@ -197,22 +191,14 @@ async function startLocked(
     dockerProbeEveryMs: legacyEngine ? wait.intervalMs : wait.startIntervalMs,
   }));
 
-  // Jobs that already completed with this exact configuration are not run again.
-  const jobs = plan.waits.filter((wait) => wait.kind === 'job').map((wait) => wait.service);
-  const recordedJobs: CompletedJobs = { ...(await readCompletedJobs(stack.root, envName)) };
-  // Asked when a step with jobs is first prepared, not before: it is a compose run of its own.
-  let jobHashes: Promise<Map<string, string>> | undefined;
-  let finishedJobs: Promise<WaitResult[]> | undefined;
-  const jobsDone = (): Promise<WaitResult[]> => {
-    jobHashes ??= configHashes(run, baseArgs, jobs);
-    finishedJobs ??= jobHashes.then(async (hashes) =>
-      completedJobs(jobs, hashes, recordedJobs, await projectContainers(docker, model.project)),
-    );
-    return finishedJobs;
-  };
+  const jobs = await JobLedger.open(stack.root, envName, plan, {
+    hashes: (services) => configHashes(run, baseArgs, services),
+    containers: () => projectContainers(docker, model.project),
+  });
+  // A step without the jobs that already completed with this exact configuration.
   const remaining = async (step: StartStep): Promise<{ step?: StartStep; done: WaitResult[] }> => {
-    if (!step.services.some((service) => jobs.includes(service))) return { step, done: [] };
-    const done = (await jobsDone()).filter((result) => step.services.includes(result.service));
+    const done = await jobs.completedIn(step);
+    if (done.length === 0) return { step, done };
     const rest = withoutServices(plan, step, new Set(done.map((result) => result.service)), model);
     return { ...(rest ? { step: rest } : {}), done };
   };
@@ -287,17 +273,7 @@ async function startLocked(
         waiting?.stop();
       });
     results.push(...stepResults);
-    const hashes = (await jobHashes) ?? new Map<string, string>();
-    let jobsChanged = false;
-    for (const result of stepResults) {
-      const hash = hashes.get(result.service);
-      const job = result.containers.length === 1 ? result.containers[0] : undefined;
-      if (hash !== undefined && result.state.phase === 'ready' && job) {
-        recordedJobs[result.service] = { configHash: hash, containerId: job.id };
-        jobsChanged = true;
-      }
-    }
-    if (jobsChanged) await writeCompletedJobs(stack.root, envName, recordedJobs);
+    await jobs.record(stepResults);
     const failure = stepResults.find((result) => result.state.phase === 'failed');
     if (failure) {
       await created;
@@ -306,56 +282,6 @@ async function startLocked(
     }
   }
   await printSummary(docker, envName, model, results, flags, ctx, Date.now() - started);
-}
-
-/** `docker compose config --hash` for these services: the configuration compose would run them with now. */
-async function configHashes(
-  run: (args: readonly string[]) => Promise<ComposeRun>,
-  baseArgs: readonly string[],
-  services: readonly string[],
-): Promise<Map<string, string>> {
-  const result = await run([...baseArgs, 'config', '--hash', services.join(',')]);
-  if (result.exitCode !== 0) return new Map();
-  return new Map(
-    result.output
-      .split('\n')
-      .map((line) => line.trim().split(/\s+/))
-      .filter((parts) => parts.length === 2)
-      .map(([service, hash]) => [service ?? '', hash ?? '']),
-  );
-}
-
-/**
- * Jobs of this step that finished (exit 0) in an earlier start with the configuration compose would
- * use now, in the same container: nothing to redo, so a start of a healthy stack stays a no-op.
- */
-function completedJobs(
-  jobs: readonly string[],
-  hashes: ReadonlyMap<string, string>,
-  recorded: CompletedJobs,
-  containers: readonly ContainerSummary[],
-): WaitResult[] {
-  return jobs.flatMap((job) => {
-    const mine = containers.filter((c) => c.service === job);
-    const record = recorded[job];
-    const only = mine.length === 1 ? mine[0] : undefined;
-    const finished =
-      record !== undefined &&
-      record.configHash === hashes.get(job) &&
-      only !== undefined &&
-      only.id === record.containerId &&
-      only.status === 'exited' &&
-      only.exitCode === 0;
-    if (!finished) return [];
-    return [
-      {
-        service: job,
-        state: { phase: 'ready' as const, detail: 'completed earlier (unchanged)' },
-        elapsedMs: 0,
-        containers: mine,
-      },
-    ];
-  });
 }
 
 /** An override that removes start_interval from every healthcheck, for engines that reject it. */
@@ -399,195 +325,4 @@ export function composeEnvironment(env: NodeJS.ProcessEnv, file: StackFile): Nod
     out[name] = value;
   }
   return out;
-}
-
-function printDryRun(
-  plan: StartPlan,
-  files: readonly { path: string; status: string }[],
-  model: EnvironmentModel,
-  ctx: CommandContext,
-  json: boolean,
-  wait: boolean,
-): void {
-  const changed = files.filter((file) => file.status !== 'unchanged');
-  if (json) {
-    printJson(ctx.stdout, {
-      environment: model.name,
-      project: model.project,
-      files: changed,
-      steps: plan.steps.map((step, index) => ({
-        stack: step.stack,
-        services: step.services,
-        ...(index === 0 || !wait
-          ? { command: ['docker', 'compose', ...step.args] }
-          : {
-              // Created while the stack before starts, started through the Docker API once it is ready.
-              command: ['docker', 'compose', ...step.createArgs],
-              startedThroughApiAfter: plan.steps[index - 1]?.stack,
-              waitsFor: step.after,
-            }),
-      })),
-      waits: plan.waits.map((wait) => ({
-        service: wait.service,
-        kind: wait.kind,
-        budgetSeconds: wait.budgetMs / 1000,
-        budget: wait.budgetReason,
-      })),
-    });
-    return;
-  }
-  printLine(ctx.stdout, `Plan for ${model.name} (compose project ${model.project}); nothing is changed:`);
-  printLine(ctx.stdout, changed.length === 0 ? '  files: all up to date' : '  files that would change:');
-  for (const file of changed) printLine(ctx.stdout, `    ${file.status.padEnd(8)} ${file.path}`);
-  printLine(ctx.stdout, '  compose, in order:');
-  for (const [index, step] of plan.steps.entries()) {
-    if (index === 0 || !wait) {
-      printLine(ctx.stdout, `    [${step.stack}] docker compose ${step.args.join(' ')}`);
-      continue;
-    }
-    const previous = plan.steps[index - 1]?.stack ?? '';
-    printLine(ctx.stdout, `    [${step.stack}] docker compose ${step.createArgs.join(' ')}`);
-    printLine(
-      ctx.stdout,
-      `    [${step.stack}]   (while ${previous} starts; its containers start through the Docker API once ${previous} is ready)`,
-    );
-  }
-  printLine(ctx.stdout, '  then wait for:');
-  for (const wait of plan.waits) {
-    printLine(
-      ctx.stdout,
-      `    ${wait.service.padEnd(20)} up to ${Math.round(wait.budgetMs / 1000)}s  (${wait.budgetReason})`,
-    );
-  }
-}
-
-async function explainFailure(
-  docker: Docker,
-  envName: string,
-  failure: WaitResult,
-  redact: (text: string) => string,
-  results: readonly WaitResult[],
-  flags: StartFlags,
-  ctx: CommandContext,
-): Promise<void> {
-  const container = pickContainer(failure.containers);
-  const health = container ? await lastHealthOutput(docker, container.id) : undefined;
-  const logs = container ? (await tailLogs(docker, container.id, 20)).map(redact) : [];
-  if (flags.json === true) {
-    printJson(ctx.stdout, {
-      environment: envName,
-      ok: false,
-      failed: {
-        service: failure.service,
-        reason: failureReason(failure.state),
-        detail: failure.state.detail,
-      },
-      lastHealthcheck: health === undefined ? null : redact(health),
-      logs,
-      services: results.map(serviceJson),
-    });
-    return;
-  }
-  const { colors } = ctx;
-  printLine(ctx.stderr, colors.red(`✖ ${failure.service}: ${failure.state.detail}`));
-  if (health !== undefined) printLine(ctx.stderr, `  last healthcheck: ${redact(health)}`);
-  if (logs.length > 0) {
-    printLine(ctx.stderr, `  last ${logs.length} log lines of ${container?.name ?? failure.service}:`);
-    for (const line of logs) printLine(ctx.stderr, `    ${line}`);
-  }
-  printLine(ctx.stderr, `  The stack is left running for inspection. Stop it with: stackctl stop ${envName}`);
-}
-
-function pickContainer(containers: readonly ContainerSummary[]): ContainerSummary | undefined {
-  return containers.find((c) => c.status !== 'running' || c.health === 'unhealthy') ?? containers[0];
-}
-
-function failureReason(state: ServiceState): string {
-  return state.phase === 'failed' ? state.reason : state.phase;
-}
-
-function serviceJson(result: WaitResult) {
-  const container = result.containers[0];
-  return {
-    name: result.service,
-    state: container?.status ?? 'missing',
-    health: container?.health ?? null,
-    phase: result.state.phase,
-    detail: result.state.detail,
-    readyAfterSeconds: result.state.phase === 'ready' ? Number((result.elapsedMs / 1000).toFixed(1)) : null,
-    urls: urls(result.containers),
-  };
-}
-
-function urls(containers: readonly ContainerSummary[]): string[] {
-  const out = new Set<string>();
-  for (const container of containers) {
-    for (const port of container.ports) {
-      const host =
-        port.hostIp === '' || port.hostIp === '0.0.0.0' || port.hostIp === '127.0.0.1'
-          ? 'localhost'
-          : port.hostIp;
-      if (port.hostIp === '::') continue;
-      out.add(`http://${host}:${port.hostPort}`);
-    }
-  }
-  return [...out].sort();
-}
-
-async function printSummary(
-  docker: Docker,
-  envName: string,
-  model: EnvironmentModel,
-  results: readonly WaitResult[],
-  flags: StartFlags,
-  ctx: CommandContext,
-  elapsedMs: number,
-): Promise<void> {
-  // Without waiting there are no results yet: read the state once for the table.
-  const rows = results.length > 0 ? results : await currentState(docker, model);
-  if (flags.json === true) {
-    printJson(ctx.stdout, {
-      environment: envName,
-      project: model.project,
-      ok: true,
-      seconds: Number((elapsedMs / 1000).toFixed(1)),
-      services: rows.map(serviceJson),
-    });
-    return;
-  }
-  const lines = table(
-    [
-      ['SERVICE', 'STATE', 'HEALTH', 'URL'],
-      ...rows.map((row) => {
-        const container = row.containers[0];
-        return [
-          row.service,
-          container?.status ?? 'missing',
-          container?.health ?? '-',
-          urls(row.containers).join(' ') || '-',
-        ];
-      }),
-    ],
-    ctx.colors.bold,
-  );
-  for (const line of lines) printLine(ctx.stdout, line);
-  printLine(ctx.stdout, '');
-  const verb = flags.wait ? 'is up and healthy' : 'was started (not waited for)';
-  printLine(ctx.stdout, ctx.colors.green(`✔ ${envName} ${verb} in ${(elapsedMs / 1000).toFixed(1)}s`));
-  printLine(ctx.stdout, `  status:  stackctl status ${envName}`);
-  printLine(ctx.stdout, `  logs:    stackctl logs ${envName} SERVICE -f`);
-  printLine(ctx.stdout, `  stop:    stackctl stop ${envName}`);
-}
-
-async function currentState(docker: Docker, model: EnvironmentModel): Promise<WaitResult[]> {
-  const containers = await projectContainers(docker, model.project);
-  return model.services
-    .map((service) => ({ service, containers: containers.filter((c) => c.service === service.name) }))
-    .filter((entry) => entry.containers.length > 0)
-    .map((entry) => ({
-      service: entry.service.name,
-      state: { phase: 'starting' as const, detail: 'not waited for' },
-      elapsedMs: 0,
-      containers: entry.containers,
-    }));
 }
