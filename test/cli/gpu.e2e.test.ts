@@ -44,6 +44,28 @@ describe('stackctl gpu detect', () => {
     expect(report.links.every((link) => link.type === 'NV' && link.count === 18)).toBe(true);
   });
 
+  it('reads a single H100 exactly as captured on a lent GPU machine (driver 580, GPU NUMA ID column)', async () => {
+    const env = await fakeNvidiaSmiEnv({
+      query: 'query-gpu-csv-noheader-nounits-1xh100-driver580-01.txt',
+      topo: 'topo-1xh100-gpu-numa-id-column-ansi-tabs-01.txt',
+    });
+    const result = await runCli(['gpu', 'detect', '--json'], { env });
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual({
+      gpus: [
+        {
+          index: 0,
+          name: 'NVIDIA H100 80GB HBM3',
+          memoryTotalMiB: 81559,
+          driverVersion: '580.159.04',
+          cpuAffinity: '0-15',
+          numaAffinity: '0',
+        },
+      ],
+      links: [],
+    });
+  });
+
   it('prints {"gpus": [], "links": []} and exits 0 without nvidia-smi', async () => {
     const result = await runCli(['gpu', 'detect', '--json'], { env: noSmi });
     expect(result.exitCode).toBe(0);

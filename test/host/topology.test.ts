@@ -208,6 +208,13 @@ const CASES: {
   { file: 'topo-1xp4-single-gpu-numa-na-tabs-01.txt', gpus: 1, nv: [], nics: [], affinity: [['0-7', null]] },
   { file: 'topo-1xh100-mig-enabled-ansi-tabs-01.txt', gpus: 1, nv: [], nics: [], affinity: [['0-19', '0']] },
   {
+    file: 'topo-1xh100-gpu-numa-id-column-ansi-tabs-01.txt',
+    gpus: 1,
+    nv: [],
+    nics: [],
+    affinity: [['0-15', '0']],
+  },
+  {
     file: 'topo-1x2080s-windows-610-empty-affinity-ansi-01.txt',
     gpus: 1,
     nv: [],
