@@ -25,7 +25,12 @@ export interface GpuLayout {
 }
 
 export type LayoutChoice =
-  | { readonly ok: true; readonly layout: GpuLayout }
+  | {
+      readonly ok: true;
+      readonly layout: GpuLayout;
+      /** Set when the environment's preferred profile did not fit and its fallback was taken. */
+      readonly fallbackFrom?: { readonly mode: GpuMode; readonly reason: string };
+    }
   | { readonly ok: false; readonly reason: string; readonly fix: string; readonly workingMode: GpuMode };
 
 /**
@@ -76,6 +81,21 @@ export function chooseGpuLayout(facts: GpuFacts, mode: GpuMode): LayoutChoice {
     notes.push(`tensor parallelism needs a power of two: using ${size} of ${pool.length} linked GPUs`);
   }
   return { ok: true, layout: layout('multi', devices, facts.links, notes) };
+}
+
+/**
+ * The layout for an environment's own profile (no --gpu, nothing recorded): the preferred mode, or
+ * its gpu.fallback when the preferred one does not fit this host (multi on a one-GPU machine).
+ */
+export function chooseWithFallback(
+  facts: GpuFacts,
+  preferred: GpuMode,
+  fallback: GpuMode | undefined,
+): LayoutChoice {
+  const choice = chooseGpuLayout(facts, preferred);
+  if (choice.ok || fallback === undefined || fallback === preferred) return choice;
+  const second = chooseGpuLayout(facts, fallback);
+  return second.ok ? { ...second, fallbackFrom: { mode: preferred, reason: choice.reason } } : choice;
 }
 
 function layout(

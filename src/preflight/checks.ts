@@ -155,6 +155,14 @@ function gpuChecks({ model, facts, layout, gpuMode }: PreflightInput): Check[] {
         : `${chosen.profile} profile on GPU ${chosen.devices.join(', ')} (${[...new Set(names)].join(', ')}), tensor parallel ${chosen.tensorParallelSize}`,
     ),
   );
+  if (layout.fallbackFrom) {
+    checks.push({
+      id: 'gpu.fallback',
+      status: 'warn',
+      message: `${model.name} prefers the ${layout.fallbackFrom.mode} GPU profile, but ${layout.fallbackFrom.reason}: using its fallback, ${chosen.profile}`,
+      fix: `run with more GPUs for ${layout.fallbackFrom.mode}, or record this choice: stackctl gpu configure ${model.name} ${chosen.profile}`,
+    });
+  }
   if (chosen.profile === 'multi') {
     const nvNote = chosen.notes.find((note) => note.startsWith('no NVLink'));
     checks.push(

@@ -126,16 +126,34 @@ describe('stackctl preflight with the shipped schema', () => {
     expect(check(report, 'gpu.toolkit')).toMatchObject({ status: 'fail', fix: /nvidia-container-toolkit/ });
   });
 
-  it('fails multi on a one-GPU host and names --gpu single', async () => {
+  it('fails --gpu multi on a one-GPU host and names --gpu single', async () => {
     const env = await fakeNvidiaSmiEnv({
       query: 'query-gpu-csv-header-gb10-memory-na-01.txt',
       topo: 'topo-1xh100-mig-enabled-ansi-tabs-01.txt',
     });
-    const result = await runCli(['preflight', 'production'], { cwd: project.root, env });
+    const result = await runCli(['preflight', 'production', '--gpu', 'multi'], { cwd: project.root, env });
     expect(result.exitCode).toBe(3);
     expect(result.stdout).toMatch(
       /✖ gpu\.count +the multi GPU profile needs two GPUs, and this host has 1\n +fix: use --gpu single/,
     );
+  });
+
+  it("takes the environment's gpu.fallback on a one-GPU host, with a warning (a lent H100's real output)", async () => {
+    const env = await fakeNvidiaSmiEnv({
+      query: 'query-gpu-csv-noheader-nounits-1xh100-driver580-01.txt',
+      topo: 'topo-1xh100-gpu-numa-id-column-ansi-tabs-01.txt',
+    });
+    const result = await runCli(['preflight', 'production', '--json'], { cwd: project.root, env });
+    const report = JSON.parse(result.stdout) as Report;
+    expect(check(report, 'gpu.count')).toMatchObject({
+      status: 'pass',
+      message: 'single profile on GPU 0 (NVIDIA H100 80GB HBM3), tensor parallel 1',
+    });
+    expect(check(report, 'gpu.fallback')).toMatchObject({
+      status: 'warn',
+      message:
+        'production prefers the multi GPU profile, but the multi GPU profile needs two GPUs, and this host has 1: using its fallback, single',
+    });
   });
 
   it('reports the driver failure in its own words', async () => {

@@ -2,7 +2,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseTopology } from '../../src/host/nvidia-smi/topology.js';
-import { chooseGpuLayout, type GpuFacts, type GpuMode } from '../../src/plan/gpu-layout.js';
+import {
+  chooseGpuLayout,
+  chooseWithFallback,
+  type GpuFacts,
+  type GpuMode,
+} from '../../src/plan/gpu-layout.js';
 import { HOST_FIXTURES } from '../helpers/paths.js';
 
 const facts = (file: string): GpuFacts =>
@@ -90,6 +95,29 @@ describe('chooseGpuLayout', () => {
     expect(chooseGpuLayout({ gpus: [], links: [] }, 'single')).toMatchObject({
       ok: false,
       workingMode: 'cpu',
+    });
+  });
+});
+
+describe('chooseWithFallback', () => {
+  const oneH100 = 'topo-1xh100-gpu-numa-id-column-ansi-tabs-01.txt';
+
+  it("takes the environment's fallback when its preferred profile does not fit, and says why", () => {
+    const choice = chooseWithFallback(facts(oneH100), 'multi', 'single');
+    expect(choice).toMatchObject({
+      ok: true,
+      layout: { profile: 'single', devices: [0], tensorParallelSize: 1 },
+      fallbackFrom: { mode: 'multi', reason: 'the multi GPU profile needs two GPUs, and this host has 1' },
+    });
+  });
+
+  it('keeps the preferred profile when it fits, and fails as before without a fallback', () => {
+    const fits = chooseWithFallback(facts('topo-4xh100-nv18-8nic-phb-01.txt'), 'multi', 'single');
+    expect(fits).toMatchObject({ ok: true, layout: { profile: 'multi' } });
+    expect(fits.ok && fits.fallbackFrom).toBeFalsy();
+    expect(chooseWithFallback(facts(oneH100), 'multi', undefined)).toMatchObject({
+      ok: false,
+      workingMode: 'single',
     });
   });
 });

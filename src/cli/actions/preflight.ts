@@ -2,7 +2,13 @@ import { EXIT, ReportedFailure } from '../../errors.js';
 import { readGpuChoice } from '../../effects/state.js';
 import { gatherHostFacts } from '../../effects/probe/index.js';
 import { resolveEnvironment, type GpuSelection } from '../../model/environment.js';
-import { chooseGpuLayout, GPU_MODES, type GpuMode, type LayoutChoice } from '../../plan/gpu-layout.js';
+import {
+  chooseGpuLayout,
+  chooseWithFallback,
+  GPU_MODES,
+  type GpuMode,
+  type LayoutChoice,
+} from '../../plan/gpu-layout.js';
 import { preflightChecks, type Check } from '../../preflight/checks.js';
 import type { Colors } from '../../ui/colors.js';
 import { printJson, printLine, type CommandContext } from '../context.js';
@@ -57,7 +63,13 @@ export async function assessHost(
   );
 
   let layout: LayoutChoice | undefined;
-  if (needGpu && facts.gpus?.ok === true) layout = chooseGpuLayout(facts.gpus.detection, mode);
+  if (needGpu && facts.gpus?.ok === true) {
+    // The environment's own profile may fall back (gpu.fallback); --gpu and a recorded choice may not.
+    const ownProfile = gpuFlag === undefined && recorded === undefined;
+    layout = ownProfile
+      ? chooseWithFallback(facts.gpus.detection, mode, asMode(env.gpu.fallback))
+      : chooseGpuLayout(facts.gpus.detection, mode);
+  }
   const gpu: GpuSelection | undefined =
     layout?.ok === true
       ? { profile: layout.layout.profile, variables: layout.layout.variables }
