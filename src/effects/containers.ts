@@ -10,15 +10,23 @@ export interface ContainerSummary extends ContainerSnapshot {
   readonly labels: Readonly<Record<string, string>>;
 }
 
+/** The labels that select a compose project's service containers (not `compose run` one-offs). */
+export function serviceContainerLabels(project: string, service?: string): string[] {
+  const labels = [`${COMPOSE_PROJECT_LABEL}=${project}`, 'com.docker.compose.oneoff=False'];
+  if (service !== undefined) labels.push(`${COMPOSE_SERVICE_LABEL}=${service}`);
+  return labels;
+}
+
 /** The containers of a compose project (optionally one service), as the Docker API reports them. */
 export async function projectContainers(
   docker: Docker,
   project: string,
   service?: string,
 ): Promise<ContainerSummary[]> {
-  const labels = [`${COMPOSE_PROJECT_LABEL}=${project}`, 'com.docker.compose.oneoff=False'];
-  if (service !== undefined) labels.push(`${COMPOSE_SERVICE_LABEL}=${service}`);
-  const listed = await docker.listContainers({ all: true, filters: { label: labels } });
+  const listed = await docker.listContainers({
+    all: true,
+    filters: { label: serviceContainerLabels(project, service) },
+  });
   const summaries = await Promise.all(listed.map((entry) => inspectContainer(docker, entry.Id)));
   return summaries.filter((summary): summary is ContainerSummary => summary !== undefined);
 }

@@ -82,3 +82,8 @@ export async function dockerCliVersion(env: NodeJS.ProcessEnv): Promise<string |
   if (result.exitCode !== 0) return null;
   return /version ([^\s,]+)/.exec(result.stdout)?.[1] ?? result.stdout.trim();
 }
+
+/** The HTTP status of a failed Docker API call (304 not modified, 404 gone, 403 in use...). */
+export function dockerStatusCode(error: unknown): number | undefined {
+  return (error as { statusCode?: number }).statusCode;
+}

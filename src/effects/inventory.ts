@@ -1,4 +1,5 @@
 import type Docker from 'dockerode';
+import { dockerStatusCode } from './docker.js';
 import type { Inventory, WipePlan } from '../plan/wipe.js';
 import { STACKCTL_PROJECT_LABEL } from '../plan/wipe.js';
 
@@ -66,6 +67,6 @@ export async function removePlanned(docker: Docker, plan: WipePlan, signal?: Abo
 }
 
 function ignoreMissing(error: unknown): void {
-  if ((error as { statusCode?: number }).statusCode === 404) return;
+  if (dockerStatusCode(error) === 404) return;
   throw error;
 }

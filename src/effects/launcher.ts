@@ -1,7 +1,8 @@
 import type Docker from 'dockerode';
 import type { ServiceState } from '../health/classify.js';
 import type { LaunchDependency } from '../plan/start.js';
-import { COMPOSE_PROJECT_LABEL, COMPOSE_SERVICE_LABEL } from './containers.js';
+import { serviceContainerLabels } from './containers.js';
+import { dockerStatusCode } from './docker.js';
 
 /** A container that Docker refused to start, with Docker's reason. */
 export class LaunchError extends Error {
@@ -88,13 +89,7 @@ export class StepLauncher {
   private async startService(service: string): Promise<void> {
     const containers = await this.docker.listContainers({
       all: true,
-      filters: {
-        label: [
-          `${COMPOSE_PROJECT_LABEL}=${this.project}`,
-          `${COMPOSE_SERVICE_LABEL}=${service}`,
-          'com.docker.compose.oneoff=False',
-        ],
-      },
+      filters: { label: serviceContainerLabels(this.project, service) },
     });
     await Promise.all(
       containers
@@ -103,8 +98,7 @@ export class StepLauncher {
           try {
             await this.docker.getContainer(container.Id).start();
           } catch (error) {
-            const status = (error as { statusCode?: number }).statusCode;
-            if (status === 304) return; // already started
+            if (dockerStatusCode(error) === 304) return; // already started
             throw new LaunchError(service, dockerReason(error));
           }
         }),

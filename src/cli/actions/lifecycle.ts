@@ -2,7 +2,7 @@ import type Docker from 'dockerode';
 import type { StackFile } from '../../schema/types.js';
 import { StackctlError } from '../../errors.js';
 import { demux, projectContainers, type ContainerSummary } from '../../effects/containers.js';
-import { dockerClient } from '../../effects/docker.js';
+import { dockerClient, dockerStatusCode } from '../../effects/docker.js';
 import { acquireLock } from '../../effects/lock.js';
 import { readSecretStore } from '../../effects/secret-store.js';
 import { redactor } from '../../effects/compose-runner.js';
@@ -69,7 +69,7 @@ async function stopInReverseOrder(
 }
 
 function ignoreNotRunning(error: unknown): void {
-  if ((error as { statusCode?: number }).statusCode === 304) return;
+  if (dockerStatusCode(error) === 304) return;
   throw error;
 }
 

@@ -1,5 +1,5 @@
 import { EXIT, ReportedFailure } from '../../errors.js';
-import { dockerClient } from '../../effects/docker.js';
+import { dockerClient, dockerStatusCode } from '../../effects/docker.js';
 import { probeDockerNetworks } from '../../effects/probe/docker-facts.js';
 import { probeHostNetworks } from '../../effects/probe/host.js';
 import { composeProjectName, resolveEnvironment } from '../../model/environment.js';
@@ -116,7 +116,7 @@ export async function networkCleanupAction(flags: NetworkFlags, ctx: CommandCont
       removed.push(network.name);
     } catch (error) {
       // A container may have joined since the check: leave that network alone.
-      if ((error as { statusCode?: number }).statusCode !== 403) throw error;
+      if (dockerStatusCode(error) !== 403) throw error;
     }
   }
   if (flags.json === true) printJson(ctx.stdout, { removed });
