@@ -59,7 +59,20 @@ export function isStackctlError(error: unknown): error is StackctlError {
  */
 export function dockerConnectionError(error: unknown): StackctlError | undefined {
   if (!(error instanceof Error)) return undefined;
-  const { code, syscall, address } = error as NodeJS.ErrnoException & { address?: string };
+  const { code, syscall, address, hostname } = error as NodeJS.ErrnoException & {
+    address?: string;
+    hostname?: string;
+  };
+  if (syscall === 'getaddrinfo') {
+    return new StackctlError(
+      'E_RUNTIME',
+      `cannot reach the Docker daemon: no host named "${hostname ?? '?'}"`,
+      {
+        hint: 'check DOCKER_HOST (or the current docker context): the host name does not resolve',
+        cause: error,
+      },
+    );
+  }
   if (
     syscall !== 'connect' ||
     !['ENOENT', 'ECONNREFUSED', 'EACCES', 'ETIMEDOUT', 'EHOSTUNREACH'].includes(code ?? '')

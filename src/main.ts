@@ -5,13 +5,14 @@ import { run } from './cli/program.js';
 export async function main(): Promise<void> {
   const controller = new AbortController();
   let interrupts = 0;
-  process.on('SIGINT', () => {
+  // First Ctrl-C (or SIGTERM): let the running command cancel and clean up. Second: leave at once.
+  const interrupt = (reason: string): void => {
     interrupts += 1;
-    // First Ctrl-C: let the running command cancel and clean up. Second: leave at once.
     if (interrupts > 1) process.exit(EXIT.interrupted);
-    controller.abort(new Error('interrupted'));
-  });
-  process.on('SIGTERM', () => controller.abort(new Error('terminated')));
+    controller.abort(new Error(reason));
+  };
+  process.on('SIGINT', () => interrupt('interrupted'));
+  process.on('SIGTERM', () => interrupt('terminated'));
 
   const code = await run(process.argv.slice(2), {
     cwd: process.cwd(),

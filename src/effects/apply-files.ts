@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import type { FileSpec } from '../generate/plan.js';
 import { SECRETS_DIR } from '../generate/plan.js';
-import { ensureDirectory, readTextIfExists, writeFileAtomic } from './files.js';
+import { ensureDirectory, readRegularText, sweepStaleTemporaries, writeFileAtomic } from './files.js';
 
 export type FileStatus = 'created' | 'updated' | 'unchanged';
 
@@ -26,7 +26,9 @@ export async function applyFiles(
   for (const spec of files) {
     options.signal?.throwIfAborted();
     const absolute = join(root, spec.path);
-    const current = await readTextIfExists(absolute);
+    // Even when this file is unchanged: a killed run may have left a temporary copy beside it.
+    if (!options.check) await sweepStaleTemporaries(dirname(absolute));
+    const current = await readRegularText(absolute);
     const modeOk = current === undefined ? false : ((await stat(absolute)).mode & 0o777) === spec.mode;
     const status: FileStatus =
       current === undefined ? 'created' : current === spec.content && modeOk ? 'unchanged' : 'updated';

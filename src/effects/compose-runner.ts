@@ -37,11 +37,3 @@ export async function runCompose(
   if (result.isCanceled) throw options.signal?.reason ?? new Error('cancelled');
   return { exitCode: result.exitCode ?? 1, output: options.redact(result.all ?? '') };
 }
-
-/** Replaces every known secret value with *** (longest first, so prefixes do not leak). */
-export function redactor(secrets: readonly string[]): (text: string) => string {
-  const values = [...new Set(secrets.filter((value) => value.length >= 4))].sort(
-    (a, b) => b.length - a.length,
-  );
-  return (text) => values.reduce((out, value) => out.split(value).join('***'), text);
-}

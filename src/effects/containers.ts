@@ -1,5 +1,6 @@
 import type Docker from 'dockerode';
 import type { ContainerSnapshot } from '../health/classify.js';
+import { healthcheckCommand } from '../health/probe.js';
 
 export const COMPOSE_PROJECT_LABEL = 'com.docker.compose.project';
 export const COMPOSE_SERVICE_LABEL = 'com.docker.compose.service';
@@ -8,6 +9,10 @@ export interface ContainerSummary extends ContainerSnapshot {
   readonly name: string;
   readonly ports: readonly { hostIp: string; hostPort: number; containerPort: number }[];
   readonly labels: Readonly<Record<string, string>>;
+  /** The IDs of the networks the container is attached to (or was, when it stopped). */
+  readonly networkIds: readonly string[];
+  /** The healthcheck Docker runs for it (the effective one, overlays included), as docker exec runs it. */
+  readonly healthcheck?: readonly string[];
 }
 
 /** The labels that select a compose project's service containers (not `compose run` one-offs). */
@@ -54,10 +59,17 @@ export async function inspectContainer(docker: Docker, id: string): Promise<Cont
       startedAt: info.State.StartedAt,
       ports,
       labels: info.Config.Labels ?? {},
+      networkIds: Object.values(info.NetworkSettings.Networks ?? {}).map((network) => network.NetworkID),
+      ...healthcheckOf(info.Config.Healthcheck?.Test),
     };
   } catch {
     return undefined; // removed between list and inspect
   }
+}
+
+function healthcheckOf(test: readonly string[] | undefined): { healthcheck?: string[] } {
+  const command = healthcheckCommand(test);
+  return command ? { healthcheck: command } : {};
 }
 
 /** The last output of a container's healthcheck, if it has one. */
@@ -102,4 +114,17 @@ export function demux(buffer: Buffer): string {
     offset += 8 + size;
   }
   return Buffer.concat(parts).toString('utf8');
+}
+
+/**
+ * The containers attached to a network that no longer exists (removed while they were stopped):
+ * Docker cannot start them again until they are recreated.
+ */
+export async function containersOnMissingNetworks(
+  docker: Docker,
+  containers: readonly ContainerSummary[],
+): Promise<ContainerSummary[]> {
+  if (containers.length === 0) return [];
+  const existing = new Set((await docker.listNetworks()).map((network) => network.Id));
+  return containers.filter((container) => container.networkIds.some((id) => id !== '' && !existing.has(id)));
 }

@@ -1,5 +1,7 @@
 import Docker from 'dockerode';
 import { execa } from 'execa';
+import { StackctlError } from '../errors.js';
+import { excerpt } from '../text.js';
 
 export interface DockerConnection {
   /** DOCKER_HOST as the user gave it, or the default socket. */
@@ -13,7 +15,16 @@ export function dockerConnection(env: NodeJS.ProcessEnv): DockerConnection {
   if (host === undefined || host === '') {
     return { host: 'unix:///var/run/docker.sock', options: { socketPath: '/var/run/docker.sock' } };
   }
-  const url = new URL(host);
+  const url = URL.canParse(host) ? new URL(host) : undefined;
+  if (!url || !['unix:', 'tcp:', 'http:', 'https:', 'ssh:'].includes(url.protocol)) {
+    throw new StackctlError(
+      'E_USAGE',
+      `DOCKER_HOST "${excerpt(host)}" is not an address Docker understands`,
+      {
+        hint: 'use unix:///var/run/docker.sock, tcp://HOST:2376 or ssh://USER@HOST, or unset DOCKER_HOST',
+      },
+    );
+  }
   switch (url.protocol) {
     case 'unix:':
       return { host, options: { socketPath: url.pathname } };
@@ -40,9 +51,8 @@ export function dockerConnection(env: NodeJS.ProcessEnv): DockerConnection {
           protocol: 'ssh',
         },
       };
-    default:
-      return { host, options: { socketPath: url.pathname } };
   }
+  return { host, options: { socketPath: url.pathname } };
 }
 
 export function dockerClient(env: NodeJS.ProcessEnv): Docker {
@@ -86,4 +96,11 @@ export async function dockerCliVersion(env: NodeJS.ProcessEnv): Promise<string |
 /** The HTTP status of a failed Docker API call (304 not modified, 404 gone, 403 in use...). */
 export function dockerStatusCode(error: unknown): number | undefined {
   return (error as { statusCode?: number }).statusCode;
+}
+
+/** Docker's own message from a failed API call, without dockerode's wrapping. */
+export function dockerReason(error: unknown): string {
+  const json = (error as { json?: { message?: string } }).json;
+  if (json?.message) return json.message;
+  return error instanceof Error ? error.message : String(error);
 }

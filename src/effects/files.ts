@@ -1,16 +1,55 @@
 import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
-import { access, chmod, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
-import { dirname, basename, join } from 'node:path';
+import { constants, type Stats } from 'node:fs';
+import { StackctlError } from '../errors.js';
+import { access, chmod, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, extname, join } from 'node:path';
 
-/** Reads a UTF-8 file, or returns undefined when it does not exist. */
-export async function readTextIfExists(path: string): Promise<string | undefined> {
+/** A path stackctl must read as a file holds something else (a folder, a FIFO...). */
+export class NotAFileError extends StackctlError {
+  constructor(
+    readonly path: string,
+    readonly kind: string,
+  ) {
+    super('E_USAGE', `${path} is ${kind}, not a file`, {
+      hint: 'remove or rename it; stackctl reads and writes a regular file there',
+    });
+  }
+}
+
+/** What a path holds when it is not a regular file, in words. */
+function kindOf(info: Stats): string {
+  if (info.isDirectory()) return 'a folder';
+  if (info.isFIFO()) return 'a FIFO (named pipe)';
+  if (info.isSocket()) return 'a socket';
+  if (info.isCharacterDevice() || info.isBlockDevice()) return 'a device';
+  return 'not a regular file';
+}
+
+/**
+ * Reads a file's bytes, or returns undefined when it does not exist. Anything but a regular file is
+ * refused with one line: reading a FIFO would block forever, a folder is a mistake. The file is
+ * opened without blocking and checked on the open handle, so nothing can be swapped in between.
+ */
+export async function readRegularFile(path: string): Promise<Buffer | undefined> {
+  let handle;
   try {
-    return await readFile(path, 'utf8');
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (error) {
     if (isErrno(error, 'ENOENT')) return undefined;
     throw error;
   }
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) throw new NotAFileError(path, kindOf(info));
+    return await handle.readFile();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Reads a UTF-8 file, or returns undefined when it does not exist (regular files only). */
+export async function readRegularText(path: string): Promise<string | undefined> {
+  return (await readRegularFile(path))?.toString('utf8');
 }
 
 export async function exists(path: string): Promise<boolean> {
@@ -28,8 +67,54 @@ export interface WriteOptions {
 }
 
 /**
- * Writes a file atomically: the content goes to a temporary file in the same folder, is flushed to
- * disk, then renamed over the target. Readers see the old file or the new one, never half of one.
+ * A temporary file's name: the target's, with the writer's PID, a random part and a .stackctl-tmp
+ * tag before a .json/.yaml/.yml extension. `.env.dev` becomes `.env.dev.<pid>-<hex>.stackctl-tmp`
+ * and `k8s-secrets-dev.yaml` `k8s-secrets-dev.<pid>-<hex>.stackctl-tmp.yaml`, so the .gitignore
+ * patterns that cover a secret-bearing file cover its temporary files too.
+ */
+export function temporaryName(target: string): string {
+  const name = basename(target);
+  const ext = /^\.(json|ya?ml)$/.test(extname(name)) ? extname(name) : '';
+  const tag = `${process.pid}-${randomBytes(6).toString('hex')}.stackctl-tmp`;
+  return join(dirname(target), `${name.slice(0, name.length - ext.length)}.${tag}${ext}`);
+}
+
+const TEMPORARY = /\.(\d+)-[0-9a-f]{12}\.stackctl-tmp(\.json|\.ya?ml)?$/;
+/** Temporary files of stackctl versions before 0.2: `.<name>.<hex>.tmp`. */
+const LEGACY_TEMPORARY = /^\..+\.[0-9a-f]{12}\.tmp$/;
+
+/** Whether a file name is a temporary file left by a stackctl process that no longer runs. */
+export function isStaleTemporary(name: string): boolean {
+  if (LEGACY_TEMPORARY.test(name)) return true;
+  const pid = TEMPORARY.exec(name)?.[1];
+  return pid !== undefined && !isProcessAlive(Number(pid));
+}
+
+/** The stale temporary files in a folder (names only); none when the folder does not exist. */
+export async function staleTemporaries(folder: string): Promise<string[]> {
+  try {
+    return (await readdir(folder)).filter(isStaleTemporary);
+  } catch {
+    return [];
+  }
+}
+
+const swept = new Set<string>();
+
+/**
+ * Removes the temporary files a killed run left in a folder (they may hold secrets), once per
+ * folder and process: every command that writes somewhere cleans up there first.
+ */
+export async function sweepStaleTemporaries(folder: string): Promise<void> {
+  if (swept.has(folder)) return;
+  swept.add(folder);
+  for (const name of await staleTemporaries(folder)) await rm(join(folder, name), { force: true });
+}
+
+/**
+ * Writes a file atomically: the content goes to a temporary file in the same folder (0600 until it
+ * is complete, whatever the final mode), is flushed to disk, then renamed over the target. Readers
+ * see the old file or the new one, never half of one.
  */
 export async function writeFileAtomic(
   path: string,
@@ -37,8 +122,9 @@ export async function writeFileAtomic(
   options: WriteOptions = {},
 ): Promise<void> {
   const mode = options.mode ?? 0o644;
-  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-  const handle = await open(temp, 'wx', mode);
+  await sweepStaleTemporaries(dirname(path));
+  const temp = temporaryName(path);
+  const handle = await open(temp, 'wx', 0o600);
   try {
     await handle.writeFile(content, 'utf8');
     await handle.chmod(mode);
@@ -66,4 +152,14 @@ export async function ensureDirectory(path: string, mode: number): Promise<void>
 
 export function isErrno(error: unknown, code: string): boolean {
   return error instanceof Error && (error as NodeJS.ErrnoException).code === code;
+}
+
+/** Whether a process with this PID exists (EPERM: it exists but belongs to someone else). */
+export function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return isErrno(error, 'EPERM');
+  }
 }

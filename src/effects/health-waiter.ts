@@ -22,6 +22,8 @@ export interface WaitResult {
   readonly service: string;
   readonly state: ServiceState;
   readonly elapsedMs: number;
+  /** When it was last classified (ms since epoch): for a ready service, when it became ready. */
+  readonly at: number;
   readonly containers: readonly ContainerSummary[];
 }
 
@@ -66,6 +68,7 @@ export async function waitForServices(
   const started = Date.now();
   const results = new Map<string, WaitResult>();
   const restartsAtStart = new Map<string, number>();
+  const deaths = new Map<string, number[]>();
   const byService = new Map(targets.map((target) => [target.service, target]));
   const pending = new Set(targets.map((target) => target.service));
 
@@ -82,6 +85,7 @@ export async function waitForServices(
     const queue = new Set<string>();
     let refreshing = false;
 
+    let timedOut = false;
     const finish = (error?: unknown): void => {
       if (finished) return;
       finished = true;
@@ -93,7 +97,15 @@ export async function waitForServices(
       if (error !== undefined)
         reject(error instanceof Error ? error : new Error('waiting failed', { cause: error }));
       else
-        resolve(targets.map((target) => results.get(target.service) ?? timeoutResult(target, started, [])));
+        // Only a service whose own budget ran out has timed out; one never inspected because
+        // another failed first is still starting, and is not blamed.
+        resolve(
+          targets.map(
+            (target) =>
+              results.get(target.service) ??
+              (timedOut ? timeoutResult(target, started, []) : notInspected(target, started)),
+          ),
+        );
     };
 
     const refresh = async (service: string): Promise<void> => {
@@ -107,9 +119,9 @@ export async function waitForServices(
       for (const container of containers) {
         if (!restartsAtStart.has(container.id)) restartsAtStart.set(container.id, container.restartCount);
       }
-      const state = classifyService(target, containers, restartsAtStart);
+      const state = classifyService(target, containers, restartsAtStart, Date.now(), deaths);
       const previous = results.get(service)?.state;
-      results.set(service, { service, state, elapsedMs: Date.now() - started, containers });
+      results.set(service, { service, state, elapsedMs: Date.now() - started, at: Date.now(), containers });
       if (previous?.phase !== state.phase || previous.detail !== state.detail)
         options.onChange?.(service, state);
       if (state.phase === 'ready') pending.delete(service);
@@ -131,13 +143,15 @@ export async function waitForServices(
       const target = byService.get(service);
       const current = results.get(service);
       const container = current?.containers.find((c) => c.status === 'running');
-      if (!options.probe || finished || probeTimers.has(service) || !target?.probeCommand) return;
-      if (!container || target.replicas !== 1 || target.dockerProbeEveryMs === undefined) return;
+      // The container's own healthcheck: what compose resolved from every file, the user's overlay
+      // included, which is what Docker runs too.
+      const command = container?.healthcheck;
+      if (!options.probe || finished || probeTimers.has(service) || !command) return;
+      if (!container || target?.replicas !== 1 || target.dockerProbeEveryMs === undefined) return;
       const age = Date.now() - Date.parse(container.startedAt);
       const delay = earlyProbeDelayMs(Number.isNaN(age) ? 0 : age, target.dockerProbeEveryMs);
       if (delay === undefined) return;
       const run = options.probe;
-      const command = target.probeCommand;
       probeTimers.set(
         service,
         setTimeout(() => {
@@ -155,7 +169,8 @@ export async function waitForServices(
               const containers = (results.get(service)?.containers ?? []).map((c) =>
                 c.id === container.id ? { ...c, health: 'healthy' as const } : c,
               );
-              results.set(service, { service, state, elapsedMs: Date.now() - started, containers });
+              const at = Date.now();
+              results.set(service, { service, state, elapsedMs: at - started, at, containers });
               pending.delete(service);
               options.onChange?.(service, state);
               if (pending.size === 0) finish();
@@ -210,6 +225,7 @@ export async function waitForServices(
             if (!target) continue;
             if (current >= options.deadline || current >= budgetEnd(service)) {
               pending.delete(service);
+              timedOut = true;
               results.set(service, timeoutResult(target, started, results.get(service)?.containers ?? []));
               finish();
               return;
@@ -233,7 +249,8 @@ export async function waitForServices(
         buffered = buffered.slice(newline + 1);
         newline = buffered.indexOf('\n');
         try {
-          const event = JSON.parse(line) as { Actor?: { Attributes?: Record<string, string> } };
+          const event = JSON.parse(line) as DockerEvent;
+          recordDeath(deaths, event);
           const service = event.Actor?.Attributes?.[COMPOSE_SERVICE_LABEL];
           if (service !== undefined && pending.has(service)) enqueue(service);
         } catch {
@@ -249,6 +266,30 @@ export async function waitForServices(
   });
 }
 
+/** A container event as Docker's event stream sends it (the parts read here). */
+interface DockerEvent {
+  readonly Action?: string;
+  readonly Actor?: { readonly ID?: string; readonly Attributes?: Record<string, string> };
+}
+
+/** Keeps the exit code of a `die` event: after a restart, inspect no longer shows it. */
+function recordDeath(deaths: Map<string, number[]>, event: DockerEvent): void {
+  const id = event.Actor?.ID;
+  if (event.Action !== 'die' || id === undefined) return;
+  const code = Number(event.Actor?.Attributes?.['exitCode'] ?? NaN);
+  deaths.set(id, [...(deaths.get(id) ?? []), Number.isNaN(code) ? -1 : code]);
+}
+
+function notInspected(target: WaitTarget, started: number): WaitResult {
+  return {
+    service: target.service,
+    state: { phase: 'starting', detail: 'still starting when another service failed' },
+    elapsedMs: Date.now() - started,
+    at: Date.now(),
+    containers: [],
+  };
+}
+
 function timeoutResult(
   target: WaitTarget,
   started: number,
@@ -262,6 +303,84 @@ function timeoutResult(
       detail: `not ready after ${Math.round((Date.now() - started) / 1000)}s`,
     },
     elapsedMs: Date.now() - started,
+    at: Date.now(),
     containers,
   };
+}
+
+/**
+ * A start is done only when every ready service has stayed ready for `stableMs` after the last one
+ * became ready: one that passes its healthcheck and dies a moment later, or is restarted by its
+ * restart policy, is a failure, not "up". Watches Docker's events until then (returning at the first
+ * death), then inspects once more. Returns the results, with any service that went down failed.
+ */
+export async function confirmStable(
+  docker: Docker,
+  project: string,
+  results: readonly WaitResult[],
+  options: { stableMs: number; isJob: (service: string) => boolean; signal?: AbortSignal },
+): Promise<WaitResult[]> {
+  const watched = results.filter(
+    (result) => result.state.phase === 'ready' && !options.isJob(result.service),
+  );
+  if (watched.length === 0) return [...results];
+  const baseline = new Map(watched.flatMap((result) => result.containers.map((c) => [c.id, c.restartCount])));
+  const until = Math.max(...watched.map((result) => result.at)) + options.stableMs;
+  const deaths = new Map<string, number[]>();
+  if (until > Date.now()) {
+    const events = (await docker.getEvents({
+      filters: { type: ['container'], label: [`${COMPOSE_PROJECT_LABEL}=${project}`] },
+    })) as NodeJS.ReadableStream & { destroy(): void };
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        options.signal?.removeEventListener('abort', done);
+        events.destroy();
+        resolve();
+      };
+      const timer = setTimeout(done, until - Date.now());
+      options.signal?.addEventListener('abort', done, { once: true });
+      let buffered = '';
+      events.on('data', (chunk: Buffer) => {
+        buffered += chunk.toString('utf8');
+        const lines = buffered.split('\n');
+        buffered = lines.pop() ?? '';
+        for (const line of lines) {
+          try {
+            const event = JSON.parse(line) as DockerEvent;
+            recordDeath(deaths, event);
+            if (event.Actor?.ID !== undefined && deaths.has(event.Actor.ID) && baseline.has(event.Actor.ID))
+              done();
+          } catch {
+            // Not a JSON event line; ignore.
+          }
+        }
+      });
+      events.on('error', done);
+    });
+    options.signal?.throwIfAborted();
+  }
+  const now = await projectContainers(docker, project);
+  return results.map((result) => {
+    if (!watched.includes(result)) return result;
+    const ids = new Set(result.containers.map((c) => c.id));
+    const containers = now.filter((c) => ids.has(c.id));
+    const state =
+      containers.length < ids.size
+        ? ({
+            phase: 'failed',
+            reason: 'exited',
+            detail: 'its container went away after it was ready',
+          } as const)
+        : classifyService(
+            { kind: 'service', hasHealthcheck: false, replicas: containers.length },
+            containers,
+            baseline,
+            Number.POSITIVE_INFINITY,
+            deaths,
+          );
+    if (state.phase !== 'failed') return result;
+    const detail = `${state.detail}, ${Math.round((Date.now() - result.at) / 100) / 10}s after it was ready`;
+    return { ...result, state: { ...state, detail }, at: Date.now(), containers };
+  });
 }

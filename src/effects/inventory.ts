@@ -6,14 +6,21 @@ import { STACKCTL_PROJECT_LABEL } from '../plan/wipe.js';
 /** Every container, volume and network carrying this project's stackctl label (sizes where Docker knows them). */
 export async function readInventory(docker: Docker, project: string): Promise<Inventory> {
   const label = `${STACKCTL_PROJECT_LABEL}=${project}`;
-  const [containers, volumeList, networks, usage] = await Promise.all([
-    docker.listContainers({ all: true, filters: { label: [label] } }),
+  const [everyContainer, volumeList, networks, usage] = await Promise.all([
+    docker.listContainers({ all: true }),
     docker.listVolumes({ filters: { label: [label] } }),
     docker.listNetworks({ filters: { label: [label] } }),
     docker.df().catch(() => undefined) as Promise<
       { Volumes?: { Name: string; UsageData?: { Size: number } }[] } | undefined
     >,
   ]);
+  const isOurs = (labels: Record<string, string> | undefined): boolean =>
+    labels?.[STACKCTL_PROJECT_LABEL] === project;
+  const containers = everyContainer.filter((container) => isOurs(container.Labels));
+  const volumeMounts = (container: Docker.ContainerInfo): string[] =>
+    container.Mounts.filter((mount) => mount.Type === 'volume' && mount.Name !== undefined).map(
+      (mount) => mount.Name as string,
+    );
   const sizes = new Map((usage?.Volumes ?? []).map((volume) => [volume.Name, volume.UsageData?.Size]));
   const networkDetails = await Promise.all(
     networks.map(
@@ -31,11 +38,16 @@ export async function readInventory(docker: Docker, project: string): Promise<In
       id: container.Id,
       name: (container.Names[0] ?? container.Id).replace(/^\//, ''),
       labels: container.Labels,
-      volumes: container.Mounts.filter((mount) => mount.Type === 'volume' && mount.Name !== undefined).map(
-        (mount) => mount.Name as string,
-      ),
+      volumes: volumeMounts(container),
       state: container.State,
     })),
+    others: everyContainer
+      .filter((container) => !isOurs(container.Labels))
+      .map((container) => ({
+        id: container.Id,
+        name: (container.Names[0] ?? container.Id).replace(/^\//, ''),
+        volumes: volumeMounts(container),
+      })),
     volumes: (volumeList.Volumes ?? []).map((volume) => ({
       name: volume.Name,
       labels: volume.Labels ?? {},

@@ -2,7 +2,7 @@ import type Docker from 'dockerode';
 import type { ServiceState } from '../health/classify.js';
 import type { LaunchDependency } from '../plan/start.js';
 import { serviceContainerLabels } from './containers.js';
-import { dockerStatusCode } from './docker.js';
+import { dockerReason, dockerStatusCode } from './docker.js';
 
 /** A container that Docker refused to start, with Docker's reason. */
 export class LaunchError extends Error {
@@ -104,11 +104,4 @@ export class StepLauncher {
         }),
     );
   }
-}
-
-/** Docker's own message from a failed API call, without dockerode's wrapping. */
-function dockerReason(error: unknown): string {
-  const json = (error as { json?: { message?: string } }).json;
-  if (json?.message) return json.message;
-  return error instanceof Error ? error.message : String(error);
 }

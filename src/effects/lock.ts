@@ -1,7 +1,7 @@
-import { open, readFile, rm } from 'node:fs/promises';
+import { open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StackctlError } from '../errors.js';
-import { ensureDirectory, isErrno } from './files.js';
+import { ensureDirectory, isErrno, isProcessAlive, readRegularText } from './files.js';
 import { stateDirectory } from './state.js';
 
 export interface Lock {
@@ -39,7 +39,7 @@ export async function acquireLock(root: string, environment: string, command: st
     } catch (error) {
       if (!isErrno(error, 'EEXIST')) throw error;
       const holder = await readHolder(path);
-      if (holder && isAlive(holder.pid)) {
+      if (holder && isProcessAlive(holder.pid)) {
         throw new StackctlError(
           'E_REFUSED',
           `${environment} is locked by \`stackctl ${holder.command}\` (pid ${holder.pid}, since ${holder.startedAt})`,
@@ -57,19 +57,9 @@ export async function acquireLock(root: string, environment: string, command: st
 
 async function readHolder(path: string): Promise<Holder | undefined> {
   try {
-    const data = JSON.parse(await readFile(path, 'utf8')) as Partial<Holder>;
+    const data = JSON.parse((await readRegularText(path)) ?? '') as Partial<Holder>;
     return typeof data.pid === 'number' ? (data as Holder) : undefined;
   } catch {
     return undefined;
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: the process exists but belongs to someone else.
-    return isErrno(error, 'EPERM');
   }
 }

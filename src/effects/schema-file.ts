@@ -1,7 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { StackctlError } from '../errors.js';
-import { exists, isErrno } from './files.js';
+import { textEncodingProblem } from '../text.js';
+import { exists, NotAFileError, readRegularFile } from './files.js';
 
 export const DEFAULT_SCHEMA_PATH = join('schemas', 'compose-schema.yaml');
 
@@ -36,21 +36,19 @@ export async function findSchemaPath(explicit: string | undefined, cwd: string):
 export async function readSchema(explicit: string | undefined, cwd: string): Promise<SchemaSource> {
   const path = await findSchemaPath(explicit, cwd);
   const displayPath = displayPathOf(path, cwd);
+  let bytes: Buffer | undefined;
   try {
-    const text = await readFile(path, 'utf8');
-    return { path, displayPath, text };
+    bytes = await readRegularFile(path);
   } catch (error) {
-    if (isErrno(error, 'ENOENT')) {
-      throw new StackctlError('E_SCHEMA_NOT_FOUND', `schema file ${displayPath} does not exist`, {
-        hint: 'check the --schema path',
-        cause: error,
-      });
-    }
-    if (isErrno(error, 'EISDIR')) {
-      throw new StackctlError('E_SCHEMA_NOT_FOUND', `schema path ${displayPath} is a folder, not a file`, {
-        hint: `pass the YAML file, e.g. --schema ${join(displayPath, 'compose-schema.yaml')}`,
-        cause: error,
-      });
+    if (error instanceof NotAFileError) {
+      throw new StackctlError(
+        'E_SCHEMA_NOT_FOUND',
+        `schema path ${displayPath} is ${error.kind}, not a file`,
+        {
+          hint: `pass the YAML file, e.g. --schema ${join(explicit === undefined ? 'schemas' : displayPath, 'compose-schema.yaml')}`,
+          cause: error,
+        },
+      );
     }
     const reason = error instanceof Error ? error.message : String(error);
     throw new StackctlError('E_SCHEMA_NOT_FOUND', `cannot read schema file ${displayPath}: ${reason}`, {
@@ -58,6 +56,18 @@ export async function readSchema(explicit: string | undefined, cwd: string): Pro
       cause: error,
     });
   }
+  if (bytes === undefined) {
+    throw new StackctlError('E_SCHEMA_NOT_FOUND', `schema file ${displayPath} does not exist`, {
+      hint: 'check the --schema path',
+    });
+  }
+  const problem = textEncodingProblem(bytes);
+  if (problem !== undefined) {
+    throw new StackctlError('E_SCHEMA', `schema file ${displayPath} is ${problem}, not UTF-8 YAML`, {
+      hint: `save it as UTF-8 (iconv -f UTF-16 -t UTF-8 ${displayPath} > fixed.yaml)`,
+    });
+  }
+  return { path, displayPath, text: bytes.toString('utf8') };
 }
 
 /** The project folder of a stack file: the parent of schemas/ (generated files and state live there). */

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 // Named imports from zod/mini so the bundle keeps only the validators used (it loads on every run).
 import { array, enum as oneOf, int, minimum, object, record, string, type infer as Infer } from 'zod/mini';
 import { StackctlError } from '../errors.js';
-import { ensureDirectory, readTextIfExists, writeFileAtomic } from './files.js';
+import { ensureDirectory, readRegularText, writeFileAtomic } from './files.js';
 
 /** Where stackctl keeps what it decided for a project (not secrets): `<root>/.stackctl/`. */
 export function stateDirectory(root: string): string {
@@ -25,7 +25,7 @@ function gpuChoicePath(root: string, environment: string): string {
 /** The GPU layout `stackctl gpu configure` recorded for an environment, if any. */
 export async function readGpuChoice(root: string, environment: string): Promise<GpuChoice | undefined> {
   const path = gpuChoicePath(root, environment);
-  const text = await readTextIfExists(path);
+  const text = await readRegularText(path);
   if (text === undefined) return undefined;
   try {
     return GpuChoiceSchema.parse(JSON.parse(text));
@@ -53,7 +53,7 @@ function jobsPath(root: string, environment: string): string {
 }
 
 export async function readCompletedJobs(root: string, environment: string): Promise<CompletedJobs> {
-  const text = await readTextIfExists(jobsPath(root, environment));
+  const text = await readRegularText(jobsPath(root, environment));
   if (text === undefined) return {};
   const parsed = CompletedJobsSchema.safeParse(JSON.parse(text));
   return parsed.success ? parsed.data : {};

@@ -1,7 +1,7 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BUILT_IN_TEMPLATES, type TemplateSources } from '../generate/env-file.js';
-import { isErrno } from './files.js';
+import { isErrno, readRegularText } from './files.js';
 
 export const TEMPLATES_DIR = 'env-templates';
 
@@ -16,7 +16,7 @@ export async function readTemplates(root: string): Promise<{ sources: TemplateSo
     return { sources: BUILT_IN_TEMPLATES, builtIn: true };
   }
   const entries = await Promise.all(
-    names.map(async (name) => [name, await readFile(join(folder, name), 'utf8')] as const),
+    names.map(async (name) => [name, (await readRegularText(join(folder, name))) ?? ''] as const),
   );
   return { sources: new Map(entries), builtIn: false };
 }

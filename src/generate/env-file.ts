@@ -2,7 +2,7 @@ import nunjucks from 'nunjucks';
 import { StackctlError } from '../errors.js';
 import type { EnvironmentModel } from '../model/environment.js';
 import type { StackFile } from '../schema/types.js';
-import { dotenvLine, dotenvValue } from './dotenv.js';
+import { commentText, dotenvLine, dotenvValue } from './dotenv.js';
 import type { SecretStore } from './secrets.js';
 
 /** Template sources by file name (env-templates/*.env.j2); master.env.j2 is the entry point. */
@@ -73,7 +73,7 @@ export function renderEnvFile({ file, model, secrets, header, templates }: EnvFi
     }
     emitted.add(name);
     const secret = def.type === 'secret' ? ` (secret: ${def.secretType ?? ''})` : '';
-    return `# ${def.description}${secret}\n${dotenvLine(name, valueOf(name))}`;
+    return `# ${commentText(`${def.description}${secret}`)}\n${dotenvLine(name, valueOf(name))}`;
   };
 
   const env = new nunjucks.Environment(new MemoryLoader(templates), {
@@ -83,11 +83,13 @@ export function renderEnvFile({ file, model, secrets, header, templates }: EnvFi
     lstripBlocks: true,
   });
   env.addFilter('dotenv', (value: unknown) => dotenvValue(String(value)));
+  env.addFilter('comment', (value: unknown) => commentText(String(value)));
   const context = {
     header: header.join('\n'),
+    // Only comment-safe text reaches the templates: a template writes these after `#`.
     environment: {
       name: model.name,
-      description: model.definition.description,
+      description: commentText(model.definition.description),
       project: model.project,
     },
     variable: (name: string) => new nunjucks.runtime.SafeString(block(name)),

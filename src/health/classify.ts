@@ -29,8 +29,14 @@ export type FailureReason = 'unhealthy' | 'exited' | 'oom-killed' | 'crash-loopi
  */
 export const SETTLE_MS = 1000;
 
-/** Restarts seen while waiting before a service counts as crash-looping. */
-export const CRASH_LOOP_RESTARTS = 2;
+/**
+ * How long every service must stay ready once the last one became ready before a start counts as
+ * done: a service that passes its healthcheck and dies a moment later is not up.
+ */
+export const STABLE_MS = 3000;
+
+/** What Docker's die events said about each container while stackctl watched: exit codes, in order. */
+export type Deaths = ReadonlyMap<string, readonly number[]>;
 
 export interface ServiceExpectation {
   readonly kind: 'service' | 'job';
@@ -48,6 +54,7 @@ export function classifyService(
   containers: readonly ContainerSnapshot[],
   restartsAtStart: ReadonlyMap<string, number>,
   now: number = Date.now(),
+  deaths: Deaths = new Map(),
 ): ServiceState {
   if (expectation.replicas === 0) return { phase: 'ready', detail: 'scaled to 0 replicas' };
   if (containers.length === 0) return { phase: 'starting', detail: 'no container yet' };
@@ -59,13 +66,27 @@ export function classifyService(
         detail: 'killed for using more memory than its limit (OOM)',
       };
     }
-    const restarts = container.restartCount - (restartsAtStart.get(container.id) ?? 0);
-    if (restarts >= CRASH_LOOP_RESTARTS) {
-      return {
-        phase: 'failed',
-        reason: 'crash-looping',
-        detail: `crash-looping: restarted ${restarts} times (last exit code ${container.exitCode})`,
-      };
+  }
+  if (expectation.kind !== 'job') {
+    // Evidence first: a process that died (die event) or was restarted while stackctl watched has
+    // crashed, whatever its healthcheck says now. Inspect's exit code is reset once it restarts,
+    // so the code comes from the die event when there is one.
+    for (const container of containers) {
+      const restarts = container.restartCount - (restartsAtStart.get(container.id) ?? container.restartCount);
+      const codes = deaths.get(container.id) ?? [];
+      const restarting = container.status === 'restarting' || restarts > 0;
+      if (codes.length === 0 && !restarting) continue;
+      const code = codes.at(-1) ?? container.exitCode;
+      const source = codes.length > 0 ? "Docker's die event" : 'docker inspect';
+      if (restarting) {
+        const times = Math.max(restarts, 1);
+        return {
+          phase: 'failed',
+          reason: 'crash-looping',
+          detail: `crash-looping: exited with code ${code} (${source}) and was restarted ${times} time${times === 1 ? '' : 's'} by its restart policy`,
+        };
+      }
+      return { phase: 'failed', reason: 'exited', detail: `exited with code ${code} (${source})` };
     }
   }
   if (expectation.kind === 'job') {

@@ -16,6 +16,8 @@ export interface Inventory {
   }[];
   readonly volumes: readonly { name: string; labels: Labels; sizeBytes: number | undefined }[];
   readonly networks: readonly { id: string; name: string; labels: Labels; containers: readonly string[] }[];
+  /** Every other container on the engine (not this project's): what they mount, by volume name. */
+  readonly others: readonly { id: string; name: string; volumes: readonly string[] }[];
 }
 type Labels = Readonly<Record<string, string>>;
 
@@ -31,6 +33,18 @@ export interface WipePlan {
   readonly containers: Inventory['containers'];
   readonly volumes: Inventory['volumes'];
   readonly networks: Inventory['networks'];
+  /**
+   * What a container outside this project holds on to (a volume it mounts, a network it is on).
+   * Docker would refuse those removals half-way, so a plan with blockers removes nothing.
+   */
+  readonly blockers: readonly WipeBlocker[];
+}
+
+export interface WipeBlocker {
+  readonly resource: 'volume' | 'network';
+  readonly name: string;
+  /** The container outside the project that uses it. */
+  readonly usedBy: string;
 }
 
 /**
@@ -61,6 +75,7 @@ export function planWipe(inventory: Inventory, scope: WipeScope): WipePlan {
   });
   const doomedContainers = new Set(containers.map((container) => container.id));
 
+  const othersById = new Map(inventory.others.map((container) => [container.id, container.name]));
   const networks =
     scope.data.length > 0
       ? []
@@ -68,10 +83,21 @@ export function planWipe(inventory: Inventory, scope: WipeScope): WipePlan {
           (network) =>
             ours(network.labels) &&
             (scope.stacks.length === 0 || scope.stacks.includes(network.labels['io.stackctl.stack'] ?? '')) &&
-            // A network still used by a container that stays cannot go.
-            network.containers.every((id) => doomedContainers.has(id)),
+            // A network still used by one of this project's containers that stays is not part of the wipe.
+            network.containers.every((id) => doomedContainers.has(id) || othersById.has(id)),
         );
-  return { containers, volumes, networks };
+
+  const blockers: WipeBlocker[] = [];
+  const staying = [...inventory.containers.filter((c) => !doomedContainers.has(c.id)), ...inventory.others];
+  for (const volume of volumes) {
+    for (const user of staying.filter((container) => container.volumes.includes(volume.name)))
+      blockers.push({ resource: 'volume', name: volume.name, usedBy: user.name });
+  }
+  for (const network of networks) {
+    for (const id of network.containers.filter((id) => othersById.has(id)))
+      blockers.push({ resource: 'network', name: network.name, usedBy: othersById.get(id) ?? id });
+  }
+  return { containers, volumes, networks, blockers };
 }
 
 /** With --stack: the volumes only that stack's services use (undefined: no stack filter). */

@@ -28,6 +28,10 @@ export function environmentValues(file: StackFile, env: EnvironmentDef): Map<str
   return values;
 }
 
+/** Control characters a process environment or a dotenv line cannot hold (tab and line breaks can be escaped). */
+// eslint-disable-next-line no-control-regex
+const UNREPRESENTABLE = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/u;
+
 /** Why a value does not fit its variable's declaration, or undefined when it fits. */
 export function checkVariableValue(def: VariableDef, value: Scalar): string | undefined {
   switch (def.type) {
@@ -57,6 +61,11 @@ export function checkVariableValue(def: VariableDef, value: Scalar): string | un
   }
   if (def.allowed && !def.allowed.some((allowed) => allowed === value))
     return `${JSON.stringify(value)} is not one of ${def.allowed.map((a) => JSON.stringify(a)).join(', ')}`;
+  if (typeof value === 'string') {
+    const control = UNREPRESENTABLE.exec(value)?.[0];
+    if (control !== undefined)
+      return `contains the control character U+${(control.codePointAt(0) ?? 0).toString(16).padStart(4, '0').toUpperCase()}, which no env file can carry`;
+  }
   if (def.pattern !== undefined && typeof value === 'string' && isValidRegex(def.pattern)) {
     if (!new RegExp(def.pattern).test(value)) return `${JSON.stringify(value)} does not match ${def.pattern}`;
   }

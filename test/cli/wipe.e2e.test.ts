@@ -1,8 +1,8 @@
 // wipe, reset and first-run against a real engine, next to decoys that must survive every variant:
 // resources of another compose project (even with our stackctl label) and unlabelled look-alikes.
 import { execa } from 'execa';
-import { readFile, readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { inspect, removeByLabel, stackProject, type StackProject } from '../helpers/stack-project.js';
@@ -176,9 +176,19 @@ describe('stackctl wipe', () => {
     const report = JSON.parse(result.stdout) as { removed: { files: string[] }; backups: string[] };
     expect(report.removed.files.sort()).toEqual(['.env.ok', 'k8s-secrets-ok.yaml', 'secrets/.env.ok.json']);
     expect(await readdir(project.root)).not.toContain('.env.ok');
-    const backup = report.backups[0] as string;
-    expect((await stat(backup)).mode & 0o777).toBe(0o600);
-    expect(await readFile(backup, 'utf8')).toBe(before);
+    // Every file it removed was copied first, 0600, into the 0700 secrets folder.
+    expect(report.backups.map((path) => basename(path).replace(/\.bak-.*/, '')).sort()).toEqual([
+      '.env.ok',
+      '.env.ok.json',
+      'k8s-secrets-ok.yaml',
+    ]);
+    for (const backup of report.backups) {
+      expect(dirname(backup)).toBe(join(project.root, 'secrets'));
+      expect((await stat(backup)).mode & 0o777).toBe(0o600);
+    }
+    const storeBackup = report.backups.find((path) => basename(path).startsWith('.env.ok.json')) as string;
+    expect(await readFile(storeBackup, 'utf8')).toBe(before);
+    expect((await stat(join(project.root, 'secrets'))).mode & 0o777).toBe(0o700);
     await decoysIntact();
   });
 });
@@ -209,14 +219,15 @@ describe('stackctl reset and start first-run', () => {
   });
 
   it('network check names orphaned networks; network cleanup removes only those', async () => {
-    const orphan = `${project.name}-ok_orphan-net`;
+    // A network of an environment (stuck) that has no container at all: an orphan.
+    const orphan = `${project.name}-stuck_orphan-net`;
     await docker(
       'network',
       'create',
       '--label',
       `io.stackctl.project=${project.name}`,
       '--label',
-      `com.docker.compose.project=${project.name}-ok`,
+      `com.docker.compose.project=${project.name}-stuck`,
       orphan,
     );
     const check = await runCli(['network', 'check', 'ok', '--json'], { cwd: project.root });
@@ -224,7 +235,7 @@ describe('stackctl reset and start first-run', () => {
       .checks;
     expect(checks.find((c) => c.id === 'orphans')).toMatchObject({
       status: 'warn',
-      message: `networks without containers: ${orphan}`,
+      message: `networks of environments that have no container left: ${orphan}`,
     });
     expect((await runCli(['network', 'cleanup'], { cwd: project.root })).exitCode).toBe(4);
     const result = await runCli(['network', 'cleanup', '--yes', '--json'], { cwd: project.root });
@@ -234,7 +245,74 @@ describe('stackctl reset and start first-run', () => {
     await decoysIntact();
   });
 
+  it("network cleanup leaves a stopped environment's networks, and start recreates one removed anyway", async () => {
+    await start();
+    const stop = await runCli(['stop', 'ok'], { cwd: project.root });
+    expect(stop.exitCode, stop.stderr).toBe(0);
+    // No container is attached while they are stopped, yet they still refer to their networks.
+    const cleanup = await runCli(['network', 'cleanup', '--yes', '--json'], { cwd: project.root });
+    expect(cleanup.exitCode, cleanup.stderr).toBe(0);
+    expect(JSON.parse(cleanup.stdout)).toEqual({ removed: [] });
+    expect(await exists('network', `${project.name}-ok_app-net`)).toBe(true);
+    // Removed behind stackctl's back (docker network prune would): start repairs instead of failing.
+    await docker('network', 'rm', `${project.name}-ok_app-net`);
+    const dbVolumeBefore = await readVolumeFile(`${project.name}-ok_db_data`, 'rows.txt').catch(() => '');
+    const restarted = await runCli(['start', 'ok', '--skip-preflight'], { cwd: project.root });
+    expect(restarted.exitCode, restarted.stderr).toBe(0);
+    expect(restarted.stderr).toContain('a network they were on was removed');
+    expect((await inspect(`${project.name}-ok-web-1`)).State.Status).toBe('running');
+    expect(await readVolumeFile(`${project.name}-ok_db_data`, 'rows.txt').catch(() => '')).toBe(
+      dbVolumeBefore,
+    );
+    await decoysIntact();
+  });
+
+  it('a wipe blocked by a container outside the project removes nothing and names the blocker', async () => {
+    await start();
+    const intruder = `${project.name}-intruder`;
+    await docker(
+      'run',
+      '-d',
+      '--init',
+      '--name',
+      intruder,
+      '--label',
+      decoy.label,
+      '-v',
+      `${project.name}-ok_db_data:/d`,
+      IMAGE,
+      'sleep',
+      '3600',
+    );
+    decoy.containers.push(intruder);
+    const preview = await runCli(['wipe', 'ok', '--dry-run'], { cwd: project.root });
+    expect(preview.stdout).toContain(`blocked    volume ${project.name}-ok_db_data is in use by ${intruder}`);
+    for (const args of [
+      ['wipe', 'ok'],
+      ['wipe', 'ok', '--data', 'db'],
+      ['wipe', 'ok', '--stack', 'core'],
+    ]) {
+      const result = await runCli([...args, '--yes'], { cwd: project.root });
+      expect(result.exitCode, args.join(' ')).toBe(4);
+      expect(result.stderr).toContain(
+        `nothing removed: volume ${project.name}-ok_db_data is in use by container ${intruder}`,
+      );
+      expect(result.stderr).toContain(`docker rm -f ${intruder}`);
+      // Everything previewed is still there: nothing went half-way.
+      for (const service of ['db', 'web', 'worker'])
+        expect((await inspect(`${project.name}-ok-${service}-1`)).State.Status).toBe('running');
+      expect(await exists('volume', `${project.name}-ok_web_cache`)).toBe(true);
+      expect(await exists('network', `${project.name}-ok_app-net`)).toBe(true);
+    }
+    await docker('rm', '-f', intruder);
+    decoy.containers.pop();
+    const freed = await runCli(['wipe', 'ok', '--data', 'db', '--yes'], { cwd: project.root });
+    expect(freed.exitCode, freed.stderr).toBe(0);
+    await decoysIntact();
+  });
+
   it("clean removes only this project's stopped containers", async () => {
+    await start();
     const stoppedDecoy = `${project.name}-other-job-1`;
     await docker(
       'create',
@@ -252,12 +330,57 @@ describe('stackctl reset and start first-run', () => {
     decoy.containers.push(stoppedDecoy);
     const result = await runCli(['clean', '--yes', '--json'], { cwd: project.root });
     expect(result.exitCode).toBe(0);
-    const removed = (JSON.parse(result.stdout) as { removed: { containers: { name: string }[] } }).removed;
-    expect(removed.containers.map((c) => c.name)).toEqual([`${project.name}-ok-migrate-1`]);
+    const report = JSON.parse(result.stdout) as {
+      removed: { kind: string; name: string }[];
+      failed: unknown[];
+    };
+    expect(report.removed.map((c) => c.name)).toEqual([`${project.name}-ok-migrate-1`]);
+    expect(report.failed).toEqual([]);
+    expect(await exists('container', `${project.name}-ok-migrate-1`)).toBe(false);
     expect((await inspect(`${project.name}-ok-db-1`)).State.Status).toBe('running');
     await decoysIntact();
     const again = await runCli(['clean', '--yes'], { cwd: project.root });
     expect(again.stdout).toContain(`Nothing of ${project.name} to clean.`);
+  });
+
+  it('clean keeps away from an environment that is starting (its lock), and reports a removal Docker refused', async () => {
+    await start();
+    const lock = join(project.root, '.stackctl', 'locks', 'ok.lock');
+    await writeFile(
+      lock,
+      JSON.stringify({ pid: process.pid, command: 'start ok', startedAt: new Date().toISOString() }),
+    );
+    const refused = await runCli(['clean', '--yes', '--json'], { cwd: project.root });
+    expect(refused.exitCode).toBe(4);
+    expect(refused.stderr).toContain('locked by `stackctl start ok`');
+    expect(await exists('container', `${project.name}-ok-migrate-1`)).toBe(true);
+    await rm(lock);
+
+    // A dangling image of this project that a running container (not ours) still uses: Docker refuses.
+    const image = `stackctl-test/${project.name}-held:1`;
+    const base = (await docker('create', '--label', decoy.label, IMAGE, 'true')).stdout.trim();
+    await docker('commit', '-c', `LABEL com.docker.compose.project=${project.name}-ok`, base, image);
+    await docker('rm', base);
+    const holder = `${project.name}-image-holder`;
+    await docker('run', '-d', '--init', '--name', holder, '--label', decoy.label, image, 'sleep', '3600');
+    decoy.containers.push(holder);
+    await docker('tag', IMAGE, image); // the tag moves: the committed image is now dangling
+    const result = await runCli(['clean', '--yes', '--json'], { cwd: project.root });
+    expect(result.exitCode).toBe(1);
+    const report = JSON.parse(result.stdout) as {
+      removed: { kind: string; name: string }[];
+      failed: { kind: string; name: string; error: string }[];
+    };
+    expect(report.removed).toEqual([
+      expect.objectContaining({ kind: 'container', name: `${project.name}-ok-migrate-1` }),
+    ]);
+    expect(report.failed).toHaveLength(1);
+    expect(report.failed[0]).toMatchObject({ kind: 'image' });
+    expect(report.failed[0]?.error).toMatch(/being used|conflict/i);
+    await docker('rm', '-f', holder);
+    decoy.containers.pop();
+    await docker('rmi', image);
+    await decoysIntact();
   });
 
   it("a wipe of every environment takes only this project's resources", async () => {

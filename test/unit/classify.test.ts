@@ -81,12 +81,57 @@ describe('classifyService', () => {
       classifyService(service, [container({ status: 'restarting', restartCount: 5 })], new Map([['c1', 2]])),
     ).toMatchObject({
       reason: 'crash-looping',
-      detail: 'crash-looping: restarted 3 times (last exit code 0)',
+      detail:
+        'crash-looping: exited with code 0 (docker inspect) and was restarted 3 times by its restart policy',
     });
     // Restarts from before the wait began do not count.
     expect(classifyService(service, [container({ restartCount: 5 })], new Map([['c1', 5]])).phase).toBe(
       'starting',
     );
+  });
+
+  it('takes exit codes from die events, and counts one restart while watching as a crash loop', () => {
+    // Restarted by its policy: inspect shows it running again, with exit code 0; the die event said 3.
+    const restarted = container({ status: 'running', health: 'starting', restartCount: 1, exitCode: 0 });
+    expect(
+      classifyService(service, [restarted], new Map([['c1', 0]]), Date.now(), new Map([['c1', [3]]])),
+    ).toEqual({
+      phase: 'failed',
+      reason: 'crash-looping',
+      detail:
+        "crash-looping: exited with code 3 (Docker's die event) and was restarted 1 time by its restart policy",
+    });
+    // Its healthcheck failing as a result does not hide the crash.
+    expect(
+      classifyService(
+        service,
+        [{ ...restarted, health: 'unhealthy' }],
+        new Map([['c1', 0]]),
+        Date.now(),
+        new Map([['c1', [3, 3]]]),
+      ),
+    ).toMatchObject({ reason: 'crash-looping' });
+    // Died and stayed down: exited, with the die event's code.
+    expect(
+      classifyService(
+        service,
+        [container({ status: 'exited', exitCode: 1 })],
+        none,
+        Date.now(),
+        new Map([['c1', [1]]]),
+      ),
+    ).toEqual({ phase: 'failed', reason: 'exited', detail: "exited with code 1 (Docker's die event)" });
+    // A job's exit is its job, not a crash.
+    const job = { kind: 'job' as const, hasHealthcheck: false, replicas: 1 };
+    expect(
+      classifyService(
+        job,
+        [container({ status: 'exited', exitCode: 0 })],
+        none,
+        Date.now(),
+        new Map([['c1', [0]]]),
+      ),
+    ).toMatchObject({ phase: 'ready' });
   });
 
   it('waits for every replica', () => {

@@ -1,4 +1,6 @@
-import { dockerClient } from '../../effects/docker.js';
+import { EXIT, ReportedFailure } from '../../errors.js';
+import { dockerClient, dockerReason } from '../../effects/docker.js';
+import { acquireLock, type Lock } from '../../effects/lock.js';
 import { composeProjectName } from '../../model/environment.js';
 import { STACKCTL_PROJECT_LABEL, COMPOSE_PROJECT } from '../../plan/wipe.js';
 import { confirm } from '../../ui/confirm.js';
@@ -24,10 +26,32 @@ function sizeRw(container: object): number {
  */
 export async function cleanAction(flags: CleanFlags, ctx: CommandContext): Promise<void> {
   const stack = await loadStack(flags.schema, ctx);
-  const project = stack.file.project.name;
-  const projects = new Set(
-    Object.keys(stack.file.environments).map((env) => composeProjectName(stack.file, env)),
-  );
+  const environments = Object.keys(stack.file.environments);
+  const projects = new Set(environments.map((env) => composeProjectName(stack.file, env)));
+  // An environment that is starting has containers in `created` state that are about to run: hold
+  // every environment's lock, so none is starting (or being wiped) while we look and remove.
+  const locks: Lock[] = [];
+  try {
+    for (const env of environments) locks.push(await acquireLock(stack.root, env, 'clean'));
+    await cleanLocked(stack.file.project.name, projects, flags, ctx);
+  } finally {
+    for (const lock of locks) await lock.release();
+  }
+}
+
+interface Removal {
+  readonly kind: 'container' | 'image';
+  readonly name: string;
+  readonly sizeBytes: number;
+  remove(): Promise<unknown>;
+}
+
+async function cleanLocked(
+  project: string,
+  projects: ReadonlySet<string>,
+  flags: CleanFlags,
+  ctx: CommandContext,
+): Promise<void> {
   const docker = dockerClient(ctx.env);
   const containers = (
     await docker.listContainers({
@@ -39,53 +63,65 @@ export async function cleanAction(flags: CleanFlags, ctx: CommandContext): Promi
   const images = (await docker.listImages({ filters: { dangling: ['true'] } })).filter((image) =>
     projects.has(image.Labels?.[COMPOSE_PROJECT] ?? ''),
   );
-  const containerBytes = containers.reduce((sum, c) => sum + sizeRw(c), 0);
-  const imageBytes = images.reduce((sum, image) => sum + Math.max(0, image.Size), 0);
-  const items = {
-    containers: containers.map((c) => ({
+  const candidates: Removal[] = [
+    ...containers.map((c) => ({
+      kind: 'container' as const,
       name: (c.Names[0] ?? c.Id).replace(/^\//, ''),
       sizeBytes: sizeRw(c),
+      remove: () => docker.getContainer(c.Id).remove({ v: false }),
     })),
-    images: images.map((image) => ({
-      id: image.Id.replace(/^sha256:/, '').slice(0, 12),
-      sizeBytes: image.Size,
+    ...images.map((image) => ({
+      kind: 'image' as const,
+      name: image.Id.replace(/^sha256:/, '').slice(0, 12),
+      sizeBytes: Math.max(0, image.Size),
+      remove: () => docker.getImage(image.Id).remove(),
     })),
-    reclaimableBytes: containerBytes + imageBytes,
-  };
-  const count = containers.length + images.length;
+  ];
+  const reclaimableBytes = candidates.reduce((sum, item) => sum + item.sizeBytes, 0);
+  if (candidates.length === 0) {
+    if (flags.json === true) printJson(ctx.stdout, { removed: [], failed: [], reclaimedBytes: 0 });
+    else printLine(ctx.stdout, `Nothing of ${project} to clean.`);
+    return;
+  }
   if (flags.json !== true) {
-    if (count === 0) {
-      printLine(ctx.stdout, `Nothing of ${project} to clean.`);
-      return;
+    printLine(ctx.stdout, `Reclaimable from ${project}: ${(reclaimableBytes / 1e6).toFixed(1)} MB`);
+    for (const item of candidates) {
+      const label = item.kind === 'container' ? 'stopped container' : 'dangling image   ';
+      const size = item.kind === 'image' ? ` (${(item.sizeBytes / 1e6).toFixed(1)} MB)` : '';
+      printLine(ctx.stdout, `  ${label}  ${item.name}${size}`);
     }
-    printLine(ctx.stdout, `Reclaimable from ${project}: ${(items.reclaimableBytes / 1e6).toFixed(1)} MB`);
-    for (const c of items.containers) printLine(ctx.stdout, `  stopped container  ${c.name}`);
-    for (const image of items.images)
-      printLine(ctx.stdout, `  dangling image     ${image.id} (${(image.sizeBytes / 1e6).toFixed(1)} MB)`);
     printLine(
       ctx.stdout,
       '  (build cache carries no project labels, so stackctl leaves it to `docker builder prune`)',
     );
   }
-  if (count > 0) {
-    await confirm(ctx, `Remove ${count === 1 ? 'this item' : `these ${count} items`}?`, flags.yes === true);
-    await Promise.all(
-      containers.map((c) =>
-        docker
-          .getContainer(c.Id)
-          .remove({ v: false })
-          .catch(() => undefined),
-      ),
-    );
-    await Promise.all(
-      images.map((image) =>
-        docker
-          .getImage(image.Id)
-          .remove()
-          .catch(() => undefined),
-      ),
-    );
+  const count = candidates.length;
+  await confirm(ctx, `Remove ${count === 1 ? 'this item' : `these ${count} items`}?`, flags.yes === true);
+  // Containers first: an image is only removable once no container uses it.
+  const outcomes: { item: Removal; error?: string }[] = [];
+  for (const kind of ['container', 'image'] as const) {
+    const batch = candidates.filter((item) => item.kind === kind);
+    const settled = await Promise.allSettled(batch.map((item) => item.remove()));
+    settled.forEach((result, i) => {
+      const item = batch[i] as Removal;
+      outcomes.push(result.status === 'fulfilled' ? { item } : { item, error: dockerReason(result.reason) });
+    });
   }
-  if (flags.json === true) printJson(ctx.stdout, { removed: items });
-  else printLine(ctx.stdout, ctx.colors.green(`✔ removed ${count} item${count === 1 ? '' : 's'}`));
+  const removed = outcomes.filter((outcome) => outcome.error === undefined).map(({ item }) => item);
+  const failed = outcomes.filter((outcome) => outcome.error !== undefined);
+  if (flags.json === true) {
+    printJson(ctx.stdout, {
+      removed: removed.map(({ kind, name, sizeBytes }) => ({ kind, name, sizeBytes })),
+      failed: failed.map(({ item, error }) => ({ kind: item.kind, name: item.name, error })),
+      reclaimedBytes: removed.reduce((sum, item) => sum + item.sizeBytes, 0),
+    });
+  } else {
+    printLine(
+      ctx.stdout,
+      ctx.colors.green(`✔ removed ${removed.length} item${removed.length === 1 ? '' : 's'}`),
+    );
+    for (const { item, error } of failed)
+      printLine(ctx.stderr, ctx.colors.red(`✖ ${item.kind} ${item.name} was not removed: ${error ?? ''}`));
+  }
+  if (failed.length > 0) throw new ReportedFailure(EXIT.runtime);
 }

@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { readRegularFile } from '../../effects/files.js';
+import { textEncodingProblem } from '../../text.js';
 import { StackctlError } from '../../errors.js';
 import { nvidiaSmiRunner } from '../../effects/nvidia-smi.js';
 import { displayPathOf } from '../../effects/schema-file.js';
@@ -79,15 +80,30 @@ export async function gpuTopologyAction(
 }
 
 async function topologyText(input: string | undefined, ctx: CommandContext): Promise<string> {
-  if (input === '-') return readStdin();
   if (input !== undefined) {
+    let bytes: Buffer | undefined;
     try {
-      return await readFile(input, 'utf8');
+      bytes = input === '-' ? await readStdin() : await readRegularFile(input);
     } catch (error) {
+      if (error instanceof StackctlError) throw error;
       throw new StackctlError('E_USAGE', `cannot read ${input}: ${(error as Error).message}`, {
         hint: 'pass a file holding `nvidia-smi topo -m` output, or - for stdin',
       });
     }
+    if (bytes === undefined)
+      throw new StackctlError('E_USAGE', `${input} does not exist`, {
+        hint: 'pass a file holding `nvidia-smi topo -m` output, or - for stdin',
+      });
+    const problem = textEncodingProblem(bytes);
+    if (problem !== undefined)
+      throw new StackctlError(
+        'E_USAGE',
+        `${input === '-' ? 'stdin' : input} is ${problem}, not nvidia-smi output`,
+        {
+          hint: 'save the output of `nvidia-smi topo -m` as text (nvidia-smi topo -m > topo.txt)',
+        },
+      );
+    return bytes.toString('utf8');
   }
   const result = await nvidiaSmiRunner({ env: ctx.env, signal: ctx.signal })(TOPOLOGY_ARGS);
   if (!result.found) {
@@ -99,10 +115,10 @@ async function topologyText(input: string | undefined, ctx: CommandContext): Pro
   return result.output;
 }
 
-async function readStdin(): Promise<string> {
+async function readStdin(): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }
 
 function describeTopology(topology: Topology, ctx: CommandContext): string[] {

@@ -4,8 +4,7 @@ import { StackctlError } from '../../errors.js';
 import { demux, projectContainers, type ContainerSummary } from '../../effects/containers.js';
 import { dockerClient, dockerStatusCode } from '../../effects/docker.js';
 import { acquireLock } from '../../effects/lock.js';
-import { readSecretStore } from '../../effects/secret-store.js';
-import { redactor } from '../../effects/compose-runner.js';
+import { environmentRedactor } from '../../effects/redaction.js';
 import { demuxStream } from '../../effects/log-stream.js';
 import { LABELS } from '../../generate/compose-files.js';
 import { composeProjectName, stackOrder } from '../../model/environment.js';
@@ -193,8 +192,7 @@ export async function logsAction(
       hint: `start it: stackctl start ${envName}`,
     });
   }
-  const store = await readSecretStore(stack.root, envName);
-  const redact = redactor(Object.values(store?.secrets ?? {}).map((entry) => entry.value));
+  const redact = await environmentRedactor(docker, stack.root, stack.file, envName, containers);
   await Promise.all(
     containers.map((container) =>
       streamLogs(docker, container, containers.length > 1, redact, flags, tail, ctx),

@@ -17,7 +17,11 @@ export interface NetworkFlags {
   yes?: boolean;
 }
 
-/** Networks of this project that no container uses any more. */
+/**
+ * Networks of this project whose compose project has no container at all. Docker lists only running
+ * containers on a network, so an unattached network of a stopped environment is not an orphan: its
+ * stopped containers still refer to it and could not start without it.
+ */
 async function orphanedNetworks(
   ctx: CommandContext,
   file: StackFile,
@@ -25,20 +29,24 @@ async function orphanedNetworks(
   const project = file.project.name;
   const projects = new Set(Object.keys(file.environments).map((env) => composeProjectName(file, env)));
   const docker = dockerClient(ctx.env);
-  const networks = await docker.listNetworks({
-    filters: { label: [`${STACKCTL_PROJECT_LABEL}=${project}`] },
+  const [networks, containers] = await Promise.all([
+    docker.listNetworks({ filters: { label: [`${STACKCTL_PROJECT_LABEL}=${project}`] } }),
+    docker.listContainers({ all: true, filters: { label: [COMPOSE_PROJECT] } }),
+  ]);
+  const inUse = new Set(containers.map((container) => container.Labels[COMPOSE_PROJECT] ?? ''));
+  const candidates = networks.filter((network) => {
+    const composeProject = network.Labels?.[COMPOSE_PROJECT] ?? '';
+    return projects.has(composeProject) && !inUse.has(composeProject);
   });
   const details = await Promise.all(
-    networks
-      .filter((network) => projects.has(network.Labels?.[COMPOSE_PROJECT] ?? ''))
-      .map(
-        (network) =>
-          docker.getNetwork(network.Id).inspect() as Promise<{
-            Id: string;
-            Name: string;
-            Containers?: Record<string, unknown>;
-          }>,
-      ),
+    candidates.map(
+      (network) =>
+        docker.getNetwork(network.Id).inspect() as Promise<{
+          Id: string;
+          Name: string;
+          Containers?: Record<string, unknown>;
+        }>,
+    ),
   );
   return details
     .filter((network) => Object.keys(network.Containers ?? {}).length === 0)
@@ -79,11 +87,16 @@ export async function networkCheckAction(
   }
   checks.push(
     orphans.length === 0
-      ? { id: 'orphans', status: 'pass', message: 'no stackctl network is left without containers', fix: '' }
+      ? {
+          id: 'orphans',
+          status: 'pass',
+          message: 'no stackctl network is left without an environment',
+          fix: '',
+        }
       : {
           id: 'orphans',
           status: 'warn',
-          message: `networks without containers: ${orphans.map((n) => n.name).join(', ')}`,
+          message: `networks of environments that have no container left: ${orphans.map((n) => n.name).join(', ')}`,
           fix: 'stackctl network cleanup removes them (only these)',
         },
   );
@@ -100,7 +113,10 @@ export async function networkCleanupAction(flags: NetworkFlags, ctx: CommandCont
     return;
   }
   if (flags.json !== true) {
-    printLine(ctx.stdout, 'Will remove these networks (no container uses them):');
+    printLine(
+      ctx.stdout,
+      'Will remove these networks (their environments have no container, running or stopped):',
+    );
     for (const network of orphans) printLine(ctx.stdout, `  network    ${network.name}`);
   }
   await confirm(

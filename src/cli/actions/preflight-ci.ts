@@ -1,5 +1,6 @@
 import { execa } from 'execa';
-import { relative } from 'node:path';
+import { join, relative } from 'node:path';
+import { staleTemporaries } from '../../effects/files.js';
 import { projectRoot, readSchema } from '../../effects/schema-file.js';
 import type { Issue } from '../../schema/issue.js';
 import { resolveEnvironment } from '../../model/environment.js';
@@ -49,6 +50,7 @@ export async function runCiChecks(
     );
   }
   checks.push(...(await trackedSecretChecks(root, envName, ctx)));
+  checks.push(await leftoverTemporaryCheck(root, ctx));
 
   for (const check of checks) {
     if (check.status === 'pass' || check.id === 'schema') continue;
@@ -123,6 +125,30 @@ async function driftCheck(stack: LoadedStack, envName: string, ctx: CommandConte
     status: 'fail',
     message: `generated files missing or out of date: ${drifted.map((result) => result.path).join(', ')}`,
     fix: `run \`stackctl generate ${envName}\` and commit the compose files`,
+  };
+}
+
+/** Folders stackctl writes into; a killed write leaves its temporary file (maybe full of secrets) there. */
+const WRITTEN_FOLDERS = ['.', 'secrets', 'compose', '.stackctl'];
+
+async function leftoverTemporaryCheck(root: string, ctx: CommandContext): Promise<Check> {
+  const leftovers: string[] = [];
+  for (const folder of WRITTEN_FOLDERS) {
+    for (const name of await staleTemporaries(join(root, folder)))
+      leftovers.push(relative(ctx.cwd, join(root, folder, name)));
+  }
+  if (leftovers.length === 0)
+    return {
+      id: 'security.leftovers',
+      status: 'pass',
+      message: 'no temporary file of an interrupted write is left',
+      fix: '',
+    };
+  return {
+    id: 'security.leftovers',
+    status: 'fail',
+    message: `temporary files of an interrupted write (they may hold secrets): ${leftovers.join(', ')}`,
+    fix: `remove them (rm ${leftovers.join(' ')}); the next stackctl generate also does`,
   };
 }
 

@@ -6,7 +6,8 @@ import { rotateSecrets, type SecretStore } from '../../generate/secrets.js';
 import { confirm } from '../../ui/confirm.js';
 import { printJson, printLine, type CommandContext } from '../context.js';
 import { cryptoRandom, prepareGeneration } from '../generation.js';
-import { loadStack, requireEnvironment } from '../load-stack.js';
+import { loadStack, requireEnvironment, type LoadedStack } from '../load-stack.js';
+import { acquireLock } from '../../effects/lock.js';
 import { table } from '../../ui/table.js';
 
 export interface StatusFlags {
@@ -117,7 +118,25 @@ export async function secretsRotateAction(
   }
   const question = `Rotate ${chosen.length} secret${chosen.length === 1 ? '' : 's'} of ${env} (${chosen.join(', ')})?`;
   await confirm(ctx, question, flags.yes === true);
+  // Like every command that changes an environment: a start running now must not see half of it.
+  const lock = await acquireLock(stack.root, env, `secrets rotate ${env}`);
+  try {
+    // Read again under the lock: another rotation may have finished while we asked.
+    const current = (await readSecretStore(stack.root, env)) ?? store;
+    await rotateLocked(stack, env, current, chosen, flags, ctx);
+  } finally {
+    await lock.release();
+  }
+}
 
+async function rotateLocked(
+  stack: LoadedStack,
+  env: string,
+  store: SecretStore,
+  chosen: readonly string[],
+  flags: RotateFlags,
+  ctx: CommandContext,
+): Promise<void> {
   const now = new Date();
   const rotated = rotateSecrets(stack.file, store, chosen, cryptoRandom, now);
   // The backup holds the whole previous store, so every old value can be restored together.
@@ -170,6 +189,14 @@ function chooseSecrets(
     throw new StackctlError('E_USAGE', 'which secrets? give --name, --type, --due or --all', {
       hint: 'stackctl secrets rotate ENV --due',
     });
+  }
+  const types = [...new Set(declared.map(([, def]) => def.secretType ?? ''))].filter(Boolean).sort();
+  for (const type of flags.type) {
+    if (!types.includes(type)) {
+      throw new StackctlError('E_USAGE', `"${type}" is not a secret type any secret variable has`, {
+        hint: `secret types in use: ${types.join(', ')}`,
+      });
+    }
   }
   for (const name of flags.name) {
     if (!declared.some(([declaredName]) => declaredName === name)) {

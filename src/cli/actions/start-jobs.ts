@@ -105,6 +105,7 @@ function completedJobs(
         service: job,
         state: { phase: 'ready' as const, detail: 'completed earlier (unchanged)' },
         elapsedMs: 0,
+        at: 0,
         containers: mine,
       },
     ];

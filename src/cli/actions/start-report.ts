@@ -200,6 +200,7 @@ async function currentState(docker: Docker, model: EnvironmentModel): Promise<Wa
       service: entry.service.name,
       state: { phase: 'starting' as const, detail: 'not waited for' },
       elapsedMs: 0,
+      at: Date.now(),
       containers: entry.containers,
     }));
 }

@@ -1,12 +1,15 @@
 import type Docker from 'dockerode';
 import { EXIT, ReportedFailure, StackctlError } from '../../errors.js';
 import { applyFiles } from '../../effects/apply-files.js';
-import { runCompose, redactor, requireCompose } from '../../effects/compose-runner.js';
+import { runCompose, requireCompose } from '../../effects/compose-runner.js';
+import { redactor } from '../../generate/redact.js';
 import { LaunchError, StepLauncher } from '../../effects/launcher.js';
-import { projectContainers } from '../../effects/containers.js';
+import { containersOnMissingNetworks, projectContainers } from '../../effects/containers.js';
 import { dockerClient, type ComposeFlavour } from '../../effects/docker.js';
-import { waitForServices, type WaitResult } from '../../effects/health-waiter.js';
+import { confirmStable, waitForServices, type WaitResult } from '../../effects/health-waiter.js';
+import { STABLE_MS } from '../../health/classify.js';
 import { acquireLock } from '../../effects/lock.js';
+import { readSecretHistory } from '../../effects/secret-store.js';
 import { execProbe } from '../../effects/exec-probe.js';
 import { ensureDirectory, writeFileAtomic } from '../../effects/files.js';
 import { stateDirectory } from '../../effects/state.js';
@@ -175,10 +178,12 @@ async function startLocked(
   const { docker } = engine;
   const compose = await engine.compose;
   const secrets = Object.values(prepared.stores.get(envName)?.secrets ?? {}).map((entry) => entry.value);
-  const redact = redactor(secrets);
+  // Old values too: containers from before a rotation still print them.
+  const redact = redactor([...secrets, ...(await readSecretHistory(stack.root, envName))]);
   const composeEnv = composeEnvironment(ctx.env, file);
   const run = (args: readonly string[]) =>
     runCompose(compose, args, { env: composeEnv, signal: ctx.signal, redact });
+  await recreateStranded(docker, model.project, baseArgs, run, quiet ? undefined : ctx);
   const deadline = Date.now() + timeoutMs;
   const started = Date.now();
   const results: WaitResult[] = [];
@@ -281,7 +286,46 @@ async function startLocked(
       throw new ReportedFailure(EXIT.runtime);
     }
   }
+  if (flags.wait) {
+    const settling = quiet ? undefined : startProgress(ctx, 'Checking that every service stays up');
+    const stable = await confirmStable(docker, model.project, results, {
+      stableMs: STABLE_MS,
+      isJob: (service) => plan.waits.find((wait) => wait.service === service)?.kind === 'job',
+      signal: ctx.signal,
+    }).finally(() => settling?.stop());
+    const crashed = stable.find((result) => result.state.phase === 'failed');
+    if (crashed) {
+      await explainFailure(docker, envName, crashed, redact, stable, flags, ctx);
+      throw new ReportedFailure(EXIT.runtime);
+    }
+    results.splice(0, results.length, ...stable);
+  }
   await printSummary(docker, envName, model, results, flags, ctx, Date.now() - started);
+}
+
+/**
+ * Containers whose network was removed while they were stopped (by `docker network prune`, say)
+ * cannot start again: compose recreates the network but not them. Recreate them first (keeping
+ * their volumes), so start repairs the environment instead of failing on "network not found".
+ */
+async function recreateStranded(
+  docker: Docker,
+  project: string,
+  baseArgs: readonly string[],
+  run: (args: readonly string[]) => Promise<{ exitCode: number; output: string }>,
+  ctx: CommandContext | undefined,
+): Promise<void> {
+  const stranded = await containersOnMissingNetworks(docker, await projectContainers(docker, project));
+  if (stranded.length === 0) return;
+  const services = [...new Set(stranded.map((container) => container.service))];
+  if (ctx) printLine(ctx.stderr, `Recreating ${services.join(', ')}: a network they were on was removed`);
+  const result = await run([...baseArgs, 'up', '--no-start', '--no-deps', '--force-recreate', ...services]);
+  if (result.exitCode !== 0) {
+    if (ctx) printLine(ctx.stderr, result.output.trimEnd());
+    throw new StackctlError('E_RUNTIME', `could not recreate ${services.join(', ')} on new networks`, {
+      hint: 'see the compose output above',
+    });
+  }
 }
 
 /** An override that removes start_interval from every healthcheck, for engines that reject it. */

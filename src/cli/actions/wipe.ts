@@ -5,7 +5,8 @@ import { dockerClient } from '../../effects/docker.js';
 import { exists } from '../../effects/files.js';
 import { readInventory, removePlanned } from '../../effects/inventory.js';
 import { acquireLock, type Lock } from '../../effects/lock.js';
-import { backupSecrets, readSecretStore } from '../../effects/secret-store.js';
+import { backupFile } from '../../effects/secret-store.js';
+import { displayPathOf } from '../../effects/schema-file.js';
 import { isEmptyPlan, planWipe, type WipePlan } from '../../plan/wipe.js';
 import type { DataKind } from '../../schema/types.js';
 import { confirm } from '../../ui/confirm.js';
@@ -61,30 +62,27 @@ export async function wipe(
     if (flags.dryRun !== true)
       for (const env of environments) locks.push(await acquireLock(stack.root, env, 'wipe'));
     const docker = dockerClient(ctx.env);
-    const inventory = await readInventory(docker, stack.file.project.name);
-    const plan = planWipe(inventory, {
-      file: stack.file,
-      environments,
-      stacks: flags.stack,
-      data: flags.data as DataKind[],
-    });
+    const scope = { file: stack.file, environments, stacks: flags.stack, data: flags.data as DataKind[] };
+    const plan = planWipe(await readInventory(docker, stack.file.project.name), scope);
     const secretFiles = flags.secrets === true ? await existingSecretFiles(stack.root, environments) : [];
     const nothing = isEmptyPlan(plan) && secretFiles.length === 0;
 
     if (flags.json !== true || flags.dryRun === true) preview(plan, secretFiles, environments, flags, ctx);
+    refuseBlocked(plan);
     if (nothing || flags.dryRun === true) return plan;
 
     const count = plan.containers.length + plan.volumes.length + plan.networks.length + secretFiles.length;
     await confirm(ctx, `Remove ${count === 1 ? 'this item' : `these ${count} items`}?`, flags.yes === true);
-    await removePlanned(docker, plan, ctx.signal);
+    // Look again after the question: something may have started using a volume meanwhile.
+    refuseBlocked(planWipe(await readInventory(docker, stack.file.project.name), scope));
+    const stamp = new Date().toISOString();
     const backups: string[] = [];
-    if (flags.secrets === true) {
-      for (const env of environments) {
-        const store = await readSecretStore(stack.root, env);
-        if (store) backups.push(await backupSecrets(stack.root, env, store, new Date().toISOString()));
-      }
-      for (const file of secretFiles) await rm(join(stack.root, file), { force: true });
+    for (const file of secretFiles) {
+      const backup = await backupFile(stack.root, file, stamp);
+      if (backup !== undefined) backups.push(backup);
     }
+    await removePlanned(docker, plan, ctx.signal);
+    for (const file of secretFiles) await rm(join(stack.root, file), { force: true });
     if (flags.json === true) {
       printJson(ctx.stdout, {
         removed: {
@@ -98,12 +96,29 @@ export async function wipe(
     } else {
       printLine(ctx.stdout, ctx.colors.green(`✔ removed ${count} item${count === 1 ? '' : 's'}`));
       for (const backup of backups)
-        printLine(ctx.stdout, ctx.colors.dim(`secrets backed up (0600) in ${backup}`));
+        printLine(ctx.stdout, ctx.colors.dim(`backed up (0600) in ${displayPathOf(backup, ctx.cwd)}`));
     }
     return plan;
   } finally {
     for (const lock of locks) await lock.release();
   }
+}
+
+/** A wipe that Docker would stop half-way removes nothing: name what holds on, and how to free it. */
+function refuseBlocked(plan: WipePlan): void {
+  const [first, ...rest] = plan.blockers;
+  if (!first) return;
+  const more =
+    rest.length === 0
+      ? ''
+      : ` (and ${rest.length} more: ${rest.map((b) => `${b.resource} ${b.name} by ${b.usedBy}`).join(', ')})`;
+  throw new StackctlError(
+    'E_REFUSED',
+    `nothing removed: ${first.resource} ${first.name} is in use by container ${first.usedBy}, which is not part of this wipe${more}`,
+    {
+      hint: `stop and remove that container first (docker rm -f ${first.usedBy}${rest.map((b) => ` ${b.usedBy}`).join('')}), then wipe again`,
+    },
+  );
 }
 
 async function existingSecretFiles(root: string, environments: readonly string[]): Promise<string[]> {
@@ -130,6 +145,7 @@ function preview(
       volumes: plan.volumes.map((v) => ({ name: v.name, sizeBytes: v.sizeBytes ?? null })),
       networks: plan.networks.map((n) => n.name),
       files,
+      blockers: plan.blockers,
     });
     return;
   }
@@ -146,7 +162,10 @@ function preview(
     printLine(ctx.stdout, `  volume     ${volume.name}${size}`);
   }
   for (const network of plan.networks) printLine(ctx.stdout, `  network    ${network.name}`);
-  for (const file of files) printLine(ctx.stdout, `  file       ${file} (backed up first)`);
+  for (const file of files)
+    printLine(ctx.stdout, `  file       ${file} (a 0600 copy is kept in secrets/ first)`);
+  for (const blocker of plan.blockers)
+    printLine(ctx.stdout, `  blocked    ${blocker.resource} ${blocker.name} is in use by ${blocker.usedBy}`);
 }
 
 function formatBytes(bytes: number): string {

@@ -1,3 +1,4 @@
+import { excerpt } from '../../text.js';
 import { cleanLines, tokens, type Token } from '../text.js';
 
 /** How two devices are connected, as `nvidia-smi topo -m` names it (older drivers' SOC is SYS). */
@@ -71,7 +72,7 @@ export function parseTopology(text: string): Topology {
     }
     const cells = lineTokens.slice(1, 1 + header.devices.length).map((token) => token.text);
     if (cells.length < header.devices.length || !cells.every((cell) => LINK_CELL.test(cell))) {
-      throw new TopologyParseError(`row ${label} does not have a link cell for every device`);
+      throw new TopologyParseError(`row ${excerpt(label)} does not have a link cell for every device`);
     }
     rows.set(label, { cells, affinity: readAffinity(lineTokens.slice(1 + header.devices.length), header) });
   }
@@ -122,7 +123,8 @@ function parseHeader(line: string): Header {
       affinity.push({ name: match.words.join(' '), column: token.column, key: match.key });
       i += match.words.length;
     } else {
-      if (affinity.length > 0) throw new TopologyParseError(`unexpected header column "${token.text}"`);
+      if (affinity.length > 0)
+        throw new TopologyParseError(`unexpected header column "${excerpt(token.text)}"`);
       devices.push({ name: token.text, column: token.column });
       i += 1;
     }
@@ -160,7 +162,7 @@ function toLink(a: number, b: number, cell: string): GpuLink {
   if (nv) return { a, b, type: 'NV', count: Number(nv[1]) };
   if (cell === 'SOC' || cell === 'SYS') return { a, b, type: 'SYS' };
   if (cell === 'PIX' || cell === 'PXB' || cell === 'PHB' || cell === 'NODE') return { a, b, type: cell };
-  throw new TopologyParseError(`GPU${a} and GPU${b} have no link cell (found "${cell}")`);
+  throw new TopologyParseError(`GPU${a} and GPU${b} have no link cell (found "${excerpt(cell)}")`);
 }
 
 function nicNames(header: Header, lines: string[]): string[] {
@@ -183,5 +185,5 @@ function notATopologyReason(text: string): string {
   if (first === undefined) return 'nvidia-smi printed nothing';
   if (/ROCm System Management Interface/.test(text))
     return 'this is rocm-smi output (AMD GPUs), not nvidia-smi';
-  return `no GPU matrix in the output; nvidia-smi said: ${first.trim()}`;
+  return `no GPU matrix in the output; nvidia-smi said: ${excerpt(first.trim())}`;
 }
