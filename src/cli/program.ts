@@ -118,7 +118,9 @@ function reportError(error: unknown, io: ProcessIO, flags: GlobalFlags): number 
     error = known;
   }
   if (isStackctlError(error)) {
-    printLine(io.stderr, `${colors.red('error:')} ${error.message}`);
+    // An interruption is the user's choice, not an error: say what was left, without alarm.
+    if (error.code === 'E_INTERRUPTED') printLine(io.stderr, colors.yellow(error.message));
+    else printLine(io.stderr, `${colors.red('error:')} ${error.message}`);
     if (error.hint !== undefined && error.hint !== '')
       printLine(io.stderr, `  ${colors.dim('hint:')} ${error.hint}`);
     if (flags.verbose === true && error.cause !== undefined) printLine(io.stderr, describeCause(error.cause));

@@ -23,10 +23,16 @@ export interface ComposeRun {
 export async function runCompose(
   compose: ComposeFlavour,
   args: readonly string[],
-  options: { env: NodeJS.ProcessEnv; signal?: AbortSignal; redact: (text: string) => string },
+  options: {
+    env: NodeJS.ProcessEnv;
+    signal?: AbortSignal;
+    redact: (text: string) => string;
+    /** Each line compose prints, redacted, as it comes. */
+    onLine?: (line: string) => void;
+  },
 ): Promise<ComposeRun> {
   const [program, ...prefix] = compose.command;
-  const result = await execa(program ?? 'docker', [...prefix, ...args], {
+  const subprocess = execa(program ?? 'docker', [...prefix, ...args], {
     reject: false,
     all: true,
     env: { ...options.env, COMPOSE_STATUS_STDOUT: '1' },
@@ -34,6 +40,16 @@ export async function runCompose(
     cancelSignal: options.signal,
     stdin: 'ignore',
   });
+  const { onLine } = options;
+  if (onLine) {
+    let pending = '';
+    subprocess.all?.on('data', (chunk: Buffer) => {
+      const lines = (pending + chunk.toString('utf8')).split(/\r?\n|\r/);
+      pending = lines.pop() ?? '';
+      for (const line of lines) if (line.trim() !== '') onLine(options.redact(line));
+    });
+  }
+  const result = await subprocess;
   if (result.isCanceled) throw options.signal?.reason ?? new Error('cancelled');
   return { exitCode: result.exitCode ?? 1, output: options.redact(result.all ?? '') };
 }

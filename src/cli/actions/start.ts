@@ -19,7 +19,7 @@ import { resolveEnvironment, type EnvironmentModel } from '../../model/environme
 import type { GpuMode } from '../../plan/gpu-layout.js';
 import { composeArgs, planStart, withoutServices, type StartStep } from '../../plan/start.js';
 import type { StackFile } from '../../schema/types.js';
-import { startProgress } from '../../ui/progress.js';
+import { startProgress, type Progress } from '../../ui/progress.js';
 import { printLine, type CommandContext } from '../context.js';
 import { prepareGeneration } from '../generation.js';
 import { loadStack, requireEnvironment, type LoadedStack } from '../load-stack.js';
@@ -181,8 +181,15 @@ async function startLocked(
   // Old values too: containers from before a rotation still print them.
   const redact = redactor([...secrets, ...(await readSecretHistory(stack.root, envName))]);
   const composeEnv = composeEnvironment(ctx.env, file);
-  const run = (args: readonly string[]) =>
-    runCompose(compose, args, { env: composeEnv, signal: ctx.signal, redact });
+  // On a terminal, what compose says about pulling and building (a first start pulls many GB) is
+  // shown as it comes, above the spinner.
+  const run = (args: readonly string[], progress?: Progress) =>
+    runCompose(compose, args, {
+      env: composeEnv,
+      signal: ctx.signal,
+      redact,
+      ...(progress?.animated === true ? { onLine: (line: string) => showTransfer(line, progress) } : {}),
+    });
   await recreateStranded(docker, model.project, baseArgs, run, quiet ? undefined : ctx);
   const deadline = Date.now() + timeoutMs;
   const started = Date.now();
@@ -208,99 +215,162 @@ async function startLocked(
     return { ...(rest ? { step: rest } : {}), done };
   };
 
-  // While one stack becomes ready, the next one's containers are created (compose), so starting
-  // it is only a Docker API call per container once the stack before is ready.
-  let created: Promise<boolean> | undefined;
-  for (const [index, planned] of plan.steps.entries()) {
-    const { step, done } = await remaining(planned);
-    results.push(...done);
-    const precreated = created !== undefined && (await created);
-    created = undefined;
-    if (!step) continue;
-    const services = step.services;
-    const stepTargets = targets.filter((target) => services.includes(target.service));
-    let launcher: StepLauncher | undefined;
-    const launchFailed = new AbortController();
-    if (precreated && flags.wait) {
-      launcher = new StepLauncher(docker, model.project, step.after, (error) => launchFailed.abort(error));
-    } else {
-      const progress = quiet
-        ? undefined
-        : startProgress(ctx, `Starting ${step.stack}: ${services.join(', ')}`);
-      const up = await run(step.args).finally(() => progress?.stop());
-      if (up.exitCode !== 0) {
-        if (!quiet) printLine(ctx.stderr, up.output.trimEnd());
-        throw new StackctlError(
-          'E_RUNTIME',
-          `docker compose up failed for stack ${step.stack} (exit ${up.exitCode})`,
-          {
-            hint: `see the compose output above; the stack is left as it is: stackctl status ${envName}`,
-          },
+  // What is up so far, for the one line an interrupted start leaves behind.
+  const stacksSoFar: StacksSoFar = { ready: [], partly: [] };
+  const total = plan.waits.length;
+  try {
+    await runSteps();
+  } catch (error) {
+    if (ctx.signal.aborted) throw interruptedStart(envName, stacksSoFar);
+    throw error;
+  }
+
+  async function runSteps(): Promise<void> {
+    // While one stack becomes ready, the next one's containers are created (compose), so starting
+    // it is only a Docker API call per container once the stack before is ready.
+    let created: Promise<boolean> | undefined;
+    for (const [index, planned] of plan.steps.entries()) {
+      const { step, done } = await remaining(planned);
+      results.push(...done);
+      const precreated = created !== undefined && (await created);
+      created = undefined;
+      if (!step) continue;
+      const services = step.services;
+      const stepTargets = targets.filter((target) => services.includes(target.service));
+      let launcher: StepLauncher | undefined;
+      const launchFailed = new AbortController();
+      markPartly(stacksSoFar, step.stack);
+      if (precreated && flags.wait) {
+        launcher = new StepLauncher(docker, model.project, step.after, (error) => launchFailed.abort(error));
+      } else {
+        const progress = quiet
+          ? undefined
+          : startProgress(ctx, `Starting ${step.stack}: ${services.join(', ')}`);
+        const up = await run(step.args, progress).finally(() => progress?.stop());
+        if (up.exitCode !== 0) {
+          if (!quiet) printLine(ctx.stderr, up.output.trimEnd());
+          throw new StackctlError(
+            'E_RUNTIME',
+            `docker compose up failed for stack ${step.stack} (exit ${up.exitCode})`,
+            {
+              hint: `see the compose output above; the stack is left as it is: stackctl status ${envName}`,
+            },
+          );
+        }
+      }
+      if (!flags.wait) continue;
+      const next = plan.steps[index + 1];
+      if (next) {
+        markPartly(stacksSoFar, next.stack);
+        created = remaining(next).then(
+          async ({ step: nextStep }) =>
+            nextStep === undefined || (await run(nextStep.createArgs)).exitCode === 0,
+          () => false,
         );
       }
-    }
-    if (!flags.wait) continue;
-    const next = plan.steps[index + 1];
-    if (next) {
-      created = remaining(next).then(
-        async ({ step: nextStep }) =>
-          nextStep === undefined || (await run(nextStep.createArgs)).exitCode === 0,
-        () => false,
+      const readyNow = new Set(
+        results.filter((result) => result.state.phase === 'ready').map((result) => result.service),
       );
-    }
-    const waiting = quiet
-      ? undefined
-      : startProgress(ctx, `Waiting for ${step.stack}: ${services.join(', ')}`);
-    const stepResults = await waitForServices(docker, model.project, stepTargets, {
-      deadline,
-      signal: ctx.signal ? AbortSignal.any([ctx.signal, launchFailed.signal]) : launchFailed.signal,
-      probe,
-      ...(launcher ? { launchedAt: launcher.launchedAt } : {}),
-      onChange: (service, state) => {
-        launcher?.observe(service, state);
-        if (quiet) return;
-        const text = `${service}: ${state.detail} (${((Date.now() - started) / 1000).toFixed(1)}s)`;
-        if (ctx.stderr.isTTY === true) waiting?.update(text);
-        else if (state.phase !== 'starting') printLine(ctx.stderr, text);
-      },
-      onWaiting: (refresh) => launcher?.begin(refresh),
-    })
-      .catch((error: unknown) => {
-        if (error instanceof LaunchError) {
-          throw new StackctlError('E_RUNTIME', error.message, {
-            hint: `the stack is left as it is: stackctl status ${envName}; stop it with: stackctl stop ${envName}`,
-          });
-        }
-        throw error;
+      const counted = (): string => `${readyNow.size}/${total} ready`;
+      const waiting = quiet
+        ? undefined
+        : startProgress(ctx, `Waiting for ${step.stack} (${counted()}): ${services.join(', ')}`);
+      const stepResults = await waitForServices(docker, model.project, stepTargets, {
+        deadline,
+        signal: AbortSignal.any([ctx.signal, launchFailed.signal]),
+        probe,
+        ...(launcher ? { launchedAt: launcher.launchedAt } : {}),
+        onChange: (service, state) => {
+          launcher?.observe(service, state);
+          if (state.phase === 'ready') readyNow.add(service);
+          if (quiet) return;
+          const text = `${service}: ${state.detail} (${seconds(Date.now() - started)})`;
+          if (waiting?.animated === true) waiting.update(`Waiting for ${step.stack} (${counted()}): ${text}`);
+          else if (state.phase !== 'starting') printLine(ctx.stderr, `${text} [${counted()}]`);
+        },
+        onWaiting: (refresh) => launcher?.begin(refresh),
       })
-      .finally(() => {
-        launcher?.stop();
-        waiting?.stop();
-      });
-    results.push(...stepResults);
-    await jobs.record(stepResults);
-    const failure = stepResults.find((result) => result.state.phase === 'failed');
-    if (failure) {
-      await created;
-      await explainFailure(docker, envName, failure, redact, results, flags, ctx);
-      throw new ReportedFailure(EXIT.runtime);
+        .catch((error: unknown) => {
+          if (error instanceof LaunchError) {
+            throw new StackctlError('E_RUNTIME', error.message, {
+              hint: `the stack is left as it is: stackctl status ${envName}; stop it with: stackctl stop ${envName}`,
+            });
+          }
+          throw error;
+        })
+        .finally(() => {
+          launcher?.stop();
+          waiting?.stop();
+        });
+      results.push(...stepResults);
+      await jobs.record(stepResults);
+      const failure = stepResults.find((result) => result.state.phase === 'failed');
+      if (failure) {
+        await created;
+        await explainFailure(docker, envName, failure, redact, results, flags, ctx);
+        throw new ReportedFailure(EXIT.runtime);
+      }
+      markReady(stacksSoFar, step.stack);
+      if (!quiet)
+        printLine(
+          ctx.stderr,
+          ctx.colors.green(
+            `✔ ${step.stack} ready in ${seconds(Date.now() - started)} (${readyNow.size}/${total} ready)`,
+          ),
+        );
     }
-  }
-  if (flags.wait) {
-    const settling = quiet ? undefined : startProgress(ctx, 'Checking that every service stays up');
-    const stable = await confirmStable(docker, model.project, results, {
-      stableMs: STABLE_MS,
-      isJob: (service) => plan.waits.find((wait) => wait.service === service)?.kind === 'job',
-      signal: ctx.signal,
-    }).finally(() => settling?.stop());
-    const crashed = stable.find((result) => result.state.phase === 'failed');
-    if (crashed) {
-      await explainFailure(docker, envName, crashed, redact, stable, flags, ctx);
-      throw new ReportedFailure(EXIT.runtime);
+    if (flags.wait) {
+      const settling = quiet ? undefined : startProgress(ctx, 'Checking that every service stays up');
+      const stable = await confirmStable(docker, model.project, results, {
+        stableMs: STABLE_MS,
+        isJob: (service) => plan.waits.find((wait) => wait.service === service)?.kind === 'job',
+        signal: ctx.signal,
+      }).finally(() => settling?.stop());
+      const crashed = stable.find((result) => result.state.phase === 'failed');
+      if (crashed) {
+        await explainFailure(docker, envName, crashed, redact, stable, flags, ctx);
+        throw new ReportedFailure(EXIT.runtime);
+      }
+      results.splice(0, results.length, ...stable);
     }
-    results.splice(0, results.length, ...stable);
   }
   await printSummary(docker, envName, model, results, flags, ctx, Date.now() - started);
+}
+
+/** What stacks an interrupted start leaves behind: ready ones, and those created or partly started. */
+interface StacksSoFar {
+  ready: string[];
+  partly: string[];
+}
+
+function markPartly(state: StacksSoFar, stack: string): void {
+  if (!state.partly.includes(stack) && !state.ready.includes(stack)) state.partly.push(stack);
+}
+
+function markReady(state: StacksSoFar, stack: string): void {
+  state.partly = state.partly.filter((name) => name !== stack);
+  if (!state.ready.includes(stack)) state.ready.push(stack);
+}
+
+/** The one line Ctrl-C during start leaves: what is up, what is partly there, and how to stop it. */
+function interruptedStart(envName: string, state: StacksSoFar): StackctlError {
+  const parts: string[] = [];
+  if (state.ready.length > 0) parts.push(`${state.ready.join(', ')} ${state.ready.length === 1 ? 'is' : 'are'} up`);
+  if (state.partly.length > 0) parts.push(`${state.partly.join(', ')} partly created or started`);
+  const left = parts.length === 0 ? 'nothing was started' : parts.join('; ');
+  return new StackctlError('E_INTERRUPTED', `start of ${envName} interrupted: ${left}`, {
+    hint: parts.length === 0 ? '' : `stop what runs with: stackctl stop ${envName}`,
+  });
+}
+
+/** Compose's pull and build lines, the ones worth showing while a first start downloads. */
+function showTransfer(line: string, progress: Progress): void {
+  if (/\b(pull|pulling|pulled|download|downloading|extracting|build|building|built)\b|^#\d+ /i.test(line))
+    progress.log(line.trim());
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)}s`;
 }
 
 /**

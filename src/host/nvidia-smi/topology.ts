@@ -185,5 +185,5 @@ function notATopologyReason(text: string): string {
   if (first === undefined) return 'nvidia-smi printed nothing';
   if (/ROCm System Management Interface/.test(text))
     return 'this is rocm-smi output (AMD GPUs), not nvidia-smi';
-  return `no GPU matrix in the output; nvidia-smi said: ${excerpt(first.trim())}`;
+  return `no GPU matrix in the output; nvidia-smi said: ${excerpt(first.trim(), 300)}`;
 }
