@@ -1,20 +1,27 @@
 #!/usr/bin/env bash
-# Builds the images the integration tests run, locally: no registry is reachable, nothing is pulled.
-# stackctl-test/busybox:1 is a root filesystem holding Debian's static busybox and its applets.
+# Builds the images the integration tests run, locally: no registry is reachable, nothing is pulled,
+# and installs tmux, which the terminal tests drive. stackctl-test/busybox:1 is a root filesystem
+# holding Debian's static busybox and its applets. Idempotent; the test set-up runs it too.
 set -euo pipefail
 
 IMAGE=stackctl-test/busybox:1
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+updated=""
+install() {
+  [ -n "$updated" ] || { $SUDO apt-get update -qq; updated=1; }
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@" >/dev/null
+}
+
+# The terminal tests drive stackctl on real pseudo-terminals through tmux.
+command -v tmux >/dev/null 2>&1 || install tmux
+
 if docker image inspect "$IMAGE" >/dev/null 2>&1; then
   echo "$IMAGE already built"
   exit 0
 fi
 
-SUDO=""
-[ "$(id -u)" -ne 0 ] && SUDO="sudo"
-if [ ! -x /bin/busybox ]; then
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq busybox-static >/dev/null
-fi
+[ -x /bin/busybox ] || install busybox-static
 
 rootfs=$(mktemp -d)
 trap 'rm -rf "$rootfs"' EXIT

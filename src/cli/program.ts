@@ -90,6 +90,24 @@ function buildProgram(io: ProcessIO): Command {
   registerSecrets(program, getContext);
   registerPreflight(program, getContext);
   registerGpu(program, getContext);
+  program
+    .command('completion')
+    .description('print a completion script for bash, zsh or fish')
+    .argument('[shell]', 'bash, zsh or fish')
+    .option('--environments', "print the schema's environment names (what the scripts complete)")
+    .option('-s, --schema <path>', 'stack file')
+    .addHelpText(
+      'after',
+      examples([
+        ['source <(stackctl completion bash)', 'in ~/.bashrc'],
+        ['stackctl completion zsh > "${fpath[1]}/_stackctl"', 'zsh'],
+        ['stackctl completion fish > ~/.config/fish/completions/stackctl.fish', 'fish'],
+      ]),
+    )
+    .action(async (shell: string | undefined, flags: { environments?: boolean; schema?: string }) => {
+      const { completionAction } = await import('./actions/completion.js');
+      await completionAction(program, shell, flags, getContext());
+    });
 
   applyToAll(program, (command) => command.exitOverride().showSuggestionAfterError(true));
   return program;

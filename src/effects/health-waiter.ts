@@ -49,6 +49,12 @@ export interface WaitOptions {
    * does for Docker.
    */
   readonly probe?: (containerId: string, command: readonly string[]) => Promise<boolean>;
+  /**
+   * Replay Docker's events from this moment (ms since epoch), so a container that died before the
+   * event stream opened (while compose was still starting the stack) is still seen dying, with its
+   * exit code. Default: from when waiting begins.
+   */
+  readonly since?: number;
 }
 
 /** At most this many direct healthcheck runs at once, so probing never crowds out the services. */
@@ -74,6 +80,8 @@ export async function waitForServices(
 
   const events = (await docker.getEvents({
     filters: { type: ['container'], label: [`${COMPOSE_PROJECT_LABEL}=${project}`] },
+    // Seconds with a fraction: Docker reads the fraction, so nothing from before this moment replays.
+    ...(options.since === undefined ? {} : { since: Math.floor(options.since) / 1000 }),
   })) as NodeJS.ReadableStream & { destroy(): void };
 
   return new Promise<WaitResult[]>((resolve, reject) => {

@@ -77,16 +77,22 @@ export function classifyService(
       const restarting = container.status === 'restarting' || restarts > 0;
       if (codes.length === 0 && !restarting) continue;
       const code = codes.at(-1) ?? container.exitCode;
-      const source = codes.length > 0 ? "Docker's die event" : 'docker inspect';
+      // Once restarted and running again, inspect shows exit code 0 whatever the process exited with.
+      const exited =
+        codes.length > 0
+          ? `exited with code ${code} (Docker's die event)`
+          : container.status === 'running'
+            ? 'exited (its code was not seen: Docker had restarted it already)'
+            : `exited with code ${code} (docker inspect)`;
       if (restarting) {
         const times = Math.max(restarts, 1);
         return {
           phase: 'failed',
           reason: 'crash-looping',
-          detail: `crash-looping: exited with code ${code} (${source}) and was restarted ${times} time${times === 1 ? '' : 's'} by its restart policy`,
+          detail: `crash-looping: ${exited} and was restarted ${times} time${times === 1 ? '' : 's'} by its restart policy`,
         };
       }
-      return { phase: 'failed', reason: 'exited', detail: `exited with code ${code} (${source})` };
+      return { phase: 'failed', reason: 'exited', detail: exited };
     }
   }
   if (expectation.kind === 'job') {

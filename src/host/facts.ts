@@ -49,7 +49,17 @@ export interface PortProbe {
   readonly status: 'free' | 'in-use' | 'own' | 'error';
   /** The process holding the port, when the host tells. */
   readonly holder?: string;
+  /** The container publishing the port, when a container does (docker-proxy is only its agent). */
+  readonly holderContainer?: PortHolderContainer;
   readonly error?: string;
+}
+
+export interface PortHolderContainer {
+  readonly name: string;
+  readonly composeProject: string | undefined;
+  /** Its stackctl project and environment, when stackctl started it. */
+  readonly stackctlProject: string | undefined;
+  readonly environment: string | undefined;
 }
 
 export interface DockerNetworkFact {

@@ -2,6 +2,7 @@ import type { EnvironmentFiles } from '../generate/plan.js';
 import type { EnvironmentModel, ResolvedService } from '../model/environment.js';
 import type { StackFile } from '../schema/types.js';
 import { dependencyNames } from '../schema/values.js';
+import { durationMs } from '../duration.js';
 import { composeHealthcheck } from '../generate/compose-files.js';
 import { healthcheckCommand, unescapeCompose } from '../health/probe.js';
 
@@ -205,19 +206,6 @@ function waitSpec(file: StackFile, model: EnvironmentModel, service: ResolvedSer
     budgetMs: budget,
     budgetReason: `start_period ${ms(startPeriod)} + ${retries} × (interval ${ms(interval)} + timeout ${ms(timeout)}) + ${ms(BUDGET_SLACK_MS)}`,
   };
-}
-
-/** Parses compose durations: 1m30s, 500ms, 10s, 1h. */
-export function durationMs(text: string): number {
-  const units: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1, us: 0.001 };
-  let total = 0;
-  let matched = '';
-  for (const match of text.matchAll(/(\d+(?:\.\d+)?)(ms|us|h|m|s)/g)) {
-    total += Number(match[1]) * (units[match[2] ?? 's'] ?? 0);
-    matched += match[0];
-  }
-  if (matched !== text.trim() || matched === '') throw new Error(`not a duration: ${text}`);
-  return Math.round(total);
 }
 
 function ms(value: number): string {

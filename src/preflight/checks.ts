@@ -27,6 +27,8 @@ export interface PreflightInput {
 /** Free disk an environment needs unless it says otherwise (diskMinimumGb). */
 export const DEFAULT_DISK_MINIMUM_GB = 20;
 export const RECLAIMABLE_WARN_SHARE = 0.3;
+/** Below this, reclaimable space is not worth a warning whatever its share (2 MB of 4 MB is 50%). */
+export const RECLAIMABLE_WARN_BYTES = 1e9;
 export const ELASTICSEARCH_MAX_MAP_COUNT = 262_144;
 /** Docker API version that supports healthcheck start_interval (Engine 25). */
 export const START_INTERVAL_API = '1.44';
@@ -277,14 +279,17 @@ function hostChecks({ model, facts }: PreflightInput): Check[] {
     const share = reclaimableShare(usage);
     const bytes = usage.reduce((sum, row) => sum + row.reclaimableBytes, 0);
     checks.push(
-      share > RECLAIMABLE_WARN_SHARE
+      share > RECLAIMABLE_WARN_SHARE && bytes >= RECLAIMABLE_WARN_BYTES
         ? {
             id: 'docker.reclaimable',
             status: 'warn',
-            message: `${(bytes / 1e9).toFixed(1)} GB (${Math.round(share * 100)}%) of Docker's storage is reclaimable`,
+            message: `${formatGb(bytes)} (${Math.round(share * 100)}%) of Docker's storage is reclaimable`,
             fix: "run `stackctl clean` to remove this project's leftovers; stackctl never prunes anything else",
           }
-        : pass('docker.reclaimable', `${Math.round(share * 100)}% of Docker's storage is reclaimable`),
+        : pass(
+            'docker.reclaimable',
+            `${formatGb(bytes)} (${Math.round(share * 100)}%) of Docker's storage is reclaimable`,
+          ),
     );
   }
   return checks;
@@ -321,6 +326,29 @@ function portConflict(model: EnvironmentModel, probe: PortProbe): Check {
       status: 'fail',
       message: `cannot bind ${address}/${probe.protocol} for ${probe.service}: ${probe.error ?? 'unknown error'}`,
       fix: `check the bind address (BIND_ADDRESS) exists on this host, ${change}`,
+    };
+  }
+  const container = probe.holderContainer;
+  if (container) {
+    // model.project is <stackctl project>-<environment>.
+    const sameProject =
+      container.stackctlProject !== undefined &&
+      model.project === `${container.stackctlProject}-${model.name}`;
+    const who =
+      container.environment !== undefined && sameProject
+        ? `container ${container.name} of ${container.environment}, another environment of this project`
+        : `container ${container.name}${container.composeProject ? ` (compose project ${container.composeProject})` : ''}`;
+    const stop =
+      container.environment !== undefined && sameProject
+        ? `stop it (stackctl stop ${container.environment})`
+        : container.composeProject
+          ? `stop it (docker compose -p ${container.composeProject} stop)`
+          : `stop it (docker stop ${container.name})`;
+    return {
+      id: `port.${probe.port}`,
+      status: 'fail',
+      message: `port ${address}/${probe.protocol} for ${probe.service} is in use by ${who}`,
+      fix: `${stop}, ${change}`,
     };
   }
   return {
@@ -480,4 +508,8 @@ export function compareVersions(a: string, b: string): number {
     if (diff !== 0) return diff;
   }
   return 0;
+}
+
+function formatGb(bytes: number): string {
+  return bytes >= 1e8 ? `${(bytes / 1e9).toFixed(1)} GB` : `${Math.round(bytes / 1e6)} MB`;
 }

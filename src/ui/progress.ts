@@ -17,7 +17,8 @@ export interface Progress {
 export function canAnimate(ctx: CommandContext): boolean {
   const stream = ctx.stderr as { isTTY?: boolean; columns?: number };
   if (stream.isTTY !== true) return false;
-  if (ctx.env['CI'] !== undefined || ctx.env['TERM'] === 'dumb' || (ctx.env['NO_COLOR'] ?? '') !== '') return false;
+  if (ctx.env['CI'] !== undefined || ctx.env['TERM'] === 'dumb' || (ctx.env['NO_COLOR'] ?? '') !== '')
+    return false;
   return typeof stream.columns === 'number' && stream.columns > 0;
 }
 

@@ -383,8 +383,12 @@ describe('stackctl reset and start first-run', () => {
     await decoysIntact();
   });
 
-  it("a wipe of every environment takes only this project's resources", async () => {
-    const result = await runCli(['wipe', '--yes'], { cwd: project.root });
+  it("a wipe of every environment must be asked for by name, and takes only this project's resources", async () => {
+    const unnamed = await runCli(['wipe', '--yes'], { cwd: project.root });
+    expect(unnamed.exitCode).toBe(2);
+    expect(unnamed.stderr).toContain('which environment? name one, or --all');
+    expect((await inspect(`${project.name}-ok-db-1`)).State.Status).toBe('running');
+    const result = await runCli(['wipe', '--all', '--yes'], { cwd: project.root });
     expect(result.exitCode).toBe(0);
     const left = (
       await docker(

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { HostFacts } from '../../src/host/facts.js';
-import { parseSystemDf } from '../../src/host/docker-text.js';
+import type { HostFacts, PortProbe } from '../../src/host/facts.js';
+import { parseSystemDf, type DiskUsageRow } from '../../src/host/docker-text.js';
 import { parseTopology } from '../../src/host/nvidia-smi/topology.js';
 import { resolveEnvironment } from '../../src/model/environment.js';
 import { chooseGpuLayout } from '../../src/plan/gpu-layout.js';
@@ -276,6 +276,83 @@ describe('preflightChecks', () => {
       fix: 'stop what holds it, or set ALLURE_RESULTS_PORT to a free port under environments.testing.variables',
     });
     expect(failed(checks)).toEqual(['port.5050']);
+  });
+
+  it('names the container behind a taken port, its environment, and the command that frees it', () => {
+    const taken = (holderContainer: PortProbe['holderContainer']): Check | undefined =>
+      byId(
+        preflightChecks({
+          model: resolveEnvironment(file, 'testing'),
+          facts: facts({
+            ports: [
+              {
+                service: 'allure-results',
+                hostIp: '127.0.0.1',
+                port: 5050,
+                protocol: 'tcp',
+                status: 'in-use',
+                ...(holderContainer ? { holderContainer } : {}),
+              },
+            ],
+          }),
+          gpuMode: 'cpu',
+          layout: undefined,
+        }),
+        'port.5050',
+      );
+    expect(
+      taken({
+        name: 'multimodal-development-allure-results-1',
+        composeProject: 'multimodal-development',
+        stackctlProject: 'multimodal',
+        environment: 'development',
+      }),
+    ).toMatchObject({
+      message:
+        'port 127.0.0.1:5050/tcp for allure-results is in use by container multimodal-development-allure-results-1 of development, another environment of this project',
+      fix: expect.stringMatching(
+        /^stop it \(stackctl stop development\), or set ALLURE_RESULTS_PORT/,
+      ) as string,
+    });
+    expect(
+      taken({ name: 'web-1', composeProject: 'shop', stackctlProject: undefined, environment: undefined }),
+    ).toMatchObject({
+      message:
+        'port 127.0.0.1:5050/tcp for allure-results is in use by container web-1 (compose project shop)',
+      fix: expect.stringMatching(/^stop it \(docker compose -p shop stop\)/) as string,
+    });
+  });
+
+  it('warns about reclaimable space only when the amount matters', () => {
+    const reclaimable = (reclaimableBytes: number, totalBytes: number): Check | undefined =>
+      byId(
+        preflightChecks({
+          model: resolveEnvironment(file, 'testing'),
+          facts: facts({
+            diskUsage: [
+              {
+                type: 'Images',
+                total: 1,
+                active: 0,
+                sizeBytes: totalBytes,
+                reclaimableBytes,
+              } satisfies DiskUsageRow,
+            ],
+          }),
+          gpuMode: 'cpu',
+          layout: undefined,
+        }),
+        'docker.reclaimable',
+      );
+    expect(reclaimable(2e6, 4e6)).toMatchObject({
+      status: 'pass',
+      message: "2 MB (50%) of Docker's storage is reclaimable",
+    });
+    expect(reclaimable(6e9, 10e9)).toMatchObject({
+      status: 'warn',
+      message: "6.0 GB (60%) of Docker's storage is reclaimable",
+    });
+    expect(reclaimable(2e9, 100e9)?.status).toBe('pass');
   });
 
   it('fails subnets that overlap another Docker network or a host route, but not its own', () => {

@@ -111,6 +111,12 @@ describe('classifyService', () => {
         new Map([['c1', [3, 3]]]),
       ),
     ).toMatchObject({ reason: 'crash-looping' });
+    // Restarted and running again, no die event seen: inspect's 0 would be a lie.
+    expect(classifyService(service, [restarted], new Map([['c1', 0]])).phase).toBe('failed');
+    expect(classifyService(service, [restarted], new Map([['c1', 0]]))).toMatchObject({
+      detail:
+        'crash-looping: exited (its code was not seen: Docker had restarted it already) and was restarted 1 time by its restart policy',
+    });
     // Died and stayed down: exited, with the die event's code.
     expect(
       classifyService(

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { resolveEnvironment } from '../../src/model/environment.js';
-import { durationMs, planStart, selectServices, withoutServices } from '../../src/plan/start.js';
+import { durationMs } from '../../src/duration.js';
+import { planStart, selectServices, withoutServices } from '../../src/plan/start.js';
 import type { StackFile } from '../../src/schema/types.js';
 import { validateStackText } from '../../src/schema/validate.js';
 import { SHIPPED_SCHEMA } from '../helpers/paths.js';

@@ -2,6 +2,8 @@ import type Docker from 'dockerode';
 import type { StackFile } from '../../schema/types.js';
 import { StackctlError } from '../../errors.js';
 import { demux, projectContainers, type ContainerSummary } from '../../effects/containers.js';
+import { durationMs } from '../../duration.js';
+import { didYouMean } from '../../schema/suggest.js';
 import { dockerClient, dockerStatusCode } from '../../effects/docker.js';
 import { acquireLock } from '../../effects/lock.js';
 import { environmentRedactor } from '../../effects/redaction.js';
@@ -15,6 +17,7 @@ import { startAction, type StartFlags } from './start.js';
 
 export interface StopFlags {
   stack: string[];
+  timeout?: string;
   schema?: string;
   json?: boolean;
 }
@@ -30,9 +33,26 @@ export async function stopAction(envName: string, flags: StopFlags, ctx: Command
     const containers = (await projectContainers(docker, project)).filter(
       (c) => flags.stack.length === 0 || flags.stack.includes(c.labels[LABELS.stack] ?? ''),
     );
-    const stopped = await stopInReverseOrder(docker, stack.file, containers, ctx, (stackName, group) => {
-      if (flags.json !== true)
-        printLine(ctx.stderr, `Stopping ${stackName}: ${group.map((c) => c.service).join(', ')}`);
+    const seconds = flags.timeout === undefined ? undefined : Number(flags.timeout);
+    if (seconds !== undefined && (!Number.isInteger(seconds) || seconds < 0)) {
+      throw new StackctlError('E_USAGE', `--timeout "${flags.timeout}" is not a whole number of seconds`, {
+        hint: 'use -t 30',
+      });
+    }
+    const started = Date.now();
+    const stopped = await stopInReverseOrder(docker, stack.file, containers, ctx, {
+      ...(seconds === undefined ? {} : { seconds }),
+      onStack: (stackName, group) => {
+        if (flags.json !== true)
+          printLine(ctx.stderr, `Stopping ${stackName}: ${group.map((c) => c.service).join(', ')}`);
+      },
+      onStopped: (container) => {
+        if (flags.json !== true)
+          printLine(
+            ctx.stderr,
+            `  stopped ${container.name} (${((Date.now() - started) / 1000).toFixed(1)}s)`,
+          );
+      },
     });
     if (flags.json === true) printJson(ctx.stdout, { environment: envName, stopped });
     else
@@ -47,21 +67,36 @@ export async function stopAction(envName: string, flags: StopFlags, ctx: Command
   }
 }
 
+interface StopOptions {
+  /** Seconds each container gets before it is killed; default: its own stop timeout. */
+  readonly seconds?: number;
+  readonly onStack?: (stack: string, group: readonly ContainerSummary[]) => void;
+  readonly onStopped?: (container: ContainerSummary) => void;
+}
+
 /** Stops running containers stack by stack, dependents first; returns the names stopped. */
 async function stopInReverseOrder(
   docker: Docker,
   file: StackFile,
   containers: readonly ContainerSummary[],
   ctx: CommandContext,
-  onStack: (stack: string, group: readonly ContainerSummary[]) => void = () => undefined,
+  options: StopOptions = {},
 ): Promise<string[]> {
   const stopped: string[] = [];
   for (const stackName of stackOrder(file).reverse()) {
     const group = containers.filter((c) => c.labels[LABELS.stack] === stackName && c.status === 'running');
     if (group.length === 0) continue;
     ctx.signal.throwIfAborted();
-    onStack(stackName, group);
-    await Promise.all(group.map((c) => docker.getContainer(c.id).stop().catch(ignoreNotRunning)));
+    options.onStack?.(stackName, group);
+    await Promise.all(
+      group.map(async (c) => {
+        await docker
+          .getContainer(c.id)
+          .stop(options.seconds === undefined ? {} : { t: options.seconds })
+          .catch(ignoreNotRunning);
+        options.onStopped?.(c);
+      }),
+    );
     stopped.push(...group.map((c) => c.name));
   }
   return stopped;
@@ -162,21 +197,27 @@ function uptime(seconds: number): string {
 export interface LogsFlags {
   follow?: boolean;
   tail: string;
+  since?: string;
+  timestamps?: boolean;
   schema?: string;
 }
 
-/** A service's logs (every replica), with the environment's secret values redacted. */
+/**
+ * Logs of one service (every replica) or, without a service, of the whole environment, each line
+ * prefixed with its container as `docker compose logs` does, secret values redacted. Without -f the
+ * lines of all containers are merged in time order.
+ */
 export async function logsAction(
   envName: string,
-  service: string,
+  service: string | undefined,
   flags: LogsFlags,
   ctx: CommandContext,
 ): Promise<void> {
   const stack = await loadStack(flags.schema, ctx);
   const env = requireEnvironment(stack.file, envName);
-  if (!env.services.includes(service)) {
+  if (service !== undefined && !env.services.includes(service)) {
     throw new StackctlError('E_USAGE', `${envName} has no service "${service}"`, {
-      hint: `services: ${env.services.join(', ')}`,
+      hint: didYouMean(service, env.services, 'services:'),
     });
   }
   const tail = flags.tail === 'all' ? undefined : Number(flags.tail);
@@ -185,48 +226,81 @@ export async function logsAction(
       hint: 'use --tail 100 or --tail all',
     });
   }
+  const since = flags.since === undefined ? undefined : parseSince(flags.since, Date.now());
   const docker = dockerClient(ctx.env);
-  const containers = await projectContainers(docker, composeProjectName(stack.file, envName), service);
+  const project = composeProjectName(stack.file, envName);
+  const containers = await projectContainers(docker, project, service);
   if (containers.length === 0) {
-    throw new StackctlError('E_RUNTIME', `${service} of ${envName} has no container`, {
+    throw new StackctlError('E_RUNTIME', `${service ?? envName} of ${envName} has no container`, {
       hint: `start it: stackctl start ${envName}`,
     });
   }
   const redact = await environmentRedactor(docker, stack.root, stack.file, envName, containers);
-  await Promise.all(
-    containers.map((container) =>
-      streamLogs(docker, container, containers.length > 1, redact, flags, tail, ctx),
-    ),
-  );
-}
-
-async function streamLogs(
-  docker: Docker,
-  container: ContainerSummary,
-  prefix: boolean,
-  redact: (text: string) => string,
-  flags: LogsFlags,
-  tail: number | undefined,
-  ctx: CommandContext,
-): Promise<void> {
-  const label = prefix ? `${container.name} | ` : '';
-  const write = (line: string): void => printLine(ctx.stdout, `${label}${redact(line)}`);
+  const names = new Map(containers.map((c) => [c.id, c.name.replace(`${project}-`, '')]));
+  const width = Math.max(...[...names.values()].map((name) => name.length));
+  const prefix = (container: ContainerSummary): string =>
+    containers.length > 1 ? `${(names.get(container.id) ?? container.name).padEnd(width)} | ` : '';
+  const options = {
+    stdout: true,
+    stderr: true,
+    ...(tail === undefined ? {} : { tail }),
+    ...(since === undefined ? {} : { since }),
+  };
   if (flags.follow === true) {
-    const stream = (await docker.getContainer(container.id).logs({
-      follow: true,
-      stdout: true,
-      stderr: true,
-      ...(tail === undefined ? {} : { tail }),
-    })) as unknown as NodeJS.ReadableStream & {
-      destroy(): void;
-    };
-    ctx.signal.addEventListener('abort', () => stream.destroy(), { once: true });
-    await demuxStream(stream, write);
+    await Promise.all(
+      containers.map(async (container) => {
+        const stream = (await docker.getContainer(container.id).logs({
+          ...options,
+          follow: true,
+          timestamps: flags.timestamps === true,
+        })) as unknown as NodeJS.ReadableStream & { destroy(): void };
+        ctx.signal.addEventListener('abort', () => stream.destroy(), { once: true });
+        await demuxStream(stream, (line) => printLine(ctx.stdout, `${prefix(container)}${redact(line)}`));
+      }),
+    );
     return;
   }
-  const raw = await docker
-    .getContainer(container.id)
-    .logs({ follow: false, stdout: true, stderr: true, ...(tail === undefined ? {} : { tail }) });
-  const text = demux(raw);
-  for (const line of text.split('\n').slice(0, text.endsWith('\n') ? -1 : undefined)) write(line);
+  // Timestamps always, to merge by time; shown only with --timestamps.
+  const lines = (
+    await Promise.all(
+      containers.map(async (container) => {
+        const raw = await docker
+          .getContainer(container.id)
+          .logs({ ...options, follow: false, timestamps: true });
+        return splitTimestamped(demux(raw)).map((line) => ({ ...line, container }));
+      }),
+    )
+  ).flat();
+  lines.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
+  for (const line of lines) {
+    const time = flags.timestamps === true ? `${line.time} ` : '';
+    printLine(ctx.stdout, `${prefix(line.container)}${time}${redact(line.text)}`);
+  }
+}
+
+/** Lines of `docker logs --timestamps` output as {time, text}; time sorts as text (RFC 3339, UTC). */
+function splitTimestamped(text: string): { time: string; text: string }[] {
+  return text
+    .split('\n')
+    .slice(0, text.endsWith('\n') ? -1 : undefined)
+    .map((line) => {
+      const space = line.indexOf(' ');
+      return space > 0
+        ? { time: line.slice(0, space), text: line.slice(space + 1) }
+        : { time: '', text: line };
+    });
+}
+
+/** --since as docker logs takes it: a duration back from now (10m, 1h30m) or a date; unix seconds. */
+function parseSince(text: string, now: number): number {
+  try {
+    return Math.floor((now - durationMs(text)) / 1000);
+  } catch {
+    const time = Date.parse(text);
+    if (Number.isNaN(time))
+      throw new StackctlError('E_USAGE', `--since "${text}" is neither a duration nor a date`, {
+        hint: 'use --since 10m, --since 2h or --since 2026-12-01T09:00:00Z',
+      });
+    return Math.floor(time / 1000);
+  }
 }

@@ -59,7 +59,7 @@ export async function runCiChecks(
     );
   }
   if (flags.json !== true) for (const line of annotations) printLine(ctx.stdout, line);
-  report(envName, checks, flags, ctx);
+  report(envName, checks, flags, ctx, 'ci');
 }
 
 function annotation(issue: Issue): string {

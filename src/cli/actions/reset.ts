@@ -2,7 +2,7 @@ import { applyFiles } from '../../effects/apply-files.js';
 import { printLine, type CommandContext } from '../context.js';
 import { prepareGeneration } from '../generation.js';
 import { loadStack, requireEnvironment } from '../load-stack.js';
-import { startAction } from './start.js';
+import { startAction, type StartFlags } from './start.js';
 import { wipe } from './wipe.js';
 
 export interface ResetFlags {
@@ -12,6 +12,10 @@ export interface ResetFlags {
   json?: boolean;
   /** Keep the secrets (first-run with regenerateSecrets: false). */
   keepSecrets?: boolean;
+  /** Show what would be wiped and the start plan; change nothing. */
+  dryRun?: boolean;
+  /** How to start afterwards (--gpu, --timeout, --stack... of `start first-run`). */
+  startFlags?: StartFlags;
 }
 
 /** Wipe, regenerate secrets and files, and optionally start: the seeds' first-run flow. */
@@ -21,9 +25,35 @@ export async function resetAction(envName: string, flags: ResetFlags, ctx: Comma
   await wipe(
     stack,
     [envName],
-    { stack: [], data: [], secrets: flags.keepSecrets !== true, yes: flags.yes, json: flags.json },
+    {
+      stack: [],
+      data: [],
+      secrets: flags.keepSecrets !== true,
+      yes: flags.yes,
+      json: flags.json,
+      dryRun: flags.dryRun,
+    },
     ctx,
   );
+  const startFlags: StartFlags = {
+    stack: [],
+    service: [],
+    timeout: '10m',
+    wait: true,
+    ...flags.startFlags,
+    json: flags.json,
+    schema: flags.schema,
+    dryRun: flags.dryRun,
+  };
+  if (flags.dryRun === true) {
+    if (flags.json !== true)
+      printLine(
+        ctx.stdout,
+        `Then ${envName}'s ${flags.keepSecrets === true ? 'files would be regenerated' : 'secrets and files would be regenerated'}${flags.start === true ? ', and it would be started:' : '.'}`,
+      );
+    if (flags.start === true) await startAction(envName, startFlags, ctx);
+    return;
+  }
   const prepared = await prepareGeneration(stack, [envName], { createSecrets: true });
   await applyFiles(stack.root, ctx.cwd, prepared.plan.files, { check: false, signal: ctx.signal });
   const created = prepared.createdSecrets.get(envName)?.length ?? 0;
@@ -33,10 +63,6 @@ export async function resetAction(envName: string, flags: ResetFlags, ctx: Comma
       `✔ ${envName} reset: files regenerated, ${created} new secret${created === 1 ? '' : 's'}`,
     );
   if (flags.start === true) {
-    await startAction(
-      envName,
-      { stack: [], service: [], timeout: '10m', wait: true, json: flags.json, schema: flags.schema },
-      ctx,
-    );
+    await startAction(envName, startFlags, ctx);
   }
 }

@@ -1,4 +1,5 @@
 import { StackctlError } from '../../errors.js';
+import { didYouMean } from '../../schema/suggest.js';
 import { applyFiles } from '../../effects/apply-files.js';
 import { displayPathOf } from '../../effects/schema-file.js';
 import { backupSecrets, readSecretStore } from '../../effects/secret-store.js';
@@ -216,4 +217,34 @@ function chooseSecrets(
         (flags.due === true && Date.parse(store.secrets[name]?.rotationDueAt ?? '') <= now),
     )
     .map(({ name }) => name);
+}
+
+/**
+ * One secret's value, asked for by name: the only command that ever prints a secret. To stdout,
+ * alone, so it can be piped (stackctl secrets get production POSTGRES_PASSWORD | psql ...).
+ */
+export async function secretsGetAction(
+  env: string,
+  name: string,
+  flags: { schema?: string },
+  ctx: CommandContext,
+): Promise<void> {
+  const stack = await loadStack(flags.schema, ctx);
+  requireEnvironment(stack.file, env);
+  const declared = Object.entries(stack.file.variables)
+    .filter(([, def]) => def.type === 'secret')
+    .map(([variable]) => variable);
+  if (!declared.includes(name)) {
+    throw new StackctlError('E_USAGE', `"${name}" is not a secret variable of the schema`, {
+      hint: didYouMean(name, declared, 'secret variables:'),
+    });
+  }
+  const store = await readSecretStore(stack.root, env);
+  const entry = store?.secrets[name];
+  if (!entry) {
+    throw new StackctlError('E_USAGE', `${env} has no value for ${name} yet`, {
+      hint: `run: stackctl generate ${env}`,
+    });
+  }
+  ctx.stdout.write(`${entry.value}\n`);
 }

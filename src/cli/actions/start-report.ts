@@ -9,6 +9,7 @@ import type { WaitResult } from '../../effects/health-waiter.js';
 import type { ServiceState } from '../../health/classify.js';
 import type { EnvironmentModel } from '../../model/environment.js';
 import type { StartPlan } from '../../plan/start.js';
+import type { Check } from '../../preflight/checks.js';
 import { table } from '../../ui/table.js';
 import { printJson, printLine, type CommandContext } from '../context.js';
 import type { StartFlags } from './start.js';
@@ -20,12 +21,14 @@ export function printDryRun(
   ctx: CommandContext,
   json: boolean,
   wait: boolean,
+  preflight: readonly Check[],
 ): void {
   const changed = files.filter((file) => file.status !== 'unchanged');
   if (json) {
     printJson(ctx.stdout, {
       environment: model.name,
       project: model.project,
+      preflight,
       files: changed,
       steps: plan.steps.map((step, index) => ({
         stack: step.stack,
@@ -81,6 +84,7 @@ export async function explainFailure(
   results: readonly WaitResult[],
   flags: StartFlags,
   ctx: CommandContext,
+  preflight: readonly Check[],
 ): Promise<void> {
   const container = pickContainer(failure.containers);
   const health = container ? await lastHealthOutput(docker, container.id) : undefined;
@@ -97,6 +101,7 @@ export async function explainFailure(
       lastHealthcheck: health === undefined ? null : redact(health),
       logs,
       services: results.map(serviceJson),
+      preflight,
     });
     return;
   }
@@ -127,11 +132,22 @@ function serviceJson(result: WaitResult) {
     phase: result.state.phase,
     detail: result.state.detail,
     readyAfterSeconds: result.state.phase === 'ready' ? Number((result.elapsedMs / 1000).toFixed(1)) : null,
-    urls: urls(result.containers),
+    urls: serviceUrls(result.containers),
   };
 }
 
-function urls(containers: readonly ContainerSummary[]): string[] {
+/** How a client reaches a container port, by what listens there (well-known ports of the stack). */
+const SCHEMES: Readonly<Record<number, string>> = {
+  5432: 'postgres',
+  6379: 'redis',
+  6334: 'grpc',
+  50051: 'grpc',
+  9200: 'http',
+  5044: 'tcp',
+  11211: 'tcp',
+};
+
+export function serviceUrls(containers: readonly ContainerSummary[]): string[] {
   const out = new Set<string>();
   for (const container of containers) {
     for (const port of container.ports) {
@@ -140,7 +156,7 @@ function urls(containers: readonly ContainerSummary[]): string[] {
           ? 'localhost'
           : port.hostIp;
       if (port.hostIp === '::') continue;
-      out.add(`http://${host}:${port.hostPort}`);
+      out.add(`${SCHEMES[port.containerPort] ?? 'http'}://${host}:${port.hostPort}`);
     }
   }
   return [...out].sort();
@@ -154,6 +170,7 @@ export async function printSummary(
   flags: StartFlags,
   ctx: CommandContext,
   elapsedMs: number,
+  preflight: readonly Check[],
 ): Promise<void> {
   // Without waiting there are no results yet: read the state once for the table.
   const rows = results.length > 0 ? results : await currentState(docker, model);
@@ -164,6 +181,7 @@ export async function printSummary(
       ok: true,
       seconds: Number((elapsedMs / 1000).toFixed(1)),
       services: rows.map(serviceJson),
+      preflight,
     });
     return;
   }
@@ -176,7 +194,7 @@ export async function printSummary(
           row.service,
           container?.status ?? 'missing',
           container?.health ?? '-',
-          urls(row.containers).join(' ') || '-',
+          serviceUrls(row.containers).join(' ') || '-',
         ];
       }),
     ],
@@ -184,11 +202,35 @@ export async function printSummary(
   );
   for (const line of lines) printLine(ctx.stdout, line);
   printLine(ctx.stdout, '');
-  const verb = flags.wait ? 'is up and healthy' : 'was started (not waited for)';
-  printLine(ctx.stdout, ctx.colors.green(`✔ ${envName} ${verb} in ${(elapsedMs / 1000).toFixed(1)}s`));
+  const took = `${(elapsedMs / 1000).toFixed(1)}s`;
+  if (flags.wait) printLine(ctx.stdout, ctx.colors.green(`✔ ${envName} is up and healthy in ${took}`));
+  else printLine(ctx.stdout, notWaitedLine(envName, rows, took, ctx));
+  printLine(
+    ctx.stdout,
+    `  secrets: secrets/.env.${envName}.json (one value: stackctl secrets get ${envName} NAME)`,
+  );
   printLine(ctx.stdout, `  status:  stackctl status ${envName}`);
   printLine(ctx.stdout, `  logs:    stackctl logs ${envName} SERVICE -f`);
   printLine(ctx.stdout, `  stop:    stackctl stop ${envName}`);
+}
+
+/** --no-wait: what Docker says right now, never a tick: nothing was checked to be healthy. */
+function notWaitedLine(
+  envName: string,
+  rows: readonly WaitResult[],
+  took: string,
+  ctx: CommandContext,
+): string {
+  const containers = rows.flatMap((row) => row.containers);
+  const down = containers.filter((c) => c.status !== 'running' || c.health === 'unhealthy');
+  const counts = `${containers.length - down.length} of ${containers.length} containers running`;
+  if (down.length > 0)
+    return ctx.colors.red(
+      `✖ ${envName} was started in ${took} (not waited for); ${counts}, not running or unhealthy: ${down.map((c) => c.name).join(', ')}`,
+    );
+  return ctx.colors.yellow(
+    `• ${envName} was started in ${took}, not waited for: ${counts}, health not checked (stackctl status ${envName})`,
+  );
 }
 
 async function currentState(docker: Docker, model: EnvironmentModel): Promise<WaitResult[]> {

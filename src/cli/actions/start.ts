@@ -13,8 +13,9 @@ import { readSecretHistory } from '../../effects/secret-store.js';
 import { execProbe } from '../../effects/exec-probe.js';
 import { ensureDirectory, writeFileAtomic } from '../../effects/files.js';
 import { stateDirectory } from '../../effects/state.js';
-import { compareVersions, START_INTERVAL_API } from '../../preflight/checks.js';
+import { compareVersions, START_INTERVAL_API, type Check } from '../../preflight/checks.js';
 import { join } from 'node:path';
+import { durationMs } from '../../duration.js';
 import { resolveEnvironment, type EnvironmentModel } from '../../model/environment.js';
 import type { GpuMode } from '../../plan/gpu-layout.js';
 import { composeArgs, planStart, withoutServices, type StartStep } from '../../plan/start.js';
@@ -78,6 +79,8 @@ export async function startAction(envName: string, flags: StartFlags, ctx: Comma
         schema: flags.schema,
         json: flags.json,
         keepSecrets: regenerateSecrets === false,
+        dryRun: flags.dryRun,
+        startFlags: flags,
       },
       ctx,
     );
@@ -118,8 +121,10 @@ async function startLocked(
   const timeoutMs = parseTimeout(flags.timeout);
   const quiet = flags.json === true;
 
-  // 1. Preflight.
+  // 1. Preflight. Warnings are shown and start goes on; failures stop it (a dry run still shows
+  // its plan, as it would run once they are fixed).
   let gpuOverride;
+  let findings: readonly Check[] = [];
   if (flags.skipPreflight === true) {
     if (!quiet)
       printLine(
@@ -130,15 +135,15 @@ async function startLocked(
       );
   } else {
     // Loaded only when used: the host probes are a large part of stackctl's load time.
-    const { assessHost, report } = await import('./preflight.js');
+    const { assessHost, formatChecks, report } = await import('./preflight.js');
     const assessment = await assessHost(stack, envName, flags.gpu, ctx);
-    if (assessment.checks.some((check) => check.status === 'fail')) {
-      report(
-        envName,
-        assessment.checks.filter((check) => check.status !== 'pass'),
-        { json: flags.json },
-        ctx,
-      );
+    findings = assessment.checks.filter((check) => check.status !== 'pass');
+    const failed = findings.some((check) => check.status === 'fail');
+    if (failed && flags.dryRun !== true) report(envName, findings, { json: flags.json }, ctx);
+    if (!quiet && findings.length > 0) {
+      for (const line of formatChecks(findings, ctx.colors)) printLine(ctx.stderr, line);
+      if (failed)
+        printLine(ctx.stderr, ctx.colors.red(`✖ ${envName}: preflight failed; the plan once that is fixed:`));
     }
     gpuOverride = assessment.gpu;
   }
@@ -170,7 +175,8 @@ async function startLocked(
     services: flags.service,
   });
   if (flags.dryRun === true) {
-    printDryRun(plan, files, model, ctx, flags.json === true, flags.wait);
+    printDryRun(plan, files, model, ctx, flags.json === true, flags.wait, findings);
+    if (findings.some((check) => check.status === 'fail')) throw new ReportedFailure(EXIT.preflight);
     return;
   }
 
@@ -240,6 +246,7 @@ async function startLocked(
       let launcher: StepLauncher | undefined;
       const launchFailed = new AbortController();
       markPartly(stacksSoFar, step.stack);
+      const stepStarted = Date.now();
       if (precreated && flags.wait) {
         launcher = new StepLauncher(docker, model.project, step.after, (error) => launchFailed.abort(error));
       } else {
@@ -277,6 +284,7 @@ async function startLocked(
         : startProgress(ctx, `Waiting for ${step.stack} (${counted()}): ${services.join(', ')}`);
       const stepResults = await waitForServices(docker, model.project, stepTargets, {
         deadline,
+        since: stepStarted,
         signal: AbortSignal.any([ctx.signal, launchFailed.signal]),
         probe,
         ...(launcher ? { launchedAt: launcher.launchedAt } : {}),
@@ -307,7 +315,7 @@ async function startLocked(
       const failure = stepResults.find((result) => result.state.phase === 'failed');
       if (failure) {
         await created;
-        await explainFailure(docker, envName, failure, redact, results, flags, ctx);
+        await explainFailure(docker, envName, failure, redact, results, flags, ctx, findings);
         throw new ReportedFailure(EXIT.runtime);
       }
       markReady(stacksSoFar, step.stack);
@@ -328,13 +336,13 @@ async function startLocked(
       }).finally(() => settling?.stop());
       const crashed = stable.find((result) => result.state.phase === 'failed');
       if (crashed) {
-        await explainFailure(docker, envName, crashed, redact, stable, flags, ctx);
+        await explainFailure(docker, envName, crashed, redact, stable, flags, ctx, findings);
         throw new ReportedFailure(EXIT.runtime);
       }
       results.splice(0, results.length, ...stable);
     }
   }
-  await printSummary(docker, envName, model, results, flags, ctx, Date.now() - started);
+  await printSummary(docker, envName, model, results, flags, ctx, Date.now() - started, findings);
 }
 
 /** What stacks an interrupted start leaves behind: ready ones, and those created or partly started. */
@@ -355,7 +363,8 @@ function markReady(state: StacksSoFar, stack: string): void {
 /** The one line Ctrl-C during start leaves: what is up, what is partly there, and how to stop it. */
 function interruptedStart(envName: string, state: StacksSoFar): StackctlError {
   const parts: string[] = [];
-  if (state.ready.length > 0) parts.push(`${state.ready.join(', ')} ${state.ready.length === 1 ? 'is' : 'are'} up`);
+  if (state.ready.length > 0)
+    parts.push(`${state.ready.join(', ')} ${state.ready.length === 1 ? 'is' : 'are'} up`);
   if (state.partly.length > 0) parts.push(`${state.partly.join(', ')} partly created or started`);
   const left = parts.length === 0 ? 'nothing was started' : parts.join('; ');
   return new StackctlError('E_INTERRUPTED', `start of ${envName} interrupted: ${left}`, {
@@ -416,13 +425,14 @@ async function writeLegacyHealthOverride(root: string, model: EnvironmentModel):
 }
 
 function parseTimeout(text: string): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (!match)
+  // A bare number is seconds; otherwise the compose duration syntax the schema uses too.
+  try {
+    return /^\d+(\.\d+)?$/.test(text.trim()) ? Number(text) * 1000 : durationMs(text);
+  } catch {
     throw new StackctlError('E_USAGE', `--timeout "${text}" is not a duration`, {
-      hint: 'write it as 90s, 10m or 1h',
+      hint: 'write it as 90s, 1m30s, 10m or 1h',
     });
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] ?? 's'] ?? 1000;
-  return Number(match[1]) * unit;
+  }
 }
 
 /**

@@ -16,6 +16,7 @@ import { loadStack, requireEnvironment, type LoadedStack } from '../load-stack.j
 export const DATA_KINDS: readonly DataKind[] = ['db', 'cache', 'models', 'logs', 'test-results', 'app'];
 
 export interface WipeFlags {
+  all?: boolean;
   stack: string[];
   data: string[];
   secrets?: boolean;
@@ -30,6 +31,16 @@ export async function wipeAction(
   flags: WipeFlags,
   ctx: CommandContext,
 ): Promise<void> {
+  if (envName === undefined && flags.all !== true) {
+    throw new StackctlError('E_USAGE', 'which environment? name one, or --all for every environment', {
+      hint: 'stackctl wipe development --dry-run, or stackctl wipe --all --dry-run',
+    });
+  }
+  if (envName !== undefined && flags.all === true) {
+    throw new StackctlError('E_USAGE', `give an environment or --all, not both`, {
+      hint: `stackctl wipe ${envName}`,
+    });
+  }
   const stack = await loadStack(flags.schema, ctx);
   const environments = envName === undefined ? Object.keys(stack.file.environments) : [envName];
   if (envName !== undefined) requireEnvironment(stack.file, envName);

@@ -46,6 +46,10 @@ export function registerLifecycle(program: Command, context: () => CommandContex
     .description('stop an environment in reverse dependency order (nothing is removed)')
     .argument('<env>', 'environment name')
     .option('--stack <name>', 'only this stack (repeatable)', collect, [])
+    .option(
+      '-t, --timeout <seconds>',
+      'seconds each container gets to stop before it is killed (default: its own)',
+    )
     .option('-s, --schema <path>', 'stack file')
     .option('--json', 'print {"environment", "stopped": [...]}')
     .addHelpText(
@@ -53,6 +57,7 @@ export function registerLifecycle(program: Command, context: () => CommandContex
       examples([
         ['stackctl stop development', 'stop everything'],
         ['stackctl stop development --stack ui', 'only the UIs'],
+        ['stackctl stop development -t 60', 'give slow databases a minute to shut down'],
       ]),
     )
     .action(async (env: string, flags: StopFlags) => {
@@ -95,20 +100,25 @@ export function registerLifecycle(program: Command, context: () => CommandContex
 
   program
     .command('logs')
-    .description("a service's logs (all replicas), with secret values redacted")
+    .description(
+      'logs of a service (all replicas) or of every service, prefixed per container, secret values redacted',
+    )
     .argument('<env>', 'environment name')
-    .argument('<service>', 'service name')
+    .argument('[service]', 'service name (default: every service)')
     .option('-f, --follow', 'keep printing new lines until Ctrl-C')
-    .option('--tail <lines>', 'lines from the end, or "all"', '100')
+    .option('--tail <lines>', 'lines from the end of each container, or "all"', '100')
+    .option('--since <when>', 'only lines since a duration ago (10m, 1h30m) or a date (2026-12-01T09:00:00Z)')
+    .option('-t, --timestamps', 'show when each line was written')
     .option('-s, --schema <path>', 'stack file')
     .addHelpText(
       'after',
       examples([
         ['stackctl logs development litellm -f', 'follow LiteLLM'],
         ['stackctl logs staging postgres --tail 20', 'the last 20 lines'],
+        ['stackctl logs production --since 10m -t', 'every service, the last ten minutes, with times'],
       ]),
     )
-    .action(async (env: string, service: string, flags: LogsFlags) => {
+    .action(async (env: string, service: string | undefined, flags: LogsFlags) => {
       const { logsAction } = await import('../actions/lifecycle.js');
       await logsAction(env, service, flags, context());
     });

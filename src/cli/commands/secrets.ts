@@ -6,7 +6,7 @@ import type { RotateFlags, StatusFlags } from '../actions/secrets.js';
 export function registerSecrets(program: Command, context: () => CommandContext): void {
   const secrets = program
     .command('secrets')
-    .description('show the age of generated secrets and rotate them (values are never printed)')
+    .description('show the age of generated secrets, rotate them, or print one value asked for by name')
     .addHelpText(
       'after',
       examples([
@@ -31,6 +31,27 @@ export function registerSecrets(program: Command, context: () => CommandContext)
     .action(async (env: string | undefined, flags: StatusFlags) => {
       const { secretsStatusAction } = await import('../actions/secrets.js');
       await secretsStatusAction(env, flags, context());
+    });
+
+  secrets
+    .command('get')
+    .description('print one secret value, asked for by name (the only command that prints a secret)')
+    .argument('<env>', 'environment')
+    .argument('<name>', 'secret variable, e.g. POSTGRES_PASSWORD')
+    .option('-s, --schema <path>', 'stack file')
+    .addHelpText(
+      'after',
+      examples([
+        ['stackctl secrets get development POSTGRES_PASSWORD', 'the value alone, on stdout'],
+        [
+          'PGPASSWORD="$(stackctl secrets get development POSTGRES_PASSWORD)" psql -h localhost -U postgres',
+          'into a client without it showing on a command line',
+        ],
+      ]),
+    )
+    .action(async (env: string, name: string, flags: { schema?: string }) => {
+      const { secretsGetAction } = await import('../actions/secrets.js');
+      await secretsGetAction(env, name, flags, context());
     });
 
   secrets

@@ -12,7 +12,8 @@ export function registerWipe(program: Command, context: () => CommandContext): v
     .description(
       "remove an environment's containers, volumes and networks: only what carries this project's labels",
     )
-    .argument('[env]', 'environment (default: every environment)')
+    .argument('[env]', 'environment (or --all)')
+    .option('--all', 'every environment of this project (asked for by name, never by default)')
     .option('--stack <name>', 'only this stack (repeatable)', collect, [])
     .option(
       '--data <kind>',
@@ -30,7 +31,7 @@ export function registerWipe(program: Command, context: () => CommandContext): v
       examples([
         ['stackctl wipe development --dry-run', 'see exactly what would go'],
         ['stackctl wipe development --data cache --yes', 'drop caches, keep databases'],
-        ['stackctl wipe --yes', 'every environment of this project'],
+        ['stackctl wipe --all --yes', 'every environment of this project'],
       ]) +
         '\nNever `docker system prune`: resources of other projects, or without our labels, are never touched.\n',
     )

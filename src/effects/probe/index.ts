@@ -1,5 +1,6 @@
 import type Docker from 'dockerode';
-import type { GpuFacts, HostFacts, PortProbe } from '../../host/facts.js';
+import type { GpuFacts, HostFacts, PortHolderContainer, PortProbe } from '../../host/facts.js';
+import { LABELS } from '../../generate/compose-files.js';
 import { detectGpus } from '../../host/gpus.js';
 import { classifyNvidiaSmiFailure } from '../../host/nvidia-smi/failure.js';
 import { parseQueryCsv } from '../../host/nvidia-smi/query.js';
@@ -78,18 +79,41 @@ async function probeGpus(run: NvidiaSmiRunner): Promise<GpuFacts> {
   }
 }
 
+/** Host ports published by running containers, with who they are (asked only when a port is taken). */
+async function publishedPorts(docker: Docker): Promise<Map<number, PortHolderContainer>> {
+  const holders = new Map<number, PortHolderContainer>();
+  for (const container of await docker.listContainers()) {
+    const labels = container.Labels ?? {};
+    for (const port of container.Ports) {
+      if (port.PublicPort === undefined) continue;
+      holders.set(port.PublicPort, {
+        name: (container.Names[0] ?? container.Id).replace(/^\//, ''),
+        composeProject: labels['com.docker.compose.project'],
+        stackctlProject: labels[LABELS.project],
+        environment: labels[LABELS.environment],
+      });
+    }
+  }
+  return holders;
+}
+
 async function probePorts(model: EnvironmentModel, docker: Docker | undefined): Promise<PortProbe[]> {
   const own = docker
     ? await probeProjectPorts(docker, model.project).catch(() => new Set<number>())
     : new Set<number>();
   const wanted = publishedHostPorts(model);
+  let publishers: Promise<Map<number, PortHolderContainer>> | undefined;
   return Promise.all(
     wanted.map(async (port): Promise<PortProbe> => {
       const result = await tryBind(port.hostIp, port.port, port.protocol);
       if (result.free) return { ...port, status: 'free' };
       if (result.code === 'EADDRINUSE' && own.has(port.port)) return { ...port, status: 'own' };
-      if (result.code === 'EADDRINUSE')
+      if (result.code === 'EADDRINUSE') {
+        publishers ??= docker ? publishedPorts(docker).catch(() => new Map()) : Promise.resolve(new Map());
+        const holderContainer = (await publishers).get(port.port);
+        if (holderContainer) return { ...port, status: 'in-use', holderContainer };
         return { ...port, status: 'in-use', holder: await portHolder(port.port, port.protocol) };
+      }
       return { ...port, status: 'error', error: `${result.code}: ${result.message}` };
     }),
   );
