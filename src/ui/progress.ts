@@ -52,9 +52,10 @@ export function startProgress(ctx: CommandContext, text: string): Progress {
         if (spinner) spinner.text = next;
       },
       log(line) {
-        spinner?.clear();
+        const spinning = spinner !== undefined && !stopped;
+        if (spinning) spinner?.clear();
         ctx.stderr.write(`${line}\n`);
-        spinner?.render();
+        if (spinning) spinner?.render();
       },
       stop() {
         stopped = true;

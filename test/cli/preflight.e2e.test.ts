@@ -189,6 +189,11 @@ describe('stackctl preflight --ci', () => {
     expect(result.exitCode).toBe(0);
     expect(result.stdout).not.toContain('::error');
     expect(result.stdout).toMatch(/✔ security\.tracked/);
+    // It says what it checked, and that the host was not.
+    expect(result.stdout).toMatch(
+      /✔ development: \d+ CI checks passed \(schema, security, generate\); the host was not checked: run stackctl preflight development on it/,
+    );
+    expect(result.stdout).not.toContain('host is ready');
   });
 
   it('fails a tracked env file with a GitHub annotation', async () => {

@@ -1,7 +1,7 @@
 // What a person sees on a real terminal (tmux panes, `script`): Ctrl-C during a spinner, a terminal
 // that reports no width, and the wipe prompt's answers. Pipes alone hide raw mode and width bugs.
 import { execa } from 'execa';
-import { stat } from 'node:fs/promises';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, stackctlCommand } from '../helpers/cli.js';
@@ -86,6 +86,26 @@ describe('terminal width', () => {
     const screen = await terminal.screen();
     expect(screen).toMatch(/✔ core ready in \d+\.\ds \(1\/4 ready\)/);
     expect(screen).toMatch(/✔ app ready in \d+\.\ds \(4\/4 ready\)/);
+  });
+});
+
+describe('compose output on a terminal', () => {
+  it("shows compose's build lines as they come, above the spinner", async () => {
+    await mkdir(join(project.root, 'services', 'hello'), { recursive: true });
+    await writeFile(
+      join(project.root, 'services', 'hello', 'Dockerfile'),
+      'FROM stackctl-test/busybox:1\nRUN echo hello-build-marker && sleep 1\n',
+    );
+    const terminal = await open(['start', 'built', '--skip-preflight'], { columns: 160 });
+    try {
+      expect(await terminal.exitCode(90_000)).toBe(0);
+      const screen = await terminal.screen();
+      expect(screen).toMatch(/^#\d+ .*RUN echo hello-build-marker/m);
+      expect(screen).toMatch(/✔ app ready in/);
+    } finally {
+      await runCli(['wipe', 'built', '--yes'], { cwd: project.root });
+      await execa('docker', ['image', 'rm', '-f', `${project.name}-built-hello`], { reject: false });
+    }
   });
 });
 

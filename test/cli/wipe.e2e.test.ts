@@ -387,6 +387,7 @@ describe('stackctl reset and start first-run', () => {
     const unnamed = await runCli(['wipe', '--yes'], { cwd: project.root });
     expect(unnamed.exitCode).toBe(2);
     expect(unnamed.stderr).toContain('which environment? name one, or --all');
+    expect((await runCli(['reset', '--yes'], { cwd: project.root })).exitCode).toBe(2);
     expect((await inspect(`${project.name}-ok-db-1`)).State.Status).toBe('running');
     const result = await runCli(['wipe', '--all', '--yes'], { cwd: project.root });
     expect(result.exitCode).toBe(0);

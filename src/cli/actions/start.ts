@@ -188,13 +188,18 @@ async function startLocked(
   const redact = redactor([...secrets, ...(await readSecretHistory(stack.root, envName))]);
   const composeEnv = composeEnvironment(ctx.env, file);
   // On a terminal, what compose says about pulling and building (a first start pulls many GB) is
-  // shown as it comes, above the spinner.
-  const run = (args: readonly string[], progress?: Progress) =>
+  // shown as it comes, above whichever spinner is on screen: the next stack's images are pulled
+  // while the one before is waited for.
+  let onScreen: Progress | undefined;
+  const show = (progress: Progress | undefined): Progress | undefined => (onScreen = progress);
+  const run = (args: readonly string[]) =>
     runCompose(compose, args, {
       env: composeEnv,
       signal: ctx.signal,
       redact,
-      ...(progress?.animated === true ? { onLine: (line: string) => showTransfer(line, progress) } : {}),
+      onLine: (line: string) => {
+        if (onScreen?.animated === true) showTransfer(line, onScreen);
+      },
     });
   await recreateStranded(docker, model.project, baseArgs, run, quiet ? undefined : ctx);
   const deadline = Date.now() + timeoutMs;
@@ -250,10 +255,10 @@ async function startLocked(
       if (precreated && flags.wait) {
         launcher = new StepLauncher(docker, model.project, step.after, (error) => launchFailed.abort(error));
       } else {
-        const progress = quiet
-          ? undefined
-          : startProgress(ctx, `Starting ${step.stack}: ${services.join(', ')}`);
-        const up = await run(step.args, progress).finally(() => progress?.stop());
+        const progress = show(
+          quiet ? undefined : startProgress(ctx, `Starting ${step.stack}: ${services.join(', ')}`),
+        );
+        const up = await run(step.args).finally(() => progress?.stop());
         if (up.exitCode !== 0) {
           if (!quiet) printLine(ctx.stderr, up.output.trimEnd());
           throw new StackctlError(
@@ -279,9 +284,11 @@ async function startLocked(
         results.filter((result) => result.state.phase === 'ready').map((result) => result.service),
       );
       const counted = (): string => `${readyNow.size}/${total} ready`;
-      const waiting = quiet
-        ? undefined
-        : startProgress(ctx, `Waiting for ${step.stack} (${counted()}): ${services.join(', ')}`);
+      const waiting = show(
+        quiet
+          ? undefined
+          : startProgress(ctx, `Waiting for ${step.stack} (${counted()}): ${services.join(', ')}`),
+      );
       const stepResults = await waitForServices(docker, model.project, stepTargets, {
         deadline,
         since: stepStarted,
