@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redactor } from '../../src/generate/redact.js';
 import { runCli, stackctlCommand } from '../helpers/cli.js';
 import { minimalProject, type TempProject } from '../helpers/project.js';
-import { inspect, stackProject, type StackProject } from '../helpers/stack-project.js';
+import { inspect, lockClaims, stackProject, type StackProject } from '../helpers/stack-project.js';
 
 const GITIGNORE = ['.env', '.env.*', '!.env.example', 'secrets/', 'k8s-secrets-*.yaml', ''].join('\n');
 
@@ -229,7 +229,6 @@ describe('against a running environment', () => {
     (JSON.parse(await store()) as { secrets: { DB_PASSWORD: { value: string } } }).secrets.DB_PASSWORD.value;
 
   it('secrets rotate waits its turn: it cannot run while a start holds the environment', async () => {
-    const lock = join(project.root, '.stackctl', 'locks', 'ok.lock');
     expect((await runCli(['generate', 'ok'], { cwd: project.root })).exitCode).toBe(0);
     const before = await store();
     const start = execa(stackctlCommand(), ['start', 'ok', '--skip-preflight'], {
@@ -237,16 +236,7 @@ describe('against a running environment', () => {
       env: { NO_COLOR: '1' },
       reject: false,
     });
-    await expect
-      .poll(
-        () =>
-          stat(lock).then(
-            () => true,
-            () => false,
-          ),
-        { timeout: 10_000 },
-      )
-      .toBe(true);
+    await expect.poll(async () => (await lockClaims(project.root, 'ok')).length, { timeout: 10_000 }).toBe(1);
     const rotate = await runCli(['secrets', 'rotate', 'ok', '--name', 'DB_PASSWORD', '--yes'], {
       cwd: project.root,
     });

@@ -6,7 +6,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, stackctlCommand } from '../helpers/cli.js';
-import { inspect, stackProject, type StackProject } from '../helpers/stack-project.js';
+import { inspect, lockClaims, stackProject, type StackProject } from '../helpers/stack-project.js';
 
 interface StartReport {
   ok: boolean;
@@ -102,6 +102,7 @@ describe('stackctl start', () => {
     expect(taken.exitCode).toBe(0);
     expect(taken.stderr).toContain('preflight skipped');
     await expect(readFile(lock)).rejects.toThrow();
+    expect(await lockClaims(project.root, 'ok')).toEqual([]);
   });
 
   it('fails fast when a container exits, with its exit code and redacted last logs, leaving the stack up', async () => {
@@ -136,9 +137,9 @@ describe('stackctl start', () => {
     child.kill('SIGINT');
     const result = await child;
     expect(result.exitCode).toBe(130);
-    await expect(readFile(join(project.root, '.stackctl', 'locks', 'stuck.lock'))).rejects.toThrow();
+    expect(await lockClaims(project.root, 'stuck')).toEqual([]);
     const leftovers = [...(await readdir(project.root)), ...(await readdir(join(project.root, 'compose')))];
-    expect(leftovers.filter((name) => name.endsWith('.tmp'))).toEqual([]);
+    expect(leftovers.filter((name) => /tmp$/.test(name))).toEqual([]);
   });
 });
 

@@ -1,11 +1,11 @@
 // What a person sees on a real terminal (tmux panes, `script`): Ctrl-C during a spinner, a terminal
 // that reports no width, and the wipe prompt's answers. Pipes alone hide raw mode and width bugs.
 import { execa } from 'execa';
-import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, stackctlCommand } from '../helpers/cli.js';
-import { inspect, stackProject, type StackProject } from '../helpers/stack-project.js';
+import { inspect, lockClaims, stackProject, type StackProject } from '../helpers/stack-project.js';
 import { Terminal } from '../helpers/terminal.js';
 
 let project: StackProject;
@@ -25,11 +25,7 @@ async function open(args: string[], options: { columns?: number } = {}): Promise
   return terminal;
 }
 
-const lockGone = (env: string): Promise<boolean> =>
-  stat(join(project.root, '.stackctl', 'locks', `${env}.lock`)).then(
-    () => false,
-    () => true,
-  );
+const lockGone = async (env: string): Promise<boolean> => (await lockClaims(project.root, env)).length === 0;
 
 describe('Ctrl-C', () => {
   it('stops a start while its spinner runs: exit 130 within a second, lock released, what is left said', async () => {

@@ -1,5 +1,5 @@
 import { execa } from 'execa';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './project.js';
@@ -59,4 +59,10 @@ export async function inspect(container: string): Promise<{
 }> {
   const result = await execa('docker', ['inspect', container]);
   return (JSON.parse(result.stdout) as never[])[0] as never;
+}
+
+/** The lock claims of an environment that exist now (.stackctl/locks/<env>.*.lock). */
+export async function lockClaims(root: string, env: string): Promise<string[]> {
+  const names = await readdir(join(root, '.stackctl', 'locks')).catch(() => [] as string[]);
+  return names.filter((name) => name.startsWith(`${env}.`) && name.endsWith('.lock'));
 }
