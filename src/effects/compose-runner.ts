@@ -53,3 +53,41 @@ export async function runCompose(
   if (result.isCanceled) throw options.signal?.reason ?? new Error('cancelled');
   return { exitCode: result.exitCode ?? 1, output: options.redact(result.all ?? '') };
 }
+
+/**
+ * The configuration compose resolves from every file (`config --format json`), parsed; stdout only,
+ * never printed (it holds the env file's secret values). A failure is compose's own message, redacted.
+ */
+export async function readComposeConfig(
+  compose: ComposeFlavour,
+  baseArgs: readonly string[],
+  options: { env: NodeJS.ProcessEnv; signal?: AbortSignal; redact: (text: string) => string },
+): Promise<unknown> {
+  const [program, ...prefix] = compose.command;
+  const result = await execa(program ?? 'docker', [...prefix, ...baseArgs, 'config', '--format', 'json'], {
+    reject: false,
+    env: options.env,
+    extendEnv: false,
+    cancelSignal: options.signal,
+    stdin: 'ignore',
+  });
+  if (result.isCanceled) throw options.signal?.reason ?? new Error('cancelled');
+  if (result.exitCode === 0) {
+    try {
+      return JSON.parse(result.stdout) as unknown;
+    } catch {
+      // Not JSON (docker-compose v1 has no --format): fall through to the error below.
+    }
+  }
+  throw new StackctlError(
+    'E_USAGE',
+    `docker compose config rejects the files: ${options.redact(lastLine(result.stderr))}`,
+    {
+      hint: 'fix what it names (compose/local.override.yml is yours; the rest is generated: stackctl generate)',
+    },
+  );
+}
+
+function lastLine(text: string): string {
+  return text.trim().split('\n').at(-1) ?? 'no output';
+}

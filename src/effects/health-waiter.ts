@@ -12,8 +12,6 @@ export interface WaitTarget extends ServiceExpectation {
   readonly service: string;
   /** How long this service may take, from its healthcheck (start period + retries × interval + slack). */
   readonly budgetMs: number;
-  /** The healthcheck command, which stackctl also runs itself while Docker's runs are far apart. */
-  readonly probeCommand?: readonly string[];
   /** How often Docker itself runs the healthcheck while the service starts. */
   readonly dockerProbeEveryMs?: number;
 }

@@ -12,14 +12,6 @@ export function healthcheckCommand(test: string | readonly string[] | undefined)
   return undefined;
 }
 
-/**
- * Compose writes a literal $ as $$; the command docker exec runs must have it unescaped, the way
- * compose passes it to the engine.
- */
-export function unescapeCompose(command: readonly string[]): string[] {
-  return command.map((part) => part.replace(/\$\$/g, '$'));
-}
-
 /** Bounds of stackctl's own healthcheck runs while a service starts. */
 export const EARLY_PROBE_MIN_MS = 100;
 export const EARLY_PROBE_MAX_MS = 1000;

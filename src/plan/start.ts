@@ -3,8 +3,8 @@ import type { EnvironmentModel, ResolvedService } from '../model/environment.js'
 import type { StackFile } from '../schema/types.js';
 import { dependencyNames } from '../schema/values.js';
 import { durationMs } from '../duration.js';
+import type { EffectiveService } from './effective.js';
 import { composeHealthcheck } from '../generate/compose-files.js';
-import { healthcheckCommand, unescapeCompose } from '../health/probe.js';
 
 /** How a service waits for another before it starts (compose's depends_on conditions). */
 export type LaunchCondition = 'service_started' | 'service_healthy' | 'service_completed_successfully';
@@ -38,8 +38,6 @@ export interface WaitSpec {
   readonly budgetMs: number;
   /** How the budget was computed, for --dry-run. */
   readonly budgetReason: string;
-  /** The healthcheck command, which stackctl may also run itself to see readiness early. */
-  readonly probeCommand?: readonly string[];
   /** How often Docker runs the healthcheck while the service starts (start_interval, else interval). */
   readonly startIntervalMs?: number;
   /** How often Docker runs it on engines without start_interval (API < 1.44): the interval. */
@@ -51,6 +49,8 @@ export interface StartPlan {
   readonly baseArgs: readonly string[];
   readonly steps: readonly StartStep[];
   readonly waits: readonly WaitSpec[];
+  /** Where replicas, healthchecks and dependencies came from: compose's resolved configuration, or the schema. */
+  readonly expectationsFrom: 'compose' | 'schema';
 }
 
 /** Extra time on top of a healthcheck's own worst case: image start, first probe, scheduling. */
@@ -99,34 +99,44 @@ export function planStart(
   model: EnvironmentModel,
   baseArgs: readonly string[],
   selection: Selection,
+  effective?: ReadonlyMap<string, EffectiveService>,
 ): StartPlan {
-  const services = selectServices(model, selection);
+  // Compose runs only what its resolved configuration has (an overlay may drop or add profiles).
+  const services = selectServices(model, selection).filter(
+    (service) => effective === undefined || effective.has(service.name),
+  );
+  const dependencies = (service: ResolvedService): LaunchDependency[] =>
+    effective?.get(service.name)?.dependsOn.slice() ?? launchDependencies(service.definition.depends_on);
   const steps: StartStep[] = [];
   for (const stack of model.stacks) {
     const chosen = services.filter((service) => service.stack === stack);
     if (chosen.length === 0) continue;
-    steps.push(startStep(baseArgs, stack, chosen, steps.length === 0));
+    const names = chosen.map((service) => service.name);
+    const after = Object.fromEntries(
+      chosen.map((service) => [
+        service.name,
+        dependencies(service).filter((dep) => names.includes(dep.service)),
+      ]),
+    );
+    steps.push(startStep(baseArgs, stack, names, after, steps.length === 0));
   }
-  const waits = services.map((service) => waitSpec(file, model, service));
-  return { baseArgs, steps, waits };
+  const waits = services.map((service) => {
+    const resolved = effective?.get(service.name);
+    return resolved ? effectiveWaitSpec(service, resolved) : waitSpec(file, model, service);
+  });
+  return { baseArgs, steps, waits, expectationsFrom: effective ? 'compose' : 'schema' };
 }
 
 function startStep(
   baseArgs: readonly string[],
   stack: string,
-  services: readonly ResolvedService[],
+  names: readonly string[],
+  after: Readonly<Record<string, readonly LaunchDependency[]>>,
   first: boolean,
 ): StartStep {
-  const names = services.map((service) => service.name);
   // Earlier stacks are already ready (they were waited for), so compose need not check them again:
   // --no-deps keeps it to this stack's services and their order among themselves.
   const noDeps = first ? [] : ['--no-deps'];
-  const after = Object.fromEntries(
-    services.map((service) => [
-      service.name,
-      launchDependencies(service.definition.depends_on).filter((dep) => names.includes(dep.service)),
-    ]),
-  );
   return {
     stack,
     services: names,
@@ -141,13 +151,14 @@ export function withoutServices(
   plan: StartPlan,
   step: StartStep,
   skip: ReadonlySet<string>,
-  model: EnvironmentModel,
 ): StartStep | undefined {
-  const kept = model.services.filter(
-    (service) => step.services.includes(service.name) && !skip.has(service.name),
-  );
+  const kept = step.services.filter((service) => !skip.has(service));
   if (kept.length === 0) return undefined;
-  return startStep(plan.baseArgs, step.stack, kept, plan.steps[0]?.stack === step.stack);
+  // What the skipped services were waited for for is already met: they completed.
+  const after = Object.fromEntries(
+    kept.map((service) => [service, (step.after[service] ?? []).filter((dep) => kept.includes(dep.service))]),
+  );
+  return startStep(plan.baseArgs, step.stack, kept, after, plan.steps[0]?.stack === step.stack);
 }
 
 function launchDependencies(dependsOn: ResolvedService['definition']['depends_on']): LaunchDependency[] {
@@ -160,51 +171,85 @@ function launchDependencies(dependsOn: ResolvedService['definition']['depends_on
   }));
 }
 
+/** What to wait for, from the healthcheck compose resolved (overlays included). */
+function effectiveWaitSpec(service: ResolvedService, effective: EffectiveService): WaitSpec {
+  const check = effective.healthcheck;
+  return buildWaitSpec(
+    { service: service.name, stack: service.stack, kind: effective.kind, replicas: effective.replicas },
+    check && {
+      startPeriodMs: durationMs(check.startPeriod ?? '0s'),
+      intervalMs: durationMs(check.interval ?? '30s'),
+      timeoutMs: durationMs(check.timeout ?? '30s'),
+      retries: check.retries ?? 3,
+      startIntervalMs: check.startInterval === undefined ? undefined : durationMs(check.startInterval),
+    },
+  );
+}
+
+/** The schema's healthcheck, for plans made without compose's resolved configuration (a dry run without compose). */
 function waitSpec(file: StackFile, model: EnvironmentModel, service: ResolvedService): WaitSpec {
   const healthcheck = composeHealthcheck(
     file,
     service.definition.healthcheck,
     model.definition.healthcheckTemplate,
-  );
-  const hasHealthcheck = healthcheck !== undefined && healthcheck['disable'] !== true;
-  const replicas = service.definition.deploy?.replicas ?? 1;
-  const command = hasHealthcheck
-    ? healthcheckCommand(healthcheck['test'] as string | string[] | undefined)
-    : undefined;
-  const base = {
+  ) as
+    | {
+        disable?: boolean;
+        test?: string | string[];
+        start_period?: string;
+        interval?: string;
+        timeout?: string;
+        retries?: number;
+        start_interval?: string;
+      }
+    | undefined;
+  const identity = {
     service: service.name,
     stack: service.stack,
     kind: service.kind,
-    hasHealthcheck,
-    replicas,
-    ...(command ? { probeCommand: unescapeCompose(command) } : {}),
+    replicas: service.definition.deploy?.replicas ?? 1,
   };
-  if (!hasHealthcheck) {
-    const budget = service.kind === 'job' ? JOB_BUDGET_MS : NO_HEALTHCHECK_BUDGET_MS;
+  if (healthcheck === undefined || healthcheck.disable === true) return buildWaitSpec(identity, undefined);
+  return buildWaitSpec(identity, {
+    startPeriodMs: durationMs(healthcheck.start_period ?? '0s'),
+    intervalMs: durationMs(healthcheck.interval ?? '30s'),
+    timeoutMs: durationMs(healthcheck.timeout ?? '30s'),
+    retries: healthcheck.retries ?? 3,
+    startIntervalMs:
+      healthcheck.start_interval === undefined ? undefined : durationMs(healthcheck.start_interval),
+  });
+}
+
+interface HealthTiming {
+  readonly startPeriodMs: number;
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+  readonly retries: number;
+  readonly startIntervalMs: number | undefined;
+}
+
+/** A service's budget: its healthcheck's worst case plus slack, or a fixed one without a healthcheck. */
+function buildWaitSpec(
+  identity: Pick<WaitSpec, 'service' | 'stack' | 'kind' | 'replicas'>,
+  health: HealthTiming | undefined,
+): WaitSpec {
+  if (!health) {
+    const job = identity.kind === 'job';
     return {
-      ...base,
-      budgetMs: budget,
-      budgetReason: service.kind === 'job' ? 'job: exit 0' : 'no healthcheck: running',
+      ...identity,
+      hasHealthcheck: false,
+      budgetMs: job ? JOB_BUDGET_MS : NO_HEALTHCHECK_BUDGET_MS,
+      budgetReason: job ? 'job: exit 0' : 'no healthcheck: running',
     };
   }
-  const timing = healthcheck as {
-    start_period?: string;
-    interval?: string;
-    timeout?: string;
-    retries?: number;
-  };
-  const startPeriod = durationMs(timing.start_period ?? '0s');
-  const interval = durationMs(timing.interval ?? '30s');
-  const timeout = durationMs(timing.timeout ?? '30s');
-  const retries = timing.retries ?? 3;
-  const budget = startPeriod + retries * (interval + timeout) + BUDGET_SLACK_MS;
-  const startInterval = (healthcheck as { start_interval?: string }).start_interval;
+  const { startPeriodMs, intervalMs, timeoutMs, retries } = health;
   return {
-    ...base,
-    startIntervalMs: startInterval === undefined ? interval : durationMs(startInterval),
-    intervalMs: interval,
-    budgetMs: budget,
-    budgetReason: `start_period ${ms(startPeriod)} + ${retries} × (interval ${ms(interval)} + timeout ${ms(timeout)}) + ${ms(BUDGET_SLACK_MS)}`,
+    ...identity,
+    hasHealthcheck: true,
+    startIntervalMs: health.startIntervalMs ?? intervalMs,
+    intervalMs,
+    budgetMs: startPeriodMs + retries * (intervalMs + timeoutMs) + BUDGET_SLACK_MS,
+    budgetReason: `start_period ${ms(startPeriodMs)} + ${retries} × (interval ${ms(intervalMs)} + timeout ${ms(timeoutMs)}) + ${ms(BUDGET_SLACK_MS)}`,
   };
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { earlyProbeDelayMs, healthcheckCommand, unescapeCompose } from '../../src/health/probe.js';
+import { earlyProbeDelayMs, healthcheckCommand } from '../../src/health/probe.js';
 
 describe('healthcheckCommand', () => {
   it('runs CMD arguments as they are and CMD-SHELL and strings through sh -c', () => {
@@ -20,10 +20,6 @@ describe('healthcheckCommand', () => {
     expect(healthcheckCommand(['NONE'])).toBeUndefined();
     expect(healthcheckCommand(undefined)).toBeUndefined();
     expect(healthcheckCommand(['CMD'])).toBeUndefined();
-  });
-
-  it('unescapes $$ the way compose hands the command to the engine', () => {
-    expect(unescapeCompose(['sh', '-c', 'echo $$HOME $${USER}'])).toEqual(['sh', '-c', 'echo $HOME ${USER}']);
   });
 });
 

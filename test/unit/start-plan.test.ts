@@ -47,14 +47,14 @@ describe('planStart', () => {
     const plan = planStart(file, model, ['-p', 'x'], {});
     const inference = plan.steps.find((step) => step.stack === 'inference');
     if (!inference) throw new Error('no inference step');
-    const rest = withoutServices(plan, inference, new Set(['vllm']), model);
+    const rest = withoutServices(plan, inference, new Set(['vllm']));
     expect(rest?.services).toEqual(['litellm']);
     expect(rest?.args).toEqual(['-p', 'x', 'up', '--detach', '--no-deps', 'litellm']);
     expect(rest?.after).toEqual({ litellm: [] });
-    expect(withoutServices(plan, inference, new Set(['vllm', 'litellm']), model)).toBeUndefined();
+    expect(withoutServices(plan, inference, new Set(['vllm', 'litellm']))).toBeUndefined();
     const core = plan.steps[0];
     if (!core) throw new Error('no core step');
-    expect(withoutServices(plan, core, new Set(['redis']), model)?.args).not.toContain('--no-deps');
+    expect(withoutServices(plan, core, new Set(['redis']))?.args).not.toContain('--no-deps');
   });
 
   it('puts monitoring after core in production', () => {

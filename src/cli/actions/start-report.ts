@@ -42,9 +42,12 @@ export function printDryRun(
               waitsFor: step.after,
             }),
       })),
+      expectationsFrom: plan.expectationsFrom,
       waits: plan.waits.map((wait) => ({
         service: wait.service,
         kind: wait.kind,
+        replicas: wait.replicas,
+        healthcheck: wait.hasHealthcheck,
         budgetSeconds: wait.budgetMs / 1000,
         budget: wait.budgetReason,
       })),
@@ -67,11 +70,16 @@ export function printDryRun(
       `    [${step.stack}]   (while ${previous} starts; its containers start through the Docker API once ${previous} is ready)`,
     );
   }
-  printLine(ctx.stdout, '  then wait for:');
+  printLine(
+    ctx.stdout,
+    plan.expectationsFrom === 'compose'
+      ? '  then wait for (as `docker compose config` resolves the files, your overlay included):'
+      : '  then wait for (from the schema; run `stackctl generate` first to see what compose resolves):',
+  );
   for (const wait of plan.waits) {
     printLine(
       ctx.stdout,
-      `    ${wait.service.padEnd(20)} up to ${Math.round(wait.budgetMs / 1000)}s  (${wait.budgetReason})`,
+      `    ${wait.service.padEnd(20)} ${wait.replicas === 1 ? '' : `×${wait.replicas} `}up to ${Math.round(wait.budgetMs / 1000)}s  (${wait.budgetReason})`,
     );
   }
 }
@@ -131,6 +139,7 @@ function serviceJson(result: WaitResult) {
     health: container?.health ?? null,
     phase: result.state.phase,
     detail: result.state.detail,
+    containers: result.containers.length,
     readyAfterSeconds: result.state.phase === 'ready' ? Number((result.elapsedMs / 1000).toFixed(1)) : null,
     urls: serviceUrls(result.containers),
   };

@@ -1,11 +1,12 @@
 import type Docker from 'dockerode';
 import { EXIT, ReportedFailure, StackctlError } from '../../errors.js';
 import { applyFiles } from '../../effects/apply-files.js';
-import { runCompose, requireCompose } from '../../effects/compose-runner.js';
+import { readComposeConfig, runCompose, requireCompose } from '../../effects/compose-runner.js';
+import { parseEffectiveConfig } from '../../plan/effective.js';
 import { redactor } from '../../generate/redact.js';
 import { LaunchError, StepLauncher } from '../../effects/launcher.js';
 import { containersOnMissingNetworks, projectContainers } from '../../effects/containers.js';
-import { dockerClient, type ComposeFlavour } from '../../effects/docker.js';
+import { dockerClient, findCompose, type ComposeFlavour } from '../../effects/docker.js';
 import { confirmStable, waitForServices, type WaitResult } from '../../effects/health-waiter.js';
 import { STABLE_MS } from '../../health/classify.js';
 import { acquireLock } from '../../effects/lock.js';
@@ -170,10 +171,24 @@ async function startLocked(
   const legacyEngine = engineApi !== undefined && compareVersions(engineApi, START_INTERVAL_API) < 0;
   const baseArgs = composeArgs(model, stack.root, envFiles);
   if (legacyEngine) baseArgs.push('-f', await writeLegacyHealthOverride(stack.root, model));
-  const plan = planStart(file, model, baseArgs, {
-    stacks: flags.stack,
-    services: flags.service,
-  });
+  const secrets = Object.values(prepared.stores.get(envName)?.secrets ?? {}).map((entry) => entry.value);
+  // Old values too: containers from before a rotation still print them.
+  const redact = redactor([...secrets, ...(await readSecretHistory(stack.root, envName))]);
+  const composeEnv = composeEnvironment(ctx.env, file);
+  // What compose will really run (the user's overlay included) decides what is waited for. A dry
+  // run reads it only when the files on disk are the ones start would use.
+  const filesCurrent = files.every((result) => result.status === 'unchanged');
+  const composeForPlan = engine ? await engine.compose : filesCurrent ? await findCompose(ctx.env) : null;
+  const effective = composeForPlan
+    ? parseEffectiveConfig(
+        await readComposeConfig(composeForPlan, baseArgs, {
+          env: composeEnv,
+          signal: ctx.signal,
+          redact,
+        }),
+      )
+    : undefined;
+  const plan = planStart(file, model, baseArgs, { stacks: flags.stack, services: flags.service }, effective);
   if (flags.dryRun === true) {
     printDryRun(plan, files, model, ctx, flags.json === true, flags.wait, findings);
     if (findings.some((check) => check.status === 'fail')) throw new ReportedFailure(EXIT.preflight);
@@ -183,10 +198,6 @@ async function startLocked(
   if (!engine) throw new Error('no engine lookup outside a dry run');
   const { docker } = engine;
   const compose = await engine.compose;
-  const secrets = Object.values(prepared.stores.get(envName)?.secrets ?? {}).map((entry) => entry.value);
-  // Old values too: containers from before a rotation still print them.
-  const redact = redactor([...secrets, ...(await readSecretHistory(stack.root, envName))]);
-  const composeEnv = composeEnvironment(ctx.env, file);
   // On a terminal, what compose says about pulling and building (a first start pulls many GB) is
   // shown as it comes, above whichever spinner is on screen: the next stack's images are pulled
   // while the one before is waited for.
@@ -222,7 +233,7 @@ async function startLocked(
   const remaining = async (step: StartStep): Promise<{ step?: StartStep; done: WaitResult[] }> => {
     const done = await jobs.completedIn(step);
     if (done.length === 0) return { step, done };
-    const rest = withoutServices(plan, step, new Set(done.map((result) => result.service)), model);
+    const rest = withoutServices(plan, step, new Set(done.map((result) => result.service)));
     return { ...(rest ? { step: rest } : {}), done };
   };
 
