@@ -1,6 +1,6 @@
 import { execa } from 'execa';
 import { StackctlError } from '../errors.js';
-import { findCompose, type ComposeFlavour } from './docker.js';
+import { dockerCliEnvironment, findCompose, type ComposeFlavour } from './docker.js';
 
 /** Finds compose (v2 plugin first, docker-compose as fallback) or says clearly that neither exists. */
 export async function requireCompose(env: NodeJS.ProcessEnv): Promise<ComposeFlavour> {
@@ -35,7 +35,7 @@ export async function runCompose(
   const subprocess = execa(program ?? 'docker', [...prefix, ...args], {
     reject: false,
     all: true,
-    env: { ...options.env, COMPOSE_STATUS_STDOUT: '1' },
+    env: { ...dockerCliEnvironment(options.env), COMPOSE_STATUS_STDOUT: '1' },
     extendEnv: false,
     cancelSignal: options.signal,
     stdin: 'ignore',
@@ -66,7 +66,7 @@ export async function readComposeConfig(
   const [program, ...prefix] = compose.command;
   const result = await execa(program ?? 'docker', [...prefix, ...baseArgs, 'config', '--format', 'json'], {
     reject: false,
-    env: options.env,
+    env: dockerCliEnvironment(options.env),
     extendEnv: false,
     cancelSignal: options.signal,
     stdin: 'ignore',

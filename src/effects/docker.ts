@@ -1,49 +1,100 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import Docker from 'dockerode';
 import { execa } from 'execa';
 import { StackctlError } from '../errors.js';
 import { excerpt } from '../text.js';
 
 export interface DockerConnection {
-  /** DOCKER_HOST as the user gave it, or the default socket. */
+  /** The daemon's address (unix://, tcp://, ssh://). */
   readonly host: string;
+  /** Where it came from: DOCKER_HOST, a docker context, or the default socket. */
+  readonly source: string;
   readonly options: Docker.DockerOptions;
+  /**
+   * DOCKER_HOST and its TLS settings for the docker CLI and compose, so every process stackctl runs
+   * talks to this same daemon.
+   */
+  readonly cliEnv: Readonly<Record<string, string>>;
 }
 
-/** Where the Docker API is: DOCKER_HOST (unix://, tcp://, ssh://) or /var/run/docker.sock. */
+const DEFAULT_HOST = 'unix:///var/run/docker.sock';
+
+/**
+ * Where the Docker API is, decided the way the docker CLI decides it: DOCKER_HOST (with
+ * DOCKER_TLS_VERIFY and DOCKER_CERT_PATH), else the context DOCKER_CONTEXT names, else the current
+ * context of the docker config ($DOCKER_CONFIG/config.json), else the default socket.
+ */
 export function dockerConnection(env: NodeJS.ProcessEnv): DockerConnection {
   const host = env['DOCKER_HOST'];
-  if (host === undefined || host === '') {
-    return { host: 'unix:///var/run/docker.sock', options: { socketPath: '/var/run/docker.sock' } };
+  if (host !== undefined && host !== '') {
+    const certPath = env['DOCKER_CERT_PATH'];
+    const tls = (env['DOCKER_TLS_VERIFY'] ?? '') !== '' ? { verify: true, certPath } : undefined;
+    return connectionTo(host, 'DOCKER_HOST', tls);
   }
+  const configDir = env['DOCKER_CONFIG'] || join(env['HOME'] ?? homedir(), '.docker');
+  const named = env['DOCKER_CONTEXT'] || readCurrentContext(configDir);
+  if (named === undefined || named === '' || named === 'default')
+    return connectionTo(DEFAULT_HOST, 'the default socket', undefined);
+  const id = createHash('sha256').update(named).digest('hex');
+  const meta = readJson(join(configDir, 'contexts', 'meta', id, 'meta.json')) as
+    { Endpoints?: { docker?: { Host?: string; SkipTLSVerify?: boolean } } } | undefined;
+  const endpoint = meta?.Endpoints?.docker;
+  if (endpoint?.Host === undefined) {
+    throw new StackctlError('E_USAGE', `docker context "${excerpt(named)}" does not exist`, {
+      hint: `see docker context ls; ${env['DOCKER_CONTEXT'] ? 'change or unset DOCKER_CONTEXT' : 'docker context use default'}`,
+    });
+  }
+  const tlsDir = join(configDir, 'contexts', 'tls', id, 'docker');
+  const tls =
+    existsSync(join(tlsDir, 'cert.pem')) || existsSync(join(tlsDir, 'ca.pem'))
+      ? { verify: endpoint.SkipTLSVerify !== true, certPath: tlsDir }
+      : undefined;
+  return connectionTo(endpoint.Host, `docker context "${named}"`, tls);
+}
+
+function connectionTo(
+  host: string,
+  source: string,
+  tls: { verify: boolean; certPath: string | undefined } | undefined,
+): DockerConnection {
   const url = URL.canParse(host) ? new URL(host) : undefined;
   if (!url || !['unix:', 'tcp:', 'http:', 'https:', 'ssh:'].includes(url.protocol)) {
     throw new StackctlError(
       'E_USAGE',
-      `DOCKER_HOST "${excerpt(host)}" is not an address Docker understands`,
+      `${source === 'DOCKER_HOST' ? 'DOCKER_HOST' : `the Docker address of ${source}`} "${excerpt(host)}" is not an address Docker understands`,
       {
         hint: 'use unix:///var/run/docker.sock, tcp://HOST:2376 or ssh://USER@HOST, or unset DOCKER_HOST',
       },
     );
   }
+  const cliEnv: Record<string, string> = { DOCKER_HOST: host };
+  if (tls) {
+    if (tls.verify) cliEnv['DOCKER_TLS_VERIFY'] = '1';
+    if (tls.certPath) cliEnv['DOCKER_CERT_PATH'] = tls.certPath;
+  }
+  const base = { host, source, cliEnv };
   switch (url.protocol) {
-    case 'unix:':
-      return { host, options: { socketPath: url.pathname } };
     case 'tcp:':
     case 'http:':
     case 'https:': {
-      const tls = url.protocol === 'https:' || (env['DOCKER_TLS_VERIFY'] ?? '') !== '';
+      const secure = url.protocol === 'https:' || tls !== undefined;
+      const certs = tls?.certPath ? readCertificates(tls.certPath) : {};
       return {
-        host,
+        ...base,
         options: {
           host: url.hostname,
-          port: Number(url.port || (tls ? 2376 : 2375)),
-          protocol: tls ? 'https' : 'http',
+          port: Number(url.port || (secure ? 2376 : 2375)),
+          protocol: secure ? 'https' : 'http',
+          ...certs,
         },
       };
     }
     case 'ssh:':
       return {
-        host,
+        ...base,
         options: {
           host: url.hostname,
           port: Number(url.port || 22),
@@ -51,8 +102,39 @@ export function dockerConnection(env: NodeJS.ProcessEnv): DockerConnection {
           protocol: 'ssh',
         },
       };
+    default:
+      return { ...base, options: { socketPath: url.pathname } };
   }
-  return { host, options: { socketPath: url.pathname } };
+}
+
+function readCurrentContext(configDir: string): string | undefined {
+  const config = readJson(join(configDir, 'config.json')) as { currentContext?: string } | undefined;
+  return config?.currentContext;
+}
+
+function readCertificates(folder: string): { ca?: Buffer; cert?: Buffer; key?: Buffer } {
+  const read = (name: string): Buffer | undefined => {
+    try {
+      return readFileSync(join(folder, name));
+    } catch {
+      return undefined;
+    }
+  };
+  const [ca, cert, key] = [read('ca.pem'), read('cert.pem'), read('key.pem')];
+  return { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) };
+}
+
+function readJson(path: string): unknown {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The environment for a docker CLI or compose process: the user's, pointed at the daemon stackctl uses. */
+export function dockerCliEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return { ...env, ...dockerConnection(env).cliEnv };
 }
 
 export function dockerClient(env: NodeJS.ProcessEnv): Docker {
@@ -69,7 +151,7 @@ export type ComposeFlavour = {
 export async function findCompose(env: NodeJS.ProcessEnv): Promise<ComposeFlavour | null> {
   const plugin = await execa('docker', ['compose', 'version', '--short'], {
     reject: false,
-    env,
+    env: dockerCliEnvironment(env),
     timeout: 10_000,
   });
   if (plugin.exitCode === 0 && plugin.stdout.trim() !== '') {
@@ -77,7 +159,7 @@ export async function findCompose(env: NodeJS.ProcessEnv): Promise<ComposeFlavou
   }
   const standalone = await execa('docker-compose', ['version', '--short'], {
     reject: false,
-    env,
+    env: dockerCliEnvironment(env),
     timeout: 10_000,
   });
   if (standalone.exitCode === 0 && standalone.stdout.trim() !== '') {
@@ -88,7 +170,11 @@ export async function findCompose(env: NodeJS.ProcessEnv): Promise<ComposeFlavou
 }
 
 export async function dockerCliVersion(env: NodeJS.ProcessEnv): Promise<string | null> {
-  const result = await execa('docker', ['--version'], { reject: false, env, timeout: 10_000 });
+  const result = await execa('docker', ['--version'], {
+    reject: false,
+    env: dockerCliEnvironment(env),
+    timeout: 10_000,
+  });
   if (result.exitCode !== 0) return null;
   return /version ([^\s,]+)/.exec(result.stdout)?.[1] ?? result.stdout.trim();
 }

@@ -2,7 +2,7 @@ import type Docker from 'dockerode';
 import { execa } from 'execa';
 import { parseSystemDf, type DiskUsageRow } from '../../host/docker-text.js';
 import type { DockerFacts, DockerNetworkFact } from '../../host/facts.js';
-import { dockerCliVersion, dockerConnection, findCompose } from '../docker.js';
+import { dockerCliEnvironment, dockerCliVersion, dockerConnection, findCompose } from '../docker.js';
 
 export async function probeDocker(docker: Docker, env: NodeJS.ProcessEnv): Promise<DockerFacts> {
   const [cliVersion, compose, daemon] = await Promise.all([
@@ -65,7 +65,11 @@ export async function probeProjectPorts(docker: Docker, project: string): Promis
 }
 
 export async function probeDiskUsage(env: NodeJS.ProcessEnv): Promise<DiskUsageRow[] | { error: string }> {
-  const result = await execa('docker', ['system', 'df'], { reject: false, env, timeout: 15_000 });
+  const result = await execa('docker', ['system', 'df'], {
+    reject: false,
+    env: dockerCliEnvironment(env),
+    timeout: 15_000,
+  });
   if (result.exitCode !== 0)
     return { error: (result.stderr || result.stdout || 'docker system df failed').trim() };
   return parseSystemDf(result.stdout);
