@@ -1,5 +1,6 @@
 import { StackctlError } from '../errors.js';
-import { projectRoot, readSchema } from '../effects/schema-file.js';
+import { displayPathOf, projectRoot, readSchema } from '../effects/schema-file.js';
+import { readRecordedSchema, RECORDED_SCHEMA } from '../effects/state.js';
 import type { EnvironmentDef, StackFile } from '../schema/types.js';
 import { validateStackText } from '../schema/validate.js';
 import { didYouMean } from '../schema/suggest.js';
@@ -15,12 +16,24 @@ export interface LoadedStack {
   readonly root: string;
 }
 
-/** Reads and validates the stack file; an invalid file stops the command with its issues (exit 2). */
-export async function loadStack(schemaFlag: string | undefined, ctx: CommandContext): Promise<LoadedStack> {
+/**
+ * Reads and validates the stack file; an invalid file stops the command with its issues (exit 2).
+ * With orRecorded, for commands that act on what runs (status, stop, logs, a wipe preview, secrets
+ * status): a user in the middle of editing the schema must still be able to see and stop the stack,
+ * so an invalid schema gives way, with a warning, to the copy recorded at the last generate or start.
+ */
+export async function loadStack(
+  schemaFlag: string | undefined,
+  ctx: CommandContext,
+  options: { orRecorded?: boolean } = {},
+): Promise<LoadedStack> {
   const source = await readSchema(schemaFlag, ctx.cwd);
   const result = await validateStackText(source.text, { fileName: source.displayPath });
   if (!result.valid || !result.file) {
     const errors = result.issues.filter((issue) => issue.severity === 'error');
+    const recorded =
+      options.orRecorded === true ? await loadRecorded(source.path, errors.length, ctx) : undefined;
+    if (recorded) return recorded;
     for (const issue of errors.slice(0, 10)) printLine(ctx.stderr, formatIssue(issue, ctx.colors));
     throw new StackctlError('E_SCHEMA', `${source.displayPath} is not valid (${errors.length} errors)`, {
       hint: `run: stackctl validate${schemaFlag === undefined ? '' : ` --schema ${schemaFlag}`}`,
@@ -32,6 +45,25 @@ export async function loadStack(schemaFlag: string | undefined, ctx: CommandCont
     schemaText: source.text,
     root: projectRoot(source.path),
   };
+}
+
+async function loadRecorded(
+  schemaPath: string,
+  errors: number,
+  ctx: CommandContext,
+): Promise<LoadedStack | undefined> {
+  const root = projectRoot(schemaPath);
+  const text = await readRecordedSchema(root);
+  if (text === undefined) return undefined;
+  const recorded = await validateStackText(text, { fileName: RECORDED_SCHEMA });
+  if (!recorded.valid || !recorded.file) return undefined;
+  printLine(
+    ctx.stderr,
+    ctx.colors.yellow(
+      `⚠ ${displayPathOf(schemaPath, ctx.cwd)} has ${errors} error${errors === 1 ? '' : 's'} (stackctl validate); using the schema as it was at the last generate or start`,
+    ),
+  );
+  return { file: recorded.file, schemaPath, schemaText: text, root };
 }
 
 export function requireEnvironment(file: StackFile, name: string): EnvironmentDef {

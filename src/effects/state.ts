@@ -67,3 +67,17 @@ export async function writeCompletedJobs(
   await ensureDirectory(stateDirectory(root), 0o755);
   await writeFileAtomic(jobsPath(root, environment), `${JSON.stringify(jobs, null, 2)}\n`);
 }
+
+/** The last valid schema a generate or start ran from: what runs was made from it. */
+export const RECORDED_SCHEMA = '.stackctl/last-valid-schema.yaml';
+
+export async function readRecordedSchema(root: string): Promise<string | undefined> {
+  return readRegularText(join(root, RECORDED_SCHEMA));
+}
+
+/** Keeps a copy of a valid schema (rewritten only when it changed). */
+export async function recordValidSchema(root: string, text: string): Promise<void> {
+  if ((await readRecordedSchema(root)) === text) return;
+  await ensureDirectory(stateDirectory(root), 0o755);
+  await writeFileAtomic(join(root, RECORDED_SCHEMA), text);
+}

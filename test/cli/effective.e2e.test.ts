@@ -1,10 +1,11 @@
 // Start expects what compose will really run: the configuration compose resolves from every file,
 // the user's compose/local.override.yml included (issue 13), not the schema alone.
 import { execa } from 'execa';
-import { rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../helpers/cli.js';
+import { runCli, stackctlCommand } from '../helpers/cli.js';
 import { inspect, stackProject, type StackProject } from '../helpers/stack-project.js';
 
 interface DryRun {
@@ -90,5 +91,99 @@ describe('start plans from what compose resolves', () => {
     await rm(join(project.root, 'compose', 'local.override.yml'));
     expect(result.exitCode).toBe(2);
     expect(result.stderr).toContain('docker compose config rejects the files');
+  });
+});
+
+describe('one daemon for stackctl and compose, found as the docker CLI finds it', () => {
+  let config: string;
+  beforeAll(async () => {
+    config = await mkdtemp(join(tmpdir(), 'stackctl-docker-config-'));
+    const env = { DOCKER_CONFIG: config };
+    // A context on a socket of its own (the engine's socket, bind-mounted there in the test below).
+    await writeFile(join(config, 'docker.sock'), '');
+    await execa('docker', ['context', 'create', 'own', '--docker', `host=unix://${config}/docker.sock`], {
+      env,
+    });
+    await execa(
+      'docker',
+      ['context', 'create', 'nowhere', '--docker', `host=unix://${config}/missing.sock`],
+      { env },
+    );
+    await execa('docker', ['context', 'use', 'own'], { env });
+  });
+  afterAll(() => rm(config, { recursive: true, force: true }));
+
+  /** stackctl in a mount namespace of its own where the default socket is hidden. */
+  const hidden = (args: string[], env: Record<string, string> = {}) =>
+    execa(
+      'unshare',
+      [
+        '-m',
+        'sh',
+        '-c',
+        `mount --bind /var/run/docker.sock "$DOCKER_CONFIG/docker.sock" && mount -t tmpfs tmpfs /var/run && exec "$@"`,
+        'sh',
+        stackctlCommand(),
+        ...args,
+      ],
+      {
+        cwd: project.root,
+        env: { NO_COLOR: '1', DOCKER_CONFIG: config, ...env },
+        reject: false,
+        timeout: 90_000,
+      },
+    );
+
+  it('uses the current context of the docker config, for the API and for compose alike', async () => {
+    const status = await hidden(['status', 'ok', '--json']);
+    expect(status.exitCode, status.stderr).toBe(0);
+    const start = await hidden(['start', 'ok', '--skip-preflight']);
+    expect(start.exitCode, start.stderr).toBe(0);
+    expect(start.stdout).toContain('is up and healthy');
+  });
+
+  it('uses DOCKER_CONTEXT over the current context, and DOCKER_HOST over both', async () => {
+    const elsewhere = await hidden(['status', 'ok'], { DOCKER_CONTEXT: 'nowhere' });
+    expect(elsewhere.exitCode).toBe(1);
+    expect(elsewhere.stderr).toContain(`cannot reach the Docker daemon at ${config}/missing.sock`);
+    const unknown = await hidden(['status', 'ok'], { DOCKER_CONTEXT: 'nosuch' });
+    expect(unknown.exitCode).toBe(2);
+    expect(unknown.stderr).toContain('docker context "nosuch" does not exist');
+    const host = await hidden(['status', 'ok'], {
+      DOCKER_CONTEXT: 'nowhere',
+      DOCKER_HOST: `unix://${config}/docker.sock`,
+    });
+    expect(host.exitCode, host.stderr).toBe(0);
+  });
+});
+
+describe('commands that act on what runs, while the schema is mid-edit', () => {
+  it('status, logs, stop, a wipe preview and secrets status work; start and wipe refuse', async () => {
+    expect((await runCli(['start', 'ok', '--skip-preflight'], { cwd: project.root })).exitCode).toBe(0);
+    const path = join(project.root, 'schemas', 'compose-schema.yaml');
+    const good = await readFile(path, 'utf8');
+    // Half-edited: an unclosed flow sequence and an unknown key.
+    await writeFile(path, `${good}\nextra: [1, 2\n`);
+    try {
+      for (const args of [
+        ['status', 'ok', '--json'],
+        ['logs', 'ok', 'db', '--tail', '5'],
+        ['wipe', 'ok', '--dry-run'],
+        ['secrets', 'status', 'ok'],
+        ['stop', 'ok'],
+      ]) {
+        const result = await runCli(args, { cwd: project.root });
+        expect(result.exitCode, `${args.join(' ')}: ${result.stderr}`).toBe(0);
+        expect(result.stderr).toMatch(
+          /compose-schema\.yaml has \d+ errors? \(stackctl validate\); using the schema as it was/,
+        );
+      }
+      expect((await inspect(`${project.name}-ok-db-1`)).State.Status).toBe('exited');
+      expect((await runCli(['start', 'ok', '--skip-preflight'], { cwd: project.root })).exitCode).toBe(2);
+      expect((await runCli(['wipe', 'ok', '--yes'], { cwd: project.root })).exitCode).toBe(2);
+      expect((await inspect(`${project.name}-ok-db-1`)).Id).toBeTruthy();
+    } finally {
+      await writeFile(path, good);
+    }
   });
 });

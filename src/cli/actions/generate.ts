@@ -1,6 +1,7 @@
 import { relative, join } from 'node:path';
 import { EXIT, ReportedFailure, StackctlError } from '../../errors.js';
 import { applyFiles, type FileResult } from '../../effects/apply-files.js';
+import { recordValidSchema } from '../../effects/state.js';
 import { printJson, printLine, type CommandContext } from '../context.js';
 import { prepareGeneration } from '../generation.js';
 import { loadStack, requireEnvironment, type LoadedStack } from '../load-stack.js';
@@ -22,6 +23,8 @@ export async function generateAction(
   const check = flags.check === true;
   const prepared = await prepareGeneration(stack, environments, { createSecrets: !check });
   const results = await applyFiles(stack.root, ctx.cwd, prepared.plan.files, { check, signal: ctx.signal });
+  // What the files were made from: status, stop and logs fall back to it while the schema is mid-edit.
+  if (!check) await recordValidSchema(stack.root, stack.schemaText);
 
   const rel = (path: string): string => relative(ctx.cwd, join(stack.root, path)) || path;
   if (flags.json === true) {

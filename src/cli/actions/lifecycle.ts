@@ -24,7 +24,7 @@ export interface StopFlags {
 
 /** Stops an environment's containers in reverse stack order; nothing is removed. */
 export async function stopAction(envName: string, flags: StopFlags, ctx: CommandContext): Promise<void> {
-  const stack = await loadStack(flags.schema, ctx);
+  const stack = await loadStack(flags.schema, ctx, { orRecorded: true });
   requireEnvironment(stack.file, envName);
   const lock = await acquireLock(stack.root, envName, `stop ${envName}`);
   try {
@@ -139,7 +139,7 @@ export async function statusAction(
   flags: StatusFlags,
   ctx: CommandContext,
 ): Promise<void> {
-  const stack = await loadStack(flags.schema, ctx);
+  const stack = await loadStack(flags.schema, ctx, { orRecorded: true });
   if (envName !== undefined) requireEnvironment(stack.file, envName);
   const docker = dockerClient(ctx.env);
   const environments = envName === undefined ? Object.keys(stack.file.environments) : [envName];
@@ -213,7 +213,7 @@ export async function logsAction(
   flags: LogsFlags,
   ctx: CommandContext,
 ): Promise<void> {
-  const stack = await loadStack(flags.schema, ctx);
+  const stack = await loadStack(flags.schema, ctx, { orRecorded: true });
   const env = requireEnvironment(stack.file, envName);
   if (service !== undefined && !env.services.includes(service)) {
     throw new StackctlError('E_USAGE', `${envName} has no service "${service}"`, {

@@ -40,7 +40,7 @@ export async function secretsStatusAction(
   flags: StatusFlags,
   ctx: CommandContext,
 ): Promise<void> {
-  const stack = await loadStack(flags.schema, ctx);
+  const stack = await loadStack(flags.schema, ctx, { orRecorded: true });
   const names = env === undefined ? Object.keys(stack.file.environments) : [env];
   if (env !== undefined) requireEnvironment(stack.file, env);
   const now = Date.now();

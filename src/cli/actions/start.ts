@@ -13,7 +13,7 @@ import { acquireLock } from '../../effects/lock.js';
 import { readSecretHistory } from '../../effects/secret-store.js';
 import { execProbe } from '../../effects/exec-probe.js';
 import { ensureDirectory, writeFileAtomic } from '../../effects/files.js';
-import { stateDirectory } from '../../effects/state.js';
+import { recordValidSchema, stateDirectory } from '../../effects/state.js';
 import { compareVersions, START_INTERVAL_API, type Check } from '../../preflight/checks.js';
 import { join } from 'node:path';
 import { durationMs } from '../../duration.js';
@@ -162,6 +162,8 @@ async function startLocked(
   });
   const envFiles = prepared.plan.environments[0];
   if (!envFiles) throw new Error(`no files planned for ${envName}`);
+  // What runs is made from it: status, stop and logs fall back to it while the schema is mid-edit.
+  if (flags.dryRun !== true) await recordValidSchema(stack.root, stack.schemaText);
 
   // 3. Plan the compose invocations and the waits.
   const model = resolveEnvironment(file, envName, gpuOverride ?? prepared.gpuSelection.get(envName));

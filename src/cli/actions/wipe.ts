@@ -41,7 +41,8 @@ export async function wipeAction(
       hint: `stackctl wipe ${envName}`,
     });
   }
-  const stack = await loadStack(flags.schema, ctx);
+  // A preview also works while the schema is being edited; removing needs a valid one.
+  const stack = await loadStack(flags.schema, ctx, { orRecorded: flags.dryRun === true });
   const environments = envName === undefined ? Object.keys(stack.file.environments) : [envName];
   if (envName !== undefined) requireEnvironment(stack.file, envName);
   await wipe(stack, environments, flags, ctx);
