@@ -7,8 +7,42 @@ export interface VariableReference {
   readonly operand: string;
 }
 
-const BRACED = /^\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])([^}]*))?\}/;
+const BRACED_NAME = /^\{([A-Za-z_][A-Za-z0-9_]*)/;
+const MODIFIER = /^:?[-?+]/;
 const BARE = /^([A-Za-z_][A-Za-z0-9_]*)/;
+
+interface BracedMatch {
+  readonly name: string;
+  readonly modifier: string;
+  /** The default, error message or alternative: itself interpolated, so it may hold ${...}. */
+  readonly operand: string;
+  /** Characters taken from `{` to the closing `}`. */
+  readonly length: number;
+}
+
+/** `{NAME}`, `{NAME:-operand}`... at the start of text (after a `$`), with nested `${...}` in the operand. */
+function matchBraced(text: string): BracedMatch | undefined {
+  const name = BRACED_NAME.exec(text);
+  if (!name) return undefined;
+  let i = name[0].length;
+  if (text[i] === '}') return { name: name[1] ?? '', modifier: '', operand: '', length: i + 1 };
+  const modifier = MODIFIER.exec(text.slice(i))?.[0];
+  if (modifier === undefined) return undefined;
+  i += modifier.length;
+  const start = i;
+  let depth = 0;
+  for (; i < text.length; i++) {
+    if (text[i] === '$' && (text[i + 1] === '$' || text[i + 1] === '{')) {
+      if (text[i + 1] === '{') depth++;
+      i++;
+    } else if (text[i] === '}') {
+      if (depth === 0)
+        return { name: name[1] ?? '', modifier, operand: text.slice(start, i), length: i + 1 };
+      depth--;
+    }
+  }
+  return undefined;
+}
 
 /** Lists the variables a compose string refers to; `$$` is a literal dollar and refers to nothing. */
 export function findVariableReferences(text: string): VariableReference[] {
@@ -21,10 +55,11 @@ export function findVariableReferences(text: string): VariableReference[] {
       continue;
     }
     const rest = text.slice(i + 1);
-    const braced = BRACED.exec(rest);
+    const braced = matchBraced(rest);
     if (braced) {
-      refs.push({ name: braced[1] ?? '', modifier: braced[2] ?? '', operand: braced[3] ?? '' });
-      i += braced[0].length;
+      refs.push({ name: braced.name, modifier: braced.modifier, operand: braced.operand });
+      refs.push(...findVariableReferences(braced.operand));
+      i += braced.length;
       continue;
     }
     const bare = BARE.exec(rest);
@@ -63,23 +98,27 @@ export function interpolate(
       continue;
     }
     const rest = text.slice(i + 1);
-    const braced = BRACED.exec(rest);
+    const braced = matchBraced(rest);
     const bare = braced ? null : BARE.exec(rest);
-    const match = braced ?? bare;
-    if (!match) {
+    if (!braced && !bare) {
       out += char;
       continue;
     }
-    const name = match[1] ?? '';
-    const modifier = braced?.[2] ?? '';
-    const operand = braced?.[3] ?? '';
+    const name = braced?.name ?? bare?.[1] ?? '';
+    const modifier = braced?.modifier ?? '';
     const value = values.get(name);
     const unsetOrEmpty = value === undefined || (modifier.startsWith(':') && value === '');
-    if (modifier.endsWith('-')) out += unsetOrEmpty ? operand : value;
-    else if (modifier.endsWith('+')) out += unsetOrEmpty ? '' : operand;
+    // The operand is interpolated too, as compose does: ${A:-${B}} is B's value when A is unset.
+    const operand = (): string => {
+      const inner = interpolate(braced?.operand ?? '', values);
+      missing.push(...inner.missing);
+      return inner.value;
+    };
+    if (modifier.endsWith('-')) out += unsetOrEmpty ? operand() : value;
+    else if (modifier.endsWith('+')) out += unsetOrEmpty ? '' : operand();
     else if (value === undefined) missing.push(name);
     else out += value;
-    i += match[0].length;
+    i += braced?.length ?? bare?.[0].length ?? 0;
   }
   return { value: out, missing };
 }

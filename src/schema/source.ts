@@ -33,7 +33,7 @@ export function parseWithPositions(text: string, fileName: string): PositionedSo
     lineCounter,
   });
   const syntaxIssues = [...doc.errors, ...doc.warnings].map((error) =>
-    yamlIssue(error, fileName, lineCounter),
+    yamlIssue(error, text, fileName, lineCounter),
   );
   let data: unknown;
   if (doc.errors.length === 0) {
@@ -83,13 +83,54 @@ function conversionIssue(error: unknown, text: string, fileName: string, lineCou
   };
 }
 
+/**
+ * The offset of the last [ or { opened before `end` and not closed, skipping quoted text and
+ * comments; undefined when every bracket is closed.
+ */
+export function unclosedFlowOpening(text: string, end: number): number | undefined {
+  const open: number[] = [];
+  let quote: string | undefined;
+  for (let i = 0; i < Math.min(end, text.length); i++) {
+    const char = text[i] ?? '';
+    const before = i === 0 ? '\n' : (text[i - 1] ?? '');
+    if (quote !== undefined) {
+      if (quote === "'" && char === "'" && text[i + 1] === "'") i++;
+      else if (quote === '"' && char === '\\') i++;
+      else if (char === quote) quote = undefined;
+      continue;
+    }
+    if ((char === '"' || char === "'") && /[\s[{,:]/.test(before)) quote = char;
+    else if (char === '#' && /\s/.test(before))
+      i = text.indexOf('\n', i) < 0 ? text.length : text.indexOf('\n', i) - 1;
+    else if (char === '[' || char === '{') open.push(i);
+    else if (char === ']' || char === '}') open.pop();
+  }
+  return open.at(-1);
+}
+
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-function yamlIssue(error: YAMLError, fileName: string, lineCounter: LineCounter): Issue {
-  const position = error.linePos?.[0] ?? lineCounter.linePos(error.pos[0]);
+function yamlIssue(error: YAMLError, text: string, fileName: string, lineCounter: LineCounter): Issue {
   const firstLine = error.message.split('\n')[0] ?? error.message;
+  // An unclosed [ or { is noticed lines later, where the parser gives up; the mistake is where it
+  // opened, so point there.
+  const unclosed = /^Flow (sequence|map) .*end with an? ([\]}])/.exec(firstLine);
+  const opening = unclosed ? unclosedFlowOpening(text, error.pos[0]) : undefined;
+  if (unclosed && opening !== undefined) {
+    const at = lineCounter.linePos(opening);
+    return {
+      severity: 'error',
+      file: fileName,
+      line: at.line,
+      column: at.col,
+      path: '(yaml)',
+      message: `YAML: this flow ${unclosed[1]} is never closed with ${unclosed[2] ?? ''}`,
+      hint: `close it with ${unclosed[2] ?? ''} where it ends; an unclosed quote inside it hides the bracket too`,
+    };
+  }
+  const position = error.linePos?.[0] ?? lineCounter.linePos(error.pos[0]);
   const message = firstLine.replace(/ at line \d+, column \d+:?$/, '').replace(/\.$/, '');
   return {
     severity: error.name === 'YAMLWarning' ? 'warning' : 'error',

@@ -41,12 +41,82 @@ export async function validateStackText(text: string, options: ValidateOptions):
 
 function checkData(data: unknown, environment: string | undefined): Finding[] {
   const shapeFindings = checkShape(data);
-  if (shapeFindings.length > 0) return shapeFindings;
-  const file = data as StackFile;
+  if (shapeFindings.length === 0) return runRules(data as StackFile, environment);
+  // Every problem at once: the semantic rules also run over the parts that are well-formed, with
+  // the malformed ones cut out (a misspelt key must not hide a misspelt dependency).
+  const pruned = pruneMalformed(data, shapeFindings);
+  if (!pruned) return shapeFindings;
+  const mentionsCut = (finding: Finding): boolean =>
+    [...pruned.cutNames].some((name) => finding.message.includes(`"${name}"`));
+  return [...shapeFindings, ...runRules(pruned.data, environment).filter((finding) => !mentionsCut(finding))];
+}
+
+function runRules(file: StackFile, environment: string | undefined): Finding[] {
   const environments = selectEnvironments(file, environment);
   const findings: Finding[] = [];
   for (const rule of RULES) rule({ file, environments, report: (finding) => findings.push(finding) });
   return findings;
+}
+
+/** Sections whose entries are named things other parts refer to. */
+const NAMED_SECTIONS = new Set([
+  'services',
+  'stacks',
+  'volumes',
+  'variables',
+  'environments',
+  'healthcheckTemplates',
+  'gpuProfiles',
+  'secretTypes',
+]);
+
+/**
+ * The document without its malformed parts, shape-valid, or undefined when that cannot be had
+ * (a top-level section itself is malformed). cutNames: named entries removed whole, so rule
+ * findings about them ("unknown service") are not reported on top of the shape errors.
+ */
+function pruneMalformed(
+  data: unknown,
+  findings: readonly Finding[],
+): { data: StackFile; cutNames: Set<string> } | undefined {
+  if (data === null || typeof data !== 'object') return undefined;
+  const copy = structuredClone(data) as Record<string, unknown>;
+  const cutNames = new Set<string>();
+  let current = findings;
+  for (let round = 0; round < 5 && current.length > 0; round++) {
+    // Cut each offending value (a named entry missing a required key goes whole); later sequence
+    // items first, so cutting one does not move the others.
+    const paths = current.map((finding) => finding.path).sort((a, b) => comparePaths(b, a));
+    for (const path of paths) {
+      if (path.length < 2) return undefined;
+      if (path.length === 2 && NAMED_SECTIONS.has(String(path[0]))) cutNames.add(String(path[1]));
+      removeAt(copy, path);
+    }
+    current = checkShape(copy);
+  }
+  return current.length === 0 ? { data: copy as unknown as StackFile, cutNames } : undefined;
+}
+
+function comparePaths(a: readonly (string | number)[], b: readonly (string | number)[]): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    const [x, y] = [a[i], b[i]];
+    if (x === y) continue;
+    if (typeof x === 'number' && typeof y === 'number') return x - y;
+    return String(x) < String(y) ? -1 : 1;
+  }
+  return a.length - b.length;
+}
+
+function removeAt(root: Record<string, unknown>, path: readonly (string | number)[]): void {
+  let node: unknown = root;
+  for (const key of path.slice(0, -1)) {
+    if (node === null || typeof node !== 'object') return;
+    node = (node as Record<string | number, unknown>)[key];
+  }
+  const last = path[path.length - 1];
+  if (node === null || typeof node !== 'object' || last === undefined) return;
+  if (Array.isArray(node) && typeof last === 'number') node.splice(last, 1);
+  else delete (node as Record<string | number, unknown>)[last];
 }
 
 function finish(issues: Issue[], data: unknown): ValidationResult {

@@ -1,6 +1,7 @@
 // What start, preflight, logs, stop and secrets tell a person (issue 12), against a real engine.
 import { execa } from 'execa';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -220,11 +221,14 @@ describe('logs, stop, secrets get, completion', () => {
         '_stackctl',
         'printf "%s\\n" "${COMPREPLY[@]}"',
       ].join('\n');
-      const bin = join(stackctlCommand(), '..');
+      // The scripts call `stackctl` itself for environment names: put the command under test there.
+      const bin = await mkdtemp(join(tmpdir(), 'stackctl-bin-'));
+      await symlink(stackctlCommand(), join(bin, 'stackctl'));
       const result = await execa('bash', ['-c', script], {
         cwd: project.root,
         env: { PATH: `${bin}:${process.env['PATH'] ?? ''}` },
       });
+      await rm(bin, { recursive: true });
       return result.stdout.split('\n').filter(Boolean).sort();
     };
     expect(await complete(['stackctl', 'sta'])).toEqual(['start', 'status']);

@@ -35,6 +35,15 @@ describe('interpolate', () => {
     });
   });
 
+  it('interpolates nested references in defaults and alternatives, as compose does', () => {
+    expect(interpolate('${UNSET:-${HOST}}', values)).toEqual({ value: 'db', missing: [] });
+    expect(interpolate('${HOST:-${UNSET}}', values)).toEqual({ value: 'db', missing: [] });
+    expect(interpolate('${UNSET:-x${EMPTY:-${HOST}}y}!', values)).toEqual({ value: 'xdby!', missing: [] });
+    expect(interpolate('${HOST:+<${HOST}>}', values).value).toBe('<db>');
+    expect(interpolate('${UNSET:-${GONE}}', values)).toEqual({ value: '', missing: ['GONE'] });
+    expect(findVariableReferences('${A:-${B}}').map((ref) => ref.name)).toEqual(['A', 'B']);
+  });
+
   it('applies compose default rules: ":-" covers empty, "-" only unset', () => {
     expect(interpolate('${EMPTY:-d}|${EMPTY-d}|${UNSET-d}', values).value).toBe('d||d');
   });

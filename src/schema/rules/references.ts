@@ -27,6 +27,19 @@ export const checkReferences: Rule = ({ file, environments, report }) => {
     if (def.secretType !== undefined && !file.secretTypes[def.secretType])
       unknown(['variables', name, 'secretType'], 'secret type', def.secretType, secretTypes);
   }
+  // A service no environment runs is dead weight, and compose treats a service without profiles as
+  // always active; imported schemas often have some. (All environments, whatever --env says.)
+  const run = new Set(Object.values(file.environments).flatMap((env) => env.services));
+  for (const serviceName of services) {
+    if (run.has(serviceName)) continue;
+    report({
+      path: ['services', serviceName],
+      at: 'key',
+      severity: 'warning',
+      message: `service "${serviceName}" is in no environment`,
+      hint: "add it to an environment's services, or remove it",
+    });
+  }
   for (const [serviceName, service] of Object.entries(file.services)) {
     if (!file.stacks[service.stack])
       unknown(['services', serviceName, 'stack'], 'stack', service.stack, stacks);

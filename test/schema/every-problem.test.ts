@@ -1,0 +1,77 @@
+// validate reports every problem at once, where the mistake is (issue 13).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { validateStackText } from '../../src/schema/validate.js';
+import { SCHEMA_FIXTURES } from '../helpers/paths.js';
+
+const minimal = readFileSync(join(SCHEMA_FIXTURES, 'minimal.yaml'), 'utf8');
+const check = (text: string) => validateStackText(text, { fileName: 'schema.yaml' });
+const lineOf = (text: string, fragment: string): number =>
+  text.split('\n').findIndex((line) => line.includes(fragment)) + 1;
+
+describe('validate', () => {
+  it('reports a shape error and the semantic errors of the well-formed rest in one run', async () => {
+    const text = minimal
+      .replace('    image: example/api:1.0\n', '    image: example/api:1.0\n    restrat: always\n')
+      .replace(
+        '      postgres: { condition: service_healthy }',
+        '      postgress: { condition: service_healthy }',
+      )
+      .replace(
+        'services: [postgres, api]\n    variables:',
+        'services: [postgres, api, cache]\n    variables:',
+      );
+    const result = await check(text);
+    expect(result.valid).toBe(false);
+    const messages = result.issues.map((issue) => `${issue.path}: ${issue.message}`);
+    expect(messages).toContain('services.api.restrat: unknown key "restrat"');
+    expect(messages).toContain('services.api.depends_on.postgress: unknown service "postgress"');
+    expect(messages).toContainEqual(
+      expect.stringMatching(/^environments\.staging\.services\[2\]: unknown service "cache"/),
+    );
+  });
+
+  it('does not blame references to a part it had to cut out', async () => {
+    // postgres lacks its required stack: every reference to it would otherwise be "unknown".
+    const result = await check(minimal.replace('  postgres:\n    stack: core\n', '  postgres:\n'));
+    const messages = result.issues.map((issue) => issue.message);
+    expect(messages).toContain('missing required key "stack"');
+    expect(messages.filter((message) => message.includes('"postgres"'))).toEqual([]);
+  });
+
+  it('points at where an unclosed [ or { was opened, not where the parser gave up', async () => {
+    const sequence = minimal.replace(
+      "ports: ['${BIND_ADDRESS}:${API_PORT}:8000']",
+      "ports: ['${BIND_ADDRESS}:${API_PORT}:8000'",
+    );
+    const [issue] = (await check(sequence)).issues;
+    expect(issue).toMatchObject({
+      line: lineOf(sequence, "ports: ['${BIND_ADDRESS}:${API_PORT}"),
+      column: 12,
+    });
+    expect(issue?.message).toBe('YAML: this flow sequence is never closed with ]');
+    const map = minimal.replace(
+      'postgres: { condition: service_healthy }',
+      'postgres: { condition: service_healthy',
+    );
+    const [mapIssue] = (await check(map)).issues;
+    expect(mapIssue?.line).toBe(lineOf(map, 'postgres: { condition: service_healthy'));
+    expect(mapIssue?.message).toBe('YAML: this flow map is never closed with }');
+  });
+
+  it('warns about a service no environment runs', async () => {
+    const text = minimal
+      .replace('services: [postgres, api]\n    variables:', 'services: [postgres]\n    variables:')
+      .replace(/(development:[\s\S]*?)services: \[postgres, api\]/, '$1services: [postgres]');
+    const result = await check(text);
+    expect(result.valid).toBe(true);
+    expect(result.issues).toEqual([
+      expect.objectContaining({
+        severity: 'warning',
+        path: 'services.api',
+        message: 'service "api" is in no environment',
+      }),
+    ]);
+  });
+});
