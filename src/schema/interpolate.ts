@@ -36,8 +36,7 @@ function matchBraced(text: string): BracedMatch | undefined {
       if (text[i + 1] === '{') depth++;
       i++;
     } else if (text[i] === '}') {
-      if (depth === 0)
-        return { name: name[1] ?? '', modifier, operand: text.slice(start, i), length: i + 1 };
+      if (depth === 0) return { name: name[1] ?? '', modifier, operand: text.slice(start, i), length: i + 1 };
       depth--;
     }
   }
