@@ -1,6 +1,7 @@
 import type Docker from 'dockerode';
 import type { ContainerSnapshot } from '../health/classify.js';
 import { healthcheckCommand } from '../health/probe.js';
+import { readLogLines } from './log-stream.js';
 
 export const COMPOSE_PROJECT_LABEL = 'com.docker.compose.project';
 export const COMPOSE_SERVICE_LABEL = 'com.docker.compose.service';
@@ -9,6 +10,8 @@ export interface ContainerSummary extends ContainerSnapshot {
   readonly name: string;
   readonly ports: readonly { hostIp: string; hostPort: number; containerPort: number }[];
   readonly labels: Readonly<Record<string, string>>;
+  /** Whether it runs with a TTY: its logs are then raw, not multiplexed. */
+  readonly tty: boolean;
   /** The IDs of the networks the container is attached to (or was, when it stopped). */
   readonly networkIds: readonly string[];
   /** The healthcheck Docker runs for it (the effective one, overlays included), as docker exec runs it. */
@@ -59,6 +62,7 @@ export async function inspectContainer(docker: Docker, id: string): Promise<Cont
       startedAt: info.State.StartedAt,
       ports,
       labels: info.Config.Labels ?? {},
+      tty: info.Config.Tty,
       networkIds: Object.values(info.NetworkSettings.Networks ?? {}).map((network) => network.NetworkID),
       ...healthcheckOf(info.Config.Healthcheck?.Test),
     };
@@ -87,33 +91,17 @@ export async function lastHealthOutput(docker: Docker, id: string): Promise<stri
 /** The last lines a container wrote (stdout and stderr, in order). */
 export async function tailLogs(docker: Docker, id: string, lines: number): Promise<string[]> {
   try {
-    const raw = await docker
-      .getContainer(id)
-      .logs({ stdout: true, stderr: true, tail: lines, follow: false });
-    return demux(raw)
-      .split('\n')
-      .filter((line, i, all) => line !== '' || i < all.length - 1);
+    const container = docker.getContainer(id);
+    const [info, raw] = await Promise.all([
+      container.inspect(),
+      container.logs({ stdout: true, stderr: true, tail: lines, follow: false }),
+    ]);
+    const out: string[] = [];
+    await readLogLines(docker, raw, info.Config.Tty, (line) => out.push(line));
+    return out;
   } catch {
     return [];
   }
-}
-
-/**
- * Docker multiplexes stdout and stderr of a container without a TTY into frames:
- * [stream, 0, 0, 0, size (4 bytes, big-endian)] then the payload.
- */
-export function demux(buffer: Buffer): string {
-  if (buffer.length < 8 || buffer[1] !== 0 || buffer[2] !== 0 || buffer[3] !== 0 || (buffer[0] ?? 9) > 2) {
-    return buffer.toString('utf8');
-  }
-  const parts: Buffer[] = [];
-  let offset = 0;
-  while (offset + 8 <= buffer.length) {
-    const size = buffer.readUInt32BE(offset + 4);
-    parts.push(buffer.subarray(offset + 8, offset + 8 + size));
-    offset += 8 + size;
-  }
-  return Buffer.concat(parts).toString('utf8');
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { DiskUsageRow } from './docker-text.js';
+import type { DiskUsageRow } from './disk-usage.js';
 import type { GpuDetection } from './gpus.js';
 
 /** What the host offers, gathered once by the probes and read by the pure preflight checks. */

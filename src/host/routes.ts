@@ -1,4 +1,5 @@
-import { intToIp } from '../schema/cidr.js';
+import ipaddr from 'ipaddr.js';
+import { fromInt } from '../schema/cidr.js';
 
 export interface HostRoute {
   readonly iface: string;
@@ -15,9 +16,9 @@ export function parseProcRoutes(text: string): HostRoute[] {
     const destination = littleEndian(destinationHex ?? '');
     const mask = littleEndian(maskHex ?? '');
     if (destination === undefined || mask === undefined || mask === 0) continue;
-    const prefix = 32 - Math.log2(2 ** 32 - mask);
-    if (!Number.isInteger(prefix)) continue;
-    routes.push({ iface: iface ?? '', cidr: `${intToIp(destination)}/${prefix}` });
+    const prefix = fromInt(mask).prefixLengthFromSubnetMask();
+    if (prefix === null) continue;
+    routes.push({ iface: iface ?? '', cidr: `${fromInt(destination).toString()}/${prefix}` });
   }
   return routes;
 }
@@ -30,10 +31,9 @@ function littleEndian(hex: string): number | undefined {
 
 /** The network of an interface address, e.g. 192.168.1.20 with netmask 255.255.255.0 → 192.168.1.0/24. */
 export function interfaceCidr(address: string, netmask: string): string | undefined {
-  const a = address.split('.').map(Number);
-  const m = netmask.split('.').map(Number);
-  if (a.length !== 4 || m.length !== 4) return undefined;
-  const network = a.map((byte, i) => byte & (m[i] ?? 0));
-  const prefix = m.reduce((bits, byte) => bits + (byte.toString(2).match(/1/g)?.length ?? 0), 0);
-  return `${network.join('.')}/${prefix}`;
+  if (!ipaddr.IPv4.isValidFourPartDecimal(address) || !ipaddr.IPv4.isValidFourPartDecimal(netmask))
+    return undefined;
+  const prefix = ipaddr.IPv4.parse(netmask).prefixLengthFromSubnetMask();
+  if (prefix === null) return undefined;
+  return `${ipaddr.IPv4.networkAddressFromCIDR(`${address}/${prefix}`).toString()}/${prefix}`;
 }

@@ -1,5 +1,5 @@
 import type { DockerNetworkFact, HostFacts, PortProbe } from '../host/facts.js';
-import { reclaimableShare } from '../host/docker-text.js';
+import { reclaimableShare } from '../host/disk-usage.js';
 import type { EnvironmentModel } from '../model/environment.js';
 import type { GpuMode, LayoutChoice } from '../plan/gpu-layout.js';
 import { cidrsOverlap, parseCidr, type Cidr } from '../schema/cidr.js';

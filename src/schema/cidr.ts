@@ -1,6 +1,6 @@
 import ipaddr from 'ipaddr.js';
 
-/** An IPv4 network as integers, for overlap arithmetic. */
+/** An IPv4 network: its text, first address as an integer (for slot arithmetic), prefix and size. */
 export interface Cidr {
   readonly text: string;
   readonly start: number;
@@ -10,14 +10,6 @@ export interface Cidr {
 }
 
 export type CidrParse = { ok: true; cidr: Cidr } | { ok: false; reason: string; hint: string };
-
-function toInt(bytes: number[]): number {
-  return bytes.reduce((acc, byte) => acc * 256 + byte, 0);
-}
-
-export function intToIp(value: number): string {
-  return [24, 16, 8, 0].map((shift) => Math.floor(value / 2 ** shift) % 256).join('.');
-}
 
 /** Parses an IPv4 CIDR such as 10.30.0.0/20 and insists it names a network, not a host. */
 export function parseCidr(text: string): CidrParse {
@@ -29,34 +21,31 @@ export function parseCidr(text: string): CidrParse {
     };
   }
   const [address, prefix] = ipaddr.IPv4.parseCIDR(text);
-  const size = 2 ** (32 - prefix);
-  const value = toInt(address.toByteArray());
-  const start = Math.floor(value / size) * size;
-  if (start !== value) {
+  const network = ipaddr.IPv4.networkAddressFromCIDR(text);
+  if (network.toString() !== address.toString()) {
     return {
       ok: false,
       reason: `"${text}" has host bits set`,
-      hint: `did you mean ${intToIp(start)}/${prefix}?`,
+      hint: `did you mean ${network.toString()}/${prefix}?`,
     };
   }
-  return { ok: true, cidr: { text, start, prefix, size } };
+  return { ok: true, cidr: { text, start: toInt(network), prefix, size: 2 ** (32 - prefix) } };
 }
 
-/** RFC 1918 private space: 10/8, 172.16/12, 192.168/16. */
+const PRIVATE_BLOCKS = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'].map((block) =>
+  ipaddr.IPv4.parseCIDR(block),
+);
+
+/** RFC 1918 private space (10/8, 172.16/12, 192.168/16), the whole network inside one block. */
 export function isPrivateCidr(cidr: Cidr): boolean {
-  const blocks: [number, number][] = [
-    [toInt([10, 0, 0, 0]), 8],
-    [toInt([172, 16, 0, 0]), 12],
-    [toInt([192, 168, 0, 0]), 16],
-  ];
-  return blocks.some(([start, prefix]) => {
-    const size = 2 ** (32 - prefix);
-    return cidr.start >= start && cidr.start + cidr.size <= start + size;
-  });
+  const [address, prefix] = ipaddr.IPv4.parseCIDR(cidr.text);
+  return PRIVATE_BLOCKS.some((block) => address.match(block) && prefix >= block[1]);
 }
 
+/** Two networks overlap exactly when one contains the other's first address (CIDRs nest or are apart). */
 export function cidrsOverlap(a: Cidr, b: Cidr): boolean {
-  return a.start < b.start + b.size && b.start < a.start + a.size;
+  const [first, second] = [ipaddr.IPv4.parseCIDR(a.text), ipaddr.IPv4.parseCIDR(b.text)];
+  return first[0].match(second) || second[0].match(first);
 }
 
 /** The /24 at `slot` inside a pool, or undefined when the pool is too small for it. */
@@ -65,6 +54,16 @@ export function subnetAt(pool: Cidr, slot: number): Cidr | undefined {
   const slots = 2 ** (24 - pool.prefix);
   if (slot >= slots) return undefined;
   const start = pool.start + slot * 256;
-  const text = `${intToIp(start)}/24`;
-  return { text, start, prefix: 24, size: 256 };
+  return { text: `${fromInt(start).toString()}/24`, start, prefix: 24, size: 256 };
+}
+
+function toInt(address: ipaddr.IPv4): number {
+  return address.toByteArray().reduce((acc, byte) => acc * 256 + byte, 0);
+}
+
+/** An IPv4 address from its 32-bit value. */
+export function fromInt(value: number): ipaddr.IPv4 {
+  return ipaddr.fromByteArray(
+    [24, 16, 8, 0].map((shift) => Math.floor(value / 2 ** shift) % 256),
+  ) as ipaddr.IPv4;
 }

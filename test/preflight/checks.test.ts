@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { HostFacts, PortProbe } from '../../src/host/facts.js';
-import { parseSystemDf, type DiskUsageRow } from '../../src/host/docker-text.js';
+import { diskUsageFromApi, type DiskUsageRow, type SystemDf } from '../../src/host/disk-usage.js';
 import { parseTopology } from '../../src/host/nvidia-smi/topology.js';
 import { resolveEnvironment } from '../../src/model/environment.js';
 import { chooseGpuLayout } from '../../src/plan/gpu-layout.js';
@@ -232,7 +232,10 @@ describe('preflightChecks', () => {
       facts: facts({
         memory: { totalBytes: 16e9, availableBytes: 10e9 },
         disk: { path: '/var/lib/docker', freeBytes: 5e9 },
-        diskUsage: parseSystemDf(fixture('docker', 'docker-system-df-2017-space-units-3rows-01.txt')),
+        diskUsage: diskUsageFromApi({
+          LayersSize: 3.225e9,
+          Images: [{ Size: 3.225e9, SharedSize: 0, Containers: 0 }],
+        } satisfies SystemDf),
         maxMapCount: 65530,
       }),
       gpuMode: 'cpu',

@@ -1,13 +1,13 @@
 import type Docker from 'dockerode';
 import type { StackFile } from '../../schema/types.js';
 import { StackctlError } from '../../errors.js';
-import { demux, projectContainers, type ContainerSummary } from '../../effects/containers.js';
+import { projectContainers, type ContainerSummary } from '../../effects/containers.js';
 import { durationMs } from '../../duration.js';
 import { didYouMean } from '../../schema/suggest.js';
 import { dockerClient, dockerStatusCode } from '../../effects/docker.js';
 import { acquireLock } from '../../effects/lock.js';
 import { environmentRedactor } from '../../effects/redaction.js';
-import { demuxStream } from '../../effects/log-stream.js';
+import { readLogLines } from '../../effects/log-stream.js';
 import { LABELS } from '../../generate/compose-files.js';
 import { composeProjectName, stackOrder } from '../../model/environment.js';
 import { printJson, printLine, type CommandContext } from '../context.js';
@@ -255,7 +255,9 @@ export async function logsAction(
           timestamps: flags.timestamps === true,
         })) as unknown as NodeJS.ReadableStream & { destroy(): void };
         ctx.signal.addEventListener('abort', () => stream.destroy(), { once: true });
-        await demuxStream(stream, (line) => printLine(ctx.stdout, `${prefix(container)}${redact(line)}`));
+        await readLogLines(docker, stream, container.tty, (line) =>
+          printLine(ctx.stdout, `${prefix(container)}${redact(line)}`),
+        );
       }),
     );
     return;
@@ -267,7 +269,9 @@ export async function logsAction(
         const raw = await docker
           .getContainer(container.id)
           .logs({ ...options, follow: false, timestamps: true });
-        return splitTimestamped(demux(raw)).map((line) => ({ ...line, container }));
+        const lines: string[] = [];
+        await readLogLines(docker, raw, container.tty, (line) => lines.push(line));
+        return lines.map(splitTimestamp).map((line) => ({ ...line, container }));
       }),
     )
   ).flat();
@@ -278,17 +282,10 @@ export async function logsAction(
   }
 }
 
-/** Lines of `docker logs --timestamps` output as {time, text}; time sorts as text (RFC 3339, UTC). */
-function splitTimestamped(text: string): { time: string; text: string }[] {
-  return text
-    .split('\n')
-    .slice(0, text.endsWith('\n') ? -1 : undefined)
-    .map((line) => {
-      const space = line.indexOf(' ');
-      return space > 0
-        ? { time: line.slice(0, space), text: line.slice(space + 1) }
-        : { time: '', text: line };
-    });
+/** A line of `docker logs --timestamps` output as {time, text}; time sorts as text (RFC 3339, UTC). */
+function splitTimestamp(line: string): { time: string; text: string } {
+  const space = line.indexOf(' ');
+  return space > 0 ? { time: line.slice(0, space), text: line.slice(space + 1) } : { time: '', text: line };
 }
 
 /** --since as docker logs takes it: a duration back from now (10m, 1h30m) or a date; unix seconds. */

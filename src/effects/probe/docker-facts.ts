@@ -1,8 +1,7 @@
 import type Docker from 'dockerode';
-import { execa } from 'execa';
-import { parseSystemDf, type DiskUsageRow } from '../../host/docker-text.js';
+import { diskUsageFromApi, type DiskUsageRow, type SystemDf } from '../../host/disk-usage.js';
 import type { DockerFacts, DockerNetworkFact } from '../../host/facts.js';
-import { dockerCliEnvironment, dockerCliVersion, dockerConnection, findCompose } from '../docker.js';
+import { dockerCliVersion, dockerConnection, dockerReason, findCompose } from '../docker.js';
 
 export async function probeDocker(docker: Docker, env: NodeJS.ProcessEnv): Promise<DockerFacts> {
   const [cliVersion, compose, daemon] = await Promise.all([
@@ -64,15 +63,13 @@ export async function probeProjectPorts(docker: Docker, project: string): Promis
   );
 }
 
-export async function probeDiskUsage(env: NodeJS.ProcessEnv): Promise<DiskUsageRow[] | { error: string }> {
-  const result = await execa('docker', ['system', 'df'], {
-    reject: false,
-    env: dockerCliEnvironment(env),
-    timeout: 15_000,
-  });
-  if (result.exitCode !== 0)
-    return { error: (result.stderr || result.stdout || 'docker system df failed').trim() };
-  return parseSystemDf(result.stdout);
+/** What Docker stores and could reclaim, from the Engine API (what `docker system df` shows). */
+export async function probeDiskUsage(docker: Docker): Promise<DiskUsageRow[] | { error: string }> {
+  try {
+    return diskUsageFromApi((await docker.df()) as SystemDf);
+  } catch (error) {
+    return { error: dockerReason(error) };
+  }
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {

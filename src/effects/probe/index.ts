@@ -33,7 +33,7 @@ export async function gatherHostFacts(model: EnvironmentModel, options: ProbeOpt
       probePorts(model, reachable ? docker : undefined),
       reachable ? probeDockerNetworks(docker).catch(() => undefined) : undefined,
       probeHostNetworks(),
-      reachable ? probeDiskUsage(options.env) : undefined,
+      reachable ? probeDiskUsage(docker) : undefined,
       probeMaxMapCount(),
       probeNvidiaCdi(),
     ]);
