@@ -1,3 +1,4 @@
+import type { HostPath } from '../model/host-paths.js';
 import type { DiskUsageRow } from './disk-usage.js';
 import type { GpuDetection } from './gpus.js';
 
@@ -18,6 +19,14 @@ export interface HostFacts {
   readonly maxMapCount: number | undefined;
   /** NVIDIA CDI specs found under /etc/cdi or /var/run/cdi. */
   readonly nvidiaCdi: boolean;
+  /** The bind-mounted files and folders and the build contexts the environment needs. */
+  readonly hostPaths: readonly HostPathFact[];
+}
+
+export interface HostPathFact extends HostPath {
+  readonly exists: boolean;
+  /** A cache folder that was missing and has just been created. */
+  readonly created: boolean;
 }
 
 export type DockerFacts = {

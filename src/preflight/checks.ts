@@ -42,7 +42,47 @@ export function preflightChecks(input: PreflightInput): Check[] {
     ...portChecks(input),
     ...networkChecks(input),
     ...workloadChecks(input),
+    ...hostPathChecks(input),
   ];
+}
+
+/**
+ * Every bind-mounted file and folder and every build context must exist: Docker silently creates a
+ * folder where a missing file should be mounted, and the service then fails in a way that says
+ * nothing about why. Cache folders (./models) were created by the probe.
+ */
+function hostPathChecks({ model, facts }: PreflightInput): Check[] {
+  const checks: Check[] = [];
+  for (const entry of facts.hostPaths) {
+    const id = `paths.${entry.service}`;
+    if (entry.created)
+      checks.push(pass(id, `${entry.path} (a cache folder of ${entry.service}) did not exist: created it`));
+    if (entry.exists) continue;
+    if (entry.kind === 'build') {
+      checks.push({
+        id,
+        status: 'fail',
+        message: `${entry.path}: build context of ${entry.service} is missing`,
+        fix: "clone the service's code there, or set an image for it in compose/local.override.yml",
+      });
+      continue;
+    }
+    const file = /\.[A-Za-z0-9]+$/.test(entry.path);
+    checks.push({
+      id,
+      status: 'fail',
+      message: `${entry.path} (mounted into ${entry.service}${entry.target ? ` at ${entry.target}` : ''}) does not exist${file ? ': Docker would mount an empty folder in its place' : ''}`,
+      fix: file
+        ? `create ${entry.path} with the configuration ${entry.service} expects, or drop the mount in compose/local.override.yml`
+        : `create ${entry.path} with what ${entry.service} expects there, or drop the mount in compose/local.override.yml`,
+    });
+  }
+  const missing = facts.hostPaths.filter((entry) => !entry.exists).length;
+  if (missing === 0 && facts.hostPaths.length > 0)
+    checks.push(
+      pass('paths', `the ${facts.hostPaths.length} bind mounts and build contexts of ${model.name} exist`),
+    );
+  return checks;
 }
 
 function pass(id: string, message: string): Check {

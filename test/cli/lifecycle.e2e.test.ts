@@ -49,7 +49,8 @@ describe('stackctl start', () => {
       /web +up to 180s +\(start_period 60s \+ 3 × \(interval 30s \+ timeout 5s\) \+ 15s\)/,
     );
     expect(result.stdout).toMatch(/created +\.env\.ok/);
-    expect(await readdir(project.root)).toEqual(['schemas']);
+    expect((await readdir(project.root)).sort()).toEqual(['compose', 'schemas']);
+    expect(await readdir(join(project.root, 'compose'))).toEqual(['local.override.yml']);
   });
 
   it('brings the environment up healthy, dependencies first, about as fast as the services allow', async () => {
@@ -66,6 +67,10 @@ describe('stackctl start', () => {
     expect(report.seconds).toBeLessThan(15);
     const db = await inspect(container('ok', 'db'));
     const web = await inspect(container('ok', 'web'));
+    // The user overlay the test project carries was read last.
+    expect((db as unknown as { Config: { Labels: Record<string, string> } }).Config.Labels).toMatchObject({
+      'io.stackctl.test-overlay': 'present',
+    });
     expect(Date.parse(web.State.StartedAt)).toBeGreaterThan(Date.parse(db.State.StartedAt) + 900);
     const page = await fetch(`http://127.0.0.1:${project.webPort}/`);
     expect(await page.text()).toBe('ok\n');
@@ -145,7 +150,9 @@ describe('stackctl start', () => {
 
 describe('stackctl status, logs, stop, restart', () => {
   it('status reads containers by label, even when the generated files are gone', async () => {
-    await rm(join(project.root, 'compose'), { recursive: true });
+    // Every generated compose file (the user's overlay is theirs, not generated).
+    for (const name of await readdir(join(project.root, 'compose')))
+      if (name !== 'local.override.yml') await rm(join(project.root, 'compose', name));
     const result = await runCli(['status', 'ok', '--json'], { cwd: project.root });
     expect(result.exitCode).toBe(0);
     const { containers } = JSON.parse(result.stdout) as {
@@ -187,6 +194,10 @@ describe('stackctl status, logs, stop, restart', () => {
     expect(result.exitCode).toBe(0);
     const db = await inspect(container('ok', 'db'));
     const web = await inspect(container('ok', 'web'));
+    // The user overlay the test project carries was read last.
+    expect((db as unknown as { Config: { Labels: Record<string, string> } }).Config.Labels).toMatchObject({
+      'io.stackctl.test-overlay': 'present',
+    });
     expect(db.State.Status).toBe('exited');
     expect(web.State.Status).toBe('exited');
     expect(Date.parse(db.State.FinishedAt)).toBeGreaterThanOrEqual(Date.parse(web.State.FinishedAt));

@@ -191,7 +191,7 @@ describe('stackctl preflight --ci', () => {
     expect(result.stdout).toMatch(/✔ security\.tracked/);
     // It says what it checked, and that the host was not.
     expect(result.stdout).toMatch(
-      /✔ development: \d+ CI checks passed \(schema, security, generate\); the host was not checked: run stackctl preflight development on it/,
+      /✔ development: \d+ CI checks passed \(schema, security, generate, secrets\); the host was not checked: run stackctl preflight development on it/,
     );
     expect(result.stdout).not.toContain('host is ready');
   });

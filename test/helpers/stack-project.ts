@@ -13,6 +13,15 @@ export interface StackProject {
   remove(): Promise<void>;
 }
 
+/** The user overlay test projects start with: a label on db, which tests can see on its container. */
+export const USER_OVERLAY = [
+  'services:',
+  '  db:',
+  '    labels:',
+  '      io.stackctl.test-overlay: present',
+  '',
+].join('\n');
+
 /**
  * A temporary project running test/fixtures/stacks/app.yaml under a unique name and free port.
  * Test files run in parallel: each passes its own second octet so their subnets never overlap.
@@ -30,6 +39,9 @@ export async function stackProject(
     .replace('default: 18080,', `default: ${webPort},`)
     .replaceAll('addressPool: 10.250.', `addressPool: 10.${octet}.`);
   await writeFile(join(root, 'schemas', 'compose-schema.yaml'), transform(text));
+  // Every test runs with a user overlay present, as users run: compose reads it last.
+  await mkdir(join(root, 'compose'));
+  await writeFile(join(root, 'compose', 'local.override.yml'), USER_OVERLAY);
   return {
     root,
     name,

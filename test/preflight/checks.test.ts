@@ -39,6 +39,7 @@ function facts(overrides: Partial<HostFacts> = {}): HostFacts {
     diskUsage: [],
     maxMapCount: 262144,
     nvidiaCdi: false,
+    hostPaths: [],
     ...overrides,
   };
 }
@@ -356,6 +357,56 @@ describe('preflightChecks', () => {
       message: "6.0 GB (60%) of Docker's storage is reclaimable",
     });
     expect(reclaimable(2e9, 100e9)?.status).toBe('pass');
+  });
+
+  it('fails a missing build context or mounted file, with the fix; a created cache folder passes', () => {
+    const checks = preflightChecks({
+      model: resolveEnvironment(file, 'development'),
+      facts: facts({
+        hostPaths: [
+          {
+            service: 'ai-agents',
+            kind: 'build',
+            path: './services/ai-agents',
+            exists: false,
+            created: false,
+          },
+          {
+            service: 'nginx',
+            kind: 'bind',
+            path: './configs/nginx.conf',
+            target: '/etc/nginx/nginx.conf',
+            exists: false,
+            created: false,
+          },
+          { service: 'vllm', kind: 'bind', path: './models', target: '/models', exists: true, created: true },
+        ],
+      }),
+      gpuMode: 'cpu',
+      layout: undefined,
+    });
+    const paths = checks.filter((check) => check.id.startsWith('paths.'));
+    expect(paths).toEqual([
+      {
+        id: 'paths.ai-agents',
+        status: 'fail',
+        message: './services/ai-agents: build context of ai-agents is missing',
+        fix: "clone the service's code there, or set an image for it in compose/local.override.yml",
+      },
+      {
+        id: 'paths.nginx',
+        status: 'fail',
+        message:
+          './configs/nginx.conf (mounted into nginx at /etc/nginx/nginx.conf) does not exist: Docker would mount an empty folder in its place',
+        fix: 'create ./configs/nginx.conf with the configuration nginx expects, or drop the mount in compose/local.override.yml',
+      },
+      {
+        id: 'paths.vllm',
+        status: 'pass',
+        message: './models (a cache folder of vllm) did not exist: created it',
+        fix: '',
+      },
+    ]);
   });
 
   it('fails subnets that overlap another Docker network or a host route, but not its own', () => {

@@ -1,6 +1,8 @@
 import { execa } from 'execa';
 import { join, relative } from 'node:path';
 import { staleTemporaries } from '../../effects/files.js';
+import { readSecretStore } from '../../effects/secret-store.js';
+import { secretStrengthChecks } from '../../preflight/secret-strength.js';
 import { projectRoot, readSchema } from '../../effects/schema-file.js';
 import type { Issue } from '../../schema/issue.js';
 import { resolveEnvironment } from '../../model/environment.js';
@@ -50,6 +52,9 @@ export async function runCiChecks(
     );
   }
   checks.push(...(await trackedSecretChecks(root, envName, ctx)));
+  // Where the runner has the environment's secrets (a deploy job), they are checked too.
+  const store = validation.file ? await readSecretStore(root, envName) : undefined;
+  if (store && validation.file) checks.push(...secretStrengthChecks(validation.file, envName, store));
   checks.push(await leftoverTemporaryCheck(root, ctx));
 
   for (const check of checks) {

@@ -10,6 +10,8 @@ import {
   type LayoutChoice,
 } from '../../plan/gpu-layout.js';
 import { preflightChecks, type Check } from '../../preflight/checks.js';
+import { secretStrengthChecks } from '../../preflight/secret-strength.js';
+import { readSecretStore } from '../../effects/secret-store.js';
 import type { Colors } from '../../ui/colors.js';
 import { printJson, printLine, type CommandContext } from '../context.js';
 import { loadStack, requireEnvironment, type LoadedStack } from '../load-stack.js';
@@ -58,9 +60,12 @@ export async function assessHost(
 
   const progress = startProgress(ctx, `Checking the host for ${envName}`);
   const draft = resolveEnvironment(stack.file, envName, selection(recorded, env.gpu.profile));
-  const facts = await gatherHostFacts(draft, { env: ctx.env, needGpu, signal: ctx.signal }).finally(() =>
-    progress.stop(),
-  );
+  const facts = await gatherHostFacts(draft, {
+    env: ctx.env,
+    root: stack.root,
+    needGpu,
+    signal: ctx.signal,
+  }).finally(() => progress.stop());
 
   let layout: LayoutChoice | undefined;
   if (needGpu && facts.gpus?.ok === true) {
@@ -80,6 +85,8 @@ export async function assessHost(
           : undefined;
   const model = gpu ? resolveEnvironment(stack.file, envName, gpu) : draft;
   const checks = preflightChecks({ model, facts, gpuMode: needGpu ? mode : 'cpu', layout });
+  const store = await readSecretStore(stack.root, envName);
+  if (store) checks.push(...secretStrengthChecks(stack.file, envName, store));
   return { checks, gpu };
 }
 

@@ -9,6 +9,10 @@ export function registerValidate(program: Command, context: () => CommandContext
     .description('check the stack schema: YAML, shape, references, ports, subnets, variables, credentials')
     .option('-s, --schema <path>', 'stack file (default: schemas/compose-schema.yaml, searched upward)')
     .option('-e, --env <name>', 'check only this environment (plus everything shared)')
+    .option(
+      '--secrets',
+      'also check the stored secrets (strength, placeholders, reuse); values are never shown',
+    )
     .option('--json', 'print {"valid", "issues": [...]} as JSON')
     .addHelpText(
       'after',
@@ -16,6 +20,7 @@ export function registerValidate(program: Command, context: () => CommandContext
         ['stackctl validate', 'check the schema of the current project'],
         ['stackctl validate --env production', 'check what the production environment uses'],
         ['stackctl validate --schema other.yaml --json', 'machine-readable report'],
+        ['stackctl validate --secrets --env production', 'and the secrets production runs with'],
       ]),
     )
     .action(async (flags: ValidateFlags) => {

@@ -1,6 +1,9 @@
-import { access, readFile, readdir, statfs } from 'node:fs/promises';
-import { networkInterfaces } from 'node:os';
-import { dirname } from 'node:path';
+import { access, mkdir, readFile, readdir, statfs } from 'node:fs/promises';
+import { homedir, networkInterfaces } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import type { HostPathFact } from '../../host/facts.js';
+import { CACHE_FOLDERS, type HostPath } from '../../model/host-paths.js';
+import { exists } from '../files.js';
 import si from 'systeminformation';
 import { interfaceCidr, parseProcRoutes } from '../../host/routes.js';
 
@@ -65,5 +68,25 @@ export async function fileExists(path: string): Promise<boolean> {
   return access(path).then(
     () => true,
     () => false,
+  );
+}
+
+/**
+ * Which of the environment's host paths exist (relative ones under the project folder). Missing
+ * cache folders (./models) are created: Docker would make them anyway, and they hold nothing yet.
+ */
+export async function probeHostPaths(root: string, paths: readonly HostPath[]): Promise<HostPathFact[]> {
+  return Promise.all(
+    paths.map(async (entry) => {
+      const absolute = entry.path.startsWith('~')
+        ? join(homedir(), entry.path.slice(1))
+        : resolve(root, entry.path);
+      if (await exists(absolute)) return { ...entry, exists: true, created: false };
+      if (entry.kind === 'bind' && CACHE_FOLDERS.has(basename(absolute))) {
+        await mkdir(absolute, { recursive: true });
+        return { ...entry, exists: true, created: true };
+      }
+      return { ...entry, exists: false, created: false };
+    }),
   );
 }

@@ -9,11 +9,21 @@ import { isStackctlError } from '../../errors.js';
 import { dockerClient } from '../docker.js';
 import { nvidiaSmiRunner, type NvidiaSmiRunner } from '../nvidia-smi.js';
 import { probeDiskUsage, probeDocker, probeDockerNetworks, probeProjectPorts } from './docker-facts.js';
-import { probeDisk, probeHostNetworks, probeMaxMapCount, probeMemory, probeNvidiaCdi } from './host.js';
+import {
+  probeDisk,
+  probeHostNetworks,
+  probeHostPaths,
+  probeMaxMapCount,
+  probeMemory,
+  probeNvidiaCdi,
+} from './host.js';
+import { hostPathsOf } from '../../model/host-paths.js';
 import { portHolder, tryBind } from './ports.js';
 
 export interface ProbeOptions {
   readonly env: NodeJS.ProcessEnv;
+  /** The project folder: relative bind mounts and build contexts are under it. */
+  readonly root: string;
   readonly needGpu: boolean;
   readonly signal?: AbortSignal;
 }
@@ -25,18 +35,29 @@ export async function gatherHostFacts(model: EnvironmentModel, options: ProbeOpt
   const reachable = dockerFacts.daemon.reachable;
   const dataRoot = dockerFacts.daemon.reachable ? dockerFacts.daemon.dataRoot : '/var/lib/docker';
 
-  const [gpus, memory, disk, ports, dockerNetworks, hostNetworks, diskUsage, maxMapCount, nvidiaCdi] =
-    await Promise.all([
-      options.needGpu ? probeGpus(nvidiaSmiRunner({ env: options.env, signal: options.signal })) : undefined,
-      probeMemory(),
-      probeDisk(dataRoot),
-      probePorts(model, reachable ? docker : undefined),
-      reachable ? probeDockerNetworks(docker).catch(() => undefined) : undefined,
-      probeHostNetworks(),
-      reachable ? probeDiskUsage(docker) : undefined,
-      probeMaxMapCount(),
-      probeNvidiaCdi(),
-    ]);
+  const [
+    gpus,
+    memory,
+    disk,
+    ports,
+    dockerNetworks,
+    hostNetworks,
+    diskUsage,
+    maxMapCount,
+    nvidiaCdi,
+    hostPaths,
+  ] = await Promise.all([
+    options.needGpu ? probeGpus(nvidiaSmiRunner({ env: options.env, signal: options.signal })) : undefined,
+    probeMemory(),
+    probeDisk(dataRoot),
+    probePorts(model, reachable ? docker : undefined),
+    reachable ? probeDockerNetworks(docker).catch(() => undefined) : undefined,
+    probeHostNetworks(),
+    reachable ? probeDiskUsage(docker) : undefined,
+    probeMaxMapCount(),
+    probeNvidiaCdi(),
+    probeHostPaths(options.root, hostPathsOf(model)),
+  ]);
   return {
     docker: dockerFacts,
     gpus,
@@ -48,6 +69,7 @@ export async function gatherHostFacts(model: EnvironmentModel, options: ProbeOpt
     diskUsage,
     maxMapCount,
     nvidiaCdi,
+    hostPaths,
   };
 }
 
