@@ -7,7 +7,11 @@ export interface HostFacts {
   readonly docker: DockerFacts;
   /** Undefined when the environment needs no GPU and none was asked for. */
   readonly gpus: GpuFacts | undefined;
-  readonly memory: { readonly totalBytes: number; readonly availableBytes: number } | undefined;
+  /**
+   * Memory where the containers will run. For a daemon on this machine, what is available now; for a
+   * daemon on another host (tcp://, ssh://), only its total is known (availableBytes is undefined).
+   */
+  readonly memory: { readonly totalBytes: number; readonly availableBytes: number | undefined } | undefined;
   readonly disk:
     { readonly path: string; readonly freeBytes: number } | { readonly path: string; readonly error: string };
   readonly ports: readonly PortProbe[];
@@ -41,6 +45,8 @@ export type DockerFacts = {
         readonly dataRoot: string;
         readonly runtimes: readonly string[];
         readonly defaultRuntime: string;
+        /** Memory of the daemon's host (docker info MemTotal). */
+        readonly memTotalBytes: number | undefined;
       }
     | { readonly reachable: false; readonly error: string };
 };

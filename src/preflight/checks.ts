@@ -277,6 +277,23 @@ function hostChecks({ model, facts }: PreflightInput): Check[] {
   const neededBytes = model.definition.memoryMinimumGb * 1e9;
   if (facts.memory === undefined) {
     checks.push({ id: 'host.memory', status: 'warn', message: 'could not read available memory', fix: '' });
+  } else if (facts.memory.availableBytes === undefined) {
+    const total = gb(facts.memory.totalBytes);
+    checks.push(
+      facts.memory.totalBytes >= neededBytes
+        ? {
+            id: 'host.memory',
+            status: 'warn',
+            message: `the daemon's host has ${total} GB in all (its free memory is not known from here); ${model.name} needs ${model.definition.memoryMinimumGb} GB`,
+            fix: `run stackctl preflight ${model.name} on that host to check what is free`,
+          }
+        : {
+            id: 'host.memory',
+            status: 'fail',
+            message: `the daemon's host has ${total} GB of memory in all; ${model.name} needs ${model.definition.memoryMinimumGb} GB`,
+            fix: 'run a smaller environment, or use a bigger host',
+          },
+    );
   } else {
     const available = gb(facts.memory.availableBytes);
     checks.push(

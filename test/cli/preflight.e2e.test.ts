@@ -2,7 +2,7 @@
 import { execa } from 'execa';
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:net';
+import { connect, createServer, type AddressInfo, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
@@ -51,6 +51,44 @@ describe('stackctl preflight on this host', () => {
       });
     } finally {
       server.close();
+    }
+  });
+
+  it('measures memory and disk where the containers run: a daemon on tcp:// is another host', async () => {
+    // The engine, reached over TCP through a proxy to its socket, as a remote daemon would be.
+    const proxy = createServer((client) => {
+      const engine = connect({ path: '/var/run/docker.sock' });
+      client.pipe(engine).pipe(client);
+      const close = (): void => {
+        client.destroy();
+        engine.destroy();
+      };
+      client.on('error', close);
+      engine.on('error', close);
+    });
+    await new Promise<void>((resolve) => proxy.listen({ host: '127.0.0.1', port: 0 }, resolve));
+    const port = (proxy.address() as AddressInfo).port;
+    try {
+      const result = await runCli(['preflight', 'development', '--json'], {
+        cwd: project.root,
+        env: { DOCKER_HOST: `tcp://127.0.0.1:${port}` },
+      });
+      const report = JSON.parse(result.stdout) as Report;
+      expect(check(report, 'docker.daemon')?.status).toBe('pass');
+      expect(check(report, 'host.memory')).toMatchObject({
+        status: 'warn',
+        message: expect.stringMatching(
+          /^the daemon's host has [\d.]+ GB in all \(its free memory is not known from here\)/,
+        ) as string,
+      });
+      expect(check(report, 'host.disk')).toMatchObject({
+        status: 'warn',
+        message: expect.stringContaining(
+          `the daemon runs on another host (tcp://127.0.0.1:${port})`,
+        ) as string,
+      });
+    } finally {
+      proxy.close();
     }
   });
 

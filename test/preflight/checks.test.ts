@@ -28,6 +28,7 @@ function facts(overrides: Partial<HostFacts> = {}): HostFacts {
         dataRoot: '/var/lib/docker',
         runtimes: ['io.containerd.runc.v2', 'nvidia', 'runc'],
         defaultRuntime: 'runc',
+        memTotalBytes: 64e9,
       },
     },
     gpus: undefined,
@@ -357,6 +358,25 @@ describe('preflightChecks', () => {
       message: "6.0 GB (60%) of Docker's storage is reclaimable",
     });
     expect(reclaimable(2e9, 100e9)?.status).toBe('pass');
+  });
+
+  it("checks a remote daemon's memory by its total, and says its free memory is not known", () => {
+    const remote = (totalBytes: number): Check | undefined =>
+      byId(
+        preflightChecks({
+          model: resolveEnvironment(file, 'monitoring'),
+          facts: facts({ memory: { totalBytes, availableBytes: undefined } }),
+          gpuMode: 'cpu',
+          layout: undefined,
+        }),
+        'host.memory',
+      );
+    expect(remote(64e9)).toMatchObject({
+      status: 'warn',
+      message:
+        "the daemon's host has 64.0 GB in all (its free memory is not known from here); monitoring needs 16 GB",
+    });
+    expect(remote(8e9)?.status).toBe('fail');
   });
 
   it('fails a missing build context or mounted file, with the fix; a created cache folder passes', () => {

@@ -25,6 +25,7 @@ async function probeDaemon(docker: Docker): Promise<DockerFacts['daemon']> {
         DockerRootDir?: string;
         Runtimes?: Record<string, unknown>;
         DefaultRuntime?: string;
+        MemTotal?: number;
       }>,
       docker.version(),
     ]);
@@ -35,6 +36,7 @@ async function probeDaemon(docker: Docker): Promise<DockerFacts['daemon']> {
       dataRoot: info.DockerRootDir ?? '/var/lib/docker',
       runtimes: Object.keys(info.Runtimes ?? {}),
       defaultRuntime: info.DefaultRuntime ?? 'runc',
+      memTotalBytes: info.MemTotal,
     };
   } catch (error) {
     return { reachable: false, error: (error as Error).message };

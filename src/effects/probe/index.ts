@@ -34,6 +34,10 @@ export async function gatherHostFacts(model: EnvironmentModel, options: ProbeOpt
   const dockerFacts = await probeDocker(docker, options.env);
   const reachable = dockerFacts.daemon.reachable;
   const dataRoot = dockerFacts.daemon.reachable ? dockerFacts.daemon.dataRoot : '/var/lib/docker';
+  // Memory and disk are measured where the containers run: this machine, unless the daemon is on
+  // another host, where only what the daemon reports is known.
+  const remote = !dockerFacts.host.startsWith('unix://');
+  const daemonMemory = dockerFacts.daemon.reachable ? dockerFacts.daemon.memTotalBytes : undefined;
 
   const [
     gpus,
@@ -48,8 +52,14 @@ export async function gatherHostFacts(model: EnvironmentModel, options: ProbeOpt
     hostPaths,
   ] = await Promise.all([
     options.needGpu ? probeGpus(nvidiaSmiRunner({ env: options.env, signal: options.signal })) : undefined,
-    probeMemory(),
-    probeDisk(dataRoot),
+    remote
+      ? daemonMemory === undefined
+        ? undefined
+        : { totalBytes: daemonMemory, availableBytes: undefined }
+      : probeMemory(),
+    remote
+      ? { path: dataRoot, error: `the daemon runs on another host (${dockerFacts.host})` }
+      : probeDisk(dataRoot),
     probePorts(model, reachable ? docker : undefined),
     reachable ? probeDockerNetworks(docker).catch(() => undefined) : undefined,
     probeHostNetworks(),
