@@ -6,7 +6,13 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, stackctlCommand } from '../helpers/cli.js';
-import { inspect, lockClaims, stackProject, type StackProject } from '../helpers/stack-project.js';
+import {
+  inspect,
+  lockClaims,
+  stackProject,
+  type StackProject,
+  storedDbPassword,
+} from '../helpers/stack-project.js';
 
 interface StartReport {
   ok: boolean;
@@ -31,12 +37,7 @@ beforeAll(async () => {
 afterAll(() => project.remove());
 
 const container = (env: string, service: string): string => `${project.name}-${env}-${service}-1`;
-const secret = async (env: string): Promise<string> =>
-  (
-    JSON.parse(await readFile(join(project.root, 'secrets', `.env.${env}.json`), 'utf8')) as {
-      secrets: { DB_PASSWORD: { value: string } };
-    }
-  ).secrets.DB_PASSWORD.value;
+const secret = (env: string): Promise<string> => storedDbPassword(project.root, env);
 
 describe('stackctl start', () => {
   it('--dry-run shows files, compose commands in stack order and wait budgets, and changes nothing', async () => {

@@ -1,6 +1,6 @@
 // What start, preflight, logs, stop and secrets tell a person (issue 12), against a real engine.
 import { execa } from 'execa';
-import { mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
+import { mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
@@ -9,7 +9,7 @@ import { serviceUrls } from '../../src/cli/actions/start-report.js';
 import { runCli, stackctlCommand } from '../helpers/cli.js';
 import { fakeNvidiaSmiEnv } from '../helpers/fake-nvidia-smi.js';
 import { shippedProject, type TempProject } from '../helpers/project.js';
-import { inspect, stackProject, type StackProject } from '../helpers/stack-project.js';
+import { inspect, stackProject, type StackProject, storedDbPassword } from '../helpers/stack-project.js';
 
 interface FailedReport {
   ok: boolean;
@@ -23,12 +23,7 @@ beforeAll(async () => {
 });
 afterAll(() => project.remove());
 
-const secret = async (env: string): Promise<string> =>
-  (
-    JSON.parse(await readFile(join(project.root, 'secrets', `.env.${env}.json`), 'utf8')) as {
-      secrets: { DB_PASSWORD: { value: string } };
-    }
-  ).secrets.DB_PASSWORD.value;
+const secret = (env: string): Promise<string> => storedDbPassword(project.root, env);
 
 describe('start', () => {
   it('blames the service whose evidence failed, never one that was not started yet', async () => {

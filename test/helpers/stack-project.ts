@@ -78,3 +78,11 @@ export async function lockClaims(root: string, env: string): Promise<string[]> {
   const names = await readdir(join(root, '.stackctl', 'locks')).catch(() => [] as string[]);
   return names.filter((name) => name.startsWith(`${env}.`) && name.endsWith('.lock'));
 }
+
+/** The DB_PASSWORD the test stack's store holds for an environment (tests compare, never print). */
+export async function storedDbPassword(root: string, env: string): Promise<string> {
+  const store = JSON.parse(await readFile(join(root, 'secrets', `.env.${env}.json`), 'utf8')) as {
+    secrets: { DB_PASSWORD: { value: string } };
+  };
+  return store.secrets.DB_PASSWORD.value;
+}
