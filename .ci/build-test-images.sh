@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds the images the integration tests run, locally: no registry is reachable, nothing is pulled,
 # and installs tmux, which the terminal tests drive. stackctl-test/busybox:1 is a root filesystem
-# holding Debian's static busybox and its applets. Idempotent; the test set-up runs it too.
+# holding Debian's static busybox and its applets; stackctl-test/postgres:1 and stackctl-test/redis:1
+# are real PostgreSQL and Redis from a debootstrap root of Debian's packages. Idempotent; the test
+# set-up runs it too.
 set -euo pipefail
 
 IMAGE=stackctl-test/busybox:1
@@ -16,23 +18,68 @@ install() {
 # The terminal tests drive stackctl on real pseudo-terminals through tmux.
 command -v tmux >/dev/null 2>&1 || install tmux
 
-if docker image inspect "$IMAGE" >/dev/null 2>&1; then
-  echo "$IMAGE already built"
-  exit 0
-fi
+build_busybox() {
+  [ -x /bin/busybox ] || install busybox-static
+  local rootfs applet
+  rootfs=$(mktemp -d)
+  mkdir -p "$rootfs/bin" "$rootfs/tmp" "$rootfs/etc" "$rootfs/var/www"
+  cp /bin/busybox "$rootfs/bin/busybox"
+  for applet in $(/bin/busybox --list); do
+    [ "$applet" = busybox ] || ln -s busybox "$rootfs/bin/$applet"
+  done
+  echo 'root:x:0:0:root:/root:/bin/sh' > "$rootfs/etc/passwd"
+  echo 'ok' > "$rootfs/var/www/index.html"
+  chmod 1777 "$rootfs/tmp"
+  tar -C "$rootfs" -c . | docker import -c 'ENV PATH=/bin' -c 'CMD ["sh"]' \
+    -c 'LABEL io.stackctl.test-image=true' - "$IMAGE" >/dev/null
+  rm -rf "$rootfs"
+  echo "built $IMAGE"
+}
 
-[ -x /bin/busybox ] || install busybox-static
+# Real data services from Debian's packages (a debootstrap root, imported), with entrypoints that
+# behave as the official images' do where stackctl relies on it (.ci/images/).
+DATA_BASE=stackctl-test/data-base:1
+build_data_base() {
+  command -v debootstrap >/dev/null 2>&1 || install debootstrap
+  local root mirror
+  root=$(mktemp -d)
+  mirror=$(awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
+  [ -n "$mirror" ] || mirror=$(awk '/^deb / && !/security/ { print $2; exit }' /etc/apt/sources.list 2>/dev/null || true)
+  $SUDO debootstrap --variant=minbase --include=postgresql,redis-server bookworm "$root" \
+    "${mirror:-http://deb.debian.org/debian}" >/dev/null
+  # The package's own cluster and caches are not needed: the entrypoint makes the cluster.
+  $SUDO rm -rf "$root"/var/lib/postgresql/* "$root"/etc/postgresql/* "$root"/var/cache/apt/* \
+    "$root"/var/lib/apt/lists/* "$root"/usr/share/doc/* "$root"/usr/share/man/*
+  $SUDO tar -C "$root" -c . | docker import -c 'LABEL io.stackctl.test-image=true' - "$DATA_BASE" >/dev/null
+  $SUDO rm -rf "$root"
+  echo "built $DATA_BASE"
+}
 
-rootfs=$(mktemp -d)
-trap 'rm -rf "$rootfs"' EXIT
-mkdir -p "$rootfs/bin" "$rootfs/tmp" "$rootfs/etc" "$rootfs/var/www"
-cp /bin/busybox "$rootfs/bin/busybox"
-for applet in $(/bin/busybox --list); do
-  [ "$applet" = busybox ] || ln -s busybox "$rootfs/bin/$applet"
-done
-echo 'root:x:0:0:root:/root:/bin/sh' > "$rootfs/etc/passwd"
-echo 'ok' > "$rootfs/var/www/index.html"
-chmod 1777 "$rootfs/tmp"
-tar -C "$rootfs" -c . | docker import -c 'ENV PATH=/bin' -c 'CMD ["sh"]' \
-  -c 'LABEL io.stackctl.test-image=true' - "$IMAGE" >/dev/null
-echo "built $IMAGE"
+build_from_base() { # NAME DOCKERFILE-TEXT
+  local context
+  context=$(mktemp -d)
+  cp "$(dirname "$0")"/images/* "$context"/
+  printf '%s\n' "$2" > "$context/Dockerfile"
+  docker build -q -t "$1" "$context" >/dev/null
+  rm -rf "$context"
+  echo "built $1"
+}
+
+have() { docker image inspect "$1" >/dev/null 2>&1; }
+
+if have "$IMAGE"; then echo "$IMAGE already built"; else build_busybox; fi
+have "$DATA_BASE" || build_data_base
+have stackctl-test/postgres:1 || build_from_base stackctl-test/postgres:1 "FROM $DATA_BASE
+COPY postgres-entrypoint.sh /usr/local/bin/docker-entrypoint.sh
+ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin PGDATA=/var/lib/postgresql/data
+LABEL io.stackctl.test-image=true
+STOPSIGNAL SIGINT
+EXPOSE 5432
+ENTRYPOINT [\"/usr/local/bin/docker-entrypoint.sh\"]
+CMD [\"postgres\"]"
+have stackctl-test/redis:1 || build_from_base stackctl-test/redis:1 "FROM $DATA_BASE
+ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+LABEL io.stackctl.test-image=true
+WORKDIR /data
+EXPOSE 6379
+CMD [\"redis-server\"]"
