@@ -19,7 +19,7 @@ beforeAll(async () => {
   // A project name and ports of its own, so the test never meets another run's stack.
   name = `data${process.pid}`;
   const path = join(project.root, 'schemas', 'compose-schema.yaml');
-  const schema = (await readFile(path, 'utf8')).replace(/^  name: \S+$/m, `  name: ${name}`);
+  const schema = (await readFile(path, 'utf8')).replace(/^ {2}name: \S+$/m, `  name: ${name}`);
   await writeFile(path, schema);
   await mkdir(join(project.root, 'compose'), { recursive: true });
   // qdrant and minio have no test image here: scaled to none, which start then does not wait for
