@@ -39,6 +39,15 @@ export interface VariableDef {
   pattern?: string;
   secretType?: string;
   prefix?: string;
+  rotation?: RotationDef;
+}
+
+/** How `secrets rotate` applies a new value a service keeps in its data (a database role's password). */
+export interface RotationDef {
+  method: 'postgres' | 'redis' | 'manual';
+  service?: string;
+  role?: string;
+  steps?: string;
 }
 
 export interface GpuProfileDef {

@@ -6,7 +6,7 @@ import { execa } from 'execa';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../helpers/cli.js';
+import { runCli, stackctlCommand } from '../helpers/cli.js';
 import { freePort, shippedProject, type TempProject } from '../helpers/project.js';
 import { removeByLabel } from '../helpers/stack-project.js';
 
@@ -129,5 +129,82 @@ describe('real PostgreSQL and Redis from the generated credentials', () => {
     expect((await start()).exitCode).toBe(0);
     const gone = await sql('select v from kept');
     expect(gone.stderr).toContain('relation "kept" does not exist');
+  });
+
+  it('rotates the PostgreSQL password in the running database first: the new one logs in, the old one is refused, no data is lost, no value on a command line', async () => {
+    expect((await sql("create table rows (v text); insert into rows values ('kept')")).exitCode).toBe(0);
+    const old = await secret('POSTGRES_PASSWORD');
+    const rotation = execa(
+      stackctlCommand(),
+      ['secrets', 'rotate', ENV, '--name', 'POSTGRES_PASSWORD', '--yes', '--json'],
+      { cwd: project.root, env: { NO_COLOR: '1' }, reject: false },
+    );
+    const commandLines = new Set<string>();
+    let done = false;
+    void rotation.finally(() => (done = true));
+    while (!done) {
+      for (const line of (await execa('ps', ['-eo', 'args'], { reject: false })).stdout.split('\n'))
+        commandLines.add(line);
+    }
+    const result = await rotation;
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      rotated: ['POSTGRES_PASSWORD'],
+      applied: ['POSTGRES_PASSWORD'],
+      recreated: true,
+    });
+    const next = await secret('POSTGRES_PASSWORD');
+    expect(next).not.toBe(old);
+    expect((await sql('select v from rows', next)).stdout).toBe('kept');
+    expect((await sql('select 1', old)).stderr).toContain('password authentication failed');
+    expect(commandLines.size).toBeGreaterThan(10);
+    for (const line of commandLines) {
+      expect(line).not.toContain(old);
+      expect(line).not.toContain(next);
+    }
+  });
+
+  it('rotates the Redis password live: the new one answers, the old one is refused', async () => {
+    const old = await secret('REDIS_PASSWORD');
+    const result = await runCli(['secrets', 'rotate', ENV, '--name', 'REDIS_PASSWORD', '--yes'], {
+      cwd: project.root,
+    });
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stdout).toContain('applied in the running service: REDIS_PASSWORD');
+    const ping = (password: string) =>
+      execa('docker', ['exec', '-e', 'REDISCLI_AUTH', container('redis'), 'redis-cli', 'ping'], {
+        env: { REDISCLI_AUTH: password },
+        reject: false,
+      });
+    expect((await ping(await secret('REDIS_PASSWORD'))).stdout).toBe('PONG');
+    expect((await ping(old)).stdout).toMatch(/WRONGPASS|NOAUTH|invalid/i);
+  });
+
+  it('applies a rotation made while the database was down at its next start', async () => {
+    expect((await runCli(['stop', ENV], { cwd: project.root })).exitCode).toBe(0);
+    const old = await secret('POSTGRES_PASSWORD');
+    const result = await runCli(['secrets', 'rotate', ENV, '--name', 'POSTGRES_PASSWORD', '--yes'], {
+      cwd: project.root,
+    });
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stdout).toContain(
+      'postgres is not running: POSTGRES_PASSWORD is applied to it at the next start',
+    );
+    const started = await start();
+    expect(started.exitCode, started.stderr).toBe(0);
+    expect(started.stderr).toContain('Applied the rotated POSTGRES_PASSWORD in postgres');
+    expect((await sql('select v from rows')).stdout).toBe('kept');
+    expect((await sql('select 1', old)).stderr).toContain('password authentication failed');
+  });
+
+  it('refuses to rotate a secret it cannot apply live, and says how to do it by hand', async () => {
+    const before = await readFile(join(project.root, 'secrets', `.env.${ENV}.json`), 'utf8');
+    const result = await runCli(['secrets', 'rotate', ENV, '--name', 'GRAFANA_ADMIN_PASSWORD', '--yes'], {
+      cwd: project.root,
+    });
+    expect(result.exitCode).toBe(4);
+    expect(result.stderr).toContain('GRAFANA_ADMIN_PASSWORD is not rotated');
+    expect(result.stderr).toContain('grafana cli admin reset-admin-password');
+    expect(await readFile(join(project.root, 'secrets', `.env.${ENV}.json`), 'utf8')).toBe(before);
   });
 });

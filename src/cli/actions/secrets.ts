@@ -1,4 +1,17 @@
 import { StackctlError } from '../../errors.js';
+import { projectContainers } from '../../effects/containers.js';
+import { dockerClient } from '../../effects/docker.js';
+import {
+  applyInService,
+  liveRotation,
+  readPendingRotations,
+  runningContainer,
+  writePendingRotations,
+  type LiveRotation,
+} from '../../effects/rotation.js';
+import { resolveEnvironment } from '../../model/environment.js';
+import { findVariableReferences, interpolate } from '../../schema/interpolate.js';
+import { startAction } from './start.js';
 import { didYouMean } from '../../schema/suggest.js';
 import { applyFiles } from '../../effects/apply-files.js';
 import { displayPathOf } from '../../effects/schema-file.js';
@@ -110,10 +123,36 @@ export async function secretsRotateAction(
       hint: `run: stackctl generate ${env}`,
     });
   }
-  const chosen = chooseSecrets(stack.file.variables, store, flags);
+  const requested = chooseSecrets(stack.file.variables, store, flags);
+  // Secrets a service keeps in its data with no way to change them live: refused, with the steps.
+  const manual = requested.filter((name) => stack.file.variables[name]?.rotation?.method === 'manual');
+  const chosen = requested.filter((name) => !manual.includes(name));
+  for (const name of manual) {
+    printLine(
+      ctx.stderr,
+      ctx.colors.yellow(
+        `⚠ ${name} is not rotated: stackctl cannot apply it to a running service. By hand: ${stack.file.variables[name]?.rotation?.steps ?? ''}`,
+      ),
+    );
+  }
   if (chosen.length === 0) {
+    if (manual.length > 0)
+      throw new StackctlError(
+        'E_REFUSED',
+        `nothing rotated: ${manual.join(', ')} can only be rotated by hand`,
+        {
+          hint: 'follow the steps above',
+        },
+      );
     if (flags.json === true)
-      printJson(ctx.stdout, { environment: env, rotated: [], backup: null, files: [] });
+      printJson(ctx.stdout, {
+        environment: env,
+        rotated: [],
+        backup: null,
+        files: [],
+        applied: [],
+        pending: [],
+      });
     else printLine(ctx.stderr, ctx.colors.green(`✔ nothing to rotate in ${env}`));
     return;
   }
@@ -130,6 +169,12 @@ export async function secretsRotateAction(
   }
 }
 
+/**
+ * Rotates under the environment's lock. A credential a running service keeps in its data
+ * (declared by the variable's `rotation`) is changed inside that service first; only then are the
+ * new values written and the services that use them recreated (in dependency order, waited for).
+ * If the service is not running, the change is applied at the next start.
+ */
 async function rotateLocked(
   stack: LoadedStack,
   env: string,
@@ -140,6 +185,31 @@ async function rotateLocked(
 ): Promise<void> {
   const now = new Date();
   const rotated = rotateSecrets(stack.file, store, chosen, cryptoRandom, now);
+  const model = resolveEnvironment(stack.file, env);
+  const docker = dockerClient(ctx.env);
+  const live = chosen.flatMap((name) => {
+    const def = stack.file.variables[name];
+    const role =
+      def?.rotation?.role === undefined ? undefined : interpolate(def.rotation.role, model.values).value;
+    const rotation = liveRotation(name, def?.rotation, role);
+    return rotation && model.services.some((service) => service.name === rotation.service) ? [rotation] : [];
+  });
+  const applied: string[] = [];
+  const pending: LiveRotation[] = [];
+  for (const rotation of live) {
+    const container = await runningContainer(docker, model.project, rotation.service);
+    const values = {
+      previous: store.secrets[rotation.name]?.value ?? '',
+      next: rotated.store.secrets[rotation.name]?.value ?? '',
+    };
+    if (container === undefined) {
+      // Redis takes requirepass from its environment at every start; a database role does not.
+      if (rotation.method === 'postgres') pending.push(rotation);
+      continue;
+    }
+    await applyInService(container, rotation, values, ctx.env, ctx.signal);
+    applied.push(rotation.name);
+  }
   // The backup holds the whole previous store, so every old value can be restored together.
   const backup = await backupSecrets(stack.root, env, store, now.toISOString());
   const prepared = await prepareGeneration(stack, [env], {
@@ -154,16 +224,68 @@ async function rotateLocked(
       file.path.startsWith('k8s-secrets-'),
   );
   const results = await applyFiles(stack.root, ctx.cwd, files, { check: false, signal: ctx.signal });
+  if (pending.length > 0) {
+    const already = await readPendingRotations(stack.root, env);
+    await writePendingRotations(stack.root, env, [
+      ...already.filter((entry) => !pending.some((next) => next.name === entry.name)),
+      ...pending,
+    ]);
+  }
+  // Running services pick up the new values only when recreated: start does exactly that for the
+  // services whose configuration changed, in dependency order, and waits until they are healthy.
+  const runningServices = new Set(
+    (await projectContainers(docker, model.project))
+      .filter((c) => c.status === 'running')
+      .map((c) => c.service),
+  );
+  // The running services whose configuration carries a rotated value (their environment names it).
+  const affected = model.services
+    .filter((service) => runningServices.has(service.name))
+    .filter((service) =>
+      Object.values(service.definition.environment ?? {}).some(
+        (value) =>
+          typeof value === 'string' && findVariableReferences(value).some((ref) => chosen.includes(ref.name)),
+      ),
+    )
+    .map((service) => service.name);
+  const running = affected.length > 0;
+  if (running) {
+    if (flags.json !== true)
+      printLine(ctx.stderr, `Recreating the services of ${env} that use the new values…`);
+    await startAction(
+      env,
+      {
+        stack: [],
+        service: affected,
+        timeout: '10m',
+        wait: true,
+        skipPreflight: true,
+        json: false,
+        schema: flags.schema,
+      },
+      flags.json === true ? { ...ctx, stdout: { write: () => true }, stderr: { write: () => true } } : ctx,
+      { lockHeld: true },
+    );
+  }
   if (flags.json === true) {
     printJson(ctx.stdout, {
       environment: env,
       rotated: chosen,
       backup: displayPathOf(backup, ctx.cwd),
       files: results,
+      applied,
+      pending: pending.map((entry) => entry.name),
+      recreated: running,
     });
     return;
   }
   printLine(ctx.stdout, `rotated: ${chosen.join(', ')}`);
+  for (const name of applied) printLine(ctx.stdout, `applied in the running service: ${name}`);
+  for (const entry of pending)
+    printLine(
+      ctx.stdout,
+      `${entry.service} is not running: ${entry.name} is applied to it at the next start`,
+    );
   for (const result of results.filter((r) => r.status !== 'unchanged'))
     printLine(ctx.stdout, `${result.status.padEnd(9)} ${result.path}`);
   printLine(
@@ -173,7 +295,9 @@ async function rotateLocked(
   printLine(
     ctx.stderr,
     ctx.colors.green(
-      `✔ rotated; restart ${env} so containers pick up the new values: stackctl restart ${env}`,
+      running
+        ? `✔ rotated; ${affected.join(', ')} of ${env} run${affected.length === 1 ? 's' : ''} with the new values`
+        : `✔ rotated; ${env} is not running: it starts with the new values (stackctl start ${env})`,
     ),
   );
 }

@@ -11,6 +11,12 @@ import { confirmStable, waitForServices, type WaitResult } from '../../effects/h
 import { STABLE_MS } from '../../health/classify.js';
 import { acquireLock } from '../../effects/lock.js';
 import { readSecretHistory } from '../../effects/secret-store.js';
+import {
+  applyInService,
+  readPendingRotations,
+  runningContainer,
+  writePendingRotations,
+} from '../../effects/rotation.js';
 import { execProbe } from '../../effects/exec-probe.js';
 import { ensureDirectory, writeFileAtomic } from '../../effects/files.js';
 import { recordValidSchema, stateDirectory } from '../../effects/state.js';
@@ -65,7 +71,12 @@ function lookUpEngine(env: NodeJS.ProcessEnv): EngineLookup {
   return { docker, compose, apiVersion };
 }
 
-export async function startAction(envName: string, flags: StartFlags, ctx: CommandContext): Promise<void> {
+export async function startAction(
+  envName: string,
+  flags: StartFlags,
+  ctx: CommandContext,
+  options: { lockHeld?: boolean } = {},
+): Promise<void> {
   const engine = flags.dryRun === true ? undefined : lookUpEngine(ctx.env);
   const stack = await loadStack(flags.schema, ctx);
   if (envName === FIRST_RUN && stack.file.firstRun && !Object.hasOwn(stack.file.environments, FIRST_RUN)) {
@@ -88,7 +99,10 @@ export async function startAction(envName: string, flags: StartFlags, ctx: Comma
     return;
   }
   requireEnvironment(stack.file, envName);
-  const lock = flags.dryRun === true ? undefined : await acquireLock(stack.root, envName, `start ${envName}`);
+  const lock =
+    flags.dryRun === true || options.lockHeld === true
+      ? undefined
+      : await acquireLock(stack.root, envName, `start ${envName}`);
   try {
     await startLocked(stack, envName, flags, ctx, engine);
   } finally {
@@ -239,6 +253,23 @@ async function startLocked(
     return { ...(rest ? { step: rest } : {}), done };
   };
 
+  // Rotations made while the environment was down (a database role's password): applied as soon
+  // as the service that keeps them is ready, before anything that logs in with them starts.
+  let pendingRotations = await readPendingRotations(stack.root, envName);
+  const applyPending = async (services: readonly string[]): Promise<void> => {
+    const due = pendingRotations.filter((entry) => services.includes(entry.service));
+    if (due.length === 0) return;
+    for (const rotation of due) {
+      const container = await runningContainer(docker, model.project, rotation.service);
+      const next = prepared.stores.get(envName)?.secrets[rotation.name]?.value;
+      if (container === undefined || next === undefined) continue;
+      await applyInService(container, rotation, { previous: '', next }, ctx.env, ctx.signal);
+      if (!quiet) printLine(ctx.stderr, `Applied the rotated ${rotation.name} in ${rotation.service}`);
+      pendingRotations = pendingRotations.filter((entry) => entry !== rotation);
+      await writePendingRotations(stack.root, envName, pendingRotations);
+    }
+  };
+
   // What is up so far, for the one line an interrupted start leaves behind.
   const stacksSoFar: StacksSoFar = { ready: [], partly: [] };
   const total = plan.waits.length;
@@ -339,6 +370,7 @@ async function startLocked(
         throw new ReportedFailure(EXIT.runtime);
       }
       markReady(stacksSoFar, step.stack);
+      await applyPending(step.services);
       if (!quiet)
         printLine(
           ctx.stderr,

@@ -26,6 +26,9 @@ export const checkReferences: Rule = ({ file, environments, report }) => {
   for (const [name, def] of Object.entries(file.variables)) {
     if (def.secretType !== undefined && !file.secretTypes[def.secretType])
       unknown(['variables', name, 'secretType'], 'secret type', def.secretType, secretTypes);
+    const holder = def.rotation?.service;
+    if (holder !== undefined && !file.services[holder])
+      unknown(['variables', name, 'rotation', 'service'], 'service', holder, services);
   }
   // A service no environment runs is dead weight, and compose treats a service without profiles as
   // always active; imported schemas often have some. (All environments, whatever --env says.)
