@@ -1,10 +1,7 @@
 import type { Colors } from '../ui/colors.js';
+import type { OutputStream } from '../ui/terminal.js';
 
-/** A place output goes: process.stdout in production, a buffer in tests. */
-export interface OutputStream {
-  write(text: string): unknown;
-  readonly isTTY?: boolean;
-}
+export type { OutputStream } from '../ui/terminal.js';
 
 /** Everything a command needs from the outside world, handed in so commands stay testable. */
 export interface CommandContext {

@@ -1,10 +1,8 @@
+import { COMPOSE_LABELS } from '../labels.js';
 import type Docker from 'dockerode';
 import type { ContainerSnapshot } from '../health/classify.js';
 import { healthcheckCommand } from '../health/probe.js';
 import { readLogLines } from './log-stream.js';
-
-export const COMPOSE_PROJECT_LABEL = 'com.docker.compose.project';
-export const COMPOSE_SERVICE_LABEL = 'com.docker.compose.service';
 
 export interface ContainerSummary extends ContainerSnapshot {
   readonly name: string;
@@ -20,8 +18,8 @@ export interface ContainerSummary extends ContainerSnapshot {
 
 /** The labels that select a compose project's service containers (not `compose run` one-offs). */
 export function serviceContainerLabels(project: string, service?: string): string[] {
-  const labels = [`${COMPOSE_PROJECT_LABEL}=${project}`, 'com.docker.compose.oneoff=False'];
-  if (service !== undefined) labels.push(`${COMPOSE_SERVICE_LABEL}=${service}`);
+  const labels = [`${COMPOSE_LABELS.project}=${project}`, `${COMPOSE_LABELS.oneoff}=False`];
+  if (service !== undefined) labels.push(`${COMPOSE_LABELS.service}=${service}`);
   return labels;
 }
 
@@ -53,7 +51,7 @@ export async function inspectContainer(docker: Docker, id: string): Promise<Cont
     return {
       id: info.Id,
       name: info.Name.replace(/^\//, ''),
-      service: info.Config.Labels?.[COMPOSE_SERVICE_LABEL] ?? '',
+      service: info.Config.Labels?.[COMPOSE_LABELS.service] ?? '',
       status: info.State.Status,
       health: health === 'starting' || health === 'healthy' || health === 'unhealthy' ? health : undefined,
       exitCode: info.State.ExitCode,

@@ -1,12 +1,8 @@
+import { COMPOSE_LABELS } from '../labels.js';
 import type Docker from 'dockerode';
 import { classifyService, type ServiceExpectation, type ServiceState } from '../health/classify.js';
 import { earlyProbeDelayMs } from '../health/probe.js';
-import {
-  COMPOSE_PROJECT_LABEL,
-  COMPOSE_SERVICE_LABEL,
-  projectContainers,
-  type ContainerSummary,
-} from './containers.js';
+import { projectContainers, type ContainerSummary } from './containers.js';
 
 export interface WaitTarget extends ServiceExpectation {
   readonly service: string;
@@ -77,7 +73,7 @@ export async function waitForServices(
   const pending = new Set(targets.map((target) => target.service));
 
   const events = (await docker.getEvents({
-    filters: { type: ['container'], label: [`${COMPOSE_PROJECT_LABEL}=${project}`] },
+    filters: { type: ['container'], label: [`${COMPOSE_LABELS.project}=${project}`] },
     // Seconds with a fraction: Docker reads the fraction, so nothing from before this moment replays.
     ...(options.since === undefined ? {} : { since: Math.floor(options.since) / 1000 }),
   })) as NodeJS.ReadableStream & { destroy(): void };
@@ -246,23 +242,10 @@ export async function waitForServices(
     const onAbort = (): void => finish(options.signal?.reason ?? new Error('aborted'));
     options.signal?.addEventListener('abort', onAbort, { once: true });
 
-    let buffered = '';
-    events.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString('utf8');
-      let newline = buffered.indexOf('\n');
-      while (newline >= 0) {
-        const line = buffered.slice(0, newline);
-        buffered = buffered.slice(newline + 1);
-        newline = buffered.indexOf('\n');
-        try {
-          const event = JSON.parse(line) as DockerEvent;
-          recordDeath(deaths, event);
-          const service = event.Actor?.Attributes?.[COMPOSE_SERVICE_LABEL];
-          if (service !== undefined && pending.has(service)) enqueue(service);
-        } catch {
-          // Not a JSON event line; ignore.
-        }
-      }
+    onEvents(events, (event) => {
+      recordDeath(deaths, event);
+      const service = event.Actor?.Attributes?.[COMPOSE_LABELS.service];
+      if (service !== undefined && pending.has(service)) enqueue(service);
     });
     events.on('error', (error) => finish(error));
 
@@ -276,6 +259,25 @@ export async function waitForServices(
 interface DockerEvent {
   readonly Action?: string;
   readonly Actor?: { readonly ID?: string; readonly Attributes?: Record<string, string> };
+}
+
+/** Calls back with each event of Docker's event stream (one JSON document per line). */
+function onEvents(events: NodeJS.ReadableStream, onEvent: (event: DockerEvent) => void): void {
+  let buffered = '';
+  events.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString('utf8');
+    const lines = buffered.split('\n');
+    buffered = lines.pop() ?? '';
+    for (const line of lines) {
+      let event: DockerEvent;
+      try {
+        event = JSON.parse(line) as DockerEvent;
+      } catch {
+        continue; // not a JSON event line
+      }
+      onEvent(event);
+    }
+  });
 }
 
 /** Keeps the exit code of a `die` event: after a restart, inspect no longer shows it. */
@@ -335,7 +337,7 @@ export async function confirmStable(
   const deaths = new Map<string, number[]>();
   if (until > Date.now()) {
     const events = (await docker.getEvents({
-      filters: { type: ['container'], label: [`${COMPOSE_PROJECT_LABEL}=${project}`] },
+      filters: { type: ['container'], label: [`${COMPOSE_LABELS.project}=${project}`] },
     })) as NodeJS.ReadableStream & { destroy(): void };
     await new Promise<void>((resolve) => {
       const done = (): void => {
@@ -346,21 +348,10 @@ export async function confirmStable(
       };
       const timer = setTimeout(done, until - Date.now());
       options.signal?.addEventListener('abort', done, { once: true });
-      let buffered = '';
-      events.on('data', (chunk: Buffer) => {
-        buffered += chunk.toString('utf8');
-        const lines = buffered.split('\n');
-        buffered = lines.pop() ?? '';
-        for (const line of lines) {
-          try {
-            const event = JSON.parse(line) as DockerEvent;
-            recordDeath(deaths, event);
-            if (event.Actor?.ID !== undefined && deaths.has(event.Actor.ID) && baseline.has(event.Actor.ID))
-              done();
-          } catch {
-            // Not a JSON event line; ignore.
-          }
-        }
+      onEvents(events, (event) => {
+        recordDeath(deaths, event);
+        const id = event.Actor?.ID;
+        if (id !== undefined && deaths.has(id) && baseline.has(id)) done();
       });
       events.on('error', done);
     });

@@ -1,11 +1,11 @@
+import { LABELS } from '../labels.js';
 import type Docker from 'dockerode';
 import { dockerStatusCode } from './docker.js';
 import type { Inventory, WipePlan } from '../plan/wipe.js';
-import { STACKCTL_PROJECT_LABEL } from '../plan/wipe.js';
 
 /** Every container, volume and network carrying this project's stackctl label (sizes where Docker knows them). */
 export async function readInventory(docker: Docker, project: string): Promise<Inventory> {
-  const label = `${STACKCTL_PROJECT_LABEL}=${project}`;
+  const label = `${LABELS.project}=${project}`;
   const [everyContainer, volumeList, networks, usage] = await Promise.all([
     docker.listContainers({ all: true }),
     docker.listVolumes({ filters: { label: [label] } }),
@@ -15,7 +15,7 @@ export async function readInventory(docker: Docker, project: string): Promise<In
     >,
   ]);
   const isOurs = (labels: Record<string, string> | undefined): boolean =>
-    labels?.[STACKCTL_PROJECT_LABEL] === project;
+    labels?.[LABELS.project] === project;
   const containers = everyContainer.filter((container) => isOurs(container.Labels));
   const volumeMounts = (container: Docker.ContainerInfo): string[] =>
     container.Mounts.filter((mount) => mount.Type === 'volume' && mount.Name !== undefined).map(

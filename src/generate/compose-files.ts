@@ -1,17 +1,9 @@
+import { LABELS } from '../labels.js';
 import { Document, isMap, isSeq } from 'yaml';
 import type { EnvironmentModel, GpuSelection } from '../model/environment.js';
 import { stackOrder } from '../model/environment.js';
 import { stackClosure } from '../schema/rules/networks.js';
 import type { HealthcheckDef, ServiceDef, StackFile } from '../schema/types.js';
-
-/** Labels stackctl puts on services, networks and volumes (compose adds com.docker.compose.*). */
-export const LABELS = {
-  project: 'io.stackctl.project',
-  environment: 'io.stackctl.environment',
-  stack: 'io.stackctl.stack',
-  kind: 'io.stackctl.kind',
-  data: 'io.stackctl.data',
-} as const;
 
 export const COMPOSE_DIR = 'compose';
 export const BASE_GROUP = 'base';

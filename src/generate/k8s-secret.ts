@@ -1,4 +1,5 @@
 import { Document } from 'yaml';
+import { LABELS } from '../labels.js';
 import type { SecretStore } from './secrets.js';
 
 /** k8s-secrets-<env>.yaml: a v1 Opaque Secret holding the environment's declared secrets, base64-encoded. */
@@ -22,7 +23,7 @@ export function renderKubernetesSecret(
       labels: {
         'app.kubernetes.io/name': project,
         'app.kubernetes.io/managed-by': 'stackctl',
-        'io.stackctl.environment': environment,
+        [LABELS.environment]: environment,
       },
     },
     type: 'Opaque',

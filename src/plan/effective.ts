@@ -1,6 +1,7 @@
 // What compose will really run: the configuration `docker compose config --format json` resolves
 // from every file, the user's compose/local.override.yml included. Start plans its waits from this,
 // not from the schema, so an overlay that changes replicas or healthchecks is what stackctl expects.
+import { LABELS } from '../labels.js';
 import type { LaunchCondition, LaunchDependency } from './start.js';
 
 /** One service as compose resolved it (only what start needs). */
@@ -74,7 +75,7 @@ export function parseEffectiveConfig(document: unknown): Map<string, EffectiveSe
         condition: CONDITIONS.find((condition) => condition === options.condition) ?? 'service_started',
       })),
       restart: raw.restart ?? 'no',
-      kind: raw.labels?.['io.stackctl.kind'] === 'job' ? 'job' : 'service',
+      kind: raw.labels?.[LABELS.kind] === 'job' ? 'job' : 'service',
     });
   }
   return out;

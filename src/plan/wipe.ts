@@ -1,9 +1,6 @@
+import { COMPOSE_LABELS, LABELS } from '../labels.js';
 import { composeProjectName } from '../model/environment.js';
 import type { DataKind, StackFile } from '../schema/types.js';
-
-export const STACKCTL_PROJECT_LABEL = 'io.stackctl.project';
-export const COMPOSE_PROJECT = 'com.docker.compose.project';
-export const COMPOSE_VOLUME = 'com.docker.compose.volume';
 
 /** What Docker holds, as the wipe planner sees it. */
 export interface Inventory {
@@ -55,14 +52,14 @@ export interface WipeBlocker {
 export function planWipe(inventory: Inventory, scope: WipeScope): WipePlan {
   const projects = new Set(scope.environments.map((env) => composeProjectName(scope.file, env)));
   const ours = (labels: Labels): boolean =>
-    labels[STACKCTL_PROJECT_LABEL] === scope.file.project.name && projects.has(labels[COMPOSE_PROJECT] ?? '');
+    labels[LABELS.project] === scope.file.project.name && projects.has(labels[COMPOSE_LABELS.project] ?? '');
 
   const volumeNames = volumesInScope(scope);
   const volumes = inventory.volumes.filter(
     (volume) =>
       ours(volume.labels) &&
-      (volumeNames === undefined || volumeNames.has(volume.labels[COMPOSE_VOLUME] ?? '')) &&
-      (scope.data.length === 0 || scope.data.includes((volume.labels['io.stackctl.data'] ?? '') as DataKind)),
+      (volumeNames === undefined || volumeNames.has(volume.labels[COMPOSE_LABELS.volume] ?? '')) &&
+      (scope.data.length === 0 || scope.data.includes((volume.labels[LABELS.data] ?? '') as DataKind)),
   );
   const doomedVolumes = new Set(volumes.map((volume) => volume.name));
 
@@ -71,7 +68,7 @@ export function planWipe(inventory: Inventory, scope: WipeScope): WipePlan {
     // A volume in use cannot be removed: containers that mount a doomed volume go too (start recreates them).
     if (container.volumes.some((volume) => doomedVolumes.has(volume))) return true;
     if (scope.data.length > 0) return false;
-    return scope.stacks.length === 0 || scope.stacks.includes(container.labels['io.stackctl.stack'] ?? '');
+    return scope.stacks.length === 0 || scope.stacks.includes(container.labels[LABELS.stack] ?? '');
   });
   const doomedContainers = new Set(containers.map((container) => container.id));
 
@@ -82,7 +79,7 @@ export function planWipe(inventory: Inventory, scope: WipeScope): WipePlan {
       : inventory.networks.filter(
           (network) =>
             ours(network.labels) &&
-            (scope.stacks.length === 0 || scope.stacks.includes(network.labels['io.stackctl.stack'] ?? '')) &&
+            (scope.stacks.length === 0 || scope.stacks.includes(network.labels[LABELS.stack] ?? '')) &&
             // A network still used by one of this project's containers that stays is not part of the wipe.
             network.containers.every((id) => doomedContainers.has(id) || othersById.has(id)),
         );

@@ -1,13 +1,13 @@
 import { createInterface } from 'node:readline';
 import { EXIT, ReportedFailure, StackctlError } from '../errors.js';
-import type { CommandContext } from '../cli/context.js';
+import type { UiContext } from './terminal.js';
 
 /**
  * Asks the user to type "yes" before something destructive. Without a terminal it refuses (exit 4)
  * unless --yes was given: scripts must say so explicitly. Ctrl-C at the question leaves quietly
  * (exit 130); end of input (Ctrl-D) and any answer but "yes" change nothing (exit 4).
  */
-export async function confirm(ctx: CommandContext, question: string, yes: boolean): Promise<void> {
+export async function confirm(ctx: UiContext, question: string, yes: boolean): Promise<void> {
   if (yes) return;
   if (!ctx.interactive) {
     throw new StackctlError(
@@ -31,7 +31,7 @@ export async function confirm(ctx: CommandContext, question: string, yes: boolea
 }
 
 /** One line typed at the terminal; Ctrl-C (a keystroke in raw mode, or SIGINT) and Ctrl-D are told apart. */
-function ask(ctx: CommandContext, prompt: string): Promise<string> {
+function ask(ctx: UiContext, prompt: string): Promise<string> {
   const readline = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
   return new Promise<string>((resolve) => {
     let settled = false;

@@ -1,5 +1,5 @@
 import type { Ora } from 'ora';
-import type { CommandContext } from '../cli/context.js';
+import type { UiContext } from './terminal.js';
 
 export interface Progress {
   /** True when a spinner redraws one line in place (a terminal); false for plain lines. */
@@ -14,7 +14,7 @@ export interface Progress {
  * A spinner redraws its line in place, which needs a terminal that says how wide it is: a width of
  * 0 (or none) would make it wrap forever. NO_COLOR, TERM=dumb and CI also get plain lines.
  */
-export function canAnimate(ctx: CommandContext): boolean {
+export function canAnimate(ctx: UiContext): boolean {
   const stream = ctx.stderr as { isTTY?: boolean; columns?: number };
   if (stream.isTTY !== true) return false;
   if (ctx.env['CI'] !== undefined || ctx.env['TERM'] === 'dumb' || (ctx.env['NO_COLOR'] ?? '') !== '')
@@ -29,7 +29,7 @@ const PLAIN_DELAY_MS = 1000;
  * Shows that something is happening: an ora spinner on stderr when it is a terminal; otherwise a
  * plain line on stderr once the work has taken more than a second (logs stay clean for quick work).
  */
-export function startProgress(ctx: CommandContext, text: string): Progress {
+export function startProgress(ctx: UiContext, text: string): Progress {
   let current = text;
   let stopped = false;
   if (canAnimate(ctx)) {

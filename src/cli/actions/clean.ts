@@ -1,8 +1,8 @@
+import { COMPOSE_LABELS, LABELS } from '../../labels.js';
 import { EXIT, ReportedFailure } from '../../errors.js';
 import { dockerClient, dockerReason } from '../../effects/docker.js';
 import { acquireLock, type Lock } from '../../effects/lock.js';
 import { composeProjectName } from '../../model/environment.js';
-import { STACKCTL_PROJECT_LABEL, COMPOSE_PROJECT } from '../../plan/wipe.js';
 import { confirm } from '../../ui/confirm.js';
 import { printJson, printLine, type CommandContext } from '../context.js';
 import { loadStack } from '../load-stack.js';
@@ -57,11 +57,11 @@ async function cleanLocked(
     await docker.listContainers({
       all: true,
       size: true,
-      filters: { label: [`${STACKCTL_PROJECT_LABEL}=${project}`] },
+      filters: { label: [`${LABELS.project}=${project}`] },
     })
-  ).filter((c) => STOPPED.has(c.State) && projects.has(c.Labels[COMPOSE_PROJECT] ?? ''));
+  ).filter((c) => STOPPED.has(c.State) && projects.has(c.Labels[COMPOSE_LABELS.project] ?? ''));
   const images = (await docker.listImages({ filters: { dangling: ['true'] } })).filter((image) =>
-    projects.has(image.Labels?.[COMPOSE_PROJECT] ?? ''),
+    projects.has(image.Labels?.[COMPOSE_LABELS.project] ?? ''),
   );
   const candidates: Removal[] = [
     ...containers.map((c) => ({

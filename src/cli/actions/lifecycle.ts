@@ -8,7 +8,7 @@ import { dockerClient, dockerStatusCode } from '../../effects/docker.js';
 import { acquireLock } from '../../effects/lock.js';
 import { environmentRedactor } from '../../effects/redaction.js';
 import { readLogLines } from '../../effects/log-stream.js';
-import { LABELS } from '../../generate/compose-files.js';
+import { LABELS } from '../../labels.js';
 import { composeProjectName, stackOrder } from '../../model/environment.js';
 import { printJson, printLine, type CommandContext } from '../context.js';
 import { loadStack, requireEnvironment } from '../load-stack.js';

@@ -1,9 +1,9 @@
+import { COMPOSE_LABELS, LABELS } from '../../labels.js';
 import { EXIT, ReportedFailure } from '../../errors.js';
 import { dockerClient, dockerStatusCode } from '../../effects/docker.js';
 import { probeDockerNetworks } from '../../effects/probe/docker-facts.js';
 import { probeHostNetworks } from '../../effects/probe/host.js';
 import { composeProjectName, resolveEnvironment } from '../../model/environment.js';
-import { COMPOSE_PROJECT, STACKCTL_PROJECT_LABEL } from '../../plan/wipe.js';
 import type { StackFile } from '../../schema/types.js';
 import { subnetChecks, type Check } from '../../preflight/checks.js';
 import { confirm } from '../../ui/confirm.js';
@@ -30,12 +30,12 @@ async function orphanedNetworks(
   const projects = new Set(Object.keys(file.environments).map((env) => composeProjectName(file, env)));
   const docker = dockerClient(ctx.env);
   const [networks, containers] = await Promise.all([
-    docker.listNetworks({ filters: { label: [`${STACKCTL_PROJECT_LABEL}=${project}`] } }),
-    docker.listContainers({ all: true, filters: { label: [COMPOSE_PROJECT] } }),
+    docker.listNetworks({ filters: { label: [`${LABELS.project}=${project}`] } }),
+    docker.listContainers({ all: true, filters: { label: [COMPOSE_LABELS.project] } }),
   ]);
-  const inUse = new Set(containers.map((container) => container.Labels[COMPOSE_PROJECT] ?? ''));
+  const inUse = new Set(containers.map((container) => container.Labels[COMPOSE_LABELS.project] ?? ''));
   const candidates = networks.filter((network) => {
-    const composeProject = network.Labels?.[COMPOSE_PROJECT] ?? '';
+    const composeProject = network.Labels?.[COMPOSE_LABELS.project] ?? '';
     return projects.has(composeProject) && !inUse.has(composeProject);
   });
   const details = await Promise.all(

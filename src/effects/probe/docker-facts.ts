@@ -1,4 +1,5 @@
 import type Docker from 'dockerode';
+import { COMPOSE_LABELS } from '../../labels.js';
 import { diskUsageFromApi, type DiskUsageRow, type SystemDf } from '../../host/disk-usage.js';
 import type { DockerFacts, DockerNetworkFact } from '../../host/facts.js';
 import { dockerCliVersion, dockerConnection, dockerReason, findCompose } from '../docker.js';
@@ -51,14 +52,14 @@ export async function probeDockerNetworks(docker: Docker): Promise<DockerNetwork
     subnets: (network.IPAM?.Config ?? [])
       .map((config) => config.Subnet ?? '')
       .filter((subnet) => subnet !== ''),
-    project: network.Labels?.['com.docker.compose.project'],
+    project: network.Labels?.[COMPOSE_LABELS.project],
   }));
 }
 
 /** Host ports published by the running containers of one compose project. */
 export async function probeProjectPorts(docker: Docker, project: string): Promise<Set<number>> {
   const containers = await docker.listContainers({
-    filters: { label: [`com.docker.compose.project=${project}`], status: ['running', 'restarting'] },
+    filters: { label: [`${COMPOSE_LABELS.project}=${project}`], status: ['running', 'restarting'] },
   });
   return new Set(
     containers.flatMap((container) => container.Ports.map((port) => port.PublicPort).filter(Boolean)),

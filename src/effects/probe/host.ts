@@ -1,4 +1,4 @@
-import { access, mkdir, readFile, readdir, statfs } from 'node:fs/promises';
+import { mkdir, readFile, readdir, statfs } from 'node:fs/promises';
 import { homedir, networkInterfaces } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { HostPathFact } from '../../host/facts.js';
@@ -62,13 +62,6 @@ export async function probeHostNetworks(): Promise<{ cidr: string; via: string; 
     }
   }
   return out;
-}
-
-export async function fileExists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
 }
 
 /**

@@ -1,6 +1,6 @@
 import type Docker from 'dockerode';
 import type { GpuFacts, HostFacts, PortHolderContainer, PortProbe } from '../../host/facts.js';
-import { LABELS } from '../../generate/compose-files.js';
+import { COMPOSE_LABELS, LABELS } from '../../labels.js';
 import { detectGpus } from '../../host/gpus.js';
 import { classifyNvidiaSmiFailure } from '../../host/nvidia-smi/failure.js';
 import { parseQueryCsv } from '../../host/nvidia-smi/query.js';
@@ -120,7 +120,7 @@ async function publishedPorts(docker: Docker): Promise<Map<number, PortHolderCon
       if (port.PublicPort === undefined) continue;
       holders.set(port.PublicPort, {
         name: (container.Names[0] ?? container.Id).replace(/^\//, ''),
-        composeProject: labels['com.docker.compose.project'],
+        composeProject: labels[COMPOSE_LABELS.project],
         stackctlProject: labels[LABELS.project],
         environment: labels[LABELS.environment],
       });
