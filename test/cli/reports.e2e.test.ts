@@ -47,6 +47,9 @@ describe('start', () => {
     const bad = await runCli(['start', 'ok', '--dry-run', '--timeout', 'soon'], { cwd: project.root });
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr).toContain('--timeout "soon" is not a duration');
+    const settle = await runCli(['start', 'ok', '--dry-run', '--settle', 'a while'], { cwd: project.root });
+    expect(settle.exitCode).toBe(2);
+    expect(settle.stderr).toContain('--settle "a while" is not a duration');
   });
 
   it('--no-wait never shows a tick: nothing was checked', async () => {

@@ -42,6 +42,8 @@ export interface StartFlags {
   service: string[];
   gpu?: GpuMode;
   timeout: string;
+  /** How long every service must stay ready after the last one became ready (default 3s). */
+  settle?: string;
   wait: boolean;
   skipPreflight?: boolean;
   dryRun?: boolean;
@@ -133,7 +135,8 @@ async function startLocked(
       });
     }
   }
-  const timeoutMs = parseTimeout(flags.timeout);
+  const timeoutMs = parseDuration('--timeout', flags.timeout);
+  const settleMs = flags.settle === undefined ? STABLE_MS : parseDuration('--settle', flags.settle);
   const quiet = flags.json === true;
 
   // 1. Preflight. Warnings are shown and start goes on; failures stop it (a dry run still shows
@@ -379,10 +382,10 @@ async function startLocked(
           ),
         );
     }
-    if (flags.wait) {
+    if (flags.wait && settleMs > 0) {
       const settling = quiet ? undefined : startProgress(ctx, 'Checking that every service stays up');
       const stable = await confirmStable(docker, model.project, results, {
-        stableMs: STABLE_MS,
+        stableMs: settleMs,
         isJob: (service) => plan.waits.find((wait) => wait.service === service)?.kind === 'job',
         signal: ctx.signal,
       }).finally(() => settling?.stop());
@@ -476,12 +479,12 @@ async function writeLegacyHealthOverride(root: string, model: EnvironmentModel):
   return path;
 }
 
-function parseTimeout(text: string): number {
+function parseDuration(flag: string, text: string): number {
   // A bare number is seconds; otherwise the compose duration syntax the schema uses too.
   try {
     return /^\d+(\.\d+)?$/.test(text.trim()) ? Number(text) * 1000 : durationMs(text);
   } catch {
-    throw new StackctlError('E_USAGE', `--timeout "${text}" is not a duration`, {
+    throw new StackctlError('E_USAGE', `${flag} "${text}" is not a duration`, {
       hint: 'write it as 90s, 1m30s, 10m or 1h',
     });
   }

@@ -12,6 +12,11 @@ function startOptions(command: Command): Command {
     .addOption(new Option('--gpu <mode>', 'GPU layout for this run').choices(GPU_MODES))
     .option('--timeout <duration>', 'give up waiting after this long (e.g. 90s, 10m)', '10m')
     .option('--no-wait', 'start and return without waiting for health')
+    .option(
+      '--settle <duration>',
+      'how long every service must stay up after the last became ready (0s: do not watch)',
+      '3s',
+    )
     .option('--skip-preflight', 'do not check the host first (a warning says so)')
     .option('--dry-run', 'print the plan (files, compose commands, waits) and change nothing')
     .option('-s, --schema <path>', 'stack file')
