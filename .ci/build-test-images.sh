@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the images the integration tests run, locally: no registry is reachable, nothing is pulled,
 # and installs tmux, which the terminal tests drive. stackctl-test/busybox:1 is a root filesystem
-# holding Debian's static busybox and its applets; stackctl-test/postgres:1 and stackctl-test/redis:1
-# are real PostgreSQL and Redis from a debootstrap root of Debian's packages. Idempotent; the test
+# holding Debian's static busybox and its applets; stackctl-test/postgres:2 and stackctl-test/redis:2
+# are real PostgreSQL and Redis, stackctl-test/nginx:1 real nginx, from a debootstrap root of
+# Debian's packages. Idempotent; the test
 # set-up runs it too.
 set -euo pipefail
 
@@ -38,14 +39,14 @@ build_busybox() {
 
 # Real data services from Debian's packages (a debootstrap root, imported), with entrypoints that
 # behave as the official images' do where stackctl relies on it (.ci/images/).
-DATA_BASE=stackctl-test/data-base:1
+DATA_BASE=stackctl-test/data-base:2
 build_data_base() {
   command -v debootstrap >/dev/null 2>&1 || install debootstrap
   local root mirror
   root=$(mktemp -d)
   mirror=$(awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
   [ -n "$mirror" ] || mirror=$(awk '/^deb / && !/security/ { print $2; exit }' /etc/apt/sources.list 2>/dev/null || true)
-  $SUDO debootstrap --variant=minbase --include=postgresql,redis-server bookworm "$root" \
+  $SUDO debootstrap --variant=minbase --include=postgresql,redis-server,nginx-light bookworm "$root" \
     "${mirror:-http://deb.debian.org/debian}" >/dev/null
   # The package's own cluster and caches are not needed: the entrypoint makes the cluster.
   $SUDO rm -rf "$root"/var/lib/postgresql/* "$root"/etc/postgresql/* "$root"/var/cache/apt/* \
@@ -69,7 +70,7 @@ have() { docker image inspect "$1" >/dev/null 2>&1; }
 
 if have "$IMAGE"; then echo "$IMAGE already built"; else build_busybox; fi
 have "$DATA_BASE" || build_data_base
-have stackctl-test/postgres:1 || build_from_base stackctl-test/postgres:1 "FROM $DATA_BASE
+have stackctl-test/postgres:2 || build_from_base stackctl-test/postgres:2 "FROM $DATA_BASE
 COPY postgres-entrypoint.sh /usr/local/bin/docker-entrypoint.sh
 ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin PGDATA=/var/lib/postgresql/data
 LABEL io.stackctl.test-image=true
@@ -77,9 +78,17 @@ STOPSIGNAL SIGINT
 EXPOSE 5432
 ENTRYPOINT [\"/usr/local/bin/docker-entrypoint.sh\"]
 CMD [\"postgres\"]"
-have stackctl-test/redis:1 || build_from_base stackctl-test/redis:1 "FROM $DATA_BASE
+have stackctl-test/redis:2 || build_from_base stackctl-test/redis:2 "FROM $DATA_BASE
 ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 LABEL io.stackctl.test-image=true
 WORKDIR /data
 EXPOSE 6379
 CMD [\"redis-server\"]"
+# nginx as the official image runs it: in the foreground, a graceful stop on SIGQUIT, logs to the
+# container's output (the generated nginx.conf says so).
+have stackctl-test/nginx:1 || build_from_base stackctl-test/nginx:1 "FROM $DATA_BASE
+ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+LABEL io.stackctl.test-image=true
+STOPSIGNAL SIGQUIT
+EXPOSE 80
+CMD [\"nginx\", \"-g\", \"daemon off;\"]"

@@ -6,6 +6,8 @@ import { readLogLines } from './log-stream.js';
 
 export interface ContainerSummary extends ContainerSnapshot {
   readonly name: string;
+  /** The image ID the container runs (a restore helper runs the same image). */
+  readonly image: string;
   readonly ports: readonly { hostIp: string; hostPort: number; containerPort: number }[];
   readonly labels: Readonly<Record<string, string>>;
   /** Whether it runs with a TTY: its logs are then raw, not multiplexed. */
@@ -51,6 +53,7 @@ export async function inspectContainer(docker: Docker, id: string): Promise<Cont
     return {
       id: info.Id,
       name: info.Name.replace(/^\//, ''),
+      image: info.Image,
       service: info.Config.Labels?.[COMPOSE_LABELS.service] ?? '',
       status: info.State.Status,
       health: health === 'starting' || health === 'healthy' || health === 'unhealthy' ? health : undefined,

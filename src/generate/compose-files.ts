@@ -1,8 +1,9 @@
 import { LABELS } from '../labels.js';
 import { Document, isMap, isSeq } from 'yaml';
-import type { EnvironmentModel, GpuSelection } from '../model/environment.js';
+import type { EnvironmentModel, GpuSelection, ResolvedService } from '../model/environment.js';
 import { stackOrder } from '../model/environment.js';
 import { stackClosure } from '../schema/rules/networks.js';
+import { configFilePath, routedServices, scrapedServices } from './config-files.js';
 import type { HealthcheckDef, ServiceDef, StackFile } from '../schema/types.js';
 
 export const COMPOSE_DIR = 'compose';
@@ -32,7 +33,17 @@ export function composeGroups(file: StackFile): string[] {
   return [...new Set([BASE_GROUP, ...groups])];
 }
 
-const STACKCTL_KEYS = new Set(['stack', 'kind', 'gpu', 'description', 'healthcheck']);
+const STACKCTL_KEYS = new Set([
+  'stack',
+  'kind',
+  'gpu',
+  'description',
+  'healthcheck',
+  'route',
+  'metrics',
+  'configFiles',
+  'backup',
+]);
 
 /** compose/<group>.yml: the services of the group's stacks, active in the environments that list them. */
 export function renderGroupFile(file: StackFile, group: string, header: readonly string[]): string {
@@ -128,6 +139,7 @@ export function renderEnvironmentOverride({ file, model, header }: EnvironmentOv
       if (publishPorts === false && (file.services[service.name]?.ports ?? []).length > 0)
         resetPorts.push(service.name);
     }
+    Object.assign(entry, configFileWiring(model, service));
     if (model.definition.healthcheckTemplate !== undefined && entry['healthcheck'] === undefined) {
       const healthcheck = composeHealthcheck(
         file,
@@ -165,6 +177,37 @@ export function renderEnvironmentOverride({ file, model, header }: EnvironmentOv
     }
   }
   return withHeader(header, doc.toString({ lineWidth: 0 }));
+}
+
+/**
+ * What a service that mounts generated config files needs in an environment: the files (mounted
+ * over the base file's mount of the same target), nginx started after every service it routes to
+ * (it resolves their replicas when it starts), Prometheus on the networks of what it scrapes.
+ */
+function configFileWiring(model: EnvironmentModel, service: ResolvedService): Record<string, unknown> {
+  const configs = service.definition.configFiles ?? [];
+  if (configs.length === 0) return {};
+  const wiring: Record<string, unknown> = {
+    volumes: configs.map(
+      (config) => `./${configFilePath(model.name, service.name, config.target)}:${config.target}:ro`,
+    ),
+  };
+  const generators = new Set(configs.map((config) => config.generate));
+  if (generators.has('nginx')) {
+    const upstreams = routedServices(model).filter((routed) => routed.name !== service.name);
+    if (upstreams.length > 0)
+      wiring['depends_on'] = Object.fromEntries(
+        upstreams.map((routed) => [routed.name, { condition: 'service_started' }]),
+      );
+  }
+  if (generators.has('prometheus')) {
+    const stackNetwork = (stack: string): string[] =>
+      model.networks.filter((network) => network.stack === stack).map((network) => network.name);
+    const networks = new Set(scrapedServices(model).flatMap((scraped) => stackNetwork(scraped.stack)));
+    for (const own of service.networks) networks.delete(own);
+    if (networks.size > 0) wiring['networks'] = [...networks];
+  }
+  return wiring;
 }
 
 /**

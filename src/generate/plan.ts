@@ -14,6 +14,7 @@ import {
   renderGpuOverlay,
   renderGroupFile,
 } from './compose-files.js';
+import { renderConfigFiles } from './config-files.js';
 import { renderEnvFile, type TemplateSources } from './env-file.js';
 import { generatedHeader, schemaHash } from './header.js';
 import { renderKubernetesSecret } from './k8s-secret.js';
@@ -116,6 +117,10 @@ export function planGeneration(input: GenerationInput): GenerationPlan {
       content: renderEnvironmentOverride({ file, model, header }),
       mode: 0o644,
     });
+
+    for (const config of renderConfigFiles(file, model, header)) {
+      files.push({ path: config.path, content: config.content, mode: 0o644 });
+    }
 
     const gpuPath = gpuOverlayFor(file, model.gpu, envName);
     if (gpuPath.custom) {

@@ -22,6 +22,8 @@ export interface PreflightInput {
   readonly gpuMode: GpuMode;
   /** The layout for this host; undefined when no GPU is needed or GPU detection failed. */
   readonly layout: LayoutChoice | undefined;
+  /** The caller generates the environment's files next (start): a missing generated config file is fine. */
+  readonly generatesFiles?: boolean;
 }
 
 /** Free disk an environment needs unless it says otherwise (diskMinimumGb). */
@@ -51,9 +53,10 @@ export function preflightChecks(input: PreflightInput): Check[] {
  * folder where a missing file should be mounted, and the service then fails in a way that says
  * nothing about why. Cache folders (./models) were created by the probe.
  */
-function hostPathChecks({ model, facts }: PreflightInput): Check[] {
+function hostPathChecks({ model, facts, generatesFiles }: PreflightInput): Check[] {
   const checks: Check[] = [];
-  for (const entry of facts.hostPaths) {
+  const paths = facts.hostPaths.filter((entry) => !(generatesFiles === true && entry.kind === 'config'));
+  for (const entry of paths) {
     const id = `paths.${entry.service}`;
     if (entry.created)
       checks.push(pass(id, `${entry.path} (a cache folder of ${entry.service}) did not exist: created it`));
@@ -67,6 +70,15 @@ function hostPathChecks({ model, facts }: PreflightInput): Check[] {
       });
       continue;
     }
+    if (entry.kind === 'config') {
+      checks.push({
+        id,
+        status: 'fail',
+        message: `${entry.path}: the ${entry.service} config file stackctl generates for ${model.name} is missing`,
+        fix: `run \`stackctl generate ${model.name}\``,
+      });
+      continue;
+    }
     const file = /\.[A-Za-z0-9]+$/.test(entry.path);
     checks.push({
       id,
@@ -77,10 +89,13 @@ function hostPathChecks({ model, facts }: PreflightInput): Check[] {
         : `create ${entry.path} with what ${entry.service} expects there, or drop the mount in compose/local.override.yml`,
     });
   }
-  const missing = facts.hostPaths.filter((entry) => !entry.exists).length;
-  if (missing === 0 && facts.hostPaths.length > 0)
+  const missing = paths.filter((entry) => !entry.exists).length;
+  if (missing === 0 && paths.length > 0)
     checks.push(
-      pass('paths', `the ${facts.hostPaths.length} bind mounts and build contexts of ${model.name} exist`),
+      pass(
+        'paths',
+        `the ${paths.length} bind mounts, config files and build contexts of ${model.name} exist`,
+      ),
     );
   return checks;
 }

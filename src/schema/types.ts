@@ -107,6 +107,63 @@ export type DependsOnDef =
       }
     >;
 
+/** A path prefix of the environment's nginx that reaches every replica of a service. */
+export interface RouteDef {
+  path: string;
+  port: number;
+  websocket?: boolean;
+}
+
+export interface MetricsDef {
+  port: number;
+  path?: string;
+}
+
+export type ConfigGenerator = 'nginx' | 'litellm' | 'prometheus' | 'logstash' | 'filebeat';
+
+/** A config file stackctl generates per environment and mounts into the service read-only. */
+export interface ConfigFileDef {
+  generate: ConfigGenerator;
+  target: string;
+  upstream?: { service: string; port: number };
+}
+
+/** How a service's data is backed up (schema `services.<name>.backup`). */
+export interface ServiceBackupDef {
+  method: 'postgres' | 'redis' | 'volume' | 'none';
+  database?: string;
+  user?: string;
+  password?: string;
+}
+
+export type BackupTierDef =
+  | { type: 'local'; path?: string }
+  | { type: 'remote'; path: string }
+  | {
+      type: 's3';
+      bucket: string;
+      prefix?: string;
+      endpoint?: string;
+      region?: string;
+      forcePathStyle?: boolean;
+      credentials: { accessKeyId: string; secretAccessKey: string };
+    };
+
+export interface RetentionPolicyDef {
+  days: number;
+  services?: Record<string, number>;
+  schedule?: string;
+  tier?: string;
+  logsDays?: number;
+}
+
+export interface BackupDef {
+  tiers: Record<string, BackupTierDef>;
+  defaultTier: string;
+  encryptionKey?: string;
+  retention?: Record<string, RetentionPolicyDef>;
+}
+
 export interface ServiceDef {
   description?: string;
   stack: string;
@@ -126,6 +183,10 @@ export interface ServiceDef {
   restart?: string;
   shm_size?: string | number;
   ipc?: string;
+  route?: RouteDef;
+  metrics?: MetricsDef;
+  configFiles?: ConfigFileDef[];
+  backup?: ServiceBackupDef;
   [composeKey: string]: unknown;
 }
 
@@ -170,4 +231,5 @@ export interface StackFile {
   services: Record<string, ServiceDef>;
   environments: Record<string, EnvironmentDef>;
   firstRun?: FirstRunDef;
+  backup?: BackupDef;
 }

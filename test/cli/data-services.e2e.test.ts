@@ -29,10 +29,10 @@ beforeAll(async () => {
     [
       'services:',
       '  postgres:',
-      '    image: stackctl-test/postgres:1',
+      '    image: stackctl-test/postgres:2',
       `    ports: !override ['127.0.0.1:${await freePort()}:5432']`,
       '  redis:',
-      '    image: stackctl-test/redis:1',
+      '    image: stackctl-test/redis:2',
       `    ports: !override ['127.0.0.1:${await freePort()}:6379']`,
       '  qdrant:',
       '    image: stackctl-test/busybox:1',

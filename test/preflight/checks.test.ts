@@ -379,7 +379,7 @@ describe('preflightChecks', () => {
     expect(remote(8e9)?.status).toBe('fail');
   });
 
-  it('fails a missing build context or mounted file, with the fix; a created cache folder passes', () => {
+  it('fails a missing build context, mounted file or generated config file, with the fix; a created cache folder passes', () => {
     const checks = preflightChecks({
       model: resolveEnvironment(file, 'development'),
       facts: facts({
@@ -400,6 +400,14 @@ describe('preflightChecks', () => {
             created: false,
           },
           { service: 'vllm', kind: 'bind', path: './models', target: '/models', exists: true, created: true },
+          {
+            service: 'litellm',
+            kind: 'config',
+            path: './configs/development/litellm/config.yaml',
+            target: '/app/config.yaml',
+            exists: false,
+            created: false,
+          },
         ],
       }),
       gpuMode: 'cpu',
@@ -425,6 +433,13 @@ describe('preflightChecks', () => {
         status: 'pass',
         message: './models (a cache folder of vllm) did not exist: created it',
         fix: '',
+      },
+      {
+        id: 'paths.litellm',
+        status: 'fail',
+        message:
+          './configs/development/litellm/config.yaml: the litellm config file stackctl generates for development is missing',
+        fix: 'run `stackctl generate development`',
       },
     ]);
   });

@@ -52,6 +52,7 @@ export async function assessHost(
   envName: string,
   gpuFlag: GpuMode | undefined,
   ctx: CommandContext,
+  options: { generatesFiles?: boolean } = {},
 ): Promise<HostAssessment> {
   const env = requireEnvironment(stack.file, envName);
   const recorded = await readGpuChoice(stack.root, envName);
@@ -84,7 +85,13 @@ export async function assessHost(
           ? { profile: recorded.profile, variables: recorded.variables }
           : undefined;
   const model = gpu ? resolveEnvironment(stack.file, envName, gpu) : draft;
-  const checks = preflightChecks({ model, facts, gpuMode: needGpu ? mode : 'cpu', layout });
+  const checks = preflightChecks({
+    model,
+    facts,
+    gpuMode: needGpu ? mode : 'cpu',
+    layout,
+    generatesFiles: options.generatesFiles === true,
+  });
   const store = await readSecretStore(stack.root, envName);
   if (store) checks.push(...secretStrengthChecks(stack.file, envName, store));
   return { checks, gpu };

@@ -154,7 +154,8 @@ async function startLocked(
   } else {
     // Loaded only when used: the host probes are a large part of stackctl's load time.
     const { assessHost, formatChecks, report } = await import('./preflight.js');
-    const assessment = await assessHost(stack, envName, flags.gpu, ctx);
+    // Start generates the environment's config files right after: missing ones are no failure.
+    const assessment = await assessHost(stack, envName, flags.gpu, ctx, { generatesFiles: true });
     findings = assessment.checks.filter((check) => check.status !== 'pass');
     const failed = findings.some((check) => check.status === 'fail');
     if (failed && flags.dryRun !== true) report(envName, findings, { json: flags.json }, ctx);

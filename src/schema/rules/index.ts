@@ -1,4 +1,5 @@
 import type { Rule } from './context.js';
+import { checkConfigFiles } from './config-files.js';
 import { checkCredentials } from './credentials.js';
 import { checkCycles } from './cycles.js';
 import { checkContainerPorts, checkEnvironments, checkGpuProfiles } from './environments.js';
@@ -20,4 +21,5 @@ export const RULES: readonly Rule[] = [
   checkEnvironments,
   checkGpuProfiles,
   checkHardening,
+  checkConfigFiles,
 ];

@@ -1,0 +1,321 @@
+// The config files an environment's services mount (nginx.conf, the LiteLLM model list,
+// prometheus.yml, the ELK pipeline), rendered from the schema for one environment. Pure: the
+// resolved environment in, file contents out. They carry no secret value: services read secrets
+// from their environment (LiteLLM's os.environ/NAME), so these files are shareable.
+import { posix } from 'node:path';
+import { Document } from 'yaml';
+import type { EnvironmentModel, ResolvedService } from '../model/environment.js';
+import { interpolate } from '../schema/interpolate.js';
+import type { ConfigFileDef, ConfigGenerator, StackFile } from '../schema/types.js';
+
+export const CONFIGS_DIR = 'configs';
+
+/** The port Logstash's Beats input listens on, and the one Filebeat ships to. */
+export const BEATS_PORT = 5044;
+
+/** One generated config file of an environment, and where its service mounts it. */
+export interface ConfigFile {
+  readonly service: string;
+  readonly generate: ConfigGenerator;
+  /** Relative to the project root: configs/<env>/<service>/<name of the target>. */
+  readonly path: string;
+  /** Where the service mounts it (read-only). */
+  readonly target: string;
+  readonly content: string;
+}
+
+/** Where an environment's config file for a service lies, relative to the project root. */
+export function configFilePath(environment: string, service: string, target: string): string {
+  return posix.join(CONFIGS_DIR, environment, service, posix.basename(target));
+}
+
+/** The containers compose names for a service's replicas: <project>-<service>-<n>. */
+export function replicaHosts(model: EnvironmentModel, service: ResolvedService): string[] {
+  const replicas = service.definition.deploy?.replicas ?? 1;
+  return Array.from({ length: replicas }, (_, i) => `${model.project}-${service.name}-${i + 1}`);
+}
+
+/** Every config file the environment's services declare, rendered. */
+export function renderConfigFiles(
+  file: StackFile,
+  model: EnvironmentModel,
+  header: readonly string[],
+): ConfigFile[] {
+  const out: ConfigFile[] = [];
+  for (const service of model.services) {
+    for (const config of service.definition.configFiles ?? []) {
+      out.push({
+        service: service.name,
+        generate: config.generate,
+        path: configFilePath(model.name, service.name, config.target),
+        target: config.target,
+        content: `${header.join('\n')}\n${RENDERERS[config.generate](file, model, config, service)}`,
+      });
+    }
+  }
+  return out;
+}
+
+type Renderer = (
+  file: StackFile,
+  model: EnvironmentModel,
+  config: ConfigFileDef,
+  owner: ResolvedService,
+) => string;
+
+const RENDERERS: Record<ConfigGenerator, Renderer> = {
+  nginx: renderNginx,
+  litellm: renderLitellm,
+  prometheus: renderPrometheus,
+  logstash: renderLogstash,
+  filebeat: renderFilebeat,
+};
+
+/** The services of the environment nginx routes to, in the schema's order. */
+export function routedServices(model: EnvironmentModel): ResolvedService[] {
+  return model.services.filter((service) => service.definition.route !== undefined);
+}
+
+/** The services of the environment Prometheus scrapes. */
+export function scrapedServices(model: EnvironmentModel): ResolvedService[] {
+  return model.services.filter((service) => service.definition.metrics !== undefined);
+}
+
+/**
+ * nginx.conf: an upstream per routed service listing each of its replicas (a replicated service
+ * has no host port, so this is how it is reached), a location per route with the prefix stripped,
+ * streaming and WebSockets passed through, and /health for the container's healthcheck.
+ */
+function renderNginx(_file: StackFile, model: EnvironmentModel): string {
+  const routed = routedServices(model);
+  const lines = [
+    `# nginx for ${model.name}: ${routed.length === 0 ? 'no routed service' : routed.map((s) => `${s.definition.route?.path} -> ${s.name}`).join(', ')}.`,
+    'worker_processes auto;',
+    'error_log /dev/stderr warn;',
+    'pid /tmp/nginx.pid;',
+    '',
+    'events {',
+    '  worker_connections 1024;',
+    '}',
+    '',
+    'http {',
+    '  access_log /dev/stdout;',
+    '  default_type application/octet-stream;',
+    '  sendfile on;',
+    '  keepalive_timeout 65s;',
+    '  server_tokens off;',
+    '  # Uploads to the multimodal worker (images, audio, documents).',
+    '  client_max_body_size 100m;',
+    '',
+    '  # Keep-alive to upstreams, unless the client asks for a WebSocket upgrade.',
+    '  map $http_upgrade $connection_upgrade {',
+    '    default upgrade;',
+    "    '' '';",
+    '  }',
+  ];
+  for (const service of routed) {
+    const route = service.definition.route;
+    if (!route) continue;
+    lines.push('', `  upstream ${service.name} {`);
+    for (const host of replicaHosts(model, service))
+      lines.push(`    server ${host}:${route.port} max_fails=3 fail_timeout=10s;`);
+    lines.push('    keepalive 16;', '  }');
+  }
+  lines.push(
+    '',
+    '  server {',
+    '    listen 80 default_server;',
+    '',
+    '    location = /health {',
+    '      access_log off;',
+    '      default_type text/plain;',
+    '      return 200 "ok\\n";',
+    '    }',
+  );
+  for (const service of routed) {
+    const route = service.definition.route;
+    if (!route) continue;
+    lines.push(
+      '',
+      `    location ${route.path} {`,
+      `      proxy_pass http://${service.name}/;`,
+      '      proxy_http_version 1.1;',
+      '      proxy_set_header Host $host;',
+      '      proxy_set_header X-Real-IP $remote_addr;',
+      '      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
+      '      proxy_set_header X-Forwarded-Proto $scheme;',
+      `      proxy_set_header X-Forwarded-Prefix ${route.path.replace(/\/$/, '') || '/'};`,
+      ...(route.websocket === true
+        ? [
+            '      proxy_set_header Upgrade $http_upgrade;',
+            '      proxy_set_header Connection $connection_upgrade;',
+          ]
+        : ['      proxy_set_header Connection "";']),
+      '      # Model responses stream (server-sent events) and can take minutes.',
+      '      proxy_buffering off;',
+      '      proxy_read_timeout 600s;',
+      '      proxy_next_upstream error timeout http_502 http_503;',
+      '    }',
+    );
+  }
+  lines.push('  }', '}', '');
+  return lines.join('\n');
+}
+
+/** The value of a command-line flag (`--flag value` or `--flag=value`) in a service's command. */
+function flagValue(model: EnvironmentModel, service: ResolvedService, flag: string): string | undefined {
+  const command = service.definition.command;
+  const args = typeof command === 'string' ? command.split(/\s+/) : (command ?? []);
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] ?? '';
+    const value =
+      arg === flag ? args[i + 1] : arg.startsWith(`${flag}=`) ? arg.slice(flag.length + 1) : undefined;
+    if (value !== undefined) return interpolate(value, model.values).value;
+  }
+  return undefined;
+}
+
+function environmentHas(service: ResolvedService, name: string): boolean {
+  return Object.hasOwn(service.definition.environment ?? {}, name);
+}
+
+function serviceNamed(model: EnvironmentModel, name: string | undefined): ResolvedService | undefined {
+  return model.services.find((service) => service.name === name);
+}
+
+/**
+ * LiteLLM's config: one deployment per replica of the model server (LiteLLM balances across
+ * them), named as the server serves the model, with its context length, parallelism and the GPU
+ * profile it runs with. Keys are read from the environment (os.environ/NAME), never written here.
+ */
+function renderLitellm(
+  _file: StackFile,
+  model: EnvironmentModel,
+  config: ConfigFileDef,
+  gateway: ResolvedService,
+): string {
+  const server = serviceNamed(model, config.upstream?.service);
+  const modelList: unknown[] = [];
+  if (server && config.upstream) {
+    const served = flagValue(model, server, '--served-model-name') ?? flagValue(model, server, '--model');
+    const maxModelLen = numberOrUndefined(flagValue(model, server, '--max-model-len'));
+    const maxNumSeqs = numberOrUndefined(flagValue(model, server, '--max-num-seqs'));
+    const tensorParallel = numberOrUndefined(flagValue(model, server, '--tensor-parallel-size'));
+    for (const host of replicaHosts(model, server)) {
+      modelList.push({
+        model_name: served ?? server.name,
+        litellm_params: {
+          model: `hosted_vllm/${served ?? server.name}`,
+          api_base: `http://${host}:${config.upstream.port}/v1`,
+          ...(environmentHas(gateway, 'VLLM_API_KEY') ? { api_key: 'os.environ/VLLM_API_KEY' } : {}),
+          ...(maxNumSeqs === undefined ? {} : { max_parallel_requests: maxNumSeqs }),
+        },
+        model_info: {
+          ...(maxModelLen === undefined ? {} : { max_input_tokens: maxModelLen }),
+          gpu_profile: model.gpu.profile,
+          ...(tensorParallel === undefined ? {} : { tensor_parallel_size: tensorParallel }),
+        },
+      });
+    }
+  }
+  const general: Record<string, string> = {};
+  if (environmentHas(gateway, 'LITELLM_MASTER_KEY')) general['master_key'] = 'os.environ/LITELLM_MASTER_KEY';
+  if (environmentHas(gateway, 'DATABASE_URL')) general['database_url'] = 'os.environ/DATABASE_URL';
+  const note = server
+    ? `# LiteLLM for ${model.name}: ${modelList.length} deployment(s) of ${server.name}, GPU profile ${model.gpu.profile}.`
+    : `# LiteLLM for ${model.name}: ${config.upstream?.service ?? 'the model server'} is not in this environment, so no model is listed.`;
+  return `${note}\n${yamlText({
+    model_list: modelList,
+    litellm_settings: { drop_params: true, num_retries: 2, request_timeout: 600 },
+    router_settings: { routing_strategy: 'simple-shuffle' },
+    ...(Object.keys(general).length > 0 ? { general_settings: general } : {}),
+  })}`;
+}
+
+function numberOrUndefined(text: string | undefined): number | undefined {
+  const value = Number(text);
+  return text === undefined || text === '' || !Number.isFinite(value) ? undefined : value;
+}
+
+/** prometheus.yml: a scrape job per service with metrics, a target per replica. */
+function renderPrometheus(file: StackFile, model: EnvironmentModel): string {
+  const jobs = scrapedServices(model).map((service) => ({
+    job_name: service.name,
+    metrics_path: service.definition.metrics?.path ?? '/metrics',
+    static_configs: [
+      {
+        targets: replicaHosts(model, service).map((host) => `${host}:${service.definition.metrics?.port}`),
+        labels: { service: service.name, stack: service.stack },
+      },
+    ],
+  }));
+  return `# Prometheus for ${model.name}: ${jobs.length} scrape job(s).\n${yamlText({
+    global: {
+      scrape_interval: '15s',
+      evaluation_interval: '15s',
+      external_labels: { project: file.project.name, environment: model.name },
+    },
+    scrape_configs: jobs,
+  })}`;
+}
+
+/** Logstash's pipeline: Beats in, each event tagged with the environment, Elasticsearch out. */
+function renderLogstash(file: StackFile, model: EnvironmentModel, config: ConfigFileDef): string {
+  const upstream = config.upstream;
+  const store = serviceNamed(model, upstream?.service);
+  const hosts =
+    store && upstream ? replicaHosts(model, store).map((host) => `"http://${host}:${upstream.port}"`) : [];
+  const index = `${file.project.name}-${model.name}-%{+YYYY.MM.dd}`;
+  return [
+    `# Logstash for ${model.name}: Beats on ${BEATS_PORT} to ${upstream?.service ?? 'Elasticsearch'}, index ${index}.`,
+    'input {',
+    `  beats { port => ${BEATS_PORT} }`,
+    '}',
+    '',
+    'filter {',
+    '  mutate {',
+    `    add_field => { "[stackctl][project]" => "${file.project.name}" "[stackctl][environment]" => "${model.name}" }`,
+    '  }',
+    '}',
+    '',
+    'output {',
+    ...(hosts.length > 0
+      ? ['  elasticsearch {', `    hosts => [${hosts.join(', ')}]`, `    index => "${index}"`, '  }']
+      : [
+          `  # ${upstream?.service ?? 'Elasticsearch'} is not in this environment: events go to the container's output.`,
+          '  stdout { codec => rubydebug }',
+        ]),
+    '}',
+    '',
+  ].join('\n');
+}
+
+/** Filebeat: the host's container log files (read-only) to Logstash, tagged with the environment. */
+function renderFilebeat(file: StackFile, model: EnvironmentModel, config: ConfigFileDef): string {
+  const upstream = config.upstream;
+  const shipper = serviceNamed(model, upstream?.service);
+  return `# Filebeat for ${model.name}: container logs to ${upstream?.service ?? 'Logstash'}.\n${yamlText({
+    'filebeat.inputs': [
+      {
+        type: 'filestream',
+        id: 'docker-containers',
+        paths: ['/var/lib/docker/containers/*/*.log'],
+        parsers: [{ container: { stream: 'all', format: 'docker' } }],
+      },
+    ],
+    processors: [
+      { add_fields: { target: 'stackctl', fields: { project: file.project.name, environment: model.name } } },
+    ],
+    ...(shipper && upstream
+      ? {
+          'output.logstash': {
+            hosts: replicaHosts(model, shipper).map((host) => `${host}:${upstream.port}`),
+          },
+        }
+      : { 'output.console': { pretty: false } }),
+  })}`;
+}
+
+function yamlText(content: unknown): string {
+  return new Document(content, { aliasDuplicateObjects: false }).toString({ lineWidth: 0 });
+}
