@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { EXIT, ReportedFailure, dockerConnectionError, isStackctlError } from '../errors.js';
 import { colorEnabled, createColors } from '../ui/colors.js';
 import { SCHEMA_FORMAT_VERSION, STACKCTL_VERSION } from '../version.js';
+import { registerBackup } from './commands/backup.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerGpu } from './commands/gpu.js';
 import { registerLifecycle } from './commands/lifecycle.js';
@@ -90,6 +91,7 @@ function buildProgram(io: ProcessIO): Command {
   registerSecrets(program, getContext);
   registerPreflight(program, getContext);
   registerGpu(program, getContext);
+  registerBackup(program, getContext);
   program
     .command('completion')
     .description('print a completion script for bash, zsh or fish')

@@ -1,4 +1,5 @@
 import { StackctlError } from '../../errors.js';
+import { escapeControlCharacters } from '../../text.js';
 import { projectContainers } from '../../effects/containers.js';
 import { dockerClient } from '../../effects/docker.js';
 import {
@@ -15,8 +16,12 @@ import { startAction } from './start.js';
 import { didYouMean } from '../../schema/suggest.js';
 import { applyFiles } from '../../effects/apply-files.js';
 import { displayPathOf } from '../../effects/schema-file.js';
-import { backupSecrets, readSecretStore } from '../../effects/secret-store.js';
-import { rotateSecrets, type SecretStore } from '../../generate/secrets.js';
+import { backupSecrets, readSecretStore, secretStorePath } from '../../effects/secret-store.js';
+import { ensureDirectory, writeFileAtomic } from '../../effects/files.js';
+import { SECRETS_DIR } from '../../generate/plan.js';
+import type { StackFile } from '../../schema/types.js';
+import { join } from 'node:path';
+import { rotateSecrets, serializeSecretStore, type SecretStore } from '../../generate/secrets.js';
 import { confirm } from '../../ui/confirm.js';
 import { printJson, printLine, type CommandContext } from '../context.js';
 import { cryptoRandom, prepareGeneration } from '../generation.js';
@@ -371,4 +376,77 @@ export async function secretsGetAction(
     });
   }
   ctx.stdout.write(`${entry.value}\n`);
+}
+
+/** Names the schema says are provided by people, not generated: the keys of S3 backup tiers. */
+export function providedSecretNames(file: StackFile): string[] {
+  return Object.values(file.backup?.tiers ?? {}).flatMap((tier) =>
+    tier.type === 's3' ? [tier.credentials.accessKeyId, tier.credentials.secretAccessKey] : [],
+  );
+}
+
+/**
+ * Stores a value someone else issued (an S3 access key) in the environment's secret store, read
+ * from stdin so it never shows on a command line or in a terminal's scrollback.
+ */
+export async function secretsSetAction(
+  env: string,
+  name: string,
+  flags: { schema?: string; replace?: boolean },
+  ctx: CommandContext,
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean } = process.stdin,
+): Promise<void> {
+  const stack = await loadStack(flags.schema, ctx);
+  requireEnvironment(stack.file, env);
+  const provided = providedSecretNames(stack.file);
+  if (!provided.includes(name))
+    throw new StackctlError(
+      'E_USAGE',
+      `"${name}" is not a value people provide: stackctl generates and rotates the others`,
+      {
+        hint:
+          provided.length > 0
+            ? `provided secrets: ${provided.join(', ')}`
+            : 'the schema names none (backup.tiers.<s3 tier>.credentials)',
+      },
+    );
+  if (stdin.isTTY === true)
+    throw new StackctlError('E_USAGE', `the value of ${name} is read from stdin, not typed at a terminal`, {
+      hint: `printf %s "$VALUE" | stackctl secrets set ${env} ${name}   (or < a file)`,
+    });
+  const chunks: Buffer[] = [];
+  for await (const chunk of stdin) chunks.push(Buffer.from(chunk as Buffer));
+  const value = Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
+  if (value === '' || escapeControlCharacters(value) !== value)
+    throw new StackctlError('E_USAGE', `the value of ${name} on stdin is empty or has control characters`, {
+      hint: 'pipe the value alone, e.g. printf %s "$VALUE"',
+    });
+  const store = (await readSecretStore(stack.root, env)) ?? {
+    version: 1 as const,
+    environment: env,
+    secrets: {},
+  };
+  if (store.secrets[name] !== undefined && flags.replace !== true)
+    throw new StackctlError('E_REFUSED', `${env} already has a value for ${name}; it was left as is`, {
+      hint: `pass --replace to replace it (the old one is backed up 0600 in secrets/)`,
+    });
+  const now = new Date();
+  if (store.secrets[name] !== undefined) await backupSecrets(stack.root, env, store, now.toISOString());
+  const next = {
+    ...store,
+    secrets: {
+      ...store.secrets,
+      [name]: {
+        value,
+        type: 'provided',
+        createdAt: now.toISOString(),
+        rotationDueAt: new Date(now.getTime() + 365 * 86_400_000).toISOString(),
+      },
+    },
+  };
+  await ensureDirectory(join(stack.root, SECRETS_DIR), 0o700);
+  await writeFileAtomic(secretStorePath(stack.root, env), serializeSecretStore(next), { mode: 0o600 });
+  printLine(ctx.stderr, ctx.colors.green(`✔ ${env}: ${name} stored (0600, never printed)`));
 }

@@ -36,6 +36,14 @@ import { explainFailure, printDryRun, printSummary } from './start-report.js';
 
 export const FIRST_RUN = 'first-run';
 
+/** How another command (restore) runs start as a step of its own. */
+export interface StartOptions {
+  /** The caller holds the environment's lock. */
+  readonly lockHeld?: boolean;
+  /** The caller checked what it needs: no preflight, and no warning that it was skipped. */
+  readonly withoutPreflight?: boolean;
+}
+
 export interface StartFlags {
   yes?: boolean;
   stack: string[];
@@ -77,7 +85,7 @@ export async function startAction(
   envName: string,
   flags: StartFlags,
   ctx: CommandContext,
-  options: { lockHeld?: boolean } = {},
+  options: StartOptions = {},
 ): Promise<void> {
   const engine = flags.dryRun === true ? undefined : lookUpEngine(ctx.env);
   const stack = await loadStack(flags.schema, ctx);
@@ -106,7 +114,7 @@ export async function startAction(
       ? undefined
       : await acquireLock(stack.root, envName, `start ${envName}`);
   try {
-    await startLocked(stack, envName, flags, ctx, engine);
+    await startLocked(stack, envName, flags, ctx, engine, options);
   } finally {
     await lock?.release();
   }
@@ -118,6 +126,7 @@ async function startLocked(
   flags: StartFlags,
   ctx: CommandContext,
   engine: EngineLookup | undefined,
+  options: StartOptions = {},
 ): Promise<void> {
   const { file } = stack;
   const env = requireEnvironment(file, envName);
@@ -143,7 +152,9 @@ async function startLocked(
   // its plan, as it would run once they are fixed).
   let gpuOverride;
   let findings: readonly Check[] = [];
-  if (flags.skipPreflight === true) {
+  if (options.withoutPreflight === true) {
+    // The calling command checked what it needs.
+  } else if (flags.skipPreflight === true) {
     if (!quiet)
       printLine(
         ctx.stderr,

@@ -79,4 +79,23 @@ export function registerSecrets(program: Command, context: () => CommandContext)
       const { secretsRotateAction } = await import('../actions/secrets.js');
       await secretsRotateAction(env, flags, context());
     });
+
+  secrets
+    .command('set')
+    .description('store a value someone else issued (an S3 backup key), read from stdin, never printed')
+    .argument('<env>', 'environment')
+    .argument('<name>', 'a provided secret the schema names, e.g. BACKUP_S3_ACCESS_KEY_ID')
+    .option('--replace', 'replace an existing value (the old one is backed up 0600)')
+    .option('-s, --schema <path>', 'stack file')
+    .addHelpText(
+      'after',
+      examples([
+        ['printf %s "$KEY_ID" | stackctl secrets set production BACKUP_S3_ACCESS_KEY_ID', 'from a variable'],
+        ['stackctl secrets set production BACKUP_S3_SECRET_ACCESS_KEY < key.txt', 'from a file'],
+      ]),
+    )
+    .action(async (env: string, name: string, flags: { schema?: string; replace?: boolean }) => {
+      const { secretsSetAction } = await import('../actions/secrets.js');
+      await secretsSetAction(env, name, flags, context());
+    });
 }

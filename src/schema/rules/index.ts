@@ -1,4 +1,5 @@
 import type { Rule } from './context.js';
+import { checkBackup } from './backup.js';
 import { checkConfigFiles } from './config-files.js';
 import { checkCredentials } from './credentials.js';
 import { checkCycles } from './cycles.js';
@@ -22,4 +23,5 @@ export const RULES: readonly Rule[] = [
   checkGpuProfiles,
   checkHardening,
   checkConfigFiles,
+  checkBackup,
 ];

@@ -10,6 +10,10 @@ export const checkVariables: Rule = ({ file, report }) => {
   const used = new Set<string>();
   for (const profile of Object.values(file.gpuProfiles))
     for (const name of Object.keys(profile.variables)) used.add(name);
+  // Backups use secrets by name: the config encryption key, a Redis password.
+  if (file.backup?.encryptionKey !== undefined) used.add(file.backup.encryptionKey);
+  for (const service of Object.values(file.services))
+    if (service.backup?.password !== undefined) used.add(service.backup.password);
 
   const checkReferencesIn = (root: unknown, rootPath: (string | number)[]) =>
     walkStrings(root, rootPath, (text, path) => {

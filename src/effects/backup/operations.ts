@@ -1,0 +1,466 @@
+// Backup, verify and restore of one environment's data, across tiers. The plan (which artifacts,
+// which tier, what expires) is made by src/plan/backup.ts; this module carries it out.
+import type Docker from 'dockerode';
+import { randomBytes } from 'node:crypto';
+import { readdir, stat } from 'node:fs/promises';
+import { dirname, join, posix, relative } from 'node:path';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { StackctlError } from '../../errors.js';
+import type { SecretStore } from '../../generate/secrets.js';
+import type { EnvironmentModel } from '../../model/environment.js';
+import { backupId, type BackupStep } from '../../plan/backup.js';
+import type { BackupDef, StackFile } from '../../schema/types.js';
+import { STACKCTL_VERSION } from '../../version.js';
+import { projectContainers, type ContainerSummary } from '../containers.js';
+import { ensureDirectory, readRegularFile, writeFileAtomic } from '../files.js';
+import { decrypt, encrypt } from './encryption.js';
+import { type Artifact, type BackupManifest } from './manifest.js';
+import {
+  copyIn,
+  copyOut,
+  pgDump,
+  pgRestore,
+  RDB_TO_AOF_SCRIPT,
+  redisFiles,
+  redisSnapshot,
+  runHelper,
+  startContainers,
+  stopContainers,
+  type ExecContext,
+  type StreamedCommand,
+} from './services.js';
+import { measuring, openTier, type TierCredentials, type TierStore } from './tiers.js';
+
+/** The environment variable that gives the config encryption key when the store cannot (disaster recovery). */
+export const BACKUP_KEY_ENV = 'STACKCTL_BACKUP_KEY';
+
+export interface BackupContext extends ExecContext {
+  readonly root: string;
+  readonly docker: Docker;
+}
+
+/** The value of a secret store entry, or undefined. */
+function storeValue(store: SecretStore | undefined, name: string | undefined): string | undefined {
+  return name === undefined ? undefined : store?.secrets[name]?.value;
+}
+
+/** Opens every tier of the schema (S3 credentials from the given stores, first that has them). */
+export async function openTiers(
+  backup: BackupDef,
+  root: string,
+  stores: readonly (SecretStore | undefined)[],
+  only?: string,
+): Promise<TierStore[]> {
+  const tiers: TierStore[] = [];
+  for (const [name, def] of Object.entries(backup.tiers)) {
+    if (only !== undefined && name !== only) continue;
+    tiers.push(
+      await openTier(name, def, root, (): Promise<TierCredentials> => {
+        if (def.type !== 's3') throw new Error('not an S3 tier');
+        const { accessKeyId, secretAccessKey } = def.credentials;
+        const holder = stores.find(
+          (store) => storeValue(store, accessKeyId) && storeValue(store, secretAccessKey),
+        );
+        const id = storeValue(holder, accessKeyId);
+        const key = storeValue(holder, secretAccessKey);
+        if (id === undefined || key === undefined)
+          throw new StackctlError(
+            'E_USAGE',
+            `backup tier ${name} needs ${accessKeyId} and ${secretAccessKey} in the secret store`,
+            {
+              hint: `printf %s "$KEY" | stackctl secrets set ENV ${accessKeyId} (and the same for ${secretAccessKey})`,
+            },
+          );
+        return Promise.resolve({ accessKeyId: id, secretAccessKey: key });
+      }),
+    );
+  }
+  return tiers;
+}
+
+export interface BackupInput {
+  readonly file: StackFile;
+  readonly model: EnvironmentModel;
+  readonly schemaHash: string;
+  readonly steps: readonly BackupStep[];
+  readonly tier: TierStore;
+  readonly store: SecretStore | undefined;
+  /** Files of the config artifact, relative to the project root. */
+  readonly configFiles: readonly string[];
+  readonly now: Date;
+  readonly onProgress?: (step: BackupStep, bytes: number) => void;
+  readonly onStep?: (step: BackupStep, artifact: Artifact) => void;
+}
+
+/** Makes one backup set; on any failure nothing of it stays in the tier. */
+export async function createBackup(input: BackupInput, ctx: BackupContext): Promise<BackupManifest> {
+  const { model, tier } = input;
+  const id = backupId(input.now, randomBytes(3).toString('hex'));
+  const writer = await tier.begin(model.name, id);
+  const artifacts: Artifact[] = [];
+  try {
+    for (const step of input.steps) {
+      const write = async (source: Readable): Promise<{ bytes: number; sha256: string }> =>
+        writer.write(step.file, source, (bytes) => input.onProgress?.(step, bytes));
+      let artifact: Artifact;
+      if (step.method === 'config') {
+        const key = storeValue(input.store, input.file.backup?.encryptionKey) ?? ctx.env[BACKUP_KEY_ENV];
+        if (key === undefined || key === '')
+          throw new StackctlError(
+            'E_USAGE',
+            'a config backup holds the secret store and must be encrypted, but there is no key',
+            {
+              hint: 'declare backup.encryptionKey (a secret variable) in the schema and run stackctl generate ENV',
+            },
+          );
+        const bundle = await configBundle(ctx.root, input.configFiles);
+        const written = await write(Readable.from([encrypt(bundle, key)]));
+        artifact = { service: step.service, type: step.type, file: step.file, ...written, encrypted: true };
+      } else {
+        const command = await openSource(step, input, ctx);
+        try {
+          const written = await write(command.stream.stdout);
+          await command.stream.done;
+          artifact = {
+            service: step.service,
+            type: step.type,
+            file: step.file,
+            ...written,
+            ...(step.method === 'volume' ? { volume: step.mount.volume } : {}),
+          };
+        } finally {
+          await command.release();
+        }
+      }
+      artifacts.push(artifact);
+      input.onStep?.(step, artifact);
+    }
+    const manifest: BackupManifest = {
+      version: 1,
+      id,
+      environment: model.name,
+      project: model.project,
+      tier: tier.name,
+      created: input.now.toISOString(),
+      stackctl: STACKCTL_VERSION,
+      schemaHash: input.schemaHash,
+      artifacts,
+    };
+    await writer.commit(manifest);
+    return manifest;
+  } catch (error) {
+    await writer.abort().catch(() => undefined);
+    throw error;
+  }
+}
+
+async function serviceContainers(
+  ctx: BackupContext,
+  model: EnvironmentModel,
+  service: string,
+): Promise<ContainerSummary[]> {
+  return projectContainers(ctx.docker, model.project, service);
+}
+
+async function runningContainerOf(
+  ctx: BackupContext,
+  model: EnvironmentModel,
+  service: string,
+): Promise<ContainerSummary> {
+  const running = (await serviceContainers(ctx, model, service)).find(
+    (container) => container.status === 'running',
+  );
+  if (!running)
+    throw new StackctlError(
+      'E_RUNTIME',
+      `${service} is not running in ${model.name}: its data is read from the running service`,
+      {
+        hint: `start it first: stackctl start ${model.name}`,
+      },
+    );
+  return running;
+}
+
+/** The stream of one artifact, and what to undo after (restart a service stopped for the copy). */
+async function openSource(
+  step: Exclude<BackupStep, { method: 'config' }>,
+  input: BackupInput,
+  ctx: BackupContext,
+): Promise<{ stream: StreamedCommand; release: () => Promise<void> }> {
+  const { model } = input;
+  if (step.method === 'postgres') {
+    const container = await runningContainerOf(ctx, model, step.service);
+    return { stream: pgDump(container.id, step, ctx), release: () => Promise.resolve() };
+  }
+  if (step.method === 'redis') {
+    const container = await runningContainerOf(ctx, model, step.service);
+    const password = storeValue(input.store, step.passwordVariable);
+    return {
+      stream: await redisSnapshot(container.id, step.type, password, ctx),
+      release: () => Promise.resolve(),
+    };
+  }
+  // A consistent copy: the service is stopped while its volume is read, and started again after.
+  const containers = await serviceContainers(ctx, model, step.service);
+  const [first] = containers;
+  if (!first)
+    throw new StackctlError(
+      'E_RUNTIME',
+      `${step.service} has no container in ${model.name}, so its volume cannot be read`,
+      {
+        hint: `start it first: stackctl start ${model.name}`,
+      },
+    );
+  const wasRunning = containers
+    .filter((container) => container.status === 'running')
+    .map((container) => container.id);
+  await stopContainers(wasRunning, ctx);
+  return {
+    stream: copyOut(first.id, step.mount.target, ctx),
+    // Started again even after an interrupt: a backup must not leave a service down.
+    release: () => startContainers(wasRunning, { env: ctx.env }),
+  };
+}
+
+/** Every file of the config artifact, as JSON with base64 contents. */
+async function configBundle(root: string, files: readonly string[]): Promise<Buffer> {
+  const entries: { path: string; mode: number; content: string }[] = [];
+  for (const path of files) {
+    const content = await readRegularFile(join(root, path));
+    if (content === undefined) continue;
+    const mode = (await stat(join(root, path))).mode & 0o777;
+    entries.push({ path, mode, content: content.toString('base64') });
+  }
+  return Buffer.from(JSON.stringify({ version: 1, files: entries }));
+}
+
+/** The files a config backup of an environment holds (relative to the root). */
+export async function configFilesOf(
+  root: string,
+  schemaPath: string,
+  environment: string,
+): Promise<string[]> {
+  const files = [schemaPath, `.env.${environment}`, posix.join('secrets', `.env.${environment}.json`)];
+  const walk = async (folder: string): Promise<void> => {
+    for (const entry of await readdir(join(root, folder), { withFileTypes: true }).catch(() => [])) {
+      const path = posix.join(folder, entry.name);
+      if (entry.isDirectory()) await walk(path);
+      else if (entry.isFile() && !entry.name.includes('.stackctl-tmp')) files.push(path);
+    }
+  };
+  await walk('compose');
+  await walk(posix.join('configs', environment));
+  await walk('env-templates');
+  return files;
+}
+
+export interface ArtifactProblem {
+  readonly artifact: Artifact;
+  readonly problem: string;
+}
+
+/** Re-reads every artifact of a set against its size and sha256. */
+export async function verifyBackup(
+  tier: TierStore,
+  manifest: BackupManifest,
+  only?: readonly string[],
+): Promise<ArtifactProblem[]> {
+  const problems: ArtifactProblem[] = [];
+  for (const artifact of manifest.artifacts) {
+    if (only !== undefined && !only.includes(artifact.service)) continue;
+    let source: Readable;
+    try {
+      source = await tier.read(manifest, artifact.file);
+    } catch {
+      problems.push({ artifact, problem: 'missing' });
+      continue;
+    }
+    const meter = measuring();
+    // Drained into nothing: only the size and the hash matter.
+    await pipeline(source, meter, new Writable({ write: (_chunk, _encoding, done) => done() }));
+    const { bytes, sha256 } = meter.result();
+    if (bytes !== artifact.bytes)
+      problems.push({ artifact, problem: `${bytes} bytes, the manifest says ${artifact.bytes}` });
+    else if (sha256 !== artifact.sha256)
+      problems.push({
+        artifact,
+        problem: `sha256 ${sha256.slice(0, 12)}…, the manifest says ${artifact.sha256.slice(0, 12)}…`,
+      });
+  }
+  return problems;
+}
+
+/** Finds a backup set by id in any tier. */
+export async function findBackup(
+  tiers: readonly TierStore[],
+  id: string,
+): Promise<{ tier: TierStore; manifest: BackupManifest }> {
+  const matches: { tier: TierStore; manifest: BackupManifest }[] = [];
+  for (const tier of tiers) {
+    for (const manifest of await tier.list()) if (manifest.id === id) matches.push({ tier, manifest });
+  }
+  const [found] = matches;
+  if (!found)
+    throw new StackctlError('E_USAGE', `no backup ${id}`, {
+      hint: 'stackctl backup list shows the backups there are',
+    });
+  return found;
+}
+
+export interface RestoreInput {
+  readonly model: EnvironmentModel;
+  readonly file: StackFile;
+  readonly tier: TierStore;
+  readonly manifest: BackupManifest;
+  readonly artifacts: readonly Artifact[];
+  readonly store: SecretStore | undefined;
+  readonly onStep?: (artifact: Artifact) => void;
+}
+
+/**
+ * Restores artifacts into the environment's services. The caller has verified the set and stopped
+ * the services that depend on what is restored; PostgreSQL is restored into the running server
+ * (one transaction), Redis and volumes with the service stopped, then started again.
+ */
+export async function restoreArtifacts(input: RestoreInput, ctx: BackupContext): Promise<void> {
+  const { model } = input;
+  for (const artifact of input.artifacts) {
+    const source = (): Promise<Readable> => input.tier.read(input.manifest, artifact.file);
+    const definition = model.services.find((service) => service.name === artifact.service)?.definition;
+    if (artifact.type === 'config') {
+      await restoreConfig(
+        ctx.root,
+        await source(),
+        storeValue(input.store, input.file.backup?.encryptionKey) ?? ctx.env[BACKUP_KEY_ENV],
+      );
+    } else if (artifact.type === 'full' || artifact.type === 'schema' || artifact.type === 'data') {
+      const container = await runningContainerOf(ctx, model, artifact.service);
+      const values = definition?.backup;
+      const { interpolate } = await import('../../schema/interpolate.js');
+      const text = (value: string | undefined, fallback: string): string =>
+        interpolate(value ?? fallback, model.values).value;
+      await pgRestore(
+        container.id,
+        {
+          database: text(values?.database, 'postgres'),
+          user: text(values?.user, 'postgres'),
+          type: artifact.type,
+        },
+        await source(),
+        ctx,
+      );
+    } else if (artifact.type === 'rdb' || artifact.type === 'aof') {
+      const container = await runningContainerOf(ctx, model, artifact.service);
+      const password = storeValue(input.store, definition?.backup?.password);
+      const files = await redisFiles(container.id, password, ctx);
+      await stopContainers([container.id], ctx);
+      try {
+        // Emptied first: a restored RDB is loaded only when no AOF is there to take precedence.
+        const owner = await runHelper(
+          container.id,
+          container.image,
+          'cd "$1" && rm -rf -- "$2" "$3" && stat -c %u:%g .',
+          [files.dir, files.appenddirname, files.dbfilename],
+          helperLabels(input),
+          ctx,
+        );
+        const [uid = 0, gid = 0] = owner.split(':').map(Number);
+        const tar =
+          artifact.type === 'rdb'
+            ? await singleFileTar(files.dbfilename, artifact.bytes, { uid, gid }, await source())
+            : await source();
+        await copyIn(container.id, files.dir, tar, ctx);
+        if (artifact.type === 'rdb' && files.appendonly)
+          await runHelper(
+            container.id,
+            container.image,
+            RDB_TO_AOF_SCRIPT,
+            [files.dir, files.dbfilename, files.appenddirname, owner],
+            helperLabels(input),
+            ctx,
+          );
+      } finally {
+        await startContainers([container.id], { env: ctx.env });
+      }
+    } else if (artifact.type === 'volume') {
+      const containers = await serviceContainers(ctx, model, artifact.service);
+      const [first] = containers;
+      const mount = definition?.volumes
+        ?.map((entry) => entry.split(':'))
+        .find(([source]) => source === artifact.volume);
+      const target = mount?.[1];
+      if (!first || target === undefined)
+        throw new StackctlError(
+          'E_RUNTIME',
+          `${artifact.service} has no container with volume ${artifact.volume} in ${model.name}`,
+          {
+            hint: `create it first: stackctl start ${model.name} --service ${artifact.service}`,
+          },
+        );
+      const wasRunning = containers
+        .filter((container) => container.status === 'running')
+        .map((container) => container.id);
+      await stopContainers(wasRunning, ctx);
+      try {
+        await runHelper(
+          first.id,
+          first.image,
+          'rm -rf -- "$1"/* "$1"/.[!.]* "$1"/..?*',
+          [target],
+          helperLabels(input),
+          ctx,
+        );
+        await copyIn(first.id, dirname(target), await source(), ctx);
+      } finally {
+        await startContainers(wasRunning, { env: ctx.env });
+      }
+    }
+    input.onStep?.(artifact);
+  }
+}
+
+function helperLabels(input: RestoreInput): { project: string; environment: string; composeProject: string } {
+  return {
+    project: input.file.project.name,
+    environment: input.model.name,
+    composeProject: input.model.project,
+  };
+}
+
+/** A tar stream of one file (the RDB), with the header docker cp needs. */
+async function singleFileTar(
+  name: string,
+  size: number,
+  owner: { uid: number; gid: number },
+  content: Readable,
+): Promise<Readable> {
+  const { default: tar } = await import('tar-stream');
+  const pack = tar.pack.bind(tar);
+  const archive = pack();
+  const entry = archive.entry({ name, size, mode: 0o600, ...owner });
+  pipeline(content, entry)
+    .then(() => archive.finalize())
+    .catch((error: unknown) => archive.destroy(error as Error));
+  return Readable.from(archive as AsyncIterable<Buffer>);
+}
+
+async function restoreConfig(root: string, sealed: Readable, key: string | undefined): Promise<void> {
+  if (key === undefined || key === '')
+    throw new StackctlError('E_USAGE', 'no key to open the config backup', {
+      hint: `set ${BACKUP_KEY_ENV} to the BACKUP_ENCRYPTION_KEY the backup was made with`,
+    });
+  const chunks: Buffer[] = [];
+  for await (const chunk of sealed) chunks.push(chunk as Buffer);
+  const bundle = JSON.parse(decrypt(Buffer.concat(chunks), key).toString()) as {
+    files: { path: string; mode: number; content: string }[];
+  };
+  for (const entry of bundle.files) {
+    const path = join(root, entry.path);
+    if (relative(root, path).startsWith('..')) continue;
+    await ensureDirectory(dirname(path), entry.path.startsWith('secrets/') ? 0o700 : 0o755);
+    await writeFileAtomic(path, Buffer.from(entry.content, 'base64').toString('utf8'), {
+      mode: entry.mode & 0o666,
+    });
+  }
+}

@@ -1,0 +1,208 @@
+// Where backup sets are kept: a folder (local, or any mounted path) or an S3 bucket. A set is
+// written under a temporary name (a .partial folder; for S3, artifacts without a manifest) and
+// becomes a backup only when its manifest is written, last: an interrupted backup never looks whole.
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { chmod, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { isAbsolute, join, resolve } from 'node:path';
+import { PassThrough, Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { StackctlError } from '../../errors.js';
+import type { BackupTierDef } from '../../schema/types.js';
+import { isProcessAlive, readRegularText, writeFileAtomic } from '../files.js';
+import { MANIFEST_FILE, parseManifest, type BackupManifest } from './manifest.js';
+
+export interface WrittenArtifact {
+  readonly bytes: number;
+  readonly sha256: string;
+}
+
+/** Counts and hashes what flows through, and reports progress. */
+export function measuring(onBytes?: (total: number) => void): Transform & { result(): WrittenArtifact } {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  const transform = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      hash.update(chunk);
+      bytes += chunk.length;
+      onBytes?.(bytes);
+      callback(null, chunk);
+    },
+  });
+  let digest: string | undefined;
+  return Object.assign(transform, {
+    result: (): WrittenArtifact => ({ bytes, sha256: (digest ??= hash.digest('hex')) }),
+  });
+}
+
+/** An artifact source: a stream, or a function that writes into one (so its errors reach the writer). */
+export type ArtifactSource = Readable;
+
+export interface SetWriter {
+  /** Streams one artifact into the set, hashing it on the way. */
+  write(file: string, source: ArtifactSource, onBytes?: (total: number) => void): Promise<WrittenArtifact>;
+  /** Writes the manifest last: the set becomes a backup. */
+  commit(manifest: BackupManifest): Promise<void>;
+  /** Removes what was written: nothing of an unfinished set stays. */
+  abort(): Promise<void>;
+}
+
+/** A leftover of a backup that never finished (its process is gone). */
+export interface Leftover {
+  readonly environment: string;
+  readonly location: string;
+}
+
+export interface TierStore {
+  readonly name: string;
+  readonly kind: BackupTierDef['type'];
+  begin(environment: string, id: string): Promise<SetWriter>;
+  /** Complete sets only (those with a manifest), oldest first. */
+  list(environment?: string): Promise<BackupManifest[]>;
+  read(manifest: BackupManifest, file: string): Promise<Readable>;
+  remove(manifest: BackupManifest): Promise<void>;
+  /** Where an artifact lies, for people: a path or an s3:// URL. */
+  location(manifest: BackupManifest, file: string): string;
+  leftovers(): Promise<Leftover[]>;
+  removeLeftover(leftover: Leftover): Promise<void>;
+}
+
+export interface TierCredentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+}
+
+/** The store of a tier. S3 credentials come from the secret store (never the command line). */
+export async function openTier(
+  name: string,
+  def: BackupTierDef,
+  root: string,
+  credentials: () => Promise<TierCredentials>,
+): Promise<TierStore> {
+  if (def.type === 's3') {
+    const { S3Tier } = await import('./s3-tier.js');
+    return new S3Tier(name, def, await credentials());
+  }
+  const folder = def.type === 'local' ? resolve(root, def.path ?? 'backups') : def.path;
+  if (!isAbsolute(folder)) throw new Error(`tier ${name}: ${folder} is not absolute`);
+  return new FolderTier(name, def.type, folder);
+}
+
+const PARTIAL = /^\.(.+)\.(\d+)\.partial$/;
+
+/** A tier in a folder: <folder>/<env>/<id>/, written as <folder>/<env>/.<id>.<pid>.partial/ first. */
+export class FolderTier implements TierStore {
+  constructor(
+    readonly name: string,
+    readonly kind: 'local' | 'remote',
+    private readonly folder: string,
+  ) {}
+
+  async begin(environment: string, id: string): Promise<SetWriter> {
+    const envFolder = join(this.folder, environment);
+    try {
+      await mkdir(this.folder, { recursive: true, mode: 0o700 });
+      await mkdir(envFolder, { recursive: true, mode: 0o700 });
+      if (this.kind === 'local') await chmod(this.folder, 0o700);
+    } catch (error) {
+      throw new StackctlError(
+        'E_RUNTIME',
+        `backup tier ${this.name}: cannot write to ${this.folder}: ${String((error as Error).message)}`,
+        {
+          hint:
+            this.kind === 'remote'
+              ? 'is the remote path mounted and writable?'
+              : 'check the folder and its permissions',
+        },
+      );
+    }
+    const partial = join(envFolder, `.${id}.${process.pid}.partial`);
+    await mkdir(partial, { mode: 0o700 });
+    const final = join(envFolder, id);
+    return {
+      write: async (file, source, onBytes) => {
+        const meter = measuring(onBytes);
+        const path = join(partial, file);
+        await pipeline(source, meter, createWriteStream(path, { flags: 'wx', mode: 0o600 }));
+        const handle = await open(path, 'r');
+        await handle.sync().finally(() => handle.close());
+        return meter.result();
+      },
+      commit: async (manifest) => {
+        await writeFileAtomic(join(partial, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`, {
+          mode: 0o600,
+        });
+        await rename(partial, final);
+      },
+      abort: async () => {
+        await rm(partial, { recursive: true, force: true });
+      },
+    };
+  }
+
+  async list(environment?: string): Promise<BackupManifest[]> {
+    const environments = environment === undefined ? await names(this.folder) : [environment];
+    const out: BackupManifest[] = [];
+    for (const env of environments) {
+      for (const id of await names(join(this.folder, env))) {
+        if (id.startsWith('.')) continue;
+        const manifest = parseManifest(
+          (await readRegularText(join(this.folder, env, id, MANIFEST_FILE)).catch(() => undefined)) ?? '',
+        );
+        if (manifest && manifest.id === id && manifest.environment === env)
+          out.push({ ...manifest, tier: this.name });
+      }
+    }
+    return out.sort((a, b) => (a.id < b.id ? -1 : 1));
+  }
+
+  async read(manifest: BackupManifest, file: string): Promise<Readable> {
+    const path = this.location(manifest, file);
+    await stat(path);
+    return createReadStream(path);
+  }
+
+  async remove(manifest: BackupManifest): Promise<void> {
+    // Renamed away first, so a removal cut short never leaves a set that looks whole.
+    const folder = join(this.folder, manifest.environment, manifest.id);
+    const doomed = join(this.folder, manifest.environment, `.${manifest.id}.${process.pid}.partial`);
+    await rename(folder, doomed);
+    await rm(doomed, { recursive: true, force: true });
+  }
+
+  location(manifest: BackupManifest, file: string): string {
+    return join(this.folder, manifest.environment, manifest.id, file);
+  }
+
+  async leftovers(): Promise<Leftover[]> {
+    const out: Leftover[] = [];
+    for (const env of await names(this.folder)) {
+      for (const entry of await names(join(this.folder, env))) {
+        const pid = PARTIAL.exec(entry)?.[2];
+        if (pid !== undefined && !isProcessAlive(Number(pid)))
+          out.push({ environment: env, location: join(this.folder, env, entry) });
+      }
+    }
+    return out;
+  }
+
+  async removeLeftover(leftover: Leftover): Promise<void> {
+    await rm(leftover.location, { recursive: true, force: true });
+  }
+}
+
+async function names(folder: string): Promise<string[]> {
+  try {
+    return (await readdir(folder, { withFileTypes: true }))
+      .filter((entry) => entry.isDirectory())
+      .map((entry) => entry.name)
+      .sort();
+  } catch {
+    return [];
+  }
+}
+
+/** A stream that ends with the error of a producer, for sources that are written rather than read. */
+export function producedStream(): PassThrough {
+  return new PassThrough();
+}

@@ -1,0 +1,257 @@
+// What a backup of an environment consists of, and what retention removes: pure functions over
+// the schema and the resolved environment. The effects (dumps, copies, tiers) live in
+// src/effects/backup/.
+import { StackctlError } from '../errors.js';
+import type { EnvironmentModel, ResolvedService } from '../model/environment.js';
+import { interpolate } from '../schema/interpolate.js';
+import type { BackupDef, RetentionPolicyDef, StackFile } from '../schema/types.js';
+
+export const ARTIFACT_TYPES = ['full', 'schema', 'data', 'rdb', 'aof', 'volume', 'config'] as const;
+export type ArtifactType = (typeof ARTIFACT_TYPES)[number];
+
+/** The pseudo-service config backups are listed under. */
+export const CONFIG_SERVICE = 'config';
+
+/** Volume kinds whose content can be rebuilt, so they are not backed up. */
+const REBUILDABLE_KINDS = new Set(['cache']);
+
+export interface VolumeMount {
+  /** The volume's key in the schema (compose prefixes it with the project). */
+  readonly volume: string;
+  /** Where the service mounts it. */
+  readonly target: string;
+}
+
+/** One artifact to make: which service, how, and the file it becomes. */
+export type BackupStep =
+  | {
+      readonly service: string;
+      readonly method: 'postgres';
+      readonly type: 'full' | 'schema' | 'data';
+      readonly file: string;
+      readonly database: string;
+      readonly user: string;
+    }
+  | {
+      readonly service: string;
+      readonly method: 'redis';
+      readonly type: 'rdb' | 'aof';
+      readonly file: string;
+      /** The secret variable holding the password, when Redis has one. */
+      readonly passwordVariable: string | undefined;
+    }
+  | {
+      readonly service: string;
+      readonly method: 'volume';
+      readonly type: 'volume';
+      readonly file: string;
+      readonly mount: VolumeMount;
+    }
+  | { readonly service: string; readonly method: 'config'; readonly type: 'config'; readonly file: string };
+
+export interface BackupRequest {
+  /** The services to back up (`config` for the config); empty: every service with data, and the config. */
+  readonly services: readonly string[];
+  /** Named by the user: a service that cannot be backed up as asked is an error, not skipped. */
+  readonly explicit?: boolean;
+  readonly type: ArtifactType | undefined;
+}
+
+const METHOD_TYPES = {
+  postgres: ['full', 'schema', 'data'],
+  redis: ['rdb', 'aof'],
+  volume: ['volume'],
+} as const;
+
+/** The named volumes a service mounts, and where. */
+export function namedVolumeMounts(file: StackFile, service: ResolvedService): VolumeMount[] {
+  const mounts: VolumeMount[] = [];
+  for (const mount of service.definition.volumes ?? []) {
+    const [source = '', target] = mount.split(':');
+    if (target === undefined || !file.volumes[source]) continue;
+    mounts.push({ volume: source, target });
+  }
+  return mounts;
+}
+
+/** How a service's data is backed up: its declared method, else a volume copy when it holds data. */
+export function backupMethod(
+  file: StackFile,
+  service: ResolvedService,
+): 'postgres' | 'redis' | 'volume' | 'none' {
+  const declared = service.definition.backup?.method;
+  if (declared !== undefined) return declared;
+  const holdsData = namedVolumeMounts(file, service).some(
+    (mount) => !REBUILDABLE_KINDS.has(file.volumes[mount.volume]?.data ?? ''),
+  );
+  return holdsData ? 'volume' : 'none';
+}
+
+/** The services of an environment that hold data worth backing up, in the environment's order. */
+export function servicesWithData(file: StackFile, model: EnvironmentModel): ResolvedService[] {
+  return model.services.filter(
+    (service) => service.kind === 'service' && backupMethod(file, service) !== 'none',
+  );
+}
+
+/** The artifacts of one backup set. Throws a usage error for a service or type that cannot be backed up. */
+export function planBackup(file: StackFile, model: EnvironmentModel, request: BackupRequest): BackupStep[] {
+  const candidates = servicesWithData(file, model);
+  const known = new Set(model.services.map((service) => service.name));
+  const explicit = request.explicit !== false;
+  for (const name of explicit ? request.services : []) {
+    if (name === CONFIG_SERVICE) continue;
+    if (!known.has(name))
+      throw new StackctlError('E_USAGE', `${model.name} has no service "${name}"`, {
+        hint: `services with data: ${candidates.map((s) => s.name).join(', ') || 'none'}`,
+      });
+    if (!candidates.some((service) => service.name === name))
+      throw new StackctlError('E_USAGE', `${name} holds no data to back up in ${model.name}`, {
+        hint: `declare services.${name}.backup in the schema, or back up one of: ${candidates.map((s) => s.name).join(', ')}`,
+      });
+  }
+  const chosen =
+    request.services.length > 0
+      ? candidates.filter((service) => request.services.includes(service.name))
+      : candidates;
+  const steps: BackupStep[] = [];
+  const values = (text: string): string => interpolate(text, model.values).value;
+  for (const service of chosen) {
+    const method = backupMethod(file, service);
+    if (method === 'none') continue;
+    const types: readonly ArtifactType[] = METHOD_TYPES[method];
+    const type = request.type ?? types[0];
+    if (type === undefined || !types.includes(type)) {
+      if (explicit && request.services.includes(service.name))
+        throw new StackctlError('E_USAGE', `${service.name} cannot be backed up as --type ${type}`, {
+          hint: `types of a ${method} backup: ${types.join(', ')}`,
+        });
+      continue;
+    }
+    const backup = service.definition.backup;
+    if (method === 'postgres' && (type === 'full' || type === 'schema' || type === 'data')) {
+      steps.push({
+        service: service.name,
+        method,
+        type,
+        file: `${service.name}.${type}.dump`,
+        database: values(backup?.database ?? 'postgres'),
+        user: values(backup?.user ?? 'postgres'),
+      });
+    } else if (method === 'redis' && (type === 'rdb' || type === 'aof')) {
+      steps.push({
+        service: service.name,
+        method,
+        type,
+        file: type === 'rdb' ? `${service.name}.rdb` : `${service.name}.aof.tar`,
+        passwordVariable: backup?.password,
+      });
+    } else if (method === 'volume') {
+      for (const mount of namedVolumeMounts(file, service)) {
+        if (REBUILDABLE_KINDS.has(file.volumes[mount.volume]?.data ?? '')) continue;
+        steps.push({
+          service: service.name,
+          method,
+          type: 'volume',
+          file: `${service.name}.${mount.volume}.tar`,
+          mount,
+        });
+      }
+    }
+  }
+  const wantsConfig =
+    (request.type === undefined || request.type === 'config') &&
+    (request.services.length === 0 || request.services.includes(CONFIG_SERVICE));
+  if (wantsConfig)
+    steps.push({ service: CONFIG_SERVICE, method: 'config', type: 'config', file: 'config.enc' });
+  if (steps.length === 0)
+    throw new StackctlError('E_USAGE', `nothing in ${model.name} to back up as --type ${request.type}`, {
+      hint: `types: ${ARTIFACT_TYPES.join(', ')}`,
+    });
+  return steps;
+}
+
+/** The tier a backup goes to: --tier, else the policy's, else the schema's default. */
+export function chooseTier(backup: BackupDef, environment: string, flag: string | undefined): string {
+  const name = flag ?? backup.retention?.[environment]?.tier ?? backup.defaultTier;
+  if (!backup.tiers[name])
+    throw new StackctlError('E_USAGE', `unknown backup tier "${name}"`, {
+      hint: `tiers: ${Object.keys(backup.tiers).join(', ')}`,
+    });
+  return name;
+}
+
+/**
+ * A backup set's id: its UTC creation time to the millisecond and a random part, so ids sort by
+ * time and two backups in the same millisecond never collide.
+ */
+export function backupId(now: Date, random: string): string {
+  return `${now.toISOString().replace(/[-:]/g, '').replace('.', '')}-${random}`;
+}
+
+/** What retention knows of a backup set. */
+export interface BackupSummary {
+  readonly id: string;
+  readonly environment: string;
+  readonly tier: string;
+  readonly created: Date;
+  readonly services: readonly string[];
+}
+
+export interface RetentionDecision {
+  readonly backup: BackupSummary;
+  readonly expired: boolean;
+  /** Why it stays or goes, in words. */
+  readonly reason: string;
+}
+
+const DAY_MS = 86_400_000;
+
+/** How many days a service's backups are kept under a policy. */
+export function keepDays(policy: RetentionPolicyDef, service: string): number {
+  return policy.services?.[service] ?? policy.days;
+}
+
+/**
+ * Which backup sets of one environment a policy expires as of `now`. A set expires when every
+ * service in it is older than that service's retention; the newest set holding a service is never
+ * expired, whatever its age, so no service is ever left without a backup. Pure.
+ */
+export function evaluateRetention(
+  backups: readonly BackupSummary[],
+  policy: RetentionPolicyDef,
+  now: Date,
+): RetentionDecision[] {
+  const newest = new Map<string, BackupSummary>();
+  for (const backup of backups) {
+    for (const service of backup.services) {
+      const current = newest.get(service);
+      if (
+        !current ||
+        backup.created > current.created ||
+        (backup.created.getTime() === current.created.getTime() && backup.id > current.id)
+      )
+        newest.set(service, backup);
+    }
+  }
+  return [...backups]
+    .sort((a, b) => a.created.getTime() - b.created.getTime() || (a.id < b.id ? -1 : 1))
+    .map((backup) => {
+      const ageDays = (now.getTime() - backup.created.getTime()) / DAY_MS;
+      const newestOf = backup.services.filter((service) => newest.get(service) === backup);
+      if (newestOf.length > 0)
+        return { backup, expired: false, reason: `newest backup of ${newestOf.join(', ')}` };
+      const kept = backup.services.filter((service) => ageDays <= keepDays(policy, service));
+      if (kept.length > 0)
+        return {
+          backup,
+          expired: false,
+          reason: kept.map((service) => `${service} kept ${keepDays(policy, service)} days`).join(', '),
+        };
+      return {
+        backup,
+        expired: true,
+        reason: `${Math.floor(ageDays)} days old, past ${[...new Set(backup.services.map((service) => keepDays(policy, service)))].join('/')} days`,
+      };
+    });
+}

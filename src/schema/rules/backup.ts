@@ -1,0 +1,95 @@
+import { CronExpressionParser } from 'cron-parser';
+import { didYouMean } from '../suggest.js';
+import type { Rule } from './context.js';
+
+/** The backup section holds together: tiers, keys, policies and schedules name what exists. */
+export const checkBackup: Rule = ({ file, report }) => {
+  const secrets = Object.entries(file.variables)
+    .filter(([, def]) => def.type === 'secret')
+    .map(([name]) => name);
+  for (const [name, service] of Object.entries(file.services)) {
+    const password = service.backup?.password;
+    if (password !== undefined && !secrets.includes(password))
+      report({
+        path: ['services', name, 'backup', 'password'],
+        message: `"${password}" is not a secret variable`,
+        hint:
+          didYouMean(password, secrets, 'secret variables:') ||
+          'declare it under variables with type: secret',
+      });
+  }
+  const backup = file.backup;
+  if (!backup) return;
+  const tiers = Object.keys(backup.tiers);
+  const tierRef = (path: (string | number)[], name: string): void => {
+    if (!backup.tiers[name])
+      report({
+        path,
+        message: `unknown backup tier "${name}"`,
+        hint: didYouMean(name, tiers, 'tiers:') || 'declare it under backup.tiers',
+      });
+  };
+  tierRef(['backup', 'defaultTier'], backup.defaultTier);
+  if (backup.encryptionKey !== undefined && !secrets.includes(backup.encryptionKey))
+    report({
+      path: ['backup', 'encryptionKey'],
+      message: `"${backup.encryptionKey}" is not a secret variable`,
+      hint:
+        didYouMean(backup.encryptionKey, secrets, 'secret variables:') ||
+        'declare it under variables with type: secret and a secretType',
+    });
+  for (const [name, tier] of Object.entries(backup.tiers)) {
+    if (tier.type !== 's3') continue;
+    for (const [key, variable] of Object.entries(tier.credentials))
+      if (file.variables[variable])
+        report({
+          path: ['backup', 'tiers', name, 'credentials', key],
+          message: `${variable} is a schema variable, so stackctl would generate it; S3 keys are issued by the bucket's owner`,
+          hint: `use a name no variable has; store the key with: stackctl secrets set ENV ${variable}`,
+        });
+  }
+  const environments = Object.keys(file.environments);
+  for (const [envName, policy] of Object.entries(backup.retention ?? {})) {
+    const env = file.environments[envName];
+    if (!env) {
+      report({
+        path: ['backup', 'retention', envName],
+        at: 'key',
+        message: `unknown environment "${envName}"`,
+        hint: didYouMean(envName, environments, 'environments:') || 'declare it under environments',
+      });
+      continue;
+    }
+    if (policy.tier !== undefined) tierRef(['backup', 'retention', envName, 'tier'], policy.tier);
+    for (const service of Object.keys(policy.services ?? {}))
+      if (!env.services.includes(service))
+        report({
+          path: ['backup', 'retention', envName, 'services', service],
+          at: 'key',
+          message: `${envName} runs no service "${service}"`,
+          hint:
+            didYouMean(service, env.services, 'its services:') ||
+            `services of ${envName}: ${env.services.join(', ')}`,
+        });
+    if (policy.schedule !== undefined) {
+      const fields = policy.schedule.trim().split(/\s+/).length;
+      let problem: string | undefined =
+        fields === 5
+          ? undefined
+          : `it has ${fields} fields, a schedule has 5 (minute hour day month weekday)`;
+      if (problem === undefined) {
+        try {
+          CronExpressionParser.parse(policy.schedule, { strict: false });
+        } catch (error) {
+          problem = (error as Error).message;
+        }
+      }
+      if (problem !== undefined)
+        report({
+          path: ['backup', 'retention', envName, 'schedule'],
+          message: `"${policy.schedule}" is not a cron schedule: ${problem}`,
+          hint: "five fields, e.g. '0 2 * * *' (02:00 every day) or '0 1 * * 0' (Sundays at 01:00)",
+        });
+    }
+  }
+};
