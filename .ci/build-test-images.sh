@@ -4,7 +4,7 @@
 # holding Debian's static busybox and its applets; stackctl-test/postgres:2 and stackctl-test/redis:2
 # are real PostgreSQL and Redis, stackctl-test/nginx:1 real nginx, from a debootstrap root of
 # Debian's packages. Idempotent; the test
-# set-up runs it too.
+# set-up runs it too. Also installs moto, the S3 server the backup tests use.
 set -euo pipefail
 
 IMAGE=stackctl-test/busybox:1
@@ -18,6 +18,8 @@ install() {
 
 # The terminal tests drive stackctl on real pseudo-terminals through tmux.
 command -v tmux >/dev/null 2>&1 || install tmux
+# The S3 backup tier is tested against moto's S3 server on loopback.
+/usr/bin/python3 -c 'import moto.server, flask_cors' >/dev/null 2>&1 || install python3-moto python3-flask python3-flask-cors
 
 build_busybox() {
   [ -x /bin/busybox ] || install busybox-static

@@ -2,10 +2,10 @@
 // volume, and the encrypted config; written, destroyed, restored and read back.
 import { execa } from 'execa';
 import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../helpers/cli.js';
+import { runCli, stackctlCommand } from '../helpers/cli.js';
 import { dataStack, type DataStack } from '../helpers/data-stack.js';
 
 let stack: DataStack;
@@ -19,7 +19,19 @@ interface BackupJson {
 }
 
 beforeAll(async () => {
-  stack = await dataStack('bkp', 238);
+  // A volume of logs on qdrant, for retention's expiry of old log files.
+  stack = await dataStack('bkp', 238, {
+    schema: (text) =>
+      text
+        .replace(
+          'volumes:\n',
+          'volumes:\n  app_logs: { data: logs, description: Logs for the retention test }\n',
+        )
+        .replace(
+          "volumes: ['qdrant_data:/qdrant/storage']",
+          "volumes: ['qdrant_data:/qdrant/storage', 'app_logs:/logs']",
+        ),
+  });
   const started = await stack.start();
   expect(started.exitCode, started.stderr).toBe(0);
 }, 120_000);
@@ -49,11 +61,12 @@ describe('backup and restore of real data services', () => {
     const made = await backup();
     expect(made.environment).toBe(stack.env);
     expect(made.tier).toBe('local');
-    expect(made.artifacts.map((a) => `${a.service}:${a.type}`)).toEqual([
-      'postgres:full',
-      'redis:rdb',
-      'qdrant:volume',
-      'config:config',
+    expect(made.artifacts.map((a) => `${a.service}:${a.type}:${a.path.split('/').at(-1)}`)).toEqual([
+      'postgres:full:postgres.full.dump',
+      'redis:rdb:redis.rdb',
+      'qdrant:volume:qdrant.qdrant_data.tar',
+      'qdrant:volume:qdrant.app_logs.tar',
+      'config:config:config.enc',
     ]);
     for (const artifact of made.artifacts) {
       const content = await readFile(artifact.path);
@@ -63,7 +76,7 @@ describe('backup and restore of real data services', () => {
     }
     expect((await stat(join(stack.project.root, 'backups'))).mode & 0o777).toBe(0o700);
     // The config holds the secret store: it is encrypted, so no secret value is in it in clear.
-    const config = (await readFile(made.artifacts[3]?.path ?? '')).toString('latin1');
+    const config = (await readFile(made.artifacts[4]?.path ?? '')).toString('latin1');
     expect(config).not.toContain(await stack.secret('POSTGRES_PASSWORD'));
 
     const listed = await cli(['backup', 'list', stack.env, '--json']);
@@ -90,4 +103,136 @@ describe('backup and restore of real data services', () => {
     expect(await stack.redis('GET', 'greeting')).toBe('hello from before');
     expect((await qdrantFile('cat /qdrant/storage/points.bin')).stdout).toBe('collection-data');
   }, 120_000);
+});
+
+describe('what a backup never does', () => {
+  it('a corrupted artifact fails verify, naming it, and restore then leaves the database untouched', async () => {
+    const made = await backup('--service', 'postgres');
+    const dump = made.artifacts[0]?.path ?? '';
+    const bytes = await readFile(dump);
+    const middle = bytes.length >> 1;
+    bytes.writeUInt8((bytes.readUInt8(middle) ^ 0xff) & 0xff, middle);
+    await writeFile(dump, bytes);
+
+    const verified = await cli(['backup', 'verify', made.id]);
+    expect(verified.exitCode).toBe(1);
+    expect(verified.stderr).toContain(`${dump}: sha256`);
+    const json = JSON.parse((await cli(['backup', 'verify', made.id, '--json'])).stdout) as { ok: boolean };
+    expect(json.ok).toBe(false);
+
+    expect(
+      (await stack.sql("create table marker (v text); insert into marker values ('untouched')")).exitCode,
+    ).toBe(0);
+    const restored = await cli(['restore', stack.env, '--from', made.id, '--yes']);
+    expect(restored.exitCode).toBe(1);
+    expect(restored.stderr).toContain(`backup ${made.id} failed verification: nothing was restored`);
+    expect((await stack.sql('select v from marker')).stdout).toBe('untouched');
+  }, 120_000);
+
+  it('an interrupted backup is never listed, and retention cleanup removes what it left', async () => {
+    const before = JSON.parse((await cli(['backup', 'list', stack.env, '--json'])).stdout) as {
+      backups: { id: string }[];
+    };
+    // A larger database, so the dump is still streaming when the backup is killed.
+    expect(
+      (
+        await stack.sql(
+          "create table bulk as select g, repeat('x', 200) as pad from generate_series(1, 200000) g",
+        )
+      ).exitCode,
+    ).toBe(0);
+    const folder = join(stack.project.root, 'backups', stack.env);
+    const child = execa(stackctlCommand(), ['backup', stack.env, '--service', 'postgres'], {
+      cwd: stack.project.root,
+      reject: false,
+    });
+    let partial: string | undefined;
+    for (let i = 0; i < 400 && partial === undefined; i++) {
+      partial = (await readdir(folder)).find((name) => name.endsWith('.partial'));
+      if (partial === undefined) await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(partial).toBeDefined();
+    child.kill('SIGKILL');
+    await child;
+    const after = JSON.parse((await cli(['backup', 'list', stack.env, '--json'])).stdout) as {
+      backups: { id: string }[];
+    };
+    expect(after.backups.map((b) => b.id)).toEqual(before.backups.map((b) => b.id));
+
+    const tested = JSON.parse((await cli(['retention', 'test', stack.env, '--json'])).stdout) as {
+      leftovers: { location: string }[];
+    };
+    expect(tested.leftovers.map((l) => l.location)).toEqual([join(folder, partial ?? '')]);
+    const cleaned = await cli(['retention', 'cleanup', stack.env, '--yes']);
+    expect(cleaned.exitCode, cleaned.stderr).toBe(0);
+    expect((await readdir(folder)).filter((name) => name.endsWith('.partial'))).toEqual([]);
+    expect((await stack.sql('drop table bulk')).exitCode).toBe(0);
+  }, 120_000);
+});
+
+describe('retention', () => {
+  it('test shows what would expire and removes nothing; cleanup keeps the newest backup of each service', async () => {
+    const ids = async (): Promise<string[]> =>
+      (
+        JSON.parse((await cli(['backup', 'list', stack.env, '--json'])).stdout) as {
+          backups: { id: string }[];
+        }
+      ).backups.map((b) => b.id);
+    await backup();
+    const newest = await backup('--service', 'redis');
+    const all = await ids();
+    // A year on, everything has expired but the newest backup of each service.
+    const now = new Date(Date.now() + 365 * 86_400_000).toISOString();
+    const test = JSON.parse((await cli(['retention', 'test', stack.env, '--now', now, '--json'])).stdout) as {
+      backups: { id: string; expired: boolean; reason: string }[];
+      removed: boolean;
+    };
+    expect(test.removed).toBe(false);
+    const kept = test.backups.filter((b) => !b.expired).map((b) => b.id);
+    expect(kept).toContain(newest.id);
+    expect(test.backups.find((b) => b.id === newest.id)?.reason).toContain('newest backup of redis');
+    expect(test.backups.filter((b) => b.expired).length).toBeGreaterThan(0);
+    expect(await ids()).toEqual(all);
+
+    const cleaned = await cli(['retention', 'cleanup', stack.env, '--now', now, '--yes', '--json']);
+    expect(cleaned.exitCode, cleaned.stderr).toBe(0);
+    expect(await ids()).toEqual(all.filter((id) => kept.includes(id)));
+    // Every service that had a backup still has one.
+    const status = JSON.parse((await cli(['backup', 'status', stack.env, '--json'])).stdout) as {
+      services: { service: string; last: string | null; status: string }[];
+    };
+    for (const service of ['postgres', 'redis', 'qdrant', 'config'])
+      expect(status.services.find((s) => s.service === service)?.last, service).not.toBeNull();
+  }, 120_000);
+});
+
+describe('Redis as its AOF', () => {
+  it('backs up the AOF files and restores them', async () => {
+    expect(await stack.redis('SET', 'aof-key', 'from the aof')).toBe('OK');
+    const made = await backup('--service', 'redis', '--type', 'aof');
+    expect(made.artifacts.map((a) => a.type)).toEqual(['aof']);
+    expect(await stack.redis('DEL', 'aof-key')).toBe('1');
+    const restored = await cli(['restore', stack.env, '--from', made.id, '--yes']);
+    expect(restored.exitCode, restored.stderr).toBe(0);
+    expect(await stack.redis('GET', 'aof-key')).toBe('from the aof');
+  }, 120_000);
+});
+
+describe('retention of log files', () => {
+  it('test lists the log files past the policy and cleanup removes exactly those', async () => {
+    const inQdrant = (command: string) => qdrantFile(command);
+    expect(
+      (await inQdrant('touch -d "2020-01-01 00:00" /logs/old.log && touch /logs/new.log')).exitCode,
+    ).toBe(0);
+    const test = JSON.parse((await cli(['retention', 'test', stack.env, '--json'])).stdout) as {
+      files: { service: string; volume: string; path: string }[];
+    };
+    expect(test.files).toEqual([
+      { environment: stack.env, service: 'qdrant', volume: 'app_logs', path: '/logs/old.log' },
+    ]);
+    expect((await inQdrant('ls /logs')).stdout.split('\n').sort()).toEqual(['new.log', 'old.log']);
+    const cleaned = await cli(['retention', 'cleanup', stack.env, '--yes']);
+    expect(cleaned.exitCode, cleaned.stderr).toBe(0);
+    expect((await inQdrant('ls /logs')).stdout).toBe('new.log');
+  }, 60_000);
 });
