@@ -1,12 +1,14 @@
 // Backups of real data services (issue 15): PostgreSQL and Redis built from Debian's packages, a
 // volume, and the encrypted config; written, destroyed, restored and read back.
-import { execa } from 'execa';
+import { execa, type ResultPromise } from 'execa';
+import { CreateBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, stackctlCommand } from '../helpers/cli.js';
 import { dataStack, type DataStack } from '../helpers/data-stack.js';
+import { freePort } from '../helpers/project.js';
 
 let stack: DataStack;
 
@@ -18,7 +20,16 @@ interface BackupJson {
   artifacts: { service: string; type: string; path: string; bytes: number; sha256: string }[];
 }
 
+const BUCKET = 'stackctl-backups';
+let s3Port: number;
+let s3Server: ResultPromise | undefined;
+
 beforeAll(async () => {
+  s3Port = await freePort();
+  s3Server = execa('/usr/bin/python3', ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(s3Port)], {
+    reject: false,
+    stdio: 'ignore',
+  });
   // A volume of logs on qdrant, for retention's expiry of old log files.
   stack = await dataStack('bkp', 238, {
     schema: (text) =>
@@ -30,12 +41,29 @@ beforeAll(async () => {
         .replace(
           "volumes: ['qdrant_data:/qdrant/storage']",
           "volumes: ['qdrant_data:/qdrant/storage', 'app_logs:/logs']",
+        )
+        // An S3 tier on moto's S3 server on loopback (started above).
+        .replace(
+          '    local: { type: local, path: backups }\n',
+          [
+            '    local: { type: local, path: backups }',
+            '    cloud:',
+            '      type: s3',
+            `      bucket: ${BUCKET}`,
+            '      prefix: team/stack',
+            `      endpoint: http://127.0.0.1:${s3Port}`,
+            '      credentials: { accessKeyId: BACKUP_S3_ACCESS_KEY_ID, secretAccessKey: BACKUP_S3_SECRET_ACCESS_KEY }',
+            '',
+          ].join('\n'),
         ),
   });
   const started = await stack.start();
   expect(started.exitCode, started.stderr).toBe(0);
 }, 120_000);
-afterAll(() => stack.remove());
+afterAll(async () => {
+  s3Server?.kill();
+  await stack.remove();
+});
 
 const cli = (args: string[]) => runCli(args, { cwd: stack.project.root });
 const backup = async (...args: string[]): Promise<BackupJson> => {
@@ -235,4 +263,76 @@ describe('retention of log files', () => {
     expect(cleaned.exitCode, cleaned.stderr).toBe(0);
     expect((await inQdrant('ls /logs')).stdout).toBe('new.log');
   }, 60_000);
+});
+
+describe('the S3 tier', () => {
+  it('round-trips a database larger than one upload part through an S3 server, keys from the secret store', async () => {
+    const client = new S3Client({
+      endpoint: `http://127.0.0.1:${s3Port}`,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'test-key-id', secretAccessKey: 'test-secret-key' },
+    });
+    for (let i = 0; ; i++) {
+      try {
+        await client.send(new CreateBucketCommand({ Bucket: BUCKET }));
+        break;
+      } catch (error) {
+        if (i > 100) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+    // Without its keys the tier says which, and how to store them.
+    const missing = await cli(['backup', stack.env, '--service', 'postgres', '--tier', 'cloud']);
+    expect(missing.exitCode).toBe(2);
+    expect(missing.stderr).toContain('secrets set');
+    for (const [name, value] of [
+      ['BACKUP_S3_ACCESS_KEY_ID', 'test-key-id'],
+      ['BACKUP_S3_SECRET_ACCESS_KEY', 'test-secret-key'],
+    ] as const) {
+      const set = await runCli(['secrets', 'set', stack.env, name], {
+        cwd: stack.project.root,
+        input: value,
+      });
+      expect(set.exitCode, set.stderr).toBe(0);
+      expect(set.stderr).not.toContain(value);
+    }
+    const again = await runCli(['secrets', 'set', stack.env, 'BACKUP_S3_ACCESS_KEY_ID'], {
+      cwd: stack.project.root,
+      input: 'x',
+    });
+    expect(again.exitCode).toBe(4);
+
+    // About 20 MB of dump: more than one 8 MiB part.
+    expect(
+      (
+        await stack.sql(
+          'create table big as select g, md5(g::text) || md5((g * 7)::text) as a, md5((g * 13)::text) as b from generate_series(1, 400000) g',
+        )
+      ).exitCode,
+    ).toBe(0);
+    const made = await backup('--service', 'postgres', '--tier', 'cloud');
+    expect(made.tier).toBe('cloud');
+    const artifact = made.artifacts[0];
+    expect(artifact?.path).toBe(`s3://${BUCKET}/team/stack/${stack.env}/${made.id}/postgres.full.dump`);
+    expect(artifact?.bytes).toBeGreaterThan(8 * 1024 * 1024);
+    const objects = await client.send(
+      new ListObjectsV2Command({ Bucket: BUCKET, Prefix: `team/stack/${stack.env}/${made.id}/` }),
+    );
+    expect(objects.Contents?.map((o) => o.Key?.split('/').at(-1)).sort()).toEqual([
+      'manifest.json',
+      'postgres.full.dump',
+    ]);
+
+    const listed = JSON.parse((await cli(['backup', 'list', stack.env, '--json'])).stdout) as {
+      backups: { id: string; tier: string }[];
+    };
+    expect(listed.backups.find((b) => b.id === made.id)?.tier).toBe('cloud');
+    expect((await cli(['backup', 'verify', made.id])).exitCode).toBe(0);
+
+    expect((await stack.sql('drop table big')).exitCode).toBe(0);
+    const restored = await cli(['restore', stack.env, '--from', made.id, '--yes']);
+    expect(restored.exitCode, restored.stderr).toBe(0);
+    expect((await stack.sql('select count(*) from big')).stdout).toBe('400000');
+  }, 180_000);
 });

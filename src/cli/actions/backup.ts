@@ -70,6 +70,20 @@ async function allStores(stack: LoadedStack, first?: string): Promise<(SecretSto
   return Promise.all(names.map((name) => readSecretStore(stack.root, name)));
 }
 
+/** The tiers of the schema; one that cannot be opened (no keys yet) is skipped with a warning. */
+export async function tiersOf(
+  stack: LoadedStack,
+  stores: readonly (SecretStore | undefined)[],
+  ctx: CommandContext,
+  only?: string,
+): Promise<TierStore[]> {
+  return openTiers(requireBackup(stack.file), stack.root, stores, {
+    ...(only === undefined ? {} : { only }),
+    onSkipped: (tier, reason) =>
+      printLine(ctx.stderr, ctx.colors.yellow(`⚠ backup tier ${tier} skipped: ${reason.message}`)),
+  });
+}
+
 export async function backupAction(envName: string, flags: BackupFlags, ctx: CommandContext): Promise<void> {
   const stack = await loadStack(flags.schema, ctx);
   requireEnvironment(stack.file, envName);
@@ -104,7 +118,7 @@ export async function backupAction(envName: string, flags: BackupFlags, ctx: Com
   const lock = await acquireLock(stack.root, envName, 'backup');
   const progress = flags.json === true ? undefined : startProgress(ctx, `Backing up ${envName}`);
   try {
-    const [tier] = await openTiers(backup, stack.root, [store, ...(await allStores(stack))], tierName);
+    const [tier] = await tiersOf(stack, [store, ...(await allStores(stack))], ctx, tierName);
     if (!tier) throw new Error(`tier ${tierName} did not open`);
     const started = Date.now();
     const stepStarted = new Map<BackupStep, number>();
@@ -172,10 +186,10 @@ function backupJson(tier: TierStore, manifest: BackupManifest) {
 async function everyBackup(
   stack: LoadedStack,
   envName: string | undefined,
+  ctx: CommandContext,
 ): Promise<{ tier: TierStore; manifest: BackupManifest }[]> {
-  const backup = requireBackup(stack.file);
   const out: { tier: TierStore; manifest: BackupManifest }[] = [];
-  for (const tier of await openTiers(backup, stack.root, await allStores(stack, envName)))
+  for (const tier of await tiersOf(stack, await allStores(stack, envName), ctx))
     for (const manifest of await tier.list(envName)) out.push({ tier, manifest });
   return out.sort((a, b) => (a.manifest.id < b.manifest.id ? -1 : 1));
 }
@@ -187,7 +201,7 @@ export async function backupListAction(
 ): Promise<void> {
   const stack = await loadStack(flags.schema, ctx, { orRecorded: true });
   if (envName !== undefined) requireEnvironment(stack.file, envName);
-  const backups = await everyBackup(stack, envName);
+  const backups = await everyBackup(stack, envName, ctx);
   const rows = backups.map(({ tier, manifest }) => ({
     id: manifest.id,
     environment: manifest.environment,
@@ -223,7 +237,7 @@ export async function backupStatusAction(
       ? Object.keys(stack.file.environments)
       : [requireEnvironment(stack.file, envName) && envName];
   const now = parseNow(flags.now);
-  const backups = await everyBackup(stack, envName);
+  const backups = await everyBackup(stack, envName, ctx);
   const rows: {
     environment: string;
     service: string;
@@ -293,11 +307,7 @@ export async function backupVerifyAction(
   ctx: CommandContext,
 ): Promise<void> {
   const stack = await loadStack(flags.schema, ctx, { orRecorded: true });
-  const backup = requireBackup(stack.file);
-  const { tier, manifest } = await findBackup(
-    await openTiers(backup, stack.root, await allStores(stack)),
-    id,
-  );
+  const { tier, manifest } = await findBackup(await tiersOf(stack, await allStores(stack), ctx), id);
   const progress = flags.json === true ? undefined : startProgress(ctx, `Verifying ${id}`);
   const problems = await verifyBackup(tier, manifest).finally(() => progress?.stop());
   if (flags.json === true)
@@ -360,10 +370,9 @@ export async function restoreAction(
 ): Promise<void> {
   const stack = await loadStack(flags.schema, ctx);
   requireEnvironment(stack.file, envName);
-  const backup = requireBackup(stack.file);
   const store = await readSecretStore(stack.root, envName);
   const { tier, manifest } = await findBackup(
-    await openTiers(backup, stack.root, [store, ...(await allStores(stack))]),
+    await tiersOf(stack, [store, ...(await allStores(stack))], ctx),
     flags.from,
   );
   if (manifest.environment !== envName)

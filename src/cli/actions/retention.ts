@@ -1,6 +1,5 @@
 import { StackctlError } from '../../errors.js';
 import { manifestServices, type BackupManifest } from '../../effects/backup/manifest.js';
-import { openTiers } from '../../effects/backup/operations.js';
 import { expiredLogFiles, type ExpiredFiles } from '../../effects/backup/log-files.js';
 import type { Leftover, TierStore } from '../../effects/backup/tiers.js';
 import { dockerClient } from '../../effects/docker.js';
@@ -12,7 +11,7 @@ import type { RetentionPolicyDef } from '../../schema/types.js';
 import { confirm } from '../../ui/confirm.js';
 import { printJson, printLine, type CommandContext } from '../context.js';
 import { loadStack, requireEnvironment, type LoadedStack } from '../load-stack.js';
-import { parseNow, requireBackup } from './backup.js';
+import { parseNow, requireBackup, tiersOf } from './backup.js';
 
 export interface RetentionFlags {
   now?: string;
@@ -40,7 +39,7 @@ async function evaluate(
   const stores = await Promise.all(
     Object.keys(stack.file.environments).map((name) => readSecretStore(stack.root, name)),
   );
-  const tiers = await openTiers(backup, stack.root, stores);
+  const tiers = await tiersOf(stack, stores, ctx);
   const environments: EnvironmentRetention[] = [];
   for (const name of names) {
     const policy = backup.retention?.[name];

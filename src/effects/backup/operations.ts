@@ -45,36 +45,47 @@ function storeValue(store: SecretStore | undefined, name: string | undefined): s
   return name === undefined ? undefined : store?.secrets[name]?.value;
 }
 
-/** Opens every tier of the schema (S3 credentials from the given stores, first that has them). */
+export interface OpenTiersOptions {
+  /** Open this tier only; it failing to open is an error. */
+  readonly only?: string;
+  /** Told of each tier that could not be opened (no keys yet): the others are still used. */
+  readonly onSkipped?: (tier: string, reason: StackctlError) => void;
+}
+
+/** Opens the tiers of the schema (S3 credentials from the given stores, first that has them). */
 export async function openTiers(
   backup: BackupDef,
   root: string,
   stores: readonly (SecretStore | undefined)[],
-  only?: string,
+  options: OpenTiersOptions = {},
 ): Promise<TierStore[]> {
   const tiers: TierStore[] = [];
   for (const [name, def] of Object.entries(backup.tiers)) {
-    if (only !== undefined && name !== only) continue;
-    tiers.push(
-      await openTier(name, def, root, (): Promise<TierCredentials> => {
-        if (def.type !== 's3') throw new Error('not an S3 tier');
-        const { accessKeyId, secretAccessKey } = def.credentials;
-        const holder = stores.find(
-          (store) => storeValue(store, accessKeyId) && storeValue(store, secretAccessKey),
+    if (options.only !== undefined && name !== options.only) continue;
+    const opened = openTier(name, def, root, (): Promise<TierCredentials> => {
+      if (def.type !== 's3') throw new Error('not an S3 tier');
+      const { accessKeyId, secretAccessKey } = def.credentials;
+      const holder = stores.find(
+        (store) => storeValue(store, accessKeyId) && storeValue(store, secretAccessKey),
+      );
+      const id = storeValue(holder, accessKeyId);
+      const key = storeValue(holder, secretAccessKey);
+      if (id === undefined || key === undefined)
+        throw new StackctlError(
+          'E_USAGE',
+          `backup tier ${name} needs ${accessKeyId} and ${secretAccessKey} in the secret store`,
+          {
+            hint: `printf %s "$KEY" | stackctl secrets set ENV ${accessKeyId} (and the same for ${secretAccessKey})`,
+          },
         );
-        const id = storeValue(holder, accessKeyId);
-        const key = storeValue(holder, secretAccessKey);
-        if (id === undefined || key === undefined)
-          throw new StackctlError(
-            'E_USAGE',
-            `backup tier ${name} needs ${accessKeyId} and ${secretAccessKey} in the secret store`,
-            {
-              hint: `printf %s "$KEY" | stackctl secrets set ENV ${accessKeyId} (and the same for ${secretAccessKey})`,
-            },
-          );
-        return Promise.resolve({ accessKeyId: id, secretAccessKey: key });
-      }),
-    );
+      return Promise.resolve({ accessKeyId: id, secretAccessKey: key });
+    });
+    try {
+      tiers.push(await opened);
+    } catch (error) {
+      if (options.only !== undefined || !(error instanceof StackctlError)) throw error;
+      options.onSkipped?.(name, error);
+    }
   }
   return tiers;
 }
