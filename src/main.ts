@@ -11,6 +11,12 @@ export async function main(): Promise<void> {
     if (interrupts > 1) process.exit(EXIT.interrupted);
     controller.abort(new Error(reason));
   };
+  // A reader that went away (`stackctl backup list | head`) is no error: stop writing, quietly.
+  for (const stream of [process.stdout, process.stderr])
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw error;
+    });
   process.on('SIGINT', () => interrupt('interrupted'));
   process.on('SIGTERM', () => interrupt('terminated'));
 

@@ -2,7 +2,8 @@ import { mkdtemp, mkdir, copyFile, writeFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../helpers/cli.js';
+import { execa } from 'execa';
+import { runCli, stackctlCommand } from '../helpers/cli.js';
 import { SHIPPED_SCHEMA } from '../helpers/paths.js';
 
 let project: string;
@@ -86,6 +87,12 @@ describe('stackctl (global behaviour)', () => {
     expect(result.exitCode).toBe(0);
     expect(result.stdout).toContain('Examples:');
     expect(result.stdout).toMatch(/Exit codes:[\s\S]*130 +interrupted/);
+  });
+
+  it('stops quietly when its reader goes away (a pipe into head)', async () => {
+    const result = await execa('bash', ['-c', `"${stackctlCommand()}" --help | head -1`], { reject: false });
+    expect(result.stdout).toBe('Usage: stackctl [options] [command]');
+    expect(result.stderr).toBe('');
   });
 
   it('every command and subcommand has --help with examples', async () => {
