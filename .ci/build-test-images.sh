@@ -18,6 +18,9 @@ install() {
 
 # The terminal tests drive stackctl on real pseudo-terminals through tmux.
 command -v tmux >/dev/null 2>&1 || install tmux
+# Scheduled backups: crontab (cron) and systemd's own calendar parser (systemd-analyze).
+command -v crontab >/dev/null 2>&1 || install cron
+command -v systemd-analyze >/dev/null 2>&1 || install systemd
 # The S3 backup tier is tested against moto's S3 server on loopback.
 /usr/bin/python3 -c 'import moto.server, flask_cors' >/dev/null 2>&1 || install python3-moto python3-flask python3-flask-cors
 

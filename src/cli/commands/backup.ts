@@ -3,6 +3,7 @@ import type { CommandContext } from '../context.js';
 import { collect, examples } from '../help.js';
 import type { BackupFlags, RestoreFlags } from '../actions/backup.js';
 import type { RetentionFlags } from '../actions/retention.js';
+import type { ScheduleFlags } from '../actions/schedule.js';
 
 export function registerBackup(program: Command, context: () => CommandContext): void {
   const backup = program
@@ -165,4 +166,51 @@ export function registerBackup(program: Command, context: () => CommandContext):
       const { retentionCleanupAction } = await import('../actions/retention.js');
       await retentionCleanupAction(env, flags, context());
     });
+
+  const schedule = program
+    .command('schedule')
+    .description(
+      "run each environment's backups on its policy's schedule: systemd timers, or crontab without systemd",
+    )
+    .addHelpText(
+      'after',
+      examples([
+        ['stackctl schedule show', 'what install would write'],
+        [
+          'stackctl schedule install production',
+          "production's backups, then retention cleanup, on its schedule",
+        ],
+        ['stackctl schedule remove', 'every scheduled backup of this project'],
+      ]),
+    );
+  const scheduleCommand = (name: string, description: string, example: readonly [string, string]) =>
+    schedule
+      .command(name)
+      .description(description)
+      .argument('[env]', 'one environment (default: all)')
+      .option('--cron', 'use crontab even where systemd runs')
+      .option('-s, --schema <path>', 'stack file')
+      .option('--json', 'print the result as JSON')
+      .addHelpText('after', examples([example]));
+  scheduleCommand('show', 'print the timers (or crontab entries) install would write', [
+    'stackctl schedule show production',
+    'one environment',
+  ]).action(async (env: string | undefined, flags: ScheduleFlags) => {
+    const { scheduleShowAction } = await import('../actions/schedule.js');
+    await scheduleShowAction(env, flags, context());
+  });
+  scheduleCommand('install', 'install and enable them for the current user', [
+    'stackctl schedule install --cron',
+    'in crontab',
+  ]).action(async (env: string | undefined, flags: ScheduleFlags) => {
+    const { scheduleInstallAction } = await import('../actions/schedule.js');
+    await scheduleInstallAction(env, flags, context());
+  });
+  scheduleCommand('remove', "disable and remove them (only stackctl's own entries)", [
+    'stackctl schedule remove production',
+    'one environment',
+  ]).action(async (env: string | undefined, flags: ScheduleFlags) => {
+    const { scheduleRemoveAction } = await import('../actions/schedule.js');
+    await scheduleRemoveAction(env, flags, context());
+  });
 }

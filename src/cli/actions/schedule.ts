@@ -1,0 +1,131 @@
+import { realpathSync } from 'node:fs';
+import {
+  detectScheduler,
+  installSchedule,
+  removeSchedule,
+  unitFolder,
+  type Scheduler,
+} from '../../effects/scheduler.js';
+import { scheduledJobs, systemdUnits, withCrontabEntry } from '../../plan/schedule.js';
+import { printJson, printLine, type CommandContext } from '../context.js';
+import { loadStack, requireEnvironment, type LoadedStack } from '../load-stack.js';
+import { requireBackup } from './backup.js';
+
+export interface ScheduleFlags {
+  cron?: boolean;
+  json?: boolean;
+  schema?: string;
+}
+
+/** How a scheduled run starts this stackctl: the single binary itself, or node and the script. */
+async function stackctlCommandLine(): Promise<string[]> {
+  try {
+    const sea = (await import('node:sea')) as { isSea?: () => boolean };
+    if (sea.isSea?.() === true) return [process.execPath];
+  } catch {
+    // node:sea is missing before Node 20.12: not a single binary.
+  }
+  const script = process.argv[1];
+  return script === undefined ? [process.execPath] : [process.execPath, realpathSync(script)];
+}
+
+async function jobsOf(stack: LoadedStack, envName: string | undefined) {
+  requireBackup(stack.file);
+  if (envName !== undefined) requireEnvironment(stack.file, envName);
+  const environments = envName === undefined ? Object.keys(stack.file.environments) : [envName];
+  return scheduledJobs(stack.file, environments, await stackctlCommandLine(), stack.schemaPath);
+}
+
+async function schedulerOf(flags: ScheduleFlags, ctx: CommandContext): Promise<Scheduler> {
+  return flags.cron === true ? 'cron' : detectScheduler(ctx.env);
+}
+
+export async function scheduleShowAction(
+  envName: string | undefined,
+  flags: ScheduleFlags,
+  ctx: CommandContext,
+): Promise<void> {
+  const stack = await loadStack(flags.schema, ctx);
+  const jobs = await jobsOf(stack, envName);
+  const scheduler =
+    flags.cron === true ? 'cron' : await detectScheduler(ctx.env).catch((): Scheduler => 'cron');
+  if (flags.json === true) {
+    printJson(ctx.stdout, {
+      scheduler,
+      jobs: jobs.map((job) => ({
+        environment: job.environment,
+        schedule: job.schedule,
+        command: job.command,
+        ...(scheduler === 'systemd'
+          ? { units: systemdUnits(job, stack.root), folder: unitFolder(ctx.env) }
+          : {}),
+      })),
+    });
+    return;
+  }
+  if (jobs.length === 0) {
+    printLine(ctx.stdout, `no schedule in the retention policy of ${envName ?? 'any environment'}`);
+    return;
+  }
+  for (const job of jobs) {
+    if (scheduler === 'systemd') {
+      const units = systemdUnits(job, stack.root);
+      printLine(ctx.stdout, `# ${unitFolder(ctx.env)}/${job.unit}.timer`);
+      ctx.stdout.write(units.timer);
+      printLine(ctx.stdout, `# ${unitFolder(ctx.env)}/${job.unit}.service`);
+      ctx.stdout.write(units.service);
+    } else {
+      ctx.stdout.write(withCrontabEntry('', stack.file.project.name, job.environment, job, stack.root));
+    }
+  }
+}
+
+export async function scheduleInstallAction(
+  envName: string | undefined,
+  flags: ScheduleFlags,
+  ctx: CommandContext,
+): Promise<void> {
+  const stack = await loadStack(flags.schema, ctx);
+  const jobs = await jobsOf(stack, envName);
+  if (jobs.length === 0) {
+    printLine(
+      ctx.stderr,
+      `no schedule in the retention policy of ${envName ?? 'any environment'}: nothing installed`,
+    );
+    return;
+  }
+  const scheduler = await schedulerOf(flags, ctx);
+  const written = await installSchedule(scheduler, stack.file.project.name, jobs, stack.root, ctx.env);
+  if (flags.json === true)
+    printJson(ctx.stdout, { scheduler, installed: jobs.map((job) => job.environment), written });
+  else
+    for (const job of jobs)
+      printLine(
+        ctx.stdout,
+        ctx.colors.green(`✔ ${job.environment}: backups at "${job.schedule}" (${scheduler})`),
+      );
+}
+
+export async function scheduleRemoveAction(
+  envName: string | undefined,
+  flags: ScheduleFlags,
+  ctx: CommandContext,
+): Promise<void> {
+  const stack = await loadStack(flags.schema, ctx, { orRecorded: true });
+  if (envName !== undefined) requireEnvironment(stack.file, envName);
+  const environments = envName === undefined ? Object.keys(stack.file.environments) : [envName];
+  // Every environment's entry, scheduled in the schema today or not: a schedule taken out of the
+  // schema must still be removable.
+  const targets = environments.map((environment) => ({
+    environment,
+    unit: `stackctl-backup-${stack.file.project.name}-${environment}`,
+  }));
+  const scheduler = await schedulerOf(flags, ctx);
+  const removed = await removeSchedule(scheduler, stack.file.project.name, targets, stack.root, ctx.env);
+  if (flags.json === true) printJson(ctx.stdout, { scheduler, removed });
+  else
+    printLine(
+      ctx.stdout,
+      removed.length === 0 ? 'no scheduled backup was installed' : `✔ removed ${removed.join(', ')}`,
+    );
+}
