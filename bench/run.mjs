@@ -124,4 +124,11 @@ if (spawnSync('docker', ['image', 'inspect', 'stackctl-test/busybox:1'], { stdio
     '\nstart benchmark skipped: no Docker engine or test image (.ci/install-docker.sh, .ci/build-test-images.sh)',
   );
 }
+// Backup and restore throughput need the real PostgreSQL test image.
+if (spawnSync('docker', ['image', 'inspect', 'stackctl-test/postgres:2'], { stdio: 'ignore' }).status === 0) {
+  const backup = spawnSync(process.execPath, [join(root, 'bench', 'backup.mjs')], { stdio: 'inherit' });
+  failed ||= backup.status !== 0;
+} else {
+  console.log('\nbackup benchmark skipped: no PostgreSQL test image (.ci/build-test-images.sh)');
+}
 process.exitCode = failed ? 1 : 0;

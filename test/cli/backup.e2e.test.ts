@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, stackctlCommand } from '../helpers/cli.js';
 import { dataStack, type DataStack } from '../helpers/data-stack.js';
 import { freePort } from '../helpers/project.js';
+import { commandLinesWhile } from '../helpers/processes.js';
 
 let stack: DataStack;
 
@@ -134,6 +135,43 @@ describe('backup and restore of real data services', () => {
 });
 
 describe('what a backup never does', () => {
+  it('puts no secret value on a command line or in its output, backing up and restoring', async () => {
+    const store = JSON.parse(
+      await readFile(join(stack.project.root, 'secrets', `.env.${stack.env}.json`), 'utf8'),
+    ) as {
+      secrets: Record<string, { value: string }>;
+    };
+    const values = Object.values(store.secrets).map((entry) => entry.value);
+    const backedUp = await commandLinesWhile(
+      execa(
+        stackctlCommand(),
+        ['backup', stack.env, '--service', 'redis', '--service', 'postgres', '--service', 'config', '--json'],
+        {
+          cwd: stack.project.root,
+          reject: false,
+        },
+      ),
+    );
+    expect(backedUp.result.exitCode, backedUp.result.stderr).toBe(0);
+    const id = (JSON.parse(backedUp.result.stdout) as BackupJson).id;
+    const restored = await commandLinesWhile(
+      execa(stackctlCommand(), ['restore', stack.env, '--from', id, '--service', 'redis', '--yes'], {
+        cwd: stack.project.root,
+        reject: false,
+      }),
+    );
+    expect(restored.result.exitCode, restored.result.stderr).toBe(0);
+    const seen = [...backedUp.commandLines, ...restored.commandLines];
+    expect(seen.length).toBeGreaterThan(10);
+    for (const value of values) {
+      for (const line of seen) expect(line).not.toContain(value);
+      for (const output of [backedUp.result, restored.result]) {
+        expect(String(output.stdout)).not.toContain(value);
+        expect(String(output.stderr)).not.toContain(value);
+      }
+    }
+  }, 120_000);
+
   it('a corrupted artifact fails verify, naming it, and restore then leaves the database untouched', async () => {
     const made = await backup('--service', 'postgres');
     const dump = made.artifacts[0]?.path ?? '';

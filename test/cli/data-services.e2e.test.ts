@@ -3,91 +3,31 @@
 // stackctl generates configure them, the healthchecks pass, data survives stop and start, and
 // `wipe --data db` removes the database and nothing else (issue 14).
 import { execa } from 'execa';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, stackctlCommand } from '../helpers/cli.js';
-import { freePort, shippedProject, type TempProject } from '../helpers/project.js';
-import { removeByLabel } from '../helpers/stack-project.js';
+import { dataStack, type DataStack } from '../helpers/data-stack.js';
+import { commandLinesWhile } from '../helpers/processes.js';
+import type { TempProject } from '../helpers/project.js';
 
+let stack: DataStack;
 let project: TempProject;
 let name: string;
 const ENV = 'development';
 
 beforeAll(async () => {
-  project = await shippedProject();
-  // A project name and ports of its own, so the test never meets another run's stack.
-  name = `data${process.pid}`;
-  const path = join(project.root, 'schemas', 'compose-schema.yaml');
-  const schema = (await readFile(path, 'utf8')).replace(/^ {2}name: \S+$/m, `  name: ${name}`);
-  await writeFile(path, schema);
-  await mkdir(join(project.root, 'compose'), { recursive: true });
-  // qdrant and minio have no test image here: scaled to none, which start then does not wait for
-  // (an image that exists locally, so compose has nothing to pull).
-  await writeFile(
-    join(project.root, 'compose', 'local.override.yml'),
-    [
-      'services:',
-      '  postgres:',
-      '    image: stackctl-test/postgres:2',
-      `    ports: !override ['127.0.0.1:${await freePort()}:5432']`,
-      '  redis:',
-      '    image: stackctl-test/redis:2',
-      `    ports: !override ['127.0.0.1:${await freePort()}:6379']`,
-      '  qdrant:',
-      '    image: stackctl-test/busybox:1',
-      '    deploy: { replicas: 0 }',
-      '  minio:',
-      '    image: stackctl-test/busybox:1',
-      '    deploy: { replicas: 0 }',
-      '',
-    ].join('\n'),
-  );
+  // A project name, subnets and ports of its own, so the test never meets another run's stack.
+  stack = await dataStack('data', 235);
+  project = stack.project;
+  name = stack.name;
 }, 60_000);
+afterAll(() => stack.remove());
 
-afterAll(async () => {
-  await removeByLabel(`io.stackctl.project=${name}`);
-  await project.remove();
-});
-
-const secret = async (variable: string): Promise<string> =>
-  (
-    JSON.parse(await readFile(join(project.root, 'secrets', `.env.${ENV}.json`), 'utf8')) as {
-      secrets: Record<string, { value: string }>;
-    }
-  ).secrets[variable]?.value ?? '';
-const envValue = async (variable: string): Promise<string> =>
-  /^(?:'|")?(.*?)(?:'|")?$/.exec(
-    (
-      (await readFile(join(project.root, `.env.${ENV}`), 'utf8'))
-        .split('\n')
-        .find((line) => line.startsWith(`${variable}=`)) ?? ''
-    ).slice(variable.length + 1),
-  )?.[1] ?? '';
-const container = (service: string): string => `${name}-${ENV}-${service}-1`;
-
-/** psql over TCP (scram), as a client of the stack would log in; the password goes in the environment. */
-const sql = async (query: string, password?: string) =>
-  execa(
-    'docker',
-    [
-      'exec',
-      '-e',
-      'PGPASSWORD',
-      container('postgres'),
-      'psql',
-      '-h',
-      '127.0.0.1',
-      '-U',
-      await envValue('POSTGRES_USER'),
-      '-d',
-      await envValue('POSTGRES_DB'),
-      '-tAc',
-      query,
-    ],
-    { env: { PGPASSWORD: password ?? (await secret('POSTGRES_PASSWORD')) }, reject: false },
-  );
-const start = () => runCli(['start', ENV, '--stack', 'core', '--skip-preflight'], { cwd: project.root });
+const secret = (variable: string): Promise<string> => stack.secret(variable);
+const container = (service: string): string => stack.container(service);
+const sql = (query: string, password?: string) => stack.sql(query, password);
+const start = () => stack.start();
 
 describe('real PostgreSQL and Redis from the generated credentials', () => {
   it('start brings them up healthy, and the generated credentials log in', async () => {
@@ -139,14 +79,7 @@ describe('real PostgreSQL and Redis from the generated credentials', () => {
       ['secrets', 'rotate', ENV, '--name', 'POSTGRES_PASSWORD', '--yes', '--json'],
       { cwd: project.root, env: { NO_COLOR: '1' }, reject: false },
     );
-    const commandLines = new Set<string>();
-    let done = false;
-    void rotation.finally(() => (done = true));
-    while (!done) {
-      for (const line of (await execa('ps', ['-eo', 'args'], { reject: false })).stdout.split('\n'))
-        commandLines.add(line);
-    }
-    const result = await rotation;
+    const { result, commandLines } = await commandLinesWhile(rotation);
     expect(result.exitCode, result.stderr).toBe(0);
     expect(JSON.parse(result.stdout)).toMatchObject({
       rotated: ['POSTGRES_PASSWORD'],
