@@ -10,6 +10,7 @@ import { runCli, stackctlCommand } from '../helpers/cli.js';
 import { dataStack, type DataStack } from '../helpers/data-stack.js';
 import { freePort } from '../helpers/project.js';
 import { commandLinesWhile } from '../helpers/processes.js';
+import { Terminal } from '../helpers/terminal.js';
 
 let stack: DataStack;
 
@@ -373,4 +374,29 @@ describe('the S3 tier', () => {
     expect(restored.exitCode, restored.stderr).toBe(0);
     expect((await stack.sql('select count(*) from big')).stdout).toBe('400000');
   }, 180_000);
+});
+
+describe('on a real terminal', () => {
+  it('shows bytes and rate while it copies; Ctrl-C stops it with 130, keeps nothing, and starts the service again', async () => {
+    expect(
+      (await qdrantFile('dd if=/dev/urandom of=/qdrant/storage/big bs=1M count=1500 2>/dev/null')).exitCode,
+    ).toBe(0);
+    const listing = () => readdir(join(stack.project.root, 'backups', stack.env)).catch(() => [] as string[]);
+    const before = await listing();
+    const terminal = await Terminal.open([stackctlCommand(), 'backup', stack.env, '--service', 'qdrant'], {
+      cwd: stack.project.root,
+    });
+    try {
+      await terminal.waitFor(/Backing up qdrant \(volume\): [\d.]+ [KMG]?B, [\d.]+ [KMG]?B\/s/, 30_000);
+      await terminal.send('C-c');
+      expect(await terminal.exitCode(10_000)).toBe(130);
+      expect(await terminal.screen()).toContain('interrupted: no backup of development was made');
+    } finally {
+      await terminal.close();
+    }
+    expect(await listing()).toEqual(before);
+    const state = await execa('docker', ['inspect', '-f', '{{.State.Status}}', stack.container('qdrant')]);
+    expect(state.stdout).toBe('running');
+    expect((await qdrantFile('rm /qdrant/storage/big')).exitCode).toBe(0);
+  }, 120_000);
 });

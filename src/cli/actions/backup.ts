@@ -122,7 +122,7 @@ export async function backupAction(envName: string, flags: BackupFlags, ctx: Com
     if (!tier) throw new Error(`tier ${tierName} did not open`);
     const started = Date.now();
     const stepStarted = new Map<BackupStep, number>();
-    const manifest = await createBackup(
+    const manifest = await createBackupOrSay(
       {
         file: stack.file,
         model,
@@ -164,6 +164,24 @@ export async function backupAction(envName: string, flags: BackupFlags, ctx: Com
   } finally {
     progress?.stop();
     await lock.release();
+  }
+}
+
+/** A backup cut short by Ctrl-C says so (nothing of it is kept), instead of naming the killed command. */
+async function createBackupOrSay(...args: Parameters<typeof createBackup>): Promise<BackupManifest> {
+  const [input, backupCtx] = args;
+  try {
+    return await createBackup(input, backupCtx);
+  } catch (error) {
+    if (backupCtx.signal?.aborted === true)
+      throw new StackctlError(
+        'E_INTERRUPTED',
+        `interrupted: no backup of ${input.model.name} was made; what was written is removed`,
+        {
+          hint: 'services stopped for a volume copy were started again',
+        },
+      );
+    throw error;
   }
 }
 
@@ -461,6 +479,7 @@ export async function restoreAction(
     const stoppedIds = [...running.values()].flat();
     const { stopContainers } = await import('../../effects/backup/services.js');
     const progress = flags.json === true ? undefined : startProgress(ctx, `Restoring ${envName}`);
+    const restored: string[] = [];
     try {
       await stopContainers(stoppedIds, { env: ctx.env, signal: ctx.signal });
       await restoreArtifacts(
@@ -471,10 +490,30 @@ export async function restoreAction(
           manifest,
           artifacts,
           store,
-          onStep: (artifact) => progress?.log(`  ✔ ${artifact.service} ${artifact.type} restored`),
+          onStep: (artifact) => {
+            restored.push(`${artifact.service} ${artifact.type}`);
+            progress?.log(`  ✔ ${artifact.service} ${artifact.type} restored`);
+          },
         },
         { root: stack.root, docker, env: ctx.env, signal: ctx.signal },
       );
+    } catch (error) {
+      // What depends on the data stays stopped: it must not run on data only partly restored.
+      const left = artifacts.map((a) => `${a.service} ${a.type}`).filter((name) => !restored.includes(name));
+      const state = `restored: ${restored.join(', ') || 'nothing'}; not restored: ${left.join(', ')}${dependents.length > 0 ? `; left stopped: ${dependents.join(', ')}` : ''}`;
+      if (ctx.signal.aborted)
+        throw new StackctlError(
+          'E_INTERRUPTED',
+          `interrupted: restore of ${manifest.id} stopped (${state})`,
+          {
+            hint: `run the restore again, or start what is stopped: stackctl start ${envName}`,
+          },
+        );
+      if (error instanceof StackctlError)
+        throw new StackctlError('E_RUNTIME', `${error.message} (${state})`, {
+          hint: error.hint ?? `fix the cause, then run the restore again`,
+        });
+      throw error;
     } finally {
       progress?.stop();
     }
