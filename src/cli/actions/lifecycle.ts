@@ -217,7 +217,7 @@ export async function logsAction(
   const env = requireEnvironment(stack.file, envName);
   if (service !== undefined && !env.services.includes(service)) {
     throw new StackctlError('E_USAGE', `${envName} has no service "${service}"`, {
-      hint: didYouMean(service, env.services, 'services:'),
+      hint: didYouMean(service, env.services, 'services'),
     });
   }
   const tail = flags.tail === 'all' ? undefined : Number(flags.tail);

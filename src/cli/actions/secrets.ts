@@ -365,7 +365,7 @@ export async function secretsGetAction(
     .map(([variable]) => variable);
   if (!declared.includes(name)) {
     throw new StackctlError('E_USAGE', `"${name}" is not a secret variable of the schema`, {
-      hint: didYouMean(name, declared, 'secret variables:'),
+      hint: didYouMean(name, declared, 'secret variables'),
     });
   }
   const store = await readSecretStore(stack.root, env);

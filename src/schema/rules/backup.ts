@@ -14,8 +14,7 @@ export const checkBackup: Rule = ({ file, report }) => {
         path: ['services', name, 'backup', 'password'],
         message: `"${password}" is not a secret variable`,
         hint:
-          didYouMean(password, secrets, 'secret variables:') ||
-          'declare it under variables with type: secret',
+          didYouMean(password, secrets, 'secret variables') || 'declare it under variables with type: secret',
       });
   }
   const backup = file.backup;
@@ -26,7 +25,7 @@ export const checkBackup: Rule = ({ file, report }) => {
       report({
         path,
         message: `unknown backup tier "${name}"`,
-        hint: didYouMean(name, tiers, 'tiers:') || 'declare it under backup.tiers',
+        hint: didYouMean(name, tiers, 'tiers') || 'declare it under backup.tiers',
       });
   };
   tierRef(['backup', 'defaultTier'], backup.defaultTier);
@@ -35,7 +34,7 @@ export const checkBackup: Rule = ({ file, report }) => {
       path: ['backup', 'encryptionKey'],
       message: `"${backup.encryptionKey}" is not a secret variable`,
       hint:
-        didYouMean(backup.encryptionKey, secrets, 'secret variables:') ||
+        didYouMean(backup.encryptionKey, secrets, 'secret variables') ||
         'declare it under variables with type: secret and a secretType',
     });
   for (const [name, tier] of Object.entries(backup.tiers)) {
@@ -56,7 +55,7 @@ export const checkBackup: Rule = ({ file, report }) => {
         path: ['backup', 'retention', envName],
         at: 'key',
         message: `unknown environment "${envName}"`,
-        hint: didYouMean(envName, environments, 'environments:') || 'declare it under environments',
+        hint: didYouMean(envName, environments, 'environments') || 'declare it under environments',
       });
       continue;
     }
@@ -68,7 +67,7 @@ export const checkBackup: Rule = ({ file, report }) => {
           at: 'key',
           message: `${envName} runs no service "${service}"`,
           hint:
-            didYouMean(service, env.services, 'its services:') ||
+            didYouMean(service, env.services, 'its services') ||
             `services of ${envName}: ${env.services.join(', ')}`,
         });
     if (policy.schedule !== undefined) {
