@@ -35,7 +35,7 @@ export async function dataStack(
 ): Promise<DataStack> {
   const env = 'development';
   const project = await shippedProject();
-  const name = `${prefix}${process.pid}`;
+  const name = `${prefix}${octet}p${process.pid}`;
   const path = join(project.root, 'schemas', 'compose-schema.yaml');
   // Test files run in parallel: each passes its own octet so their subnets never overlap.
   const schema = (await readFile(path, 'utf8'))

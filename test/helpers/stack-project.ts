@@ -32,7 +32,8 @@ export async function stackProject(
 ): Promise<StackProject> {
   const root = await mkdtemp(join(tmpdir(), 'stackctl-stack-'));
   await mkdir(join(root, 'schemas'));
-  const name = `stk${process.pid}${Math.floor(Math.random() * 1000)}`;
+  // Test files may share one process (and pid): the octet, unique per file, keeps names apart.
+  const name = `stk${octet}p${process.pid}`;
   const webPort = await freePort();
   const text = (await readFile(join(REPO_ROOT, 'test', 'fixtures', 'stacks', 'app.yaml'), 'utf8'))
     .replace('name: stktest', `name: ${name}`)
