@@ -4,6 +4,7 @@ import { colorEnabled, createColors } from '../ui/colors.js';
 import { SCHEMA_FORMAT_VERSION, STACKCTL_VERSION } from '../version.js';
 import { registerBackup } from './commands/backup.js';
 import { registerGenerate } from './commands/generate.js';
+import { registerImport } from './commands/import.js';
 import { registerGpu } from './commands/gpu.js';
 import { registerLifecycle } from './commands/lifecycle.js';
 import { registerPreflight } from './commands/preflight.js';
@@ -92,6 +93,7 @@ function buildProgram(io: ProcessIO): Command {
   registerPreflight(program, getContext);
   registerGpu(program, getContext);
   registerBackup(program, getContext);
+  registerImport(program, getContext);
   program
     .command('completion')
     .description('print a completion script for bash, zsh or fish')

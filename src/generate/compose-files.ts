@@ -76,9 +76,12 @@ function composeService(file: StackFile, name: string, def: ServiceDef): Record<
     if (!STACKCTL_KEYS.has(key)) out[key] = value;
   }
   const kind = def.kind ?? 'service';
-  out['profiles'] = Object.entries(file.environments)
+  const profiles = Object.entries(file.environments)
     .filter(([, env]) => env.services.includes(name))
     .map(([envName]) => envName);
+  // compose runs a service without profiles in every environment: one in no environment gets a
+  // profile no environment activates (validate warns about it).
+  out['profiles'] = profiles.length > 0 ? profiles : ['stackctl-in-no-environment'];
   out['restart'] = def.restart ?? (kind === 'job' ? 'no' : (file.project.restartPolicy ?? 'unless-stopped'));
   const reachable = new Set([def.stack, ...stackClosure(file.stacks, def.stack)]);
   out['networks'] = stackOrder(file)
@@ -161,11 +164,30 @@ export function renderEnvironmentOverride({ file, model, header }: EnvironmentOv
         ]),
       ),
       volumes: Object.fromEntries(
-        Object.keys(file.volumes).map((name) => [name, { labels: { [LABELS.environment]: model.name } }]),
+        Object.keys(file.volumes).map((name) => {
+          // An existing volume (an imported installation's data): used as it is, never created.
+          const external = model.definition.externalVolumes?.[name];
+          return [
+            name,
+            external === undefined
+              ? { labels: { [LABELS.environment]: model.name } }
+              : { external: true, name: external },
+          ];
+        }),
       ),
     },
     { aliasDuplicateObjects: false },
   );
+  // An external volume takes no labels: `!reset {}` drops the base file's for this environment.
+  for (const name of Object.keys(model.definition.externalVolumes ?? {})) {
+    const volumesNode = isMap(doc.contents) ? doc.contents.get('volumes', true) : undefined;
+    const volumeNode = isMap(volumesNode) ? volumesNode.get(name, true) : undefined;
+    if (isMap(volumeNode)) {
+      const labels = doc.createNode({});
+      if (isMap(labels)) labels.tag = '!reset';
+      volumeNode.set('labels', labels);
+    }
+  }
   // Replicas cannot share a host port: `!reset []` drops the base file's ports for this environment.
   for (const name of resetPorts) {
     const servicesNode = isMap(doc.contents) ? doc.contents.get('services', true) : undefined;

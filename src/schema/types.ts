@@ -211,6 +211,8 @@ export interface EnvironmentDef {
   services: string[];
   variables?: Record<string, Scalar>;
   overrides?: Record<string, ServiceOverrideDef>;
+  /** Schema volume → an existing Docker volume this environment mounts (never created or removed). */
+  externalVolumes?: Record<string, string>;
 }
 
 export interface FirstRunDef {

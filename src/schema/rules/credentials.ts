@@ -87,10 +87,16 @@ export const checkCredentials: Rule = ({ file, report }) => {
     }
     for (const [name, value] of Object.entries(env.variables ?? {})) {
       if ((SECRET_KEY.test(name) || USER_KEY.test(name)) && isWellKnown(value)) {
+        // An environment that mounts an earlier installation's data keeps the user name its data was
+        // made with (a database role); changing it would lock the data out. Said, not refused.
+        const keptForData = USER_KEY.test(name) && Object.keys(env.externalVolumes ?? {}).length > 0;
         report({
           path: ['environments', envName, 'variables', name],
-          message: `well-known default credential "${String(value)}" for ${name}`,
-          hint: 'choose a project-specific value',
+          ...(keptForData ? { severity: 'warning' as const } : {}),
+          message: `well-known default credential "${String(value)}" for ${name}${keptForData ? ', kept for the data this environment mounts' : ''}`,
+          hint: keptForData
+            ? 'once the data is moved (backup and restore), rename the role and choose a project-specific value'
+            : 'choose a project-specific value',
         });
       }
     }
