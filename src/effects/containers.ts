@@ -61,6 +61,7 @@ export async function inspectContainer(docker: Docker, id: string): Promise<Cont
       oomKilled: info.State.OOMKilled,
       restartCount: info.RestartCount,
       startedAt: info.State.StartedAt,
+      restartPolicy: info.HostConfig.RestartPolicy?.Name ?? '',
       ports,
       labels: info.Config.Labels ?? {},
       tty: info.Config.Tty,

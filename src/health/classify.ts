@@ -8,6 +8,8 @@ export interface ContainerSnapshot {
   readonly oomKilled: boolean;
   readonly restartCount: number;
   readonly startedAt: string;
+  /** Docker's restart policy for it (no, always, unless-stopped, on-failure), when known. */
+  readonly restartPolicy?: string;
 }
 
 export type ServiceState =
@@ -74,9 +76,15 @@ export function classifyService(
     for (const container of containers) {
       const restarts = container.restartCount - (restartsAtStart.get(container.id) ?? container.restartCount);
       const codes = deaths.get(container.id) ?? [];
-      const restarting = container.status === 'restarting' || restarts > 0;
-      if (codes.length === 0 && !restarting) continue;
       const code = codes.at(-1) ?? container.exitCode;
+      // Just after a crash, before Docker has restarted it, the container shows as exited: its
+      // restart policy says whether it will be restarted, so the verdict does not hang on timing.
+      const policy = container.restartPolicy ?? '';
+      const willRestart =
+        codes.length > 0 &&
+        (policy === 'always' || policy === 'unless-stopped' || (policy === 'on-failure' && code !== 0));
+      const restarting = container.status === 'restarting' || restarts > 0 || willRestart;
+      if (codes.length === 0 && !restarting) continue;
       // Once restarted and running again, inspect shows exit code 0 whatever the process exited with.
       const exited =
         codes.length > 0
@@ -89,7 +97,10 @@ export function classifyService(
         return {
           phase: 'failed',
           reason: 'crash-looping',
-          detail: `crash-looping: ${exited} and was restarted ${times} time${times === 1 ? '' : 's'} by its restart policy`,
+          detail:
+            restarts === 0 && container.status !== 'restarting'
+              ? `crash-looping: ${exited}, and its restart policy (${policy}) restarts it`
+              : `crash-looping: ${exited} and was restarted ${times} time${times === 1 ? '' : 's'} by its restart policy`,
         };
       }
       return { phase: 'failed', reason: 'exited', detail: exited };

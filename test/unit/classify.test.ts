@@ -90,6 +90,31 @@ describe('classifyService', () => {
     );
   });
 
+  it('calls a crash a crash loop as soon as it dies when its restart policy will restart it', () => {
+    // Seen between the die event and Docker's restart: exited for now, restarted next.
+    const dead = container({ status: 'exited', exitCode: 3, restartPolicy: 'unless-stopped' });
+    const died = new Map([['c1', [3]]]);
+    expect(classifyService(service, [dead], new Map([['c1', 0]]), Date.now(), died)).toEqual({
+      phase: 'failed',
+      reason: 'crash-looping',
+      detail:
+        "crash-looping: exited with code 3 (Docker's die event), and its restart policy (unless-stopped) restarts it",
+    });
+    // on-failure restarts only a failure; no policy leaves it down: exited.
+    expect(
+      classifyService(
+        service,
+        [{ ...dead, restartPolicy: 'on-failure' }],
+        new Map([['c1', 0]]),
+        Date.now(),
+        died,
+      ),
+    ).toMatchObject({ reason: 'crash-looping' });
+    expect(
+      classifyService(service, [{ ...dead, restartPolicy: 'no' }], new Map([['c1', 0]]), Date.now(), died),
+    ).toMatchObject({ reason: 'exited' });
+  });
+
   it('takes exit codes from die events, and counts one restart while watching as a crash loop', () => {
     // Restarted by its policy: inspect shows it running again, with exit code 0; the die event said 3.
     const restarted = container({ status: 'running', health: 'starting', restartCount: 1, exitCode: 0 });
