@@ -910,6 +910,22 @@ export function convertOriginal(original: OriginalProject, now: Date): Conversio
     services,
     environments,
   };
+  // The original's first run (make first-run): wipe development, fresh secrets, start.
+  const firstRunEnvironment = environments['development'] ? 'development' : Object.keys(environments)[0];
+  if (firstRunEnvironment !== undefined) {
+    file.firstRun = {
+      description: `Wipe ${firstRunEnvironment}, regenerate its secrets, start it (the original make first-run)`,
+      environment: firstRunEnvironment,
+      regenerateSecrets: true,
+    };
+    say(
+      'info',
+      schemaFile,
+      ['environments'],
+      `the first-run flow is ${firstRunEnvironment}'s`,
+      'stackctl start first-run (it asks before it wipes)',
+    );
+  }
 
   // Secret stores: every value kept, as it is.
   const stores = new Map<string, SecretStore>();

@@ -3,7 +3,8 @@
 import { execa, type ResultPromise } from 'execa';
 import { CreateBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
-import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, stackctlCommand } from '../helpers/cli.js';
@@ -26,7 +27,11 @@ const BUCKET = 'stackctl-backups';
 let s3Port: number;
 let s3Server: ResultPromise | undefined;
 
+let remoteFolder: string;
+
 beforeAll(async () => {
+  // A remote tier is any mounted folder: a temporary one stands in for an NFS mount.
+  remoteFolder = await mkdtemp(join(tmpdir(), 'stackctl-nas-'));
   s3Port = await freePort();
   s3Server = execa('/usr/bin/python3', ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(s3Port)], {
     reject: false,
@@ -49,6 +54,7 @@ beforeAll(async () => {
           '    local: { type: local, path: backups }\n',
           [
             '    local: { type: local, path: backups }',
+            `    nas: { type: remote, path: ${remoteFolder} }`,
             '    cloud:',
             '      type: s3',
             `      bucket: ${BUCKET}`,
@@ -64,6 +70,7 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(async () => {
   s3Server?.kill();
+  await rm(remoteFolder, { recursive: true, force: true });
   await stack.remove();
 });
 
@@ -398,5 +405,22 @@ describe('on a real terminal', () => {
     const state = await execa('docker', ['inspect', '-f', '{{.State.Status}}', stack.container('qdrant')]);
     expect(state.stdout).toBe('running');
     expect((await qdrantFile('rm /qdrant/storage/big')).exitCode).toBe(0);
+  }, 120_000);
+});
+
+describe('a remote tier', () => {
+  it('keeps sets in the mounted folder it names, and they verify and restore from there', async () => {
+    expect(await stack.redis('SET', 'remote-key', 'kept on the nas')).toBe('OK');
+    const made = await backup('--service', 'redis', '--tier', 'nas');
+    expect(made.tier).toBe('nas');
+    expect(made.artifacts[0]?.path).toBe(join(remoteFolder, stack.env, made.id, 'redis.rdb'));
+    expect((await readdir(join(remoteFolder, stack.env))).filter((name) => !name.startsWith('.'))).toContain(
+      made.id,
+    );
+    expect((await cli(['backup', 'verify', made.id])).exitCode).toBe(0);
+    expect(await stack.redis('DEL', 'remote-key')).toBe('1');
+    const restored = await cli(['restore', stack.env, '--from', made.id, '--yes']);
+    expect(restored.exitCode, restored.stderr).toBe(0);
+    expect(await stack.redis('GET', 'remote-key')).toBe('kept on the nas');
   }, 120_000);
 });

@@ -110,8 +110,20 @@ describe('stackctl import', () => {
       expect(report.report.some((e) => e.message.includes('container_name'))).toBe(true);
 
       expect((await runCli(['validate'], { cwd: out })).exitCode).toBe(0);
+      // The original's first-run flow (wipe development, fresh secrets, start).
+      expect(await readFile(join(out, 'schemas', 'compose-schema.yaml'), 'utf8')).toMatch(
+        /^firstRun:\n(?: {2}.*\n)*? {2}environment: development$/m,
+      );
       const generated = await runCli(['generate', '--all'], { cwd: out });
       expect(generated.exitCode, generated.stderr).toBe(0);
+      // The original templates' layout, converted: their sections, each variable once, with its value.
+      const envFile = await readFile(join(out, '.env.staging'), 'utf8');
+      expect(envFile).toContain('# DATABASE CONFIGURATION');
+      expect(envFile.match(/^POSTGRES_PASSWORD=/gm)).toHaveLength(1);
+      expect(envFile.indexOf('POSTGRES_DB=')).toBeLessThan(envFile.indexOf('LITELLM_MASTER_KEY='));
+      expect(await readFile(join(out, 'original', 'env-templates', 'core.env.j2'), 'utf8')).toContain(
+        'vault_postgres_password',
+      );
       const environments = Object.keys(
         (
           JSON.parse((await runCli(['generate', '--all', '--json'], { cwd: out })).stdout) as {

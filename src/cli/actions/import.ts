@@ -13,6 +13,7 @@ import {
   type ReportEntry,
   type SourceFile,
 } from '../../import/convert.js';
+import { convertTemplates, type TemplateSource } from '../../import/templates.js';
 import { COMPOSE_LABELS } from '../../labels.js';
 import { validateStackText } from '../../schema/validate.js';
 import { printJson, printLine, type CommandContext } from '../context.js';
@@ -233,22 +234,29 @@ export async function importAction(flags: ImportFlags, ctx: CommandContext): Pro
     await write('schemas/compose-schema.yaml', schemaText);
     for (const [env, store] of conversion.stores)
       await write(`${SECRETS_DIR}/.env.${env}.json`, serializeSecretStore(store), 0o600);
+    const sources: TemplateSource[] = [];
     for (const template of await readdir(join(from, 'env-templates')).catch(() => [] as string[])) {
-      // Kept for reference: stackctl writes env files from the schema, not from these.
       if (!template.endsWith('.j2') || (await stat(join(from, 'env-templates', template))).isDirectory())
         continue;
       const text = await readRegularText(join(from, 'env-templates', template));
-      if (text !== undefined) await write(`original/env-templates/${template}`, text);
+      if (text === undefined) continue;
+      sources.push({ name: template, text });
+      // The originals, for reference.
+      await write(`original/env-templates/${template}`, text);
     }
-    if (written.some((path) => path.startsWith('original/env-templates/')))
+    // Their layout carried over: the same sections and order, each schema variable once.
+    const templates = convertTemplates(sources, new Set(Object.keys(conversion.file.variables)));
+    for (const template of templates.files) await write(`env-templates/${template.name}`, template.content);
+    report.push(...templates.report);
+    if (templates.files.length > 0)
       report.push({
         severity: 'info',
-        file: 'env-templates/',
+        file: 'env-templates/master.env.j2',
         line: 1,
         message:
-          "the original Jinja2 templates wrote one env file per service from setup_secrets.py's context",
+          "the original templates' expressions (vault_* names, default() fallbacks) became stackctl's variable() calls",
         action:
-          'kept in original/env-templates/ for reference; stackctl writes .env.<env> from the schema (generate)',
+          'the originals are kept in original/env-templates/; stackctl generate fills the converted ones from the schema and the secret store',
       });
   }
   const secretCount = [...conversion.stores.values()].reduce(
