@@ -3,11 +3,12 @@
 // stackctl's peak memory meanwhile (GNU time's maximum resident set size); then a volume copy of
 // BENCH_VOLUME_GB (default 2) GB, to show memory stays flat whatever the size.
 // Sizes: BENCH_DB_ROWS (default 4,500,000 rows, about 600 MB on disk).
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync, cpSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { removeProjectResources } from './docker-cleanup.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const bin = process.env.STACKCTL_BIN ?? join(root, 'bin', 'stackctl');
@@ -91,21 +92,7 @@ const psql = (sql) =>
   ]);
 
 function cleanup() {
-  for (const kind of [
-    ['ps', '-aq'],
-    ['network', 'ls', '-q'],
-    ['volume', 'ls', '-q'],
-  ]) {
-    const ids = execFileSync('docker', [...kind, '--filter', `label=io.stackctl.project=${project}`], {
-      encoding: 'utf8',
-    })
-      .split('\n')
-      .filter(Boolean);
-    if (ids.length === 0) continue;
-    execFileSync('docker', [...(kind[0] === 'ps' ? ['rm', '-f'] : [kind[0], 'rm']), ...ids], {
-      stdio: 'ignore',
-    });
-  }
+  removeProjectResources(project);
   rmSync(dir, { recursive: true, force: true });
 }
 

@@ -8,6 +8,7 @@ import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { removeProjectResources } from './docker-cleanup.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const bin = process.env.STACKCTL_BIN ?? join(root, 'bin', 'stackctl');
@@ -37,20 +38,7 @@ writeFileSync(
 const seconds = (start) => Number(process.hrtime.bigint() - start) / 1e9;
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 function cleanup() {
-  for (const kind of [
-    ['ps', '-aq'],
-    ['network', 'ls', '-q'],
-    ['volume', 'ls', '-q'],
-  ]) {
-    const ids = execFileSync('docker', [...kind, '--filter', `label=io.stackctl.project=${project}`], {
-      encoding: 'utf8',
-    })
-      .split('\n')
-      .filter(Boolean);
-    if (ids.length === 0) continue;
-    const remove = kind[0] === 'ps' ? ['rm', '-f'] : [kind[0], 'rm'];
-    execFileSync('docker', [...remove, ...ids], { stdio: 'ignore' });
-  }
+  removeProjectResources(project);
 }
 
 // What the engine itself needs, with no tool in the way: the same containers, already created,

@@ -10,22 +10,20 @@ export type TemplateSources = ReadonlyMap<string, string>;
 
 export const MASTER_TEMPLATE = 'master.env.j2';
 
+/** How every master template starts: the generated-file header, the environment, its compose project. */
+export const MASTER_PRELUDE: readonly string[] = [
+  '{{ header }}',
+  '# Environment: {{ environment.name }} ({{ environment.description }})',
+  '# Compose project: {{ environment.project }}. Holds secret values: keep this file 0600 and out of git.',
+  '',
+  'COMPOSE_PROJECT_NAME={{ environment.project | dotenv }}',
+  'COMPOSE_PROFILES={{ environment.name | dotenv }}',
+  '',
+];
+
 /** The layout used when a project has no env-templates/: every variable, in schema order. */
 export const BUILT_IN_TEMPLATES: TemplateSources = new Map([
-  [
-    MASTER_TEMPLATE,
-    [
-      '{{ header }}',
-      '# Environment: {{ environment.name }} ({{ environment.description }})',
-      '# Compose project: {{ environment.project }}. Holds secret values: keep this file 0600 and out of git.',
-      '',
-      'COMPOSE_PROJECT_NAME={{ environment.project | dotenv }}',
-      'COMPOSE_PROFILES={{ environment.name | dotenv }}',
-      '',
-      '{{ remaining() }}',
-      '',
-    ].join('\n'),
-  ],
+  [MASTER_TEMPLATE, [...MASTER_PRELUDE, '{{ remaining() }}', ''].join('\n')],
 ]);
 
 class MemoryLoader extends nunjucks.Loader {

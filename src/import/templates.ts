@@ -1,6 +1,7 @@
 // The original Jinja2 env templates (Ansible/OpenBao style: `NAME={{ vault_name | default('…') }}`,
 // one file per service, included from master.env.j2) as stackctl env templates: the same sections
 // and order, each schema variable placed once with {{ variable("NAME") }}. Pure.
+import { MASTER_PRELUDE } from '../generate/env-file.js';
 import type { ReportEntry } from './convert.js';
 
 export interface TemplateSource {
@@ -11,17 +12,10 @@ export interface TemplateSource {
 const INCLUDE = /^\s*\{%-?\s*include\s+["']([^"']+)["']\s*-?%\}\s*$/;
 const ASSIGNMENT = /^\s*([A-Z][A-Z0-9_]*)\s*=/;
 
-/** The header every stackctl master template starts with (the generated-file header, the project). */
 const PRELUDE = [
   '{#- Imported from the original master.env.j2 by stackctl import: its sections and order, each',
   '    schema variable once; remaining() writes what no section placed. -#}',
-  '{{ header }}',
-  '# Environment: {{ environment.name }} ({{ environment.description }})',
-  '# Compose project: {{ environment.project }}. Holds secret values: keep this file 0600 and out of git.',
-  '',
-  'COMPOSE_PROJECT_NAME={{ environment.project | dotenv }}',
-  'COMPOSE_PROFILES={{ environment.name | dotenv }}',
-  '',
+  ...MASTER_PRELUDE,
 ];
 
 export function convertTemplates(
