@@ -113,7 +113,8 @@ const GPU_VARIABLES: Record<
   CUDA_DEVICE_ORDER: { type: 'string', default: 'PCI_BUS_ID', description: 'CUDA device order' },
   GPU_COUNT: { type: 'integer', default: 0, description: 'GPUs used' },
 };
-const SECRET_NAME = /(PASSWORD|SECRET|_KEY$|TOKEN|SALT)/;
+/** Names the original used for secrets (its stores and .env files hold them). */
+export const SECRET_NAME = /(PASSWORD|SECRET|_KEY$|TOKEN|SALT)/;
 const USER_KEY = /(USER|USERNAME|LOGIN)$/;
 const WELL_KNOWN_USERS = new Set([
   'admin',

@@ -94,6 +94,16 @@ export function servicesWithData(file: StackFile, model: EnvironmentModel): Reso
   );
 }
 
+/** The database and role a PostgreSQL backup or restore of a service uses, variables applied. */
+export function postgresLogin(
+  model: EnvironmentModel,
+  service: ResolvedService,
+): { database: string; user: string } {
+  const backup = service.definition.backup;
+  const values = (text: string): string => interpolate(text, model.values).value;
+  return { database: values(backup?.database ?? 'postgres'), user: values(backup?.user ?? 'postgres') };
+}
+
 /** The artifacts of one backup set. Throws a usage error for a service or type that cannot be backed up. */
 export function planBackup(file: StackFile, model: EnvironmentModel, request: BackupRequest): BackupStep[] {
   const candidates = servicesWithData(file, model);
@@ -115,7 +125,6 @@ export function planBackup(file: StackFile, model: EnvironmentModel, request: Ba
       ? candidates.filter((service) => request.services.includes(service.name))
       : candidates;
   const steps: BackupStep[] = [];
-  const values = (text: string): string => interpolate(text, model.values).value;
   for (const service of chosen) {
     const method = backupMethod(file, service);
     if (method === 'none') continue;
@@ -135,8 +144,7 @@ export function planBackup(file: StackFile, model: EnvironmentModel, request: Ba
         method,
         type,
         file: `${service.name}.${type}.dump`,
-        database: values(backup?.database ?? 'postgres'),
-        user: values(backup?.user ?? 'postgres'),
+        ...postgresLogin(model, service),
       });
     } else if (method === 'redis' && (type === 'rdb' || type === 'aof')) {
       steps.push({

@@ -77,6 +77,11 @@ export function shellWord(word: string): string {
   return `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
+/** The systemd unit (without .service/.timer) of an environment's scheduled backup. */
+export function scheduleUnit(project: string, environment: string): string {
+  return `stackctl-backup-${project}-${environment}`;
+}
+
 export interface ScheduledJob {
   readonly environment: string;
   readonly schedule: string;
@@ -102,7 +107,7 @@ export function scheduledJobs(
       {
         environment,
         schedule,
-        unit: `stackctl-backup-${file.project.name}-${environment}`,
+        unit: scheduleUnit(file.project.name, environment),
         command: `${run('backup', environment)} && ${run('retention', 'cleanup', environment, '--yes')}`,
       },
     ];

@@ -9,6 +9,7 @@ import { serializeSecretStore } from '../../generate/secrets.js';
 import { parse as parseDotenv } from 'dotenv';
 import {
   convertOriginal,
+  SECRET_NAME,
   type OriginalProject,
   type ReportEntry,
   type SourceFile,
@@ -95,9 +96,7 @@ async function originalSecrets(root: string): Promise<OriginalProject['secrets']
     const match = /^\.env\.([A-Za-z0-9_-]+)$/.exec(name);
     if (!match?.[1] || found.has(match[1])) continue;
     const values = parseDotenv((await readRegularText(join(root, name))) ?? '');
-    const secrets = Object.fromEntries(
-      Object.entries(values).filter(([key]) => /(PASSWORD|SECRET|_KEY$|TOKEN|SALT)/.test(key)),
-    );
+    const secrets = Object.fromEntries(Object.entries(values).filter(([key]) => SECRET_NAME.test(key)));
     found.set(match[1], { file: name, values: secrets });
   }
   return found;

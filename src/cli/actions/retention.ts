@@ -1,4 +1,3 @@
-import { StackctlError } from '../../errors.js';
 import { manifestServices, type BackupManifest } from '../../effects/backup/manifest.js';
 import { expiredLogFiles, type ExpiredFiles } from '../../effects/backup/log-files.js';
 import type { Leftover, TierStore } from '../../effects/backup/tiers.js';
@@ -230,15 +229,4 @@ export async function retentionCleanupAction(
   } finally {
     for (const lock of locks) await lock.release();
   }
-}
-
-export function requirePolicy(
-  policy: RetentionPolicyDef | undefined,
-  environment: string,
-): RetentionPolicyDef {
-  if (!policy)
-    throw new StackctlError('E_USAGE', `${environment} has no retention policy`, {
-      hint: `add backup.retention.${environment} to the schema`,
-    });
-  return policy;
 }

@@ -6,7 +6,7 @@ import {
   unitFolder,
   type Scheduler,
 } from '../../effects/scheduler.js';
-import { scheduledJobs, systemdUnits, withCrontabEntry } from '../../plan/schedule.js';
+import { scheduleUnit, scheduledJobs, systemdUnits, withCrontabEntry } from '../../plan/schedule.js';
 import { printJson, printLine, type CommandContext } from '../context.js';
 import { loadStack, requireEnvironment, type LoadedStack } from '../load-stack.js';
 import { requireBackup } from './backup.js';
@@ -118,7 +118,7 @@ export async function scheduleRemoveAction(
   // schema must still be removable.
   const targets = environments.map((environment) => ({
     environment,
-    unit: `stackctl-backup-${stack.file.project.name}-${environment}`,
+    unit: scheduleUnit(stack.file.project.name, environment),
   }));
   const scheduler = await schedulerOf(flags, ctx);
   const removed = await removeSchedule(scheduler, stack.file.project.name, targets, stack.root, ctx.env);

@@ -9,7 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import { StackctlError } from '../../errors.js';
 import type { SecretStore } from '../../generate/secrets.js';
 import type { EnvironmentModel } from '../../model/environment.js';
-import { backupId, type BackupStep } from '../../plan/backup.js';
+import { backupId, postgresLogin, type BackupStep } from '../../plan/backup.js';
 import type { BackupDef, StackFile } from '../../schema/types.js';
 import { STACKCTL_VERSION } from '../../version.js';
 import { projectContainers, type ContainerSummary } from '../containers.js';
@@ -338,7 +338,8 @@ export async function restoreArtifacts(input: RestoreInput, ctx: BackupContext):
   const { model } = input;
   for (const artifact of input.artifacts) {
     const source = (): Promise<Readable> => input.tier.read(input.manifest, artifact.file);
-    const definition = model.services.find((service) => service.name === artifact.service)?.definition;
+    const resolved = model.services.find((service) => service.name === artifact.service);
+    const definition = resolved?.definition;
     if (artifact.type === 'config') {
       await restoreConfig(
         ctx.root,
@@ -347,20 +348,8 @@ export async function restoreArtifacts(input: RestoreInput, ctx: BackupContext):
       );
     } else if (artifact.type === 'full' || artifact.type === 'schema' || artifact.type === 'data') {
       const container = await runningContainerOf(ctx, model, artifact.service);
-      const values = definition?.backup;
-      const { interpolate } = await import('../../schema/interpolate.js');
-      const text = (value: string | undefined, fallback: string): string =>
-        interpolate(value ?? fallback, model.values).value;
-      await pgRestore(
-        container.id,
-        {
-          database: text(values?.database, 'postgres'),
-          user: text(values?.user, 'postgres'),
-          type: artifact.type,
-        },
-        await source(),
-        ctx,
-      );
+      const login = resolved ? postgresLogin(model, resolved) : { database: 'postgres', user: 'postgres' };
+      await pgRestore(container.id, { ...login, type: artifact.type }, await source(), ctx);
     } else if (artifact.type === 'rdb' || artifact.type === 'aof') {
       const container = await runningContainerOf(ctx, model, artifact.service);
       const password = storeValue(input.store, definition?.backup?.password);

@@ -4,7 +4,6 @@
 import {
   DeleteObjectsCommand,
   GetObjectCommand,
-  HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
@@ -150,19 +149,6 @@ export class S3Tier implements TierStore {
   async removeLeftover(leftover: Leftover): Promise<void> {
     const setPrefix = leftover.location.replace(`s3://${this.bucket}/`, '');
     await this.deleteKeys((await this.objects(setPrefix)).map((object) => object.key));
-  }
-
-  /** Whether the bucket answers (for a clear error before a long backup). */
-  async check(): Promise<void> {
-    await this.wrap(
-      'reaching the bucket',
-      this.client
-        .send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.key('.probe') }))
-        .catch((error: unknown) => {
-          if ((error as { name?: string }).name === 'NotFound') return undefined;
-          throw error;
-        }),
-    );
   }
 
   private async objects(prefix: string): Promise<{ key: string; modified: number }[]> {

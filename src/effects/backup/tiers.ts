@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { chmod, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
-import { PassThrough, Transform, type Readable } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { StackctlError } from '../../errors.js';
 import type { BackupTierDef } from '../../schema/types.js';
@@ -35,12 +35,9 @@ export function measuring(onBytes?: (total: number) => void): Transform & { resu
   });
 }
 
-/** An artifact source: a stream, or a function that writes into one (so its errors reach the writer). */
-export type ArtifactSource = Readable;
-
 export interface SetWriter {
   /** Streams one artifact into the set, hashing it on the way. */
-  write(file: string, source: ArtifactSource, onBytes?: (total: number) => void): Promise<WrittenArtifact>;
+  write(file: string, source: Readable, onBytes?: (total: number) => void): Promise<WrittenArtifact>;
   /** Writes the manifest last: the set becomes a backup. */
   commit(manifest: BackupManifest): Promise<void>;
   /** Removes what was written: nothing of an unfinished set stays. */
@@ -200,9 +197,4 @@ async function names(folder: string): Promise<string[]> {
   } catch {
     return [];
   }
-}
-
-/** A stream that ends with the error of a producer, for sources that are written rather than read. */
-export function producedStream(): PassThrough {
-  return new PassThrough();
 }
