@@ -9,7 +9,14 @@ const PURE_FOLDERS = ['src/schema/**', 'src/model/**', 'src/plan/**', 'src/gener
 
 export default tseslint.config(
   {
-    ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'test/fixtures/**', 'src/schema/generated/**'],
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      'coverage/**',
+      'test/fixtures/**',
+      'src/schema/generated/**',
+      '.dependency-cruiser.cjs',
+    ],
   },
   { linterOptions: { reportUnusedDisableDirectives: 'error' } },
   js.configs.recommended,

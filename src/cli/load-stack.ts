@@ -1,5 +1,5 @@
 import { StackctlError } from '../errors.js';
-import { displayPathOf, projectRoot, readSchema } from '../effects/schema-file.js';
+import { displayPathOf, projectRoot, readSchema, type LoadedStack } from '../effects/schema-file.js';
 import { readRecordedSchema, RECORDED_SCHEMA } from '../effects/state.js';
 import type { EnvironmentDef, StackFile } from '../schema/types.js';
 import { validateStackText } from '../schema/validate.js';
@@ -7,14 +7,7 @@ import { didYouMean } from '../schema/suggest.js';
 import { formatIssue } from './actions/validate.js';
 import { printLine, type CommandContext } from './context.js';
 
-export interface LoadedStack {
-  readonly file: StackFile;
-  /** Absolute path of the stack file. */
-  readonly schemaPath: string;
-  readonly schemaText: string;
-  /** The project folder: the parent of schemas/ (generated files and state live here). */
-  readonly root: string;
-}
+export type { LoadedStack } from '../effects/schema-file.js';
 
 /**
  * Reads and validates the stack file; an invalid file stops the command with its issues (exit 2).

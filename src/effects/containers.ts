@@ -3,6 +3,7 @@ import type Docker from 'dockerode';
 import type { ContainerSnapshot } from '../health/classify.js';
 import { healthcheckCommand } from '../health/probe.js';
 import { readLogLines } from './log-stream.js';
+import { dockerReason, dockerStatusCode } from './docker.js';
 
 export interface ContainerSummary extends ContainerSnapshot {
   readonly name: string;
@@ -117,4 +118,48 @@ export async function containersOnMissingNetworks(
   if (containers.length === 0) return [];
   const existing = new Set((await docker.listNetworks()).map((network) => network.Id));
   return containers.filter((container) => container.networkIds.some((id) => id !== '' && !existing.has(id)));
+}
+
+/** A container that Docker refused to start, with Docker's reason. */
+export class LaunchError extends Error {
+  constructor(
+    readonly service: string,
+    reason: string,
+  ) {
+    super(`${service} could not be started: ${reason}`);
+  }
+}
+
+/** Starts a service's created or stopped containers through the Docker API (running ones are left as they are). */
+export async function startServiceContainers(
+  docker: Docker,
+  project: string,
+  service: string,
+): Promise<void> {
+  const containers = await docker.listContainers({
+    all: true,
+    filters: { label: serviceContainerLabels(project, service) },
+  });
+  await Promise.all(
+    containers
+      .filter((container) => container.State !== 'running')
+      .map(async (container) => {
+        try {
+          await docker.getContainer(container.Id).start();
+        } catch (error) {
+          if (dockerStatusCode(error) === 304) return; // already started
+          throw new LaunchError(service, dockerReason(error));
+        }
+      }),
+  );
+}
+
+/** Stops one container, giving it `seconds` (default: its own stop timeout); one already stopped is fine. */
+export async function stopContainer(docker: Docker, id: string, seconds?: number): Promise<void> {
+  try {
+    await docker.getContainer(id).stop(seconds === undefined ? {} : { t: seconds });
+  } catch (error) {
+    if (dockerStatusCode(error) === 304 || dockerStatusCode(error) === 404) return;
+    throw error;
+  }
 }

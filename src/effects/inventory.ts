@@ -1,7 +1,10 @@
 import { LABELS } from '../labels.js';
 import type Docker from 'dockerode';
 import { dockerStatusCode } from './docker.js';
-import type { Inventory, WipePlan } from '../plan/wipe.js';
+import type { Inventory } from '../model/inventory.js';
+
+/** What a wipe removes: a plan's containers, volumes and networks. */
+type Removal = Pick<Inventory, 'containers' | 'volumes' | 'networks'>;
 
 /** Every container, volume and network carrying this project's stackctl label (sizes where Docker knows them). */
 export async function readInventory(docker: Docker, project: string): Promise<Inventory> {
@@ -66,7 +69,7 @@ export async function readInventory(docker: Docker, project: string): Promise<In
 }
 
 /** Removes the planned resources: containers (forced), then volumes, then networks. */
-export async function removePlanned(docker: Docker, plan: WipePlan, signal?: AbortSignal): Promise<void> {
+export async function removePlanned(docker: Docker, plan: Removal, signal?: AbortSignal): Promise<void> {
   await Promise.all(
     plan.containers.map((c) =>
       docker.getContainer(c.id).remove({ force: true, v: false }).catch(ignoreMissing),

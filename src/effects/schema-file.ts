@@ -1,3 +1,4 @@
+import type { StackFile } from '../schema/types.js';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { StackctlError } from '../errors.js';
 import { textEncodingProblem } from '../text.js';
@@ -79,4 +80,14 @@ export function projectRoot(schemaPath: string): string {
 export function displayPathOf(path: string, cwd: string): string {
   const rel = relative(cwd, path);
   return rel === '' || rel.startsWith('..') ? path : rel;
+}
+
+/** A schema file read and validated, with where it lives. */
+export interface LoadedStack {
+  readonly file: StackFile;
+  /** Absolute path of the stack file. */
+  readonly schemaPath: string;
+  readonly schemaText: string;
+  /** The project folder: the parent of schemas/ (generated files and state live here). */
+  readonly root: string;
 }

@@ -2,7 +2,7 @@
 // from every file, the user's compose/local.override.yml included. Start plans its waits from this,
 // not from the schema, so an overlay that changes replicas or healthchecks is what stackctl expects.
 import { LABELS } from '../labels.js';
-import type { LaunchCondition, LaunchDependency } from './start.js';
+import type { LaunchCondition, LaunchDependency } from './dependencies.js';
 
 /** One service as compose resolved it (only what start needs). */
 export interface EffectiveService {

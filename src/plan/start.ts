@@ -4,29 +4,27 @@ import type { StackFile } from '../schema/types.js';
 import { dependencyNames } from '../schema/values.js';
 import { durationMs } from '../duration.js';
 import type { EffectiveService } from './effective.js';
+import type { LaunchDependency } from './dependencies.js';
 import { composeHealthcheck } from '../generate/compose-files.js';
+import { stackClosure } from '../schema/rules/networks.js';
 
-/** How a service waits for another before it starts (compose's depends_on conditions). */
-export type LaunchCondition = 'service_started' | 'service_healthy' | 'service_completed_successfully';
+export type { LaunchCondition, LaunchDependency } from './dependencies.js';
 
-export interface LaunchDependency {
+/** One service of the start graph. */
+export interface LaunchNode {
   readonly service: string;
-  readonly condition: LaunchCondition;
+  readonly stack: string;
+  /**
+   * What must be met before its containers start: its own depends_on (within the selection), and
+   * every service of the stacks its stack depends on being ready.
+   */
+  readonly waitsFor: readonly LaunchDependency[];
 }
 
-/** The selected services of one stack, brought up together once the stacks before are ready. */
-export interface StartStep {
-  readonly stack: string;
+/** A `docker compose up --no-start` that creates some of the services' containers (pulling or building images). */
+export interface CreateStep {
   readonly services: readonly string[];
-  /** `docker compose up --detach` for these services. */
   readonly args: readonly string[];
-  /**
-   * `docker compose up --no-start` for these services: creates their containers (and pulls or builds
-   * images) without starting them, so this can run while the stack before is still starting.
-   */
-  readonly createArgs: readonly string[];
-  /** For each service, what it waits for among this step's services before its containers start. */
-  readonly after: Readonly<Record<string, readonly LaunchDependency[]>>;
 }
 
 export interface WaitSpec {
@@ -47,7 +45,15 @@ export interface WaitSpec {
 export interface StartPlan {
   /** The arguments every compose invocation of this plan starts with. */
   readonly baseArgs: readonly string[];
-  readonly steps: readonly StartStep[];
+  /** Every selected service, in stack order, with what it waits for. */
+  readonly graph: readonly LaunchNode[];
+  /**
+   * How the containers are created, in order: first the services that wait for no other stack (they
+   * start at once), then the rest, created while the first ones start.
+   */
+  readonly create: readonly CreateStep[];
+  /** `docker compose up --detach` for every selected service: a start that does not wait. */
+  readonly upArgs: readonly string[];
   readonly waits: readonly WaitSpec[];
   /** Where replicas, healthchecks and dependencies came from: compose's resolved configuration, or the schema. */
   readonly expectationsFrom: 'compose' | 'schema';
@@ -91,8 +97,9 @@ export function selectServices(model: EnvironmentModel, selection: Selection): R
 }
 
 /**
- * Start in stack dependency order (core, inference, ai, ui; testing and monitoring after core),
- * waiting for each stack before the next. Pure: the caller runs the steps.
+ * The start graph: each service starts the moment its own depends_on is met and every service of the
+ * stacks its stack depends on (stacks.<name>.dependsOn, transitively) is ready; stacks that do not
+ * depend on each other start side by side. Pure: the caller creates, launches and waits.
  */
 export function planStart(
   file: StackFile,
@@ -107,58 +114,105 @@ export function planStart(
   );
   const dependencies = (service: ResolvedService): LaunchDependency[] =>
     effective?.get(service.name)?.dependsOn.slice() ?? launchDependencies(service.definition.depends_on);
-  const steps: StartStep[] = [];
-  for (const stack of model.stacks) {
-    const chosen = services.filter((service) => service.stack === stack);
-    if (chosen.length === 0) continue;
-    const names = chosen.map((service) => service.name);
-    const after = Object.fromEntries(
-      chosen.map((service) => [
-        service.name,
-        dependencies(service).filter((dep) => names.includes(dep.service)),
-      ]),
-    );
-    steps.push(startStep(baseArgs, stack, names, after, steps.length === 0));
-  }
+  const graph = launchGraph(
+    file.stacks,
+    services.map((service) => ({
+      service: service.name,
+      stack: service.stack,
+      dependsOn: dependencies(service),
+    })),
+  );
   const waits = services.map((service) => {
     const resolved = effective?.get(service.name);
     return resolved ? effectiveWaitSpec(service, resolved) : waitSpec(file, model, service);
   });
-  return { baseArgs, steps, waits, expectationsFrom: effective ? 'compose' : 'schema' };
-}
-
-function startStep(
-  baseArgs: readonly string[],
-  stack: string,
-  names: readonly string[],
-  after: Readonly<Record<string, readonly LaunchDependency[]>>,
-  first: boolean,
-): StartStep {
-  // Earlier stacks are already ready (they were waited for), so compose need not check them again:
-  // --no-deps keeps it to this stack's services and their order among themselves.
-  const noDeps = first ? [] : ['--no-deps'];
   return {
-    stack,
-    services: names,
-    args: [...baseArgs, 'up', '--detach', ...noDeps, ...names],
-    createArgs: [...baseArgs, 'up', '--no-start', '--no-deps', ...names],
-    after,
+    baseArgs,
+    graph,
+    create: createSteps(baseArgs, graph),
+    upArgs: [...baseArgs, 'up', '--detach', ...graph.map((node) => node.service)],
+    waits,
+    expectationsFrom: effective ? 'compose' : 'schema',
   };
 }
 
-/** The step without some of its services (jobs that already completed), or undefined when none is left. */
-export function withoutServices(
-  plan: StartPlan,
-  step: StartStep,
-  skip: ReadonlySet<string>,
-): StartStep | undefined {
-  const kept = step.services.filter((service) => !skip.has(service));
-  if (kept.length === 0) return undefined;
-  // What the skipped services were waited for for is already met: they completed.
-  const after = Object.fromEntries(
-    kept.map((service) => [service, (step.after[service] ?? []).filter((dep) => kept.includes(dep.service))]),
-  );
-  return startStep(plan.baseArgs, step.stack, kept, after, plan.steps[0]?.stack === step.stack);
+interface GraphInput {
+  readonly service: string;
+  readonly stack: string;
+  readonly dependsOn: readonly LaunchDependency[];
+}
+
+/**
+ * What each service waits for: its own dependencies among the selected services, then every selected
+ * service of the stacks its stack depends on (ready). Throws when nothing could ever start a service
+ * (a cycle through depends_on and stack dependencies).
+ */
+export function launchGraph(
+  stacks: Readonly<Record<string, { dependsOn?: string[] }>>,
+  services: readonly GraphInput[],
+): LaunchNode[] {
+  const selected = new Set(services.map((service) => service.service));
+  const graph = services.map((service) => {
+    const own = service.dependsOn.filter((dep) => selected.has(dep.service));
+    const before = stackClosure(stacks, service.stack);
+    const barrier = services
+      .filter((other) => before.has(other.stack) && !own.some((dep) => dep.service === other.service))
+      .map((other) => ({ service: other.service, condition: 'service_ready' as const }));
+    return { service: service.service, stack: service.stack, waitsFor: [...own, ...barrier] };
+  });
+  const cycle = findCycle(graph);
+  if (cycle) throw new Error(`services wait for each other in a circle: ${cycle.join(' → ')}`);
+  return graph;
+}
+
+/** A cycle in the graph (its services in order, first repeated last), or undefined. */
+function findCycle(graph: readonly LaunchNode[]): string[] | undefined {
+  const byService = new Map(graph.map((node) => [node.service, node]));
+  const state = new Map<string, 'visiting' | 'done'>();
+  const path: string[] = [];
+  const visit = (service: string): string[] | undefined => {
+    if (state.get(service) === 'done') return undefined;
+    if (state.get(service) === 'visiting') return [...path.slice(path.indexOf(service)), service];
+    state.set(service, 'visiting');
+    path.push(service);
+    for (const dep of byService.get(service)?.waitsFor ?? []) {
+      const found = visit(dep.service);
+      if (found) return found;
+    }
+    path.pop();
+    state.set(service, 'done');
+    return undefined;
+  };
+  for (const node of graph) {
+    const found = visit(node.service);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/**
+ * Stops in the start graph's reverse: a service stops once everything that waits for it has
+ * stopped. Returns, for each service, the services that must stop before it.
+ */
+export function stopGraph(graph: readonly LaunchNode[]): Map<string, string[]> {
+  const before = new Map(graph.map((node) => [node.service, [] as string[]]));
+  for (const node of graph) {
+    for (const dep of node.waitsFor) before.get(dep.service)?.push(node.service);
+  }
+  return before;
+}
+
+/** The services that wait for no other stack's are created first; the rest while those start. */
+function createSteps(baseArgs: readonly string[], graph: readonly LaunchNode[]): CreateStep[] {
+  const stackOf = new Map(graph.map((node) => [node.service, node.stack]));
+  const first = graph.filter((node) => node.waitsFor.every((dep) => stackOf.get(dep.service) === node.stack));
+  const rest = graph.filter((node) => !first.includes(node));
+  return [first, rest]
+    .filter((nodes) => nodes.length > 0)
+    .map((nodes) => {
+      const services = nodes.map((node) => node.service);
+      return { services, args: [...baseArgs, 'up', '--no-start', '--no-deps', ...services] };
+    });
 }
 
 function launchDependencies(dependsOn: ResolvedService['definition']['depends_on']): LaunchDependency[] {

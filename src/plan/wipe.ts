@@ -1,22 +1,9 @@
 import { COMPOSE_LABELS, LABELS } from '../labels.js';
 import { composeProjectName } from '../model/environment.js';
+import type { Inventory, Labels } from '../model/inventory.js';
 import type { DataKind, StackFile } from '../schema/types.js';
 
-/** What Docker holds, as the wipe planner sees it. */
-export interface Inventory {
-  readonly containers: readonly {
-    id: string;
-    name: string;
-    labels: Labels;
-    volumes: readonly string[];
-    state: string;
-  }[];
-  readonly volumes: readonly { name: string; labels: Labels; sizeBytes: number | undefined }[];
-  readonly networks: readonly { id: string; name: string; labels: Labels; containers: readonly string[] }[];
-  /** Every other container on the engine (not this project's): what they mount, by volume name. */
-  readonly others: readonly { id: string; name: string; volumes: readonly string[] }[];
-}
-type Labels = Readonly<Record<string, string>>;
+export type { Inventory } from '../model/inventory.js';
 
 export interface WipeScope {
   readonly file: StackFile;

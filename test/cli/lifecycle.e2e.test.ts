@@ -44,7 +44,10 @@ describe('stackctl start', () => {
     const result = await runCli(['start', 'ok', '--dry-run'], { cwd: project.root });
     expect(result.exitCode).toBe(0);
     expect(result.stdout).toMatch(
-      /\[core\] docker compose -p \S+-ok .* up --detach db\n.*\[app\] docker compose .* up --no-start --no-deps migrate web worker\n.*\[app\] +\(while core starts; its containers start through the Docker API once core is ready\)/,
+      /docker compose -p \S+-ok .* up --no-start --no-deps db\n +docker compose .* up --no-start --no-deps migrate web worker +\(while the first ones start\)\n/,
+    );
+    expect(result.stdout).toMatch(
+      /\[core\] db +at once\n +\[app\] migrate +after db healthy\n +\[app\] web +after db healthy\n/,
     );
     expect(result.stdout).toMatch(
       /web +up to 180s +\(start_period 60s \+ 3 × \(interval 30s \+ timeout 5s\) \+ 15s\)/,
@@ -204,6 +207,38 @@ describe('stackctl status, logs, stop, restart', () => {
     expect(Date.parse(db.State.FinishedAt)).toBeGreaterThanOrEqual(Date.parse(web.State.FinishedAt));
     const again = await runCli(['stop', 'ok'], { cwd: project.root });
     expect(again.stdout).toContain('ok: nothing running');
+  });
+});
+
+describe('the start graph', () => {
+  const startedAt = async (service: string): Promise<number> =>
+    Date.parse((await inspect(container('fork', service))).State.StartedAt);
+  const finishedAt = async (service: string): Promise<number> =>
+    Date.parse((await inspect(container('fork', service))).State.FinishedAt);
+
+  it('starts stacks that depend on core only side by side, each once core is ready', async () => {
+    // app (web) and side (sidecar) both depend on core; the schema lists app first. Stack after
+    // stack, sidecar would start only once web is healthy (2 s after it starts).
+    const result = await runCli(['start', 'fork', '--skip-preflight'], { cwd: project.root });
+    expect(result.exitCode, result.stderr).toBe(0);
+    const [db, web, sidecar] = await Promise.all(['db', 'web', 'sidecar'].map(startedAt));
+    // db becomes ready 1 s after it starts; nothing of app or side starts before.
+    expect(web! - db!).toBeGreaterThanOrEqual(1000);
+    expect(sidecar! - db!).toBeGreaterThanOrEqual(1000);
+    expect(Math.abs(sidecar! - web!)).toBeLessThan(1500);
+    expect(result.stderr).toMatch(
+      /✔ core ready in .*\n(.*\n)*✔ (app|side) ready in .*\n(.*\n)*✔ (side|app) ready in/,
+    );
+  });
+
+  it('stop runs the graph backwards: core stops only after both stacks that depend on it', async () => {
+    const result = await runCli(['stop', 'fork'], { cwd: project.root });
+    expect(result.exitCode, result.stderr).toBe(0);
+    const [db, web, sidecar] = await Promise.all(['db', 'web', 'sidecar'].map(finishedAt));
+    expect(db!).toBeGreaterThanOrEqual(web!);
+    expect(db!).toBeGreaterThanOrEqual(sidecar!);
+    expect(result.stderr.indexOf('Stopping db')).toBeGreaterThan(result.stderr.indexOf('Stopping web'));
+    expect(result.stderr.indexOf('Stopping db')).toBeGreaterThan(result.stderr.indexOf('Stopping sidecar'));
   });
 });
 

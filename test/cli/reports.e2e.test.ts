@@ -105,14 +105,19 @@ describe('start', () => {
       );
       expect(result.stderr).toContain('preflight failed; the plan once that is fixed:');
       expect(result.stdout).toContain('Plan for ok');
-      expect(result.stdout).toMatch(/\[core\] docker compose .* up --detach db/);
+      expect(result.stdout).toMatch(/docker compose .* up --no-start --no-deps db\n/);
+      expect(result.stdout).toMatch(/\[app\] web +after db healthy\n/);
       const json = await runCli(['start', 'ok', '--dry-run', '--json'], { cwd: project.root });
       expect(json.exitCode).toBe(3);
       const plan = JSON.parse(json.stdout) as {
-        steps: unknown[];
+        create: { services: string[] }[];
+        graph: { service: string; waitsFor: { service: string; condition: string }[] }[];
         preflight: { id: string; status: string }[];
       };
-      expect(plan.steps.length).toBeGreaterThan(0);
+      expect(plan.create[0]?.services).toEqual(['db']);
+      expect(plan.graph.find((node) => node.service === 'web')?.waitsFor).toEqual([
+        { service: 'db', condition: 'service_healthy' },
+      ]);
       expect(plan.preflight).toContainEqual(
         expect.objectContaining({ id: `port.${blocked}`, status: 'fail' }),
       );

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { resolveEnvironment } from '../../src/model/environment.js';
 import { durationMs } from '../../src/duration.js';
-import { planStart, selectServices, withoutServices } from '../../src/plan/start.js';
+import { launchGraph, planStart, selectServices, stopGraph, type StartPlan } from '../../src/plan/start.js';
 import type { StackFile } from '../../src/schema/types.js';
 import { validateStackText } from '../../src/schema/validate.js';
 import { SHIPPED_SCHEMA } from '../helpers/paths.js';
@@ -11,56 +11,93 @@ const file = (await validateStackText(readFileSync(SHIPPED_SCHEMA, 'utf8'), { fi
   .file as StackFile;
 
 describe('planStart', () => {
-  it('starts stacks in dependency order: core, inference, ai, ui', () => {
+  const waitsFor = (plan: StartPlan, service: string): string[] =>
+    (plan.graph.find((node) => node.service === service)?.waitsFor ?? []).map(
+      (dep) => `${dep.service}:${dep.condition}`,
+    );
+
+  it('creates what waits for no other stack first, the rest while those start', () => {
     const model = resolveEnvironment(file, 'development');
     const plan = planStart(file, model, ['-p', 'x'], {});
-    expect(plan.steps.map((step) => step.stack)).toEqual(['core', 'inference', 'ai', 'ui']);
-    expect(plan.steps[0]?.args).toEqual([
-      '-p',
-      'x',
-      'up',
-      '--detach',
-      'postgres',
-      'redis',
-      'qdrant',
-      'minio',
+    expect(plan.create.map((step) => step.args)).toEqual([
+      ['-p', 'x', 'up', '--no-start', '--no-deps', 'postgres', 'redis', 'qdrant', 'minio'],
+      [
+        '-p',
+        'x',
+        'up',
+        '--no-start',
+        '--no-deps',
+        ...model.services
+          .map((service) => service.name)
+          .filter((name) => !['postgres', 'redis', 'qdrant', 'minio'].includes(name)),
+      ],
     ]);
+    expect(plan.upArgs.slice(0, 4)).toEqual(['-p', 'x', 'up', '--detach']);
   });
 
-  it('creates each later stack ahead with --no-start and records what waits for what within a stack', () => {
+  it('a service waits for its own depends_on and for every service of the stacks its stack depends on', () => {
     const plan = planStart(file, resolveEnvironment(file, 'development'), ['-p', 'x'], {});
-    const inference = plan.steps.find((step) => step.stack === 'inference');
-    expect(inference?.createArgs).toEqual(['-p', 'x', 'up', '--no-start', '--no-deps', 'vllm', 'litellm']);
-    // litellm also waits for postgres (core), which is ready before inference starts at all.
-    expect(inference?.after).toEqual({
-      vllm: [],
-      litellm: [{ service: 'vllm', condition: 'service_started' }],
-    });
-    const ai = plan.steps.find((step) => step.stack === 'ai');
-    expect(ai?.after['retrieval-proxy']).toEqual([
-      { service: 'multimodal-worker', condition: 'service_healthy' },
+    expect(waitsFor(plan, 'postgres')).toEqual([]);
+    expect(waitsFor(plan, 'vllm')).toEqual([
+      'postgres:service_ready',
+      'redis:service_ready',
+      'qdrant:service_ready',
+      'minio:service_ready',
     ]);
+    // Its own conditions come first and are kept as declared (postgres healthy, vllm started).
+    expect(waitsFor(plan, 'litellm')).toEqual([
+      'postgres:service_healthy',
+      'vllm:service_started',
+      'redis:service_ready',
+      'qdrant:service_ready',
+      'minio:service_ready',
+    ]);
+    // ai depends on core and inference; ui on core and ai, and so on inference too.
+    expect(waitsFor(plan, 'retrieval-proxy')).toContain('multimodal-worker:service_healthy');
+    expect(waitsFor(plan, 'retrieval-proxy')).toContain('litellm:service_ready');
+    expect(waitsFor(plan, 'n8n')).toContain('vllm:service_ready');
+    expect(waitsFor(plan, 'n8n')).toContain('user-management:service_ready');
   });
 
-  it('drops services from a step, and what waited for them, without touching the rest', () => {
-    const model = resolveEnvironment(file, 'development');
-    const plan = planStart(file, model, ['-p', 'x'], {});
-    const inference = plan.steps.find((step) => step.stack === 'inference');
-    if (!inference) throw new Error('no inference step');
-    const rest = withoutServices(plan, inference, new Set(['vllm']));
-    expect(rest?.services).toEqual(['litellm']);
-    expect(rest?.args).toEqual(['-p', 'x', 'up', '--detach', '--no-deps', 'litellm']);
-    expect(rest?.after).toEqual({ litellm: [] });
-    expect(withoutServices(plan, inference, new Set(['vllm', 'litellm']))).toBeUndefined();
-    const core = plan.steps[0];
-    if (!core) throw new Error('no core step');
-    expect(withoutServices(plan, core, new Set(['redis']))?.args).not.toContain('--no-deps');
-  });
-
-  it('puts monitoring after core in production', () => {
+  it('stacks that do not depend on each other start side by side: monitoring waits for core only', () => {
     const plan = planStart(file, resolveEnvironment(file, 'production'), [], {});
-    const order = plan.steps.map((step) => step.stack);
-    expect(order.indexOf('monitoring')).toBeGreaterThan(order.indexOf('core'));
+    const prometheus = waitsFor(plan, 'prometheus');
+    expect(prometheus).toEqual([
+      'postgres:service_ready',
+      'redis:service_ready',
+      'qdrant:service_ready',
+      'minio:service_ready',
+    ]);
+    expect(waitsFor(plan, 'grafana')).toEqual(['prometheus:service_healthy', ...prometheus]);
+    // Neither waits for inference, ai or ui; they are created with those, after core.
+    expect(plan.create[1]?.services).toEqual(
+      expect.arrayContaining(['prometheus', 'grafana', 'vllm', 'nginx']),
+    );
+  });
+
+  it('a cycle through depends_on and stack dependencies is refused, naming it', () => {
+    const stacks = { core: { dependsOn: [] }, app: { dependsOn: ['core'] } };
+    expect(() =>
+      launchGraph(stacks, [
+        { service: 'db', stack: 'core', dependsOn: [{ service: 'web', condition: 'service_started' }] },
+        { service: 'web', stack: 'app', dependsOn: [] },
+      ]),
+    ).toThrow('services wait for each other in a circle: db → web → db');
+  });
+
+  it('stop runs the graph backwards: dependents first, independent stacks side by side', () => {
+    const plan = planStart(file, resolveEnvironment(file, 'production'), [], {});
+    const before = stopGraph(plan.graph);
+    // postgres stops after everything that waits for it: every other stack's services.
+    expect(before.get('postgres')).toEqual(
+      expect.arrayContaining(['litellm', 'prometheus', 'grafana', 'nginx']),
+    );
+    expect(before.get('prometheus')).toEqual(['grafana']);
+    expect(before.get('grafana')).toEqual([]);
+    expect(before.get('nginx')).toEqual([]);
+    // monitoring waits for no ui service and the other way round: they stop independently.
+    expect(before.get('nginx')).not.toContain('prometheus');
+    expect(before.get('prometheus')).not.toContain('nginx');
   });
 
   it('budgets each wait from its healthcheck: start period + retries × (interval + timeout) + slack', () => {

@@ -7,7 +7,7 @@ import {
   openTiers,
   restoreArtifacts,
   verifyBackup,
-} from '../../effects/backup/operations.js';
+} from '../../lifecycle/backup.js';
 import { manifestBytes, manifestServices, type BackupManifest } from '../../effects/backup/manifest.js';
 import type { TierStore } from '../../effects/backup/tiers.js';
 import { projectContainers } from '../../effects/containers.js';

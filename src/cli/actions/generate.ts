@@ -3,7 +3,7 @@ import { EXIT, ReportedFailure, StackctlError } from '../../errors.js';
 import { applyFiles, type FileResult } from '../../effects/apply-files.js';
 import { recordValidSchema } from '../../effects/state.js';
 import { printJson, printLine, type CommandContext } from '../context.js';
-import { prepareGeneration } from '../generation.js';
+import { prepareGeneration } from '../../lifecycle/generation.js';
 import { loadStack, requireEnvironment, type LoadedStack } from '../load-stack.js';
 
 export interface GenerateFlags {

@@ -1,15 +1,14 @@
-import type Docker from 'dockerode';
-import type { StackFile } from '../../schema/types.js';
 import { StackctlError } from '../../errors.js';
 import { projectContainers, type ContainerSummary } from '../../effects/containers.js';
 import { durationMs } from '../../duration.js';
 import { didYouMean } from '../../schema/suggest.js';
-import { dockerClient, dockerStatusCode } from '../../effects/docker.js';
+import { dockerClient } from '../../effects/docker.js';
+import { stopInGraphOrder } from '../../lifecycle/stop.js';
 import { acquireLock } from '../../effects/lock.js';
 import { environmentRedactor } from '../../effects/redaction.js';
 import { readLogLines } from '../../effects/log-stream.js';
 import { LABELS } from '../../labels.js';
-import { composeProjectName, stackOrder } from '../../model/environment.js';
+import { composeProjectName } from '../../model/environment.js';
 import { printJson, printLine, type CommandContext } from '../context.js';
 import { loadStack, requireEnvironment } from '../load-stack.js';
 import { table } from '../../ui/table.js';
@@ -22,7 +21,7 @@ export interface StopFlags {
   json?: boolean;
 }
 
-/** Stops an environment's containers in reverse stack order; nothing is removed. */
+/** Stops an environment's containers in the start graph's reverse order; nothing is removed. */
 export async function stopAction(envName: string, flags: StopFlags, ctx: CommandContext): Promise<void> {
   const stack = await loadStack(flags.schema, ctx, { orRecorded: true });
   requireEnvironment(stack.file, envName);
@@ -40,11 +39,11 @@ export async function stopAction(envName: string, flags: StopFlags, ctx: Command
       });
     }
     const started = Date.now();
-    const stopped = await stopInReverseOrder(docker, stack.file, containers, ctx, {
+    const stopped = await stopInGraphOrder(docker, stack.file, containers, {
       ...(seconds === undefined ? {} : { seconds }),
-      onStack: (stackName, group) => {
-        if (flags.json !== true)
-          printLine(ctx.stderr, `Stopping ${stackName}: ${group.map((c) => c.service).join(', ')}`);
+      signal: ctx.signal,
+      onStopping: (service) => {
+        if (flags.json !== true) printLine(ctx.stderr, `Stopping ${service}`);
       },
       onStopped: (container) => {
         if (flags.json !== true)
@@ -67,46 +66,6 @@ export async function stopAction(envName: string, flags: StopFlags, ctx: Command
   }
 }
 
-interface StopOptions {
-  /** Seconds each container gets before it is killed; default: its own stop timeout. */
-  readonly seconds?: number;
-  readonly onStack?: (stack: string, group: readonly ContainerSummary[]) => void;
-  readonly onStopped?: (container: ContainerSummary) => void;
-}
-
-/** Stops running containers stack by stack, dependents first; returns the names stopped. */
-async function stopInReverseOrder(
-  docker: Docker,
-  file: StackFile,
-  containers: readonly ContainerSummary[],
-  ctx: CommandContext,
-  options: StopOptions = {},
-): Promise<string[]> {
-  const stopped: string[] = [];
-  for (const stackName of stackOrder(file).reverse()) {
-    const group = containers.filter((c) => c.labels[LABELS.stack] === stackName && c.status === 'running');
-    if (group.length === 0) continue;
-    ctx.signal.throwIfAborted();
-    options.onStack?.(stackName, group);
-    await Promise.all(
-      group.map(async (c) => {
-        await docker
-          .getContainer(c.id)
-          .stop(options.seconds === undefined ? {} : { t: options.seconds })
-          .catch(ignoreNotRunning);
-        options.onStopped?.(c);
-      }),
-    );
-    stopped.push(...group.map((c) => c.name));
-  }
-  return stopped;
-}
-
-function ignoreNotRunning(error: unknown): void {
-  if (dockerStatusCode(error) === 304) return;
-  throw error;
-}
-
 /** Stops the selection, then starts it again through the normal start (preflight, generate, wait). */
 export async function restartAction(envName: string, flags: StartFlags, ctx: CommandContext): Promise<void> {
   const stack = await loadStack(flags.schema, ctx);
@@ -121,7 +80,7 @@ export async function restartAction(envName: string, flags: StartFlags, ctx: Com
         (flags.stack.length === 0 || flags.stack.includes(c.labels[LABELS.stack] ?? '')) &&
         (flags.service.length === 0 || flags.service.includes(c.service)),
     );
-    await stopInReverseOrder(docker, stack.file, containers, ctx);
+    await stopInGraphOrder(docker, stack.file, containers, { signal: ctx.signal });
   } finally {
     await lock.release();
   }

@@ -9,7 +9,7 @@ import { subnetChecks, type Check } from '../../preflight/checks.js';
 import { confirm } from '../../ui/confirm.js';
 import { printJson, printLine, type CommandContext } from '../context.js';
 import { loadStack, requireEnvironment } from '../load-stack.js';
-import { report } from './preflight.js';
+import { report } from './preflight-report.js';
 
 export interface NetworkFlags {
   schema?: string;

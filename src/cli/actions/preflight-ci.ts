@@ -11,9 +11,9 @@ import { validateStackText } from '../../schema/validate.js';
 import type { Check } from '../../preflight/checks.js';
 import { printLine, type CommandContext } from '../context.js';
 import { applyFiles } from '../../effects/apply-files.js';
-import { prepareGeneration } from '../generation.js';
+import { prepareGeneration } from '../../lifecycle/generation.js';
 import { requireEnvironment, type LoadedStack } from '../load-stack.js';
-import { report, type PreflightFlags } from './preflight.js';
+import { report, type PreflightFlags } from './preflight-report.js';
 
 /**
  * `preflight --ci`: what a CI runner without GPU or Docker engine can check: the schema, and that no

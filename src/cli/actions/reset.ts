@@ -1,6 +1,6 @@
 import { applyFiles } from '../../effects/apply-files.js';
 import { printLine, type CommandContext } from '../context.js';
-import { prepareGeneration } from '../generation.js';
+import { prepareGeneration } from '../../lifecycle/generation.js';
 import { loadStack, requireEnvironment } from '../load-stack.js';
 import { startAction, type StartFlags } from './start.js';
 import { wipe } from './wipe.js';

@@ -1,5 +1,5 @@
 import { manifestServices, type BackupManifest } from '../../effects/backup/manifest.js';
-import { expiredLogFiles, type ExpiredFiles } from '../../effects/backup/log-files.js';
+import { expiredLogFiles, type ExpiredFiles } from '../../lifecycle/log-files.js';
 import type { Leftover, TierStore } from '../../effects/backup/tiers.js';
 import { dockerClient } from '../../effects/docker.js';
 import { acquireLock, type Lock } from '../../effects/lock.js';
@@ -222,7 +222,7 @@ export async function retentionCleanupAction(
     await confirm(ctx, `Remove ${count === 1 ? 'this' : `these ${count}`}?`, flags.yes === true);
     for (const decision of expired) await decision.tier.remove(decision.manifest);
     for (const { tier, leftover } of leftovers) await tier.removeLeftover(leftover);
-    const { removeLogFiles } = await import('../../effects/backup/log-files.js');
+    const { removeLogFiles } = await import('../../lifecycle/log-files.js');
     for (const entry of files) await removeLogFiles(entry, { env: ctx.env, signal: ctx.signal });
     if (flags.json === true) printJson(ctx.stdout, { ...report, removed: true });
     else printLine(ctx.stdout, ctx.colors.green(`✔ removed ${count}`));

@@ -1,11 +1,6 @@
 import { realpathSync } from 'node:fs';
-import {
-  detectScheduler,
-  installSchedule,
-  removeSchedule,
-  unitFolder,
-  type Scheduler,
-} from '../../effects/scheduler.js';
+import { detectScheduler, unitFolder, type Scheduler } from '../../effects/scheduler.js';
+import { installSchedule, removeSchedule } from '../../lifecycle/schedule.js';
 import { scheduleUnit, scheduledJobs, systemdUnits, withCrontabEntry } from '../../plan/schedule.js';
 import { printJson, printLine, type CommandContext } from '../context.js';
 import { loadStack, requireEnvironment, type LoadedStack } from '../load-stack.js';

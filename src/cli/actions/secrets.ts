@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { rotateSecrets, serializeSecretStore, type SecretStore } from '../../generate/secrets.js';
 import { confirm } from '../../ui/confirm.js';
 import { printJson, printLine, type CommandContext } from '../context.js';
-import { cryptoRandom, prepareGeneration } from '../generation.js';
+import { cryptoRandom, prepareGeneration } from '../../lifecycle/generation.js';
 import { loadStack, requireEnvironment, type LoadedStack } from '../load-stack.js';
 import { acquireLock } from '../../effects/lock.js';
 import { table } from '../../ui/table.js';

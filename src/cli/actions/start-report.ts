@@ -8,11 +8,86 @@ import {
 import type { WaitResult } from '../../effects/health-waiter.js';
 import type { ServiceState } from '../../health/classify.js';
 import type { EnvironmentModel } from '../../model/environment.js';
-import type { StartPlan } from '../../plan/start.js';
+import type { StartCounts, StartView } from '../../lifecycle/start.js';
+import type { GpuMode } from '../../plan/gpu-layout.js';
+import type { LaunchNode, StartPlan } from '../../plan/start.js';
 import type { Check } from '../../preflight/checks.js';
+import { startProgress, type Progress } from '../../ui/progress.js';
 import { table } from '../../ui/table.js';
 import { printJson, printLine, type CommandContext } from '../context.js';
-import type { StartFlags } from './start.js';
+import { formatChecks } from './preflight-report.js';
+
+export interface StartFlags {
+  yes?: boolean;
+  stack: string[];
+  service: string[];
+  gpu?: GpuMode;
+  timeout: string;
+  /** How long every service must stay ready after the last one became ready (default 3s). */
+  settle?: string;
+  wait: boolean;
+  skipPreflight?: boolean;
+  dryRun?: boolean;
+  json?: boolean;
+  schema?: string;
+}
+
+/**
+ * What start shows while it runs, on stderr: preflight findings, a spinner (or plain lines) with the
+ * count of ready services, a line per ready stack. With --json, nothing: stdout gets one document.
+ */
+export function startView(
+  envName: string,
+  flags: StartFlags,
+  ctx: CommandContext,
+): StartView & { skippedPreflight(): void } {
+  const quiet = flags.json === true;
+  let onScreen: Progress | undefined;
+  const say = (line: string): void => {
+    if (!quiet) printLine(ctx.stderr, line);
+  };
+  const counted = (counts: StartCounts): string => `${counts.ready}/${counts.total} ready`;
+  // Above a spinner, a line of its own is written through it, so the spinner is redrawn below.
+  const show = (line: string): void => {
+    if (quiet) return;
+    if (onScreen?.animated === true) onScreen.log(line);
+    else printLine(ctx.stderr, line);
+  };
+  return {
+    skippedPreflight: () =>
+      say(
+        ctx.colors.yellow(
+          '⚠ preflight skipped (--skip-preflight): host problems will show up as start failures',
+        ),
+      ),
+    preflight: (findings, failed) => {
+      // A failure outside a dry run is reported in full by the caller (exit 3).
+      if (quiet || findings.length === 0 || (failed && flags.dryRun !== true)) return;
+      for (const line of formatChecks(findings, ctx.colors)) say(line);
+      if (failed) say(ctx.colors.red(`✖ ${envName}: preflight failed; the plan once that is fixed:`));
+    },
+    progress: (text) => (onScreen = quiet ? undefined : startProgress(ctx, text)),
+    serviceChanged: (service, state, counts) => {
+      if (onScreen?.animated === true) {
+        const stacks = counts.starting.join(', ') || envName;
+        onScreen.update(`Waiting for ${stacks} (${counted(counts)}): ${service}: ${state.detail}`);
+      } else if (state.phase !== 'starting') {
+        say(`${service}: ${state.detail} (${seconds(counts.elapsedMs)}) [${counted(counts)}]`);
+      }
+    },
+    stackReady: (stack, counts) =>
+      show(ctx.colors.green(`✔ ${stack} ready in ${seconds(counts.elapsedMs)} (${counted(counts)})`)),
+    note: show,
+    transfer: (line) => {
+      if (onScreen?.animated === true) onScreen.log(line);
+    },
+    composeOutput: say,
+  };
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)}s`;
+}
 
 export function printDryRun(
   plan: StartPlan,
@@ -30,18 +105,20 @@ export function printDryRun(
       project: model.project,
       preflight,
       files: changed,
-      steps: plan.steps.map((step, index) => ({
-        stack: step.stack,
-        services: step.services,
-        ...(index === 0 || !wait
-          ? { command: ['docker', 'compose', ...step.args] }
-          : {
-              // Created while the stack before starts, started through the Docker API once it is ready.
-              command: ['docker', 'compose', ...step.createArgs],
-              startedThroughApiAfter: plan.steps[index - 1]?.stack,
-              waitsFor: step.after,
-            }),
-      })),
+      ...(wait
+        ? {
+            create: plan.create.map((step) => ({
+              services: step.services,
+              command: ['docker', 'compose', ...step.args],
+            })),
+            // Each service is started through the Docker API once what it waits for is met.
+            graph: plan.graph.map((node) => ({
+              service: node.service,
+              stack: node.stack,
+              waitsFor: node.waitsFor,
+            })),
+          }
+        : { command: ['docker', 'compose', ...plan.upArgs] }),
       expectationsFrom: plan.expectationsFrom,
       waits: plan.waits.map((wait) => ({
         service: wait.service,
@@ -57,18 +134,21 @@ export function printDryRun(
   printLine(ctx.stdout, `Plan for ${model.name} (compose project ${model.project}); nothing is changed:`);
   printLine(ctx.stdout, changed.length === 0 ? '  files: all up to date' : '  files that would change:');
   for (const file of changed) printLine(ctx.stdout, `    ${file.status.padEnd(8)} ${file.path}`);
-  printLine(ctx.stdout, '  compose, in order:');
-  for (const [index, step] of plan.steps.entries()) {
-    if (index === 0 || !wait) {
-      printLine(ctx.stdout, `    [${step.stack}] docker compose ${step.args.join(' ')}`);
-      continue;
-    }
-    const previous = plan.steps[index - 1]?.stack ?? '';
-    printLine(ctx.stdout, `    [${step.stack}] docker compose ${step.createArgs.join(' ')}`);
-    printLine(
-      ctx.stdout,
-      `    [${step.stack}]   (while ${previous} starts; its containers start through the Docker API once ${previous} is ready)`,
-    );
+  if (!wait) {
+    printLine(ctx.stdout, `  compose: docker compose ${plan.upArgs.join(' ')}`);
+  } else {
+    printLine(ctx.stdout, '  create the containers:');
+    for (const [index, step] of plan.create.entries())
+      printLine(
+        ctx.stdout,
+        `    docker compose ${step.args.join(' ')}${index === 0 ? '' : '   (while the first ones start)'}`,
+      );
+    printLine(ctx.stdout, '  start each service (Docker API) once what it waits for is met:');
+    for (const node of plan.graph)
+      printLine(
+        ctx.stdout,
+        `    [${node.stack}] ${node.service.padEnd(20)} ${waitsForText(node, plan.graph)}`,
+      );
   }
   printLine(
     ctx.stdout,
@@ -82,6 +162,23 @@ export function printDryRun(
       `    ${wait.service.padEnd(20)} ${wait.replicas === 1 ? '' : `×${wait.replicas} `}up to ${Math.round(wait.budgetMs / 1000)}s  (${wait.budgetReason})`,
     );
   }
+}
+
+/** What a service waits for, short: its own dependencies, then whole stacks. */
+function waitsForText(node: LaunchNode, graph: readonly LaunchNode[]): string {
+  const stackOf = new Map(graph.map((other) => [other.service, other.stack]));
+  const own = node.waitsFor
+    .filter((dep) => dep.condition !== 'service_ready')
+    .map((dep) => `${dep.service} ${dep.condition.replace('service_', '').replace('_successfully', '')}`);
+  const stacks = [
+    ...new Set(
+      node.waitsFor
+        .filter((dep) => dep.condition === 'service_ready')
+        .map((dep) => stackOf.get(dep.service) ?? ''),
+    ),
+  ];
+  const parts = [...own, ...(stacks.length > 0 ? [`${stacks.join(', ')} ready`] : [])];
+  return parts.length === 0 ? 'at once' : `after ${parts.join('; ')}`;
 }
 
 export async function explainFailure(

@@ -42,8 +42,8 @@ export function registerLifecycle(program: Command, context: () => CommandContex
         '\nExit 0 healthy, 1 a service failed or timed out (the stack is left running), 2 bad input, 3 preflight failed, 4 locked.\n',
     )
     .action(async (env: string, flags: StartFlags) => {
-      const { startAction } = await import('../actions/start.js');
-      await startAction(env, flags, context());
+      const { startOrFirstRun } = await import('../actions/first-run.js');
+      await startOrFirstRun(env, flags, context());
     });
 
   program

@@ -3,7 +3,7 @@ import { Option } from 'commander';
 import { GPU_MODES } from '../../plan/gpu-layout.js';
 import type { CommandContext } from '../context.js';
 import { examples } from '../help.js';
-import type { PreflightFlags } from '../actions/preflight.js';
+import type { PreflightFlags } from '../actions/preflight-report.js';
 
 export function registerPreflight(program: Command, context: () => CommandContext): void {
   program

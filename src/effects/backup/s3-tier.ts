@@ -17,7 +17,13 @@ import { pipeline } from 'node:stream/promises';
 import { StackctlError } from '../../errors.js';
 import type { BackupTierDef } from '../../schema/types.js';
 import { MANIFEST_FILE, parseManifest, type BackupManifest } from './manifest.js';
-import { measuring, type Leftover, type SetWriter, type TierCredentials, type TierStore } from './tiers.js';
+import {
+  measuring,
+  type Leftover,
+  type SetWriter,
+  type TierCredentials,
+  type TierStore,
+} from './tier-store.js';
 
 /** Parts of a multipart upload: S3's minimum is 5 MiB; 8 MiB keeps memory flat at a few parts. */
 const PART_BYTES = 8 * 1024 * 1024;

@@ -1,73 +1,21 @@
 // Where backup sets are kept: a folder (local, or any mounted path) or an S3 bucket. A set is
 // written under a temporary name (a .partial folder; for S3, artifacts without a manifest) and
 // becomes a backup only when its manifest is written, last: an interrupted backup never looks whole.
-import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { chmod, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { StackctlError } from '../../errors.js';
 import type { BackupTierDef } from '../../schema/types.js';
 import { isProcessAlive, readRegularText, writeFileAtomic } from '../files.js';
 import { MANIFEST_FILE, parseManifest, type BackupManifest } from './manifest.js';
 
-export interface WrittenArtifact {
-  readonly bytes: number;
-  readonly sha256: string;
-}
+import type { Leftover, SetWriter, TierCredentials, TierStore } from './tier-store.js';
+import { measuring } from './tier-store.js';
 
-/** Counts and hashes what flows through, and reports progress. */
-export function measuring(onBytes?: (total: number) => void): Transform & { result(): WrittenArtifact } {
-  const hash = createHash('sha256');
-  let bytes = 0;
-  const transform = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      hash.update(chunk);
-      bytes += chunk.length;
-      onBytes?.(bytes);
-      callback(null, chunk);
-    },
-  });
-  let digest: string | undefined;
-  return Object.assign(transform, {
-    result: (): WrittenArtifact => ({ bytes, sha256: (digest ??= hash.digest('hex')) }),
-  });
-}
-
-export interface SetWriter {
-  /** Streams one artifact into the set, hashing it on the way. */
-  write(file: string, source: Readable, onBytes?: (total: number) => void): Promise<WrittenArtifact>;
-  /** Writes the manifest last: the set becomes a backup. */
-  commit(manifest: BackupManifest): Promise<void>;
-  /** Removes what was written: nothing of an unfinished set stays. */
-  abort(): Promise<void>;
-}
-
-/** A leftover of a backup that never finished (its process is gone). */
-export interface Leftover {
-  readonly environment: string;
-  readonly location: string;
-}
-
-export interface TierStore {
-  readonly name: string;
-  readonly kind: BackupTierDef['type'];
-  begin(environment: string, id: string): Promise<SetWriter>;
-  /** Complete sets only (those with a manifest), oldest first. */
-  list(environment?: string): Promise<BackupManifest[]>;
-  read(manifest: BackupManifest, file: string): Promise<Readable>;
-  remove(manifest: BackupManifest): Promise<void>;
-  /** Where an artifact lies, for people: a path or an s3:// URL. */
-  location(manifest: BackupManifest, file: string): string;
-  leftovers(): Promise<Leftover[]>;
-  removeLeftover(leftover: Leftover): Promise<void>;
-}
-
-export interface TierCredentials {
-  readonly accessKeyId: string;
-  readonly secretAccessKey: string;
-}
+export type { Leftover, SetWriter, TierCredentials, TierStore, WrittenArtifact } from './tier-store.js';
+export { measuring } from './tier-store.js';
 
 /** The store of a tier. S3 credentials come from the secret store (never the command line). */
 export async function openTier(

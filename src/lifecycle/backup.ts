@@ -6,16 +6,16 @@ import { readdir, stat } from 'node:fs/promises';
 import { dirname, join, posix, relative } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { StackctlError } from '../../errors.js';
-import type { SecretStore } from '../../generate/secrets.js';
-import type { EnvironmentModel } from '../../model/environment.js';
-import { backupId, postgresLogin, type BackupStep } from '../../plan/backup.js';
-import type { BackupDef, StackFile } from '../../schema/types.js';
-import { STACKCTL_VERSION } from '../../version.js';
-import { projectContainers, type ContainerSummary } from '../containers.js';
-import { ensureDirectory, readRegularFile, writeFileAtomic } from '../files.js';
-import { decrypt, encrypt } from './encryption.js';
-import { type Artifact, type BackupManifest } from './manifest.js';
+import { StackctlError } from '../errors.js';
+import type { SecretStore } from '../generate/secrets.js';
+import type { EnvironmentModel } from '../model/environment.js';
+import { backupId, postgresLogin, type BackupStep } from '../plan/backup.js';
+import type { BackupDef, StackFile } from '../schema/types.js';
+import { STACKCTL_VERSION } from '../version.js';
+import { projectContainers, type ContainerSummary } from '../effects/containers.js';
+import { ensureDirectory, readRegularFile, writeFileAtomic } from '../effects/files.js';
+import { decrypt, encrypt } from '../effects/backup/encryption.js';
+import { type Artifact, type BackupManifest } from '../effects/backup/manifest.js';
 import {
   copyIn,
   copyOut,
@@ -29,8 +29,8 @@ import {
   stopContainers,
   type ExecContext,
   type StreamedCommand,
-} from './services.js';
-import { measuring, openTier, type TierCredentials, type TierStore } from './tiers.js';
+} from '../effects/backup/services.js';
+import { measuring, openTier, type TierCredentials, type TierStore } from '../effects/backup/tiers.js';
 
 /** The environment variable that gives the config encryption key when the store cannot (disaster recovery). */
 export const BACKUP_KEY_ENV = 'STACKCTL_BACKUP_KEY';

@@ -1,8 +1,8 @@
-import type { ComposeRun } from '../../effects/compose-runner.js';
-import type { ContainerSummary } from '../../effects/containers.js';
-import type { WaitResult } from '../../effects/health-waiter.js';
-import { readCompletedJobs, writeCompletedJobs, type CompletedJobs } from '../../effects/state.js';
-import type { StartPlan, StartStep } from '../../plan/start.js';
+import type { ComposeRun } from '../effects/compose-runner.js';
+import type { ContainerSummary } from '../effects/containers.js';
+import type { WaitResult } from '../effects/health-waiter.js';
+import { readCompletedJobs, writeCompletedJobs, type CompletedJobs } from '../effects/state.js';
+import type { StartPlan } from '../plan/start.js';
 
 interface JobLookups {
   /** `docker compose config --hash` for these services. */
@@ -33,16 +33,16 @@ export class JobLedger {
     return new JobLedger(root, envName, jobs, { ...(await readCompletedJobs(root, envName)) }, lookups);
   }
 
-  /** The jobs of this step that need not run again, as results. */
-  async completedIn(step: StartStep): Promise<WaitResult[]> {
-    if (!step.services.some((service) => this.jobs.includes(service))) return [];
-    // Asked when a step with jobs is first prepared, not before: it is a compose run of its own.
+  /** The jobs among these services that need not run again, as results. */
+  async completedAmong(services: readonly string[]): Promise<WaitResult[]> {
+    if (!services.some((service) => this.jobs.includes(service))) return [];
+    // Asked when services with jobs are first created, not before: it is a compose run of its own.
     this.hashes ??= this.lookups.hashes(this.jobs);
     const hashes = this.hashes;
     this.completed ??= hashes.then(async (known) =>
       completedJobs(this.jobs, known, this.recorded, await this.lookups.containers()),
     );
-    return (await this.completed).filter((result) => step.services.includes(result.service));
+    return (await this.completed).filter((result) => services.includes(result.service));
   }
 
   /** Records the jobs among these results that completed now. */
@@ -79,7 +79,7 @@ export async function configHashes(
 }
 
 /**
- * Jobs of this step that finished (exit 0) in an earlier start with the configuration compose would
+ * Jobs that finished (exit 0) in an earlier start with the configuration compose would
  * use now, in the same container: nothing to redo, so a start of a healthy stack stays a no-op.
  */
 function completedJobs(

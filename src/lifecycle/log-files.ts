@@ -1,11 +1,11 @@
 // Expired files in the volumes that hold logs and test results: found, and removed, by a one-off
 // container of the service's own image with the service's volumes, never by touching the host.
 import type Docker from 'dockerode';
-import type { EnvironmentModel } from '../../model/environment.js';
-import { namedVolumeMounts } from '../../plan/backup.js';
-import type { StackFile } from '../../schema/types.js';
-import { projectContainers } from '../containers.js';
-import { runHelper, type ExecContext } from './services.js';
+import type { EnvironmentModel } from '../model/environment.js';
+import { namedVolumeMounts } from '../plan/backup.js';
+import type { StackFile } from '../schema/types.js';
+import { projectContainers } from '../effects/containers.js';
+import { runHelper, type ExecContext } from '../effects/backup/services.js';
 
 const EXPIRING_KINDS = new Set(['logs', 'test-results']);
 

@@ -1,0 +1,642 @@
+// Start, as the steps it takes: resolve the request, check the host, generate the files, plan the
+// graph, launch it and wait, confirm it stays up. Each step hands the next what it found; what a
+// person sees goes through the StartView the caller gives (the CLI prints, tests record).
+import type Docker from 'dockerode';
+import { join } from 'node:path';
+import { StackctlError } from '../errors.js';
+import { applyFiles, type FileResult } from '../effects/apply-files.js';
+import { readComposeConfig, requireCompose, runCompose, type ComposeRun } from '../effects/compose-runner.js';
+import {
+  containersOnMissingNetworks,
+  projectContainers,
+  startServiceContainers,
+} from '../effects/containers.js';
+import { dockerClient, findCompose, type ComposeFlavour } from '../effects/docker.js';
+import { execProbe } from '../effects/exec-probe.js';
+import { ensureDirectory, writeFileAtomic } from '../effects/files.js';
+import { confirmStable, waitForServices, type WaitResult } from '../effects/health-waiter.js';
+import {
+  applyInService,
+  readPendingRotations,
+  runningContainer,
+  writePendingRotations,
+} from '../effects/rotation.js';
+import type { LoadedStack } from '../effects/schema-file.js';
+import { readSecretHistory } from '../effects/secret-store.js';
+import { recordValidSchema, stateDirectory } from '../effects/state.js';
+import { redactor } from '../generate/redact.js';
+import type { ServiceState } from '../health/classify.js';
+import { resolveEnvironment, type EnvironmentModel, type GpuSelection } from '../model/environment.js';
+import { parseEffectiveConfig } from '../plan/effective.js';
+import type { GpuMode } from '../plan/gpu-layout.js';
+import { composeArgs, planStart, type CreateStep, type StartPlan } from '../plan/start.js';
+import { assessHost } from '../preflight/assess.js';
+import { compareVersions, START_INTERVAL_API, type Check } from '../preflight/checks.js';
+import type { EnvironmentDef, StackFile } from '../schema/types.js';
+
+type Redact = (text: string) => string;
+import type { Progress } from '../ui/progress.js';
+import type { UiContext } from '../ui/terminal.js';
+import { prepareGeneration, type PreparedGeneration } from './generation.js';
+import { configHashes, JobLedger } from './jobs.js';
+import { GraphLauncher } from './launcher.js';
+
+export interface StartRequest {
+  readonly envName: string;
+  readonly stacks: readonly string[];
+  readonly services: readonly string[];
+  readonly gpu?: GpuMode;
+  readonly timeoutMs: number;
+  /** How long every service must stay ready after the last one became ready. */
+  readonly settleMs: number;
+  readonly wait: boolean;
+  /** run: check the host first; skip: the user said not to; caller: the calling command checked. */
+  readonly preflight: 'run' | 'skip' | 'caller';
+  readonly dryRun: boolean;
+}
+
+/** What a person sees while start runs; the caller decides how (spinners, lines, or nothing). */
+export interface StartView {
+  /** Non-passing preflight checks; `failed` when one of them stops the start. */
+  preflight(findings: readonly Check[], failed: boolean): void;
+  /** Something that takes a while: a spinner or a line, or undefined when nothing is shown. */
+  progress(text: string): Progress | undefined;
+  /** A service changed state while waiting. */
+  serviceChanged(service: string, state: ServiceState, progress: StartCounts): void;
+  /** Every selected service of a stack is ready. */
+  stackReady(stack: string, progress: StartCounts): void;
+  /** A line worth a person's attention (a repair, an applied rotation). */
+  note(text: string): void;
+  /** A line of compose's about pulling or building images (a first start pulls many GB). */
+  transfer(line: string): void;
+  /** Output of a compose run that failed. */
+  composeOutput(text: string): void;
+}
+
+export interface StartCounts {
+  readonly ready: number;
+  readonly total: number;
+  readonly elapsedMs: number;
+  /** Stacks with a service launched but not every service ready. */
+  readonly starting: readonly string[];
+}
+
+export interface StartIo extends UiContext {
+  readonly cwd: string;
+}
+
+/** Everything start found, for the caller to report. */
+export type StartOutcome =
+  | {
+      readonly kind: 'planned';
+      readonly plan: StartPlan;
+      readonly files: readonly FileResult[];
+      readonly model: EnvironmentModel;
+      readonly findings: readonly Check[];
+    }
+  | { readonly kind: 'preflight-failed'; readonly findings: readonly Check[] }
+  | {
+      readonly kind: 'started' | 'failed';
+      readonly model: EnvironmentModel;
+      readonly docker: Docker;
+      readonly redact: Redact;
+      readonly results: readonly WaitResult[];
+      /** The service that failed (kind failed). */
+      readonly failure?: WaitResult;
+      readonly elapsedMs: number;
+      readonly findings: readonly Check[];
+      readonly waited: boolean;
+    };
+
+/**
+ * What start asks of the host before anything else: where compose is and the engine's API version
+ * (it decides how healthchecks run). Both are process or network round trips, so they are asked at
+ * once and answered while the schema is read and files are generated.
+ */
+export interface EngineLookup {
+  readonly docker: Docker;
+  readonly compose: Promise<ComposeFlavour>;
+  readonly apiVersion: Promise<string | undefined>;
+}
+
+export function lookUpEngine(env: NodeJS.ProcessEnv): EngineLookup {
+  const docker = dockerClient(env);
+  const compose = requireCompose(env);
+  compose.catch(() => undefined); // awaited when compose is first needed
+  const apiVersion = docker.version().then(
+    (version) => version.ApiVersion,
+    () => undefined,
+  );
+  return { docker, compose, apiVersion };
+}
+
+export async function startEnvironment(
+  stack: LoadedStack,
+  request: StartRequest,
+  engine: EngineLookup | undefined,
+  io: StartIo,
+  view: StartView,
+): Promise<StartOutcome> {
+  resolveRequest(stack.file, request);
+  const host = await checkHost(stack, request, io, view);
+  if (host.failed && !request.dryRun) return { kind: 'preflight-failed', findings: host.findings };
+  const generated = await generate(stack, request, host.gpu, io);
+  const model = resolveEnvironment(stack.file, request.envName, host.gpu ?? generated.gpu);
+  const planned = await planLaunch(stack, model, generated, request, engine, io);
+  if (request.dryRun || !engine) {
+    return { kind: 'planned', plan: planned.plan, files: generated.files, model, findings: host.findings };
+  }
+  return launchAndWait(stack, model, planned, generated.prepared, request, engine, io, view, host.findings);
+}
+
+/** Step 1: the environment, and the --stack and --service names checked against it. */
+function resolveRequest(file: StackFile, request: StartRequest): EnvironmentDef {
+  const { envName } = request;
+  const env = file.environments[envName];
+  if (!env) throw new Error(`no environment ${envName}`);
+  for (const name of request.stacks) {
+    if (!env.services.some((service) => file.services[service]?.stack === name)) {
+      throw new StackctlError('E_USAGE', `${envName} runs no service of stack "${name}"`, {
+        hint: `stacks of ${envName}: ${[...new Set(env.services.map((s) => file.services[s]?.stack))].join(', ')}`,
+      });
+    }
+  }
+  for (const name of request.services) {
+    if (!env.services.includes(name)) {
+      throw new StackctlError('E_USAGE', `${envName} has no service "${name}"`, {
+        hint: `services: ${env.services.join(', ')}`,
+      });
+    }
+  }
+  return env;
+}
+
+/**
+ * Step 2: preflight. Warnings are shown and start goes on; failures stop it (a dry run still shows
+ * its plan, as it would run once they are fixed).
+ */
+async function checkHost(
+  stack: LoadedStack,
+  request: StartRequest,
+  io: StartIo,
+  view: StartView,
+): Promise<{ findings: readonly Check[]; failed: boolean; gpu?: GpuSelection }> {
+  if (request.preflight !== 'run') return { findings: [], failed: false };
+  // Start generates the environment's config files right after: missing ones are no failure.
+  const assessment = await assessHost(stack, request.envName, request.gpu, io, { generatesFiles: true });
+  const findings = assessment.checks.filter((check) => check.status !== 'pass');
+  const failed = findings.some((check) => check.status === 'fail');
+  view.preflight(findings, failed);
+  return { findings, failed, ...(assessment.gpu ? { gpu: assessment.gpu } : {}) };
+}
+
+interface Generated {
+  readonly prepared: PreparedGeneration;
+  readonly files: readonly FileResult[];
+  readonly envFiles: PreparedGeneration['plan']['environments'][number];
+  readonly gpu: GpuSelection | undefined;
+}
+
+/** Step 3: generate what is missing or stale (existing secrets are kept; a dry run writes nothing). */
+async function generate(
+  stack: LoadedStack,
+  request: StartRequest,
+  gpu: GpuSelection | undefined,
+  io: StartIo,
+): Promise<Generated> {
+  const { envName } = request;
+  const prepared = await prepareGeneration(stack, [envName], {
+    // A dry run creates secrets in memory only, so it lists every file start would write.
+    createSecrets: true,
+    gpuOverride: gpu ? new Map([[envName, gpu]]) : undefined,
+  });
+  const files = await applyFiles(stack.root, io.cwd, prepared.plan.files, {
+    check: request.dryRun,
+    signal: io.signal,
+  });
+  const envFiles = prepared.plan.environments[0];
+  if (!envFiles) throw new Error(`no files planned for ${envName}`);
+  // What runs is made from it: status, stop and logs fall back to it while the schema is mid-edit.
+  if (!request.dryRun) await recordValidSchema(stack.root, stack.schemaText);
+  return { prepared, files, envFiles, gpu: prepared.gpuSelection.get(envName) };
+}
+
+interface PlannedLaunch {
+  readonly plan: StartPlan;
+  readonly legacyEngine: boolean;
+  readonly composeEnv: NodeJS.ProcessEnv;
+  readonly redact: Redact;
+}
+
+/** Step 4: the graph, from what compose will really run (the user's overlay included). */
+async function planLaunch(
+  stack: LoadedStack,
+  model: EnvironmentModel,
+  generated: Generated,
+  request: StartRequest,
+  engine: EngineLookup | undefined,
+  io: StartIo,
+): Promise<PlannedLaunch> {
+  // Engines older than API 1.44 have no start_interval: drop it for them; Docker then runs each
+  // healthcheck only once an interval, and stackctl's own runs see readiness early.
+  const engineApi = await engine?.apiVersion;
+  const legacyEngine = engineApi !== undefined && compareVersions(engineApi, START_INTERVAL_API) < 0;
+  const baseArgs = composeArgs(model, stack.root, generated.envFiles);
+  if (legacyEngine) baseArgs.push('-f', await writeLegacyHealthOverride(stack.root, model));
+  const secrets = Object.values(generated.prepared.stores.get(request.envName)?.secrets ?? {}).map(
+    (entry) => entry.value,
+  );
+  // Old values too: containers from before a rotation still print them.
+  const redact = redactor([...secrets, ...(await readSecretHistory(stack.root, request.envName))]);
+  const composeEnv = composeEnvironment(io.env, stack.file);
+  // A dry run reads compose's configuration only when the files on disk are the ones start would use.
+  const filesCurrent = generated.files.every((result) => result.status === 'unchanged');
+  const compose = engine ? await engine.compose : filesCurrent ? await findCompose(io.env) : null;
+  const effective = compose
+    ? parseEffectiveConfig(
+        await readComposeConfig(compose, baseArgs, { env: composeEnv, signal: io.signal, redact }),
+      )
+    : undefined;
+  let plan: StartPlan;
+  try {
+    plan = planStart(
+      stack.file,
+      model,
+      baseArgs,
+      { stacks: request.stacks, services: request.services },
+      effective,
+    );
+  } catch (error) {
+    throw new StackctlError('E_SCHEMA', `${model.name} cannot start: ${(error as Error).message}`, {
+      hint: `remove one of those depends_on, or the stack dependency, in ${stack.schemaPath}`,
+    });
+  }
+  return { plan, legacyEngine, composeEnv, redact };
+}
+
+/** Steps 5 and 6: create, launch the graph and wait; then confirm every service stays up. */
+async function launchAndWait(
+  stack: LoadedStack,
+  model: EnvironmentModel,
+  planned: PlannedLaunch,
+  prepared: PreparedGeneration,
+  request: StartRequest,
+  engine: EngineLookup,
+  io: StartIo,
+  view: StartView,
+  findings: readonly Check[],
+): Promise<StartOutcome> {
+  const { plan, redact } = planned;
+  const { docker } = engine;
+  const compose = await engine.compose;
+  const run = (args: readonly string[]): Promise<ComposeRun> =>
+    runCompose(compose, args, {
+      env: planned.composeEnv,
+      signal: io.signal,
+      redact,
+      onLine: (line: string) => {
+        if (isTransferLine(line)) view.transfer(line.trim());
+      },
+    });
+  const upOrFail = async (args: readonly string[], what: string): Promise<void> => {
+    const result = await run(args);
+    if (result.exitCode === 0) return;
+    view.composeOutput(result.output.trimEnd());
+    throw new StackctlError('E_RUNTIME', `docker compose up failed for ${what} (exit ${result.exitCode})`, {
+      hint: `see the compose output above; the stack is left as it is: stackctl status ${model.name}`,
+    });
+  };
+  await recreateStranded(docker, model.project, plan.baseArgs, run, view);
+  const started = Date.now();
+  const finished = (
+    kind: 'started' | 'failed',
+    results: readonly WaitResult[],
+    failure?: WaitResult,
+  ): StartOutcome => ({
+    kind,
+    model,
+    docker,
+    redact,
+    results,
+    ...(failure ? { failure } : {}),
+    elapsedMs: Date.now() - started,
+    findings,
+    waited: request.wait,
+  });
+
+  if (!request.wait) {
+    const progress = view.progress(`Starting ${model.name}: ${plan.graph.map((n) => n.service).join(', ')}`);
+    await upOrFail(plan.upArgs, model.name).finally(() => progress?.stop());
+    return finished('started', []);
+  }
+
+  const tracker = new StackTracker(plan, started);
+  let results: WaitResult[];
+  try {
+    results = await launchGraph(
+      stack,
+      model,
+      planned,
+      prepared,
+      request,
+      docker,
+      run,
+      upOrFail,
+      io,
+      view,
+      tracker,
+    );
+  } catch (error) {
+    if (io.signal.aborted) throw interruptedStart(model.name, tracker);
+    throw error;
+  }
+  const failure = results.find((result) => result.state.phase === 'failed');
+  if (failure) return finished('failed', results, failure);
+  if (request.settleMs > 0) {
+    const settling = view.progress('Checking that every service stays up');
+    const stable = await confirmStable(docker, model.project, results, {
+      stableMs: request.settleMs,
+      isJob: (service) => plan.waits.find((wait) => wait.service === service)?.kind === 'job',
+      signal: io.signal,
+    }).finally(() => settling?.stop());
+    const crashed = stable.find((result) => result.state.phase === 'failed');
+    return crashed ? finished('failed', stable, crashed) : finished('started', stable);
+  }
+  return finished('started', results);
+}
+
+/**
+ * Creates the containers (the first group, then the rest while the first start) and walks the graph:
+ * each service starts through the Docker API the moment what it waits for is met, and the waiter
+ * watches every service at once. Returns a result per service; waiting stops at the first failure.
+ */
+async function launchGraph(
+  stack: LoadedStack,
+  model: EnvironmentModel,
+  planned: PlannedLaunch,
+  prepared: PreparedGeneration,
+  request: StartRequest,
+  docker: Docker,
+  run: (args: readonly string[]) => Promise<ComposeRun>,
+  upOrFail: (args: readonly string[], what: string) => Promise<void>,
+  io: StartIo,
+  view: StartView,
+  tracker: StackTracker,
+): Promise<WaitResult[]> {
+  const { plan } = planned;
+  const jobs = await JobLedger.open(stack.root, model.name, plan, {
+    hashes: (services) => configHashes(run, plan.baseArgs, services),
+    containers: () => projectContainers(docker, model.project),
+  });
+  const rotations = new PendingRotations(stack.root, model, prepared, docker, io, view);
+  await rotations.load();
+  const launchFailed = new AbortController();
+  const launcher = new GraphLauncher(plan.graph, {
+    start: (service) => {
+      tracker.launched(service);
+      return startServiceContainers(docker, model.project, service);
+    },
+    whenReady: (service) => rotations.applyFor(service),
+    onError: (error) => launchFailed.abort(error),
+  });
+  const since = Date.now();
+  // Jobs that completed earlier with this configuration are not run again (compose leaves their
+  // exited containers as they are when it creates the rest).
+  const doneEarlier = jobs.completedAmong(plan.graph.map((node) => node.service));
+  const create = async (step: CreateStep, first: boolean): Promise<void> => {
+    tracker.created(step.services);
+    const progress = first ? view.progress(`Creating ${model.name}: ${step.services.join(', ')}`) : undefined;
+    await upOrFail(step.args, model.name).finally(() => progress?.stop());
+    launcher.markCreated(step.services);
+  };
+  const [firstStep, ...laterSteps] = plan.create;
+  if (firstStep) await create(firstStep, true);
+  // The rest is created while the first services start.
+  const rest = (async () => {
+    for (const step of laterSteps) await create(step, false);
+  })();
+  rest.catch((error: unknown) => launchFailed.abort(error));
+
+  const done = await doneEarlier;
+  launcher.markDone(done.map((result) => result.service));
+  for (const result of done) tracker.ready(result.service);
+  const skipped = new Set(done.map((result) => result.service));
+  const targets = plan.waits
+    .filter((wait) => !skipped.has(wait.service))
+    .map((wait) => ({
+      ...wait,
+      dockerProbeEveryMs: planned.legacyEngine ? wait.intervalMs : wait.startIntervalMs,
+    }));
+  const probe =
+    io.env['STACKCTL_PROBE_HEALTH'] === '0'
+      ? undefined
+      : (id: string, command: readonly string[]) => execProbe(docker, id, command, 5000);
+  const waiting = view.progress(
+    `Waiting for ${tracker.starting().join(', ') || model.name} (${tracker.counted()})`,
+  );
+  const stackOf = new Map(plan.graph.map((node) => [node.service, node.stack]));
+  let results: WaitResult[];
+  try {
+    results = await waitForServices(docker, model.project, targets, {
+      deadline: Date.now() + request.timeoutMs,
+      since,
+      signal: AbortSignal.any([io.signal, launchFailed.signal]),
+      probe,
+      launchedAt: launcher.launchedAt,
+      onChange: (service, state) => {
+        launcher.observe(service, state);
+        const stackName = stackOf.get(service) ?? '';
+        const stackDone = state.phase === 'ready' && tracker.ready(service);
+        view.serviceChanged(service, state, tracker.counts());
+        if (stackDone) view.stackReady(stackName, tracker.counts());
+      },
+      onWaiting: (refresh) => launcher.begin(refresh),
+    });
+  } catch (error) {
+    // A launch that failed ended the wait: Docker's reason is the failure.
+    if (!launchFailed.signal.aborted || io.signal.aborted) throw error;
+    const reason = launchFailed.signal.reason as Error;
+    throw new StackctlError('E_RUNTIME', reason.message, {
+      hint: `the stack is left as it is: stackctl status ${model.name}; stop it with: stackctl stop ${model.name}`,
+    });
+  } finally {
+    launcher.stop();
+    waiting?.stop();
+  }
+  await rest.catch(() => undefined);
+  await jobs.record(results);
+  const byService = new Map([...done, ...results].map((result) => [result.service, result]));
+  return plan.waits.flatMap((wait) => byService.get(wait.service) ?? []);
+}
+
+/** Which stacks are ready, and which are created or partly started: for progress and an interrupted start. */
+class StackTracker {
+  private readonly total: number;
+  private readonly readySet = new Set<string>();
+  private readonly touched = new Set<string>();
+  private readonly servicesOf = new Map<string, string[]>();
+  private readonly stackOf = new Map<string, string>();
+  private readonly order: string[];
+
+  constructor(
+    plan: StartPlan,
+    private readonly since: number,
+  ) {
+    this.total = plan.graph.length;
+    for (const node of plan.graph) {
+      this.stackOf.set(node.service, node.stack);
+      this.servicesOf.set(node.stack, [...(this.servicesOf.get(node.stack) ?? []), node.service]);
+    }
+    this.order = [...this.servicesOf.keys()];
+  }
+
+  created(services: readonly string[]): void {
+    for (const service of services) this.touched.add(this.stackOf.get(service) ?? '');
+  }
+
+  launched(service: string): void {
+    this.touched.add(this.stackOf.get(service) ?? '');
+  }
+
+  /** Marks a service ready; true when that made its whole stack ready. */
+  ready(service: string): boolean {
+    if (this.readySet.has(service)) return false;
+    this.readySet.add(service);
+    const stack = this.stackOf.get(service) ?? '';
+    return (this.servicesOf.get(stack) ?? []).every((name) => this.readySet.has(name));
+  }
+
+  readyStacks(): string[] {
+    return this.order.filter((stack) =>
+      (this.servicesOf.get(stack) ?? []).every((s) => this.readySet.has(s)),
+    );
+  }
+
+  /** Stacks created or partly started, not yet ready. */
+  starting(): string[] {
+    const ready = this.readyStacks();
+    return this.order.filter((stack) => this.touched.has(stack) && !ready.includes(stack));
+  }
+
+  counted(): string {
+    return `${this.readySet.size}/${this.total} ready`;
+  }
+
+  counts(): StartCounts {
+    return {
+      ready: this.readySet.size,
+      total: this.total,
+      elapsedMs: Date.now() - this.since,
+      starting: this.starting(),
+    };
+  }
+}
+
+/**
+ * Rotations made while the environment was down (a database role's password): applied as soon as
+ * the service that keeps them is ready, before anything that waits for it starts.
+ */
+class PendingRotations {
+  private pending: Awaited<ReturnType<typeof readPendingRotations>> = [];
+
+  constructor(
+    private readonly root: string,
+    private readonly model: EnvironmentModel,
+    private readonly prepared: PreparedGeneration,
+    private readonly docker: Docker,
+    private readonly io: StartIo,
+    private readonly view: StartView,
+  ) {}
+
+  async load(): Promise<void> {
+    this.pending = await readPendingRotations(this.root, this.model.name);
+  }
+
+  async applyFor(service: string): Promise<void> {
+    for (const rotation of this.pending.filter((entry) => entry.service === service)) {
+      const container = await runningContainer(this.docker, this.model.project, rotation.service);
+      const next = this.prepared.stores.get(this.model.name)?.secrets[rotation.name]?.value;
+      if (container === undefined || next === undefined) continue;
+      await applyInService(container, rotation, { previous: '', next }, this.io.env, this.io.signal);
+      this.view.note(`Applied the rotated ${rotation.name} in ${rotation.service}`);
+      this.pending = this.pending.filter((entry) => entry !== rotation);
+      await writePendingRotations(this.root, this.model.name, this.pending);
+    }
+  }
+}
+
+/** The one line Ctrl-C during start leaves: what is up, what is partly there, and how to stop it. */
+function interruptedStart(envName: string, tracker: StackTracker): StackctlError {
+  const ready = tracker.readyStacks();
+  const partly = tracker.starting();
+  const parts: string[] = [];
+  if (ready.length > 0) parts.push(`${ready.join(', ')} ${ready.length === 1 ? 'is' : 'are'} up`);
+  if (partly.length > 0) parts.push(`${partly.join(', ')} partly created or started`);
+  const left = parts.length === 0 ? 'nothing was started' : parts.join('; ');
+  return new StackctlError('E_INTERRUPTED', `start of ${envName} interrupted: ${left}`, {
+    hint: parts.length === 0 ? '' : `stop what runs with: stackctl stop ${envName}`,
+  });
+}
+
+/** Compose's pull and build lines, the ones worth showing while a first start downloads. */
+function isTransferLine(line: string): boolean {
+  return /\b(pull|pulling|pulled|download|downloading|extracting|build|building|built)\b|^#\d+ /i.test(line);
+}
+
+/**
+ * Containers whose network was removed while they were stopped (by `docker network prune`, say)
+ * cannot start again: compose recreates the network but not them. Recreate them first (keeping
+ * their volumes), so start repairs the environment instead of failing on "network not found".
+ */
+async function recreateStranded(
+  docker: Docker,
+  project: string,
+  baseArgs: readonly string[],
+  run: (args: readonly string[]) => Promise<ComposeRun>,
+  view: StartView,
+): Promise<void> {
+  const stranded = await containersOnMissingNetworks(docker, await projectContainers(docker, project));
+  if (stranded.length === 0) return;
+  const services = [...new Set(stranded.map((container) => container.service))];
+  view.note(`Recreating ${services.join(', ')}: a network they were on was removed`);
+  const result = await run([...baseArgs, 'up', '--no-start', '--no-deps', '--force-recreate', ...services]);
+  if (result.exitCode !== 0) {
+    view.composeOutput(result.output.trimEnd());
+    throw new StackctlError('E_RUNTIME', `could not recreate ${services.join(', ')} on new networks`, {
+      hint: 'see the compose output above',
+    });
+  }
+}
+
+/** An override that removes start_interval from every healthcheck, for engines that reject it. */
+async function writeLegacyHealthOverride(root: string, model: EnvironmentModel): Promise<string> {
+  const lines = [
+    '# Written by stackctl start for a Docker engine older than API 1.44 (no start_interval).',
+    'services:',
+  ];
+  for (const service of model.services) {
+    if (!service.definition.healthcheck) continue;
+    lines.push(`  ${service.name}:`, '    healthcheck:', '      start_interval: !reset null');
+  }
+  const folder = join(stateDirectory(root));
+  await ensureDirectory(folder, 0o755);
+  const path = join(folder, `legacy-health-${model.name}.yml`);
+  await writeFileAtomic(path, `${lines.join('\n')}\n`);
+  return path;
+}
+
+/**
+ * The environment compose runs with: the user's, minus every variable the schema declares and the
+ * COMPOSE_* settings, so the generated env file is the only source of values (a stray exported
+ * POSTGRES_PORT in a shell must not silently win).
+ */
+export function composeEnvironment(env: NodeJS.ProcessEnv, file: StackFile): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (Object.hasOwn(file.variables, name)) continue;
+    if (['COMPOSE_PROJECT_NAME', 'COMPOSE_PROFILES', 'COMPOSE_FILE', 'COMPOSE_ENV_FILES'].includes(name))
+      continue;
+    out[name] = value;
+  }
+  return out;
+}
