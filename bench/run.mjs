@@ -115,10 +115,12 @@ if (
   }
 }
 
-// Start-to-healthy needs a Docker engine and the test image.
+// Start-to-healthy and status need a Docker engine and the test image.
 if (spawnSync('docker', ['image', 'inspect', 'stackctl-test/busybox:1'], { stdio: 'ignore' }).status === 0) {
-  const start = spawnSync(process.execPath, [join(root, 'bench', 'start.mjs')], { stdio: 'inherit' });
-  failed ||= start.status !== 0;
+  for (const script of ['status.mjs', 'start-graph.mjs']) {
+    const run = spawnSync(process.execPath, [join(root, 'bench', script)], { stdio: 'inherit' });
+    failed ||= run.status !== 0;
+  }
 } else {
   console.log(
     '\nstart benchmark skipped: no Docker engine or test image (.ci/install-docker.sh, .ci/build-test-images.sh)',

@@ -37,7 +37,8 @@ const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.l
 /** 1.0 to 4.0 s, fixed per service name. */
 const delayOf = (service) => 1 + (createHash('sha256').update(service).digest()[0] % 31) / 10;
 
-const dir = mkdtempSync(join(tmpdir(), 'stackctl-bench-graph-'));
+const dir = process.env.BENCH_GRAPH_DIR ?? mkdtempSync(join(tmpdir(), 'stackctl-bench-graph-'));
+mkdirSync(dir, { recursive: true });
 const schemaText = readFileSync(join(root, 'schemas', 'compose-schema.yaml'), 'utf8');
 const schema = parse(schemaText);
 mkdirSync(join(dir, 'schemas'));
@@ -59,39 +60,50 @@ for (const service of Object.values(schema.services)) {
     if (source?.startsWith('./') && !source.includes('${')) mkdirSync(join(dir, source), { recursive: true });
   }
 }
-const overlay = ['# Written by bench/start-graph.mjs: every service ready a known 1-4 s after it starts.', 'services:'];
-for (const name of Object.keys(schema.services)) {
-  overlay.push(
-    `  ${name}:`,
-    '    image: stackctl-test/busybox:1',
-    '    build: !reset null',
-    '    entrypoint: !reset null',
-    '    user: !reset null',
-    '    read_only: false',
-    '    init: true',
-    `    command: ['sh', '-c', 'sleep ${delayOf(name)}; touch /tmp/ready; echo READY; exec sleep 86400']`,
-    "    healthcheck: { test: ['CMD', 'test', '-f', '/tmp/ready'], disable: false }",
-  );
+/** The user overlay; without start_interval, Docker itself checks only once an interval (30 s). */
+function writeOverlay({ startInterval }) {
+  const lines = [
+    '# Written by bench/start-graph.mjs: every service ready a known 1-4 s after it starts.',
+    'services:',
+  ];
+  for (const name of Object.keys(schema.services)) {
+    lines.push(
+      `  ${name}:`,
+      '    image: stackctl-test/busybox:1',
+      '    build: !reset null',
+      '    entrypoint: !reset null',
+      '    user: !reset null',
+      '    read_only: false',
+      '    init: true',
+      `    command: ['sh', '-c', 'sleep ${delayOf(name)}; touch /tmp/ready; echo READY; exec sleep 86400']`,
+      '    healthcheck:',
+      "      test: ['CMD', 'test', '-f', '/tmp/ready']",
+      '      disable: false',
+      ...(startInterval ? [] : ['      start_interval: !reset null']),
+    );
+  }
+  writeFileSync(join(dir, 'compose', 'local.override.yml'), `${lines.join('\n')}\n`);
 }
-mkdirSync(join(dir, 'compose'));
-writeFileSync(join(dir, 'compose', 'local.override.yml'), `${overlay.join('\n')}\n`);
+mkdirSync(join(dir, 'compose'), { recursive: true });
+writeOverlay({ startInterval: true });
 
 const stackctl = (args, options = {}) =>
   spawnSync(bin, args, { cwd: dir, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' }, ...options });
 const cleanup = () => removeProjectResources(project);
 
-/** The compose arguments start uses (from its dry run: generated files, the overlay last). */
-function composeArgsOf(env) {
+/** The compose arguments start uses (from its dry run: generated files, the overlay last), and its services. */
+function startPlanOf(env) {
   const planned = stackctl(['start', env, '--gpu', 'cpu', '--dry-run', '--json']);
   const plan = JSON.parse(planned.stdout);
   const command = plan.create[0].command;
-  return command.slice(2, command.indexOf('up'));
+  return { args: command.slice(2, command.indexOf('up')), services: plan.graph.map((node) => node.service) };
 }
 
 /** What each service waits for: its depends_on (as compose resolved it) and its stack's dependencies. */
-function waitGraph(args) {
-  const config = JSON.parse(execFileSync('docker', ['compose', ...args, 'config', '--format', 'json']));
-  const services = Object.keys(config.services);
+function waitGraph(args, services) {
+  const config = JSON.parse(
+    execFileSync('docker', ['compose', ...args, 'config', '--format', 'json', ...services]),
+  );
   const closure = (stack, seen = new Set()) => {
     for (const dep of schema.stacks[stack]?.dependsOn ?? []) {
       if (!seen.has(dep)) closure(dep, seen.add(dep));
@@ -103,10 +115,12 @@ function waitGraph(args) {
     config,
     graph: Object.fromEntries(
       services.map((service) => {
-        const own = Object.entries(config.services[service].depends_on ?? {}).map(([dep, options]) => ({
-          service: dep,
-          started: options.condition === 'service_started',
-        }));
+        const own = Object.entries(config.services[service].depends_on ?? {})
+          .filter(([dep]) => services.includes(dep))
+          .map(([dep, options]) => ({
+            service: dep,
+            started: options.condition === 'service_started',
+          }));
         const before = closure(stackOf(service));
         const barrier = services
           .filter((other) => before.has(stackOf(other)))
@@ -118,7 +132,9 @@ function waitGraph(args) {
 }
 
 async function engineFloor(args, graph) {
-  execFileSync('docker', ['compose', ...args, 'up', '--no-start'], { stdio: 'ignore' });
+  execFileSync('docker', ['compose', ...args, 'up', '--no-start', ...Object.keys(graph)], {
+    stdio: 'ignore',
+  });
   const listed = await docker.listContainers({
     all: true,
     filters: { label: [`com.docker.compose.project=${args[1]}`] },
@@ -128,26 +144,21 @@ async function engineFloor(args, graph) {
     const service = entry.Labels['com.docker.compose.service'];
     containers.set(service, [...(containers.get(service) ?? []), docker.getContainer(entry.Id)]);
   }
-  // Attached before they start, so no READY line is missed.
+  // Each container's output from its first byte (logs since 0, followed): READY is seen as printed.
+  const readyLine = async (container) => {
+    const stream = await container.logs({ follow: true, stdout: true, stderr: true, since: 0 });
+    await new Promise((resolve) => {
+      let seen = '';
+      stream.on('data', (chunk) => {
+        seen += chunk.toString('latin1');
+        if (seen.includes('READY')) {
+          stream.destroy();
+          resolve();
+        }
+      });
+    });
+  };
   const readyPromises = new Map();
-  for (const [service, list] of containers) {
-    const each = await Promise.all(
-      list.map(async (container) => {
-        const stream = await container.attach({ stream: true, stdout: true, stderr: true });
-        return new Promise((resolve) => {
-          let seen = '';
-          stream.on('data', (chunk) => {
-            seen += chunk.toString('latin1');
-            if (seen.includes('READY')) {
-              stream.destroy();
-              resolve();
-            }
-          });
-        });
-      }),
-    );
-    readyPromises.set(service, Promise.all(each));
-  }
   const started = new Map();
   const ready = new Map();
   const t0 = process.hrtime.bigint();
@@ -157,32 +168,42 @@ async function engineFloor(args, graph) {
       await Promise.all(
         graph[service].map((dep) => (dep.started ? launch(dep.service) : readyOf(dep.service))),
       );
-      await Promise.all(containers.get(service).map((container) => container.start()));
+      const list = containers.get(service);
+      await Promise.all(list.map((container) => container.start()));
+      readyPromises.set(service, Promise.all(list.map(readyLine)));
     })();
     started.set(service, run);
     return run;
   };
   const readyOf = (service) => {
-    if (!ready.has(service)) ready.set(service, launch(service).then(() => readyPromises.get(service)));
+    if (!ready.has(service))
+      ready.set(
+        service,
+        launch(service).then(() => readyPromises.get(service)),
+      );
     return ready.get(service);
   };
-  await Promise.all(Object.keys(graph).map(readyOf));
+  const timeout = new Promise((_, reject) =>
+    setTimeout(
+      () => reject(new Error('engine floor: not every service printed READY within 120 s')),
+      120_000,
+    ).unref(),
+  );
+  await Promise.race([Promise.all(Object.keys(graph).map(readyOf)), timeout]);
   return seconds(t0);
 }
 
-function composeWait(args, config) {
-  const order = schema.environments;
-  void order;
+function composeWait(args, services) {
   const stacks = [];
-  for (const service of Object.keys(config.services)) {
+  for (const service of services) {
     const stack = schema.services[service].stack;
     if (!stacks.includes(stack)) stacks.push(stack);
   }
   const stackOrder = Object.keys(schema.stacks).filter((stack) => stacks.includes(stack));
   const t0 = process.hrtime.bigint();
   for (const stack of stackOrder) {
-    const services = Object.keys(config.services).filter((s) => schema.services[s].stack === stack);
-    const result = spawnSync('docker', ['compose', ...args, 'up', '-d', '--wait', ...services], {
+    const chosen = services.filter((s) => schema.services[s].stack === stack);
+    const result = spawnSync('docker', ['compose', ...args, 'up', '-d', '--wait', ...chosen], {
       stdio: 'ignore',
     });
     if (result.status !== 0) throw new Error(`docker compose up --wait (${stack}) exited ${result.status}`);
@@ -190,35 +211,62 @@ function composeWait(args, config) {
   return seconds(t0);
 }
 
+/** Runs start from nothing; returns its wall time and, per service, how late it saw readiness. */
 function timeStart(env, extra) {
   cleanup();
   const t0 = process.hrtime.bigint();
-  const result = stackctl(['start', env, '--gpu', 'cpu', ...extra]);
+  const result = stackctl(['start', env, '--gpu', 'cpu', '--json', ...extra]);
   const took = seconds(t0);
-  if (result.status !== 0) throw new Error(`stackctl start ${env} exited ${result.status}:\n${result.stderr}`);
-  return took;
+  if (result.status !== 0)
+    throw new Error(`stackctl start ${env} exited ${result.status}:\n${result.stdout}\n${result.stderr}`);
+  return { took, lateness: readinessLateness(JSON.parse(result.stdout)) };
+}
+
+/**
+ * For each service: from the moment it was ready (its READY line, timestamped by Docker) to the
+ * moment stackctl saw it ready (readyAt in its report), in milliseconds.
+ */
+function readinessLateness(report) {
+  return report.services.flatMap((service) => {
+    if (service.readyAt === null) return [];
+    const container = `${report.project}-${service.name}-1`;
+    const logs = spawnSync('docker', ['logs', '--timestamps', container], { encoding: 'utf8' }).stdout;
+    const line = logs.split('\n').find((entry) => entry.endsWith(' READY'));
+    if (!line) return [];
+    return [Date.parse(service.readyAt) - Date.parse(line.split(' ')[0])];
+  });
 }
 
 let failed = false;
+if (process.env.BENCH_GRAPH_SETUP_ONLY === '1') {
+  console.log(`project in ${dir}`);
+  process.exit(0);
+}
 try {
   console.log(
     `\nstart to all-ready, shipped environments, every service ready 1-4 s after it starts (median of ${runs})`,
   );
   for (const env of environments) {
     timeStart(env, ['--settle', '0']); // warm-up: generates the files and secrets
-    const args = composeArgsOf(env);
-    const { config, graph } = waitGraph(args);
+    const { args, services } = startPlanOf(env);
+    const { graph } = waitGraph(args, services);
     const count = Object.keys(graph).length;
     const floors = [];
     const starts = [];
+    const lateness = [];
     for (let i = 0; i < runs; i++) {
       cleanup();
       floors.push(await engineFloor(args, graph));
-      starts.push(timeStart(env, ['--settle', '0']));
+      const run = timeStart(env, ['--settle', '0']);
+      starts.push(run.took);
+      lateness.push(...run.lateness);
     }
-    const settled = timeStart(env, []);
+    const settled = timeStart(env, []).took;
+    writeOverlay({ startInterval: false });
+    const legacy = timeStart(env, ['--settle', '0']);
+    writeOverlay({ startInterval: true });
     cleanup();
-    const composeTime = composeWait(args, config);
+    const composeTime = composeWait(args, services);
     cleanup();
     const floor = median(floors);
     const start = median(starts);
@@ -235,6 +283,15 @@ try {
     );
     console.log(
       `         compose up -d --wait, stack by stack ${composeTime.toFixed(2)} s  ${(composeTime / floor).toFixed(2)}x (one run)`,
+    );
+    const late = median(lateness);
+    const lateOk = late <= 100;
+    failed ||= !lateOk;
+    console.log(
+      `    ${lateOk ? 'ok  ' : 'SLOW'} readiness seen ${late.toFixed(0)} ms after it happened (median of ${lateness.length} services; target <= 100 ms)`,
+    );
+    console.log(
+      `         without start_interval (Docker checks every 30 s): ${legacy.took.toFixed(2)} s, readiness seen ${median(legacy.lateness).toFixed(0)} ms late (one run)`,
     );
   }
 } finally {

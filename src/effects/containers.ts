@@ -130,27 +130,36 @@ export class LaunchError extends Error {
   }
 }
 
-/** Starts a service's created or stopped containers through the Docker API (running ones are left as they are). */
-export async function startServiceContainers(
-  docker: Docker,
-  project: string,
-  service: string,
-): Promise<void> {
+/** The ids of each service's containers that are not running (created or stopped), in one call. */
+export async function startableContainers(docker: Docker, project: string): Promise<Map<string, string[]>> {
   const containers = await docker.listContainers({
     all: true,
-    filters: { label: serviceContainerLabels(project, service) },
+    filters: { label: serviceContainerLabels(project) },
   });
+  const byService = new Map<string, string[]>();
+  for (const container of containers) {
+    if (container.State === 'running') continue;
+    const service = container.Labels[COMPOSE_LABELS.service] ?? '';
+    byService.set(service, [...(byService.get(service) ?? []), container.Id]);
+  }
+  return byService;
+}
+
+/** Starts a service's containers through the Docker API (one already running is fine). */
+export async function startContainers(
+  docker: Docker,
+  service: string,
+  ids: readonly string[],
+): Promise<void> {
   await Promise.all(
-    containers
-      .filter((container) => container.State !== 'running')
-      .map(async (container) => {
-        try {
-          await docker.getContainer(container.Id).start();
-        } catch (error) {
-          if (dockerStatusCode(error) === 304) return; // already started
-          throw new LaunchError(service, dockerReason(error));
-        }
-      }),
+    ids.map(async (id) => {
+      try {
+        await docker.getContainer(id).start();
+      } catch (error) {
+        if (dockerStatusCode(error) === 304) return; // already started
+        throw new LaunchError(service, dockerReason(error));
+      }
+    }),
   );
 }
 

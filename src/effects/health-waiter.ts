@@ -42,7 +42,7 @@ export interface WaitOptions {
    * stackctl runs the check itself (see earlyProbeDelayMs), and a pass counts as healthy, as it
    * does for Docker.
    */
-  readonly probe?: (containerId: string, command: readonly string[]) => Promise<boolean>;
+  readonly probe?: (containerId: string, command: readonly string[], everyMs: number) => Promise<boolean>;
   /**
    * Replay Docker's events from this moment (ms since epoch), so a container that died before the
    * event stream opened (while compose was still starting the stack) is still seen dying, with its
@@ -51,8 +51,11 @@ export interface WaitOptions {
   readonly since?: number;
 }
 
-/** At most this many direct healthcheck runs at once, so probing never crowds out the services. */
-const PROBES_IN_FLIGHT = 2;
+/**
+ * At most this many services probed directly at once (each probe is one exec that runs the check in
+ * a loop, mostly asleep), so probing never crowds out the services.
+ */
+const PROBES_IN_FLIGHT = 8;
 
 /**
  * Waits until every target is ready, or one fails, reacting to Docker events (health_status, die,
@@ -141,7 +144,7 @@ export async function waitForServices(
     };
 
     // stackctl's own healthcheck runs for a starting service, each scheduled after the last.
-    const scheduleProbe = (service: string): void => {
+    const scheduleProbe = (service: string, delayMs = 0): void => {
       const target = byService.get(service);
       const current = results.get(service);
       const container = current?.containers.find((c) => c.status === 'running');
@@ -151,20 +154,23 @@ export async function waitForServices(
       if (!options.probe || finished || probeTimers.has(service) || !command) return;
       if (!container || target?.replicas !== 1 || target.dockerProbeEveryMs === undefined) return;
       const age = Date.now() - Date.parse(container.startedAt);
-      const delay = earlyProbeDelayMs(Number.isNaN(age) ? 0 : age, target.dockerProbeEveryMs);
-      if (delay === undefined) return;
+      const every = earlyProbeDelayMs(Number.isNaN(age) ? 0 : age, target.dockerProbeEveryMs);
+      if (every === undefined) return;
       const run = options.probe;
       probeTimers.set(
         service,
+        // Each probe paces itself (a run every `every` ms, inside the container); windows follow
+        // each other `every` ms apart.
         setTimeout(() => {
           if (finished || !pending.has(service)) return;
           if (probesInFlight >= PROBES_IN_FLIGHT) {
             probeTimers.delete(service);
-            scheduleProbe(service);
+            const retry = setTimeout(() => scheduleProbe(service), every);
+            rechecks.add(retry);
             return;
           }
           probesInFlight += 1;
-          void run(container.id, command)
+          void run(container.id, command, every)
             .then((passed) => {
               if (!passed || finished || !pending.has(service)) return;
               const state: ServiceState = { phase: 'ready', detail: 'healthy (checked directly)' };
@@ -180,9 +186,9 @@ export async function waitForServices(
             .finally(() => {
               probesInFlight -= 1;
               probeTimers.delete(service);
-              if (!finished && pending.has(service)) scheduleProbe(service);
+              if (!finished && pending.has(service)) scheduleProbe(service, every);
             });
-        }, delay),
+        }, delayMs),
       );
     };
 

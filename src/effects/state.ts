@@ -2,7 +2,9 @@ import { join } from 'node:path';
 // Named imports from zod/mini so the bundle keeps only the validators used (it loads on every run).
 import { array, enum as oneOf, int, minimum, object, record, string, type infer as Infer } from 'zod/mini';
 import { StackctlError } from '../errors.js';
+import type { StackFile } from '../schema/types.js';
 import { ensureDirectory, readRegularText, writeFileAtomic } from './files.js';
+import { schemaDigest, SCHEMA_NAMES, type SchemaNames } from './known-schema.js';
 
 /** Where stackctl keeps what it decided for a project (not secrets): `<root>/.stackctl/`. */
 export function stateDirectory(root: string): string {
@@ -75,9 +77,22 @@ export async function readRecordedSchema(root: string): Promise<string | undefin
   return readRegularText(join(root, RECORDED_SCHEMA));
 }
 
-/** Keeps a copy of a valid schema (rewritten only when it changed). */
-export async function recordValidSchema(root: string, text: string): Promise<void> {
-  if ((await readRecordedSchema(root)) === text) return;
+/**
+ * Keeps a copy of a valid schema (rewritten only when it changed), and the names quick commands
+ * read from it (see known-schema.ts).
+ */
+export async function recordValidSchema(root: string, text: string, file: StackFile): Promise<void> {
+  if (
+    (await readRecordedSchema(root)) === text &&
+    (await readRegularText(join(root, SCHEMA_NAMES))) !== undefined
+  )
+    return;
   await ensureDirectory(stateDirectory(root), 0o755);
   await writeFileAtomic(join(root, RECORDED_SCHEMA), text);
+  const names: SchemaNames = {
+    sha256: schemaDigest(text),
+    project: file.project.name,
+    environments: Object.keys(file.environments),
+  };
+  await writeFileAtomic(join(root, SCHEMA_NAMES), `${JSON.stringify(names)}\n`);
 }

@@ -17,13 +17,13 @@ export const EARLY_PROBE_MIN_MS = 100;
 export const EARLY_PROBE_MAX_MS = 1000;
 
 /**
- * When stackctl next runs a starting service's healthcheck itself, or undefined when Docker's own
- * runs are at least as frequent. The gap grows with the container's age (a tenth of it, between 100
- * ms and 1 s), so a service ready after 2 s is seen within about 0.2 s while one that takes minutes
- * costs a few dozen execs; Docker probes every `dockerEveryMs` (start_interval, or the whole
- * interval on engines without it).
+ * How often stackctl runs a starting service's healthcheck itself, or undefined when Docker's own
+ * runs are at least as frequent. The gap grows with the container's age (a twentieth of it, between
+ * 100 ms and 1 s), so a service ready within a few seconds is seen within about 0.1 s while one that
+ * takes minutes is checked once a second; Docker probes every `dockerEveryMs` (start_interval, or
+ * the whole interval on engines without it).
  */
 export function earlyProbeDelayMs(containerAgeMs: number, dockerEveryMs: number): number | undefined {
-  const gap = Math.min(EARLY_PROBE_MAX_MS, Math.max(EARLY_PROBE_MIN_MS, Math.round(containerAgeMs / 10)));
+  const gap = Math.min(EARLY_PROBE_MAX_MS, Math.max(EARLY_PROBE_MIN_MS, Math.round(containerAgeMs / 20)));
   return gap < dockerEveryMs ? gap : undefined;
 }

@@ -9,10 +9,11 @@ import { readComposeConfig, requireCompose, runCompose, type ComposeRun } from '
 import {
   containersOnMissingNetworks,
   projectContainers,
-  startServiceContainers,
+  startableContainers,
+  startContainers,
 } from '../effects/containers.js';
 import { dockerClient, findCompose, type ComposeFlavour } from '../effects/docker.js';
-import { execProbe } from '../effects/exec-probe.js';
+import { execProbeLoop } from '../effects/exec-probe.js';
 import { ensureDirectory, writeFileAtomic } from '../effects/files.js';
 import { confirmStable, waitForServices, type WaitResult } from '../effects/health-waiter.js';
 import {
@@ -23,6 +24,7 @@ import {
 } from '../effects/rotation.js';
 import type { LoadedStack } from '../effects/schema-file.js';
 import { readSecretHistory } from '../effects/secret-store.js';
+import { readGpuChoice } from '../effects/state.js';
 import { recordValidSchema, stateDirectory } from '../effects/state.js';
 import { redactor } from '../generate/redact.js';
 import type { ServiceState } from '../health/classify.js';
@@ -40,6 +42,9 @@ import type { UiContext } from '../ui/terminal.js';
 import { prepareGeneration, type PreparedGeneration } from './generation.js';
 import { configHashes, JobLedger } from './jobs.js';
 import { GraphLauncher } from './launcher.js';
+
+/** How long one direct healthcheck loop runs inside a container before the next one starts. */
+const PROBE_WINDOW_MS = 3000;
 
 export interface StartRequest {
   readonly envName: string;
@@ -138,15 +143,110 @@ export async function startEnvironment(
   view: StartView,
 ): Promise<StartOutcome> {
   resolveRequest(stack.file, request);
+  // The files are planned first (in memory) with the GPU layout preflight will most likely choose:
+  // when the files on disk already are these, compose's configuration is read while the host is
+  // checked, and used once preflight has chosen that same layout.
+  const guess = await likelyGpu(stack, request);
+  const early = await prepare(stack, request, guess);
+  const ahead =
+    engine && !request.dryRun ? await readConfigAhead(stack, request, early, guess, engine, io) : undefined;
   const host = await checkHost(stack, request, io, view);
   if (host.failed && !request.dryRun) return { kind: 'preflight-failed', findings: host.findings };
-  const generated = await generate(stack, request, host.gpu, io);
+  const asGuessed = sameSelection(host.gpu, guess);
+  const generated = await writeFiles(
+    stack,
+    request,
+    asGuessed ? early : await prepare(stack, request, host.gpu),
+    io,
+  );
   const model = resolveEnvironment(stack.file, request.envName, host.gpu ?? generated.gpu);
-  const planned = await planLaunch(stack, model, generated, request, engine, io);
+  const planned = await planLaunch(
+    stack,
+    model,
+    generated,
+    request,
+    engine,
+    io,
+    asGuessed ? ahead : undefined,
+  );
   if (request.dryRun || !engine) {
     return { kind: 'planned', plan: planned.plan, files: generated.files, model, findings: host.findings };
   }
   return launchAndWait(stack, model, planned, generated.prepared, request, engine, io, view, host.findings);
+}
+
+/** The GPU layout preflight will most likely hand to generation: --gpu cpu, else the recorded one. */
+async function likelyGpu(stack: LoadedStack, request: StartRequest): Promise<GpuSelection | undefined> {
+  if (request.preflight !== 'run') return undefined;
+  if (request.gpu === 'cpu') return { profile: 'cpu', variables: {} };
+  const recorded = await readGpuChoice(stack.root, request.envName);
+  return recorded ? { profile: recorded.profile, variables: recorded.variables } : undefined;
+}
+
+function sameSelection(a: GpuSelection | undefined, b: GpuSelection | undefined): boolean {
+  const key = (selection: GpuSelection | undefined): string =>
+    selection === undefined
+      ? ''
+      : JSON.stringify([selection.profile, Object.entries(selection.variables).sort()]);
+  return key(a) === key(b);
+}
+
+/** compose's configuration, read ahead from the files on disk, and the arguments it was read with. */
+interface ConfigAhead {
+  readonly args: readonly string[];
+  readonly config: Promise<unknown>;
+}
+
+/** Starts reading compose's configuration when the files on disk are the ones just planned. */
+async function readConfigAhead(
+  stack: LoadedStack,
+  request: StartRequest,
+  prepared: PreparedGeneration,
+  gpu: GpuSelection | undefined,
+  engine: EngineLookup,
+  io: StartIo,
+): Promise<ConfigAhead | undefined> {
+  const checked = await applyFiles(stack.root, io.cwd, prepared.plan.files, {
+    check: true,
+    signal: io.signal,
+  });
+  const envFiles = prepared.plan.environments[0];
+  if (!envFiles || checked.some((file) => file.status !== 'unchanged')) return undefined;
+  const model = resolveEnvironment(
+    stack.file,
+    request.envName,
+    gpu ?? prepared.gpuSelection.get(request.envName),
+  );
+  const args = await composeArgsFor(stack, model, envFiles, engine);
+  const config = engine.compose.then((compose) =>
+    readComposeConfig(compose, args, {
+      env: composeEnvironment(io.env, stack.file),
+      signal: io.signal,
+      redact: redactor(secretValues(prepared, request.envName)),
+    }),
+  );
+  config.catch(() => undefined); // read again on the normal path if it failed
+  return { args, config };
+}
+
+/** The compose arguments for an environment, with the override that old engines need. */
+async function composeArgsFor(
+  stack: LoadedStack,
+  model: EnvironmentModel,
+  envFiles: Generated['envFiles'],
+  engine: EngineLookup | undefined,
+): Promise<string[]> {
+  // Engines older than API 1.44 have no start_interval: drop it for them; Docker then runs each
+  // healthcheck only once an interval, and stackctl's own runs see readiness early.
+  const engineApi = await engine?.apiVersion;
+  const args = composeArgs(model, stack.root, envFiles);
+  if (engineApi !== undefined && compareVersions(engineApi, START_INTERVAL_API) < 0)
+    args.push('-f', await writeLegacyHealthOverride(stack.root, model));
+  return args;
+}
+
+function secretValues(prepared: PreparedGeneration, envName: string): string[] {
+  return Object.values(prepared.stores.get(envName)?.secrets ?? {}).map((entry) => entry.value);
 }
 
 /** Step 1: the environment, and the --stack and --service names checked against it. */
@@ -197,19 +297,27 @@ interface Generated {
   readonly gpu: GpuSelection | undefined;
 }
 
-/** Step 3: generate what is missing or stale (existing secrets are kept; a dry run writes nothing). */
-async function generate(
+/** Step 3: the files planned in memory (existing secrets are kept, missing ones made). */
+async function prepare(
   stack: LoadedStack,
   request: StartRequest,
   gpu: GpuSelection | undefined,
+): Promise<PreparedGeneration> {
+  return prepareGeneration(stack, [request.envName], {
+    // A dry run creates secrets in memory only, so it lists every file start would write.
+    createSecrets: true,
+    gpuOverride: gpu ? new Map([[request.envName, gpu]]) : undefined,
+  });
+}
+
+/** Step 3, continued: what is missing or stale is written (a dry run writes nothing). */
+async function writeFiles(
+  stack: LoadedStack,
+  request: StartRequest,
+  prepared: PreparedGeneration,
   io: StartIo,
 ): Promise<Generated> {
   const { envName } = request;
-  const prepared = await prepareGeneration(stack, [envName], {
-    // A dry run creates secrets in memory only, so it lists every file start would write.
-    createSecrets: true,
-    gpuOverride: gpu ? new Map([[envName, gpu]]) : undefined,
-  });
   const files = await applyFiles(stack.root, io.cwd, prepared.plan.files, {
     check: request.dryRun,
     signal: io.signal,
@@ -217,7 +325,7 @@ async function generate(
   const envFiles = prepared.plan.environments[0];
   if (!envFiles) throw new Error(`no files planned for ${envName}`);
   // What runs is made from it: status, stop and logs fall back to it while the schema is mid-edit.
-  if (!request.dryRun) await recordValidSchema(stack.root, stack.schemaText);
+  if (!request.dryRun) await recordValidSchema(stack.root, stack.schemaText, stack.file);
   return { prepared, files, envFiles, gpu: prepared.gpuSelection.get(envName) };
 }
 
@@ -236,27 +344,32 @@ async function planLaunch(
   request: StartRequest,
   engine: EngineLookup | undefined,
   io: StartIo,
+  ahead: ConfigAhead | undefined,
 ): Promise<PlannedLaunch> {
-  // Engines older than API 1.44 have no start_interval: drop it for them; Docker then runs each
-  // healthcheck only once an interval, and stackctl's own runs see readiness early.
   const engineApi = await engine?.apiVersion;
   const legacyEngine = engineApi !== undefined && compareVersions(engineApi, START_INTERVAL_API) < 0;
-  const baseArgs = composeArgs(model, stack.root, generated.envFiles);
-  if (legacyEngine) baseArgs.push('-f', await writeLegacyHealthOverride(stack.root, model));
-  const secrets = Object.values(generated.prepared.stores.get(request.envName)?.secrets ?? {}).map(
-    (entry) => entry.value,
-  );
+  const baseArgs = await composeArgsFor(stack, model, generated.envFiles, engine);
   // Old values too: containers from before a rotation still print them.
-  const redact = redactor([...secrets, ...(await readSecretHistory(stack.root, request.envName))]);
+  const redact = redactor([
+    ...secretValues(generated.prepared, request.envName),
+    ...(await readSecretHistory(stack.root, request.envName)),
+  ]);
   const composeEnv = composeEnvironment(io.env, stack.file);
   // A dry run reads compose's configuration only when the files on disk are the ones start would use.
   const filesCurrent = generated.files.every((result) => result.status === 'unchanged');
+  const readAhead =
+    ahead && filesCurrent && ahead.args.join('\0') === baseArgs.join('\0')
+      ? await ahead.config.catch(() => undefined)
+      : undefined;
   const compose = engine ? await engine.compose : filesCurrent ? await findCompose(io.env) : null;
-  const effective = compose
-    ? parseEffectiveConfig(
-        await readComposeConfig(compose, baseArgs, { env: composeEnv, signal: io.signal, redact }),
-      )
-    : undefined;
+  const effective =
+    readAhead !== undefined
+      ? parseEffectiveConfig(readAhead)
+      : compose
+        ? parseEffectiveConfig(
+            await readComposeConfig(compose, baseArgs, { env: composeEnv, signal: io.signal, redact }),
+          )
+        : undefined;
   let plan: StartPlan;
   try {
     plan = planStart(
@@ -394,12 +507,13 @@ async function launchGraph(
   const launcher = new GraphLauncher(plan.graph, {
     start: (service) => {
       tracker.launched(service);
-      return startServiceContainers(docker, model.project, service);
+      return startContainers(docker, service, startable.get(service) ?? []);
     },
     whenReady: (service) => rotations.applyFor(service),
     onError: (error) => launchFailed.abort(error),
   });
   const since = Date.now();
+  const startable = new Map<string, string[]>();
   // Jobs that completed earlier with this configuration are not run again (compose leaves their
   // exited containers as they are when it creates the rest).
   const doneEarlier = jobs.completedAmong(plan.graph.map((node) => node.service));
@@ -407,6 +521,9 @@ async function launchGraph(
     tracker.created(step.services);
     const progress = first ? view.progress(`Creating ${model.name}: ${step.services.join(', ')}`) : undefined;
     await upOrFail(step.args, model.name).finally(() => progress?.stop());
+    // Listed once per step: starting a service is then one API call per container.
+    for (const [service, ids] of await startableContainers(docker, model.project))
+      startable.set(service, ids);
     launcher.markCreated(step.services);
   };
   const [firstStep, ...laterSteps] = plan.create;
@@ -430,7 +547,8 @@ async function launchGraph(
   const probe =
     io.env['STACKCTL_PROBE_HEALTH'] === '0'
       ? undefined
-      : (id: string, command: readonly string[]) => execProbe(docker, id, command, 5000);
+      : (id: string, command: readonly string[], everyMs: number) =>
+          execProbeLoop(docker, id, command, { everyMs, forMs: PROBE_WINDOW_MS, timeoutMs: 5000 });
   const waiting = view.progress(
     `Waiting for ${tracker.starting().join(', ') || model.name} (${tracker.counted()})`,
   );

@@ -172,6 +172,32 @@ describe('stackctl status, logs, stop, restart', () => {
     expect((await runCli(['generate', 'ok'], { cwd: project.root })).exitCode).toBe(0);
   });
 
+  it('status reads the names of an unchanged schema from what generate recorded, and loads a changed one', async () => {
+    const names = JSON.parse(
+      await readFile(join(project.root, '.stackctl', 'last-valid-schema.names.json'), 'utf8'),
+    ) as { project: string; environments: string[] };
+    expect(names.project).toBe(project.name);
+    expect(names.environments).toContain('ok');
+    const path = join(project.root, 'schemas', 'compose-schema.yaml');
+    const original = await readFile(path, 'utf8');
+    // A comment changes the digest: the schema is loaded (and validated) again, with the same answer.
+    await writeFile(path, `${original}\n# edited\n`);
+    try {
+      const result = await runCli(['status', 'ok', '--json'], { cwd: project.root });
+      expect(result.exitCode, result.stderr).toBe(0);
+      const { containers } = JSON.parse(result.stdout) as {
+        containers: { service: string; status: string }[];
+      };
+      expect(containers.map((c) => c.service).sort()).toEqual(['db', 'migrate', 'web', 'worker']);
+      expect(containers.find((c) => c.service === 'db')?.status).toMatch(/^Up /);
+      // A name the changed schema does not have is refused, with the environments it has.
+      const unknown = await runCli(['status', 'nosuch'], { cwd: project.root });
+      expect(unknown.exitCode).toBe(2);
+    } finally {
+      await writeFile(path, original);
+    }
+  });
+
   it("logs shows a service's lines with secret values redacted", async () => {
     const result = await runCli(['logs', 'ok', 'web', '--tail', '5'], { cwd: project.root });
     expect(result.exitCode).toBe(0);

@@ -24,16 +24,17 @@ describe('healthcheckCommand', () => {
 });
 
 describe('earlyProbeDelayMs', () => {
-  it('checks a young container often and an older one less, a tenth of its age between 100 ms and 1 s', () => {
+  it('checks a young container often and an older one less, a twentieth of its age between 100 ms and 1 s', () => {
     expect(earlyProbeDelayMs(0, 30_000)).toBe(100);
-    expect(earlyProbeDelayMs(2_000, 30_000)).toBe(200);
+    expect(earlyProbeDelayMs(2_000, 30_000)).toBe(100);
+    expect(earlyProbeDelayMs(6_000, 30_000)).toBe(300);
     expect(earlyProbeDelayMs(120_000, 30_000)).toBe(1000);
   });
 
   it('leaves it to Docker once Docker runs the healthcheck at least as often', () => {
     // start_interval 250ms: stackctl helps only while its gap is shorter.
     expect(earlyProbeDelayMs(1_000, 250)).toBe(100);
-    expect(earlyProbeDelayMs(3_000, 250)).toBeUndefined();
+    expect(earlyProbeDelayMs(6_000, 250)).toBeUndefined();
     expect(earlyProbeDelayMs(20_000, 1_000)).toBeUndefined();
   });
 });

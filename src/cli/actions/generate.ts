@@ -24,7 +24,7 @@ export async function generateAction(
   const prepared = await prepareGeneration(stack, environments, { createSecrets: !check });
   const results = await applyFiles(stack.root, ctx.cwd, prepared.plan.files, { check, signal: ctx.signal });
   // What the files were made from: status, stop and logs fall back to it while the schema is mid-edit.
-  if (!check) await recordValidSchema(stack.root, stack.schemaText);
+  if (!check) await recordValidSchema(stack.root, stack.schemaText, stack.file);
 
   const rel = (path: string): string => relative(ctx.cwd, join(stack.root, path)) || path;
   if (flags.json === true) {

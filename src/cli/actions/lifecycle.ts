@@ -11,7 +11,6 @@ import { LABELS } from '../../labels.js';
 import { composeProjectName } from '../../model/environment.js';
 import { printJson, printLine, type CommandContext } from '../context.js';
 import { loadStack, requireEnvironment } from '../load-stack.js';
-import { table } from '../../ui/table.js';
 import { startAction, type StartFlags } from './start.js';
 
 export interface StopFlags {
@@ -85,72 +84,6 @@ export async function restartAction(envName: string, flags: StartFlags, ctx: Com
     await lock.release();
   }
   await startAction(envName, flags, ctx);
-}
-
-export interface StatusFlags {
-  schema?: string;
-  json?: boolean;
-}
-
-/** Reads containers by label, so it works even when the generated files are gone. */
-export async function statusAction(
-  envName: string | undefined,
-  flags: StatusFlags,
-  ctx: CommandContext,
-): Promise<void> {
-  const stack = await loadStack(flags.schema, ctx, { orRecorded: true });
-  if (envName !== undefined) requireEnvironment(stack.file, envName);
-  const docker = dockerClient(ctx.env);
-  const environments = envName === undefined ? Object.keys(stack.file.environments) : [envName];
-  const rows: { environment: string; container: ContainerSummary }[] = [];
-  for (const env of environments) {
-    for (const container of await projectContainers(docker, composeProjectName(stack.file, env)))
-      rows.push({ environment: env, container });
-  }
-  const now = Date.now();
-  const entries = rows.map(({ environment, container }) => ({
-    environment,
-    service: container.service,
-    container: container.name,
-    state: container.status,
-    health: container.health ?? null,
-    ports: container.ports.map(
-      (p) => `${p.hostIp === '' ? '0.0.0.0' : p.hostIp}:${p.hostPort}->${p.containerPort}`,
-    ),
-    uptimeSeconds:
-      container.status === 'running'
-        ? Math.max(0, Math.round((now - Date.parse(container.startedAt)) / 1000))
-        : null,
-  }));
-  if (flags.json === true) {
-    printJson(ctx.stdout, { containers: entries });
-    return;
-  }
-  if (entries.length === 0) {
-    printLine(ctx.stdout, envName === undefined ? 'No stackctl containers.' : `${envName}: no containers.`);
-    return;
-  }
-  const lines = table(
-    [
-      ['ENVIRONMENT', 'SERVICE', 'STATE', 'HEALTH', 'PORTS', 'UPTIME'],
-      ...entries.map((e) => [
-        e.environment,
-        e.service,
-        e.state,
-        e.health ?? '-',
-        e.ports.join(', ') || '-',
-        e.uptimeSeconds === null ? '-' : uptime(e.uptimeSeconds),
-      ]),
-    ],
-    ctx.colors.bold,
-  );
-  for (const line of lines) printLine(ctx.stdout, line);
-}
-
-function uptime(seconds: number): string {
-  if (seconds < 60) return `${seconds}s`;
-  if (seconds < 3600) return `${Math.floor(seconds / 60)}m${seconds % 60}s`;
-  return `${Math.floor(seconds / 3600)}h${Math.floor((seconds % 3600) / 60)}m`;
 }
 
 export interface LogsFlags {

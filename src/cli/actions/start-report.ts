@@ -238,6 +238,8 @@ function serviceJson(result: WaitResult) {
     detail: result.state.detail,
     containers: result.containers.length,
     readyAfterSeconds: result.state.phase === 'ready' ? Number((result.elapsedMs / 1000).toFixed(1)) : null,
+    // When stackctl saw it ready (a job that completed earlier has none).
+    readyAt: result.state.phase === 'ready' && result.at > 0 ? new Date(result.at).toISOString() : null,
     urls: serviceUrls(result.containers),
   };
 }

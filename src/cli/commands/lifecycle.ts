@@ -3,7 +3,8 @@ import { GPU_MODES } from '../../plan/gpu-layout.js';
 import type { CommandContext } from '../context.js';
 import { collect, examples } from '../help.js';
 import type { StartFlags } from '../actions/start.js';
-import type { LogsFlags, StatusFlags, StopFlags } from '../actions/lifecycle.js';
+import type { LogsFlags, StopFlags } from '../actions/lifecycle.js';
+import type { StatusFlags } from '../actions/status.js';
 
 function startOptions(command: Command): Command {
   return command
@@ -28,7 +29,9 @@ export function registerLifecycle(program: Command, context: () => CommandContex
   startOptions(
     program
       .command('start')
-      .description('preflight, generate, start an environment stack by stack, and wait until it is healthy')
+      .description(
+        'preflight, generate, start an environment (each service once what it waits for is ready), and wait until it is healthy',
+      )
       .argument('<env>', 'environment name'),
   )
     .addHelpText(
@@ -48,7 +51,7 @@ export function registerLifecycle(program: Command, context: () => CommandContex
 
   program
     .command('stop')
-    .description('stop an environment in reverse dependency order (nothing is removed)')
+    .description('stop an environment, dependents first, independent parts side by side (nothing is removed)')
     .argument('<env>', 'environment name')
     .option('--stack <name>', 'only this stack (repeatable)', collect, [])
     .option(
@@ -99,7 +102,7 @@ export function registerLifecycle(program: Command, context: () => CommandContex
       ]),
     )
     .action(async (env: string | undefined, flags: StatusFlags) => {
-      const { statusAction } = await import('../actions/lifecycle.js');
+      const { statusAction } = await import('../actions/status.js');
       await statusAction(env, flags, context());
     });
 

@@ -1,0 +1,87 @@
+import { listContainersByLabel } from '../../effects/container-list.js';
+import { dockerConnection } from '../../effects/docker-connection.js';
+import { readUnchangedSchemaNames } from '../../effects/known-schema.js';
+import { COMPOSE_LABELS } from '../../labels.js';
+import { table } from '../../ui/table.js';
+import { printJson, printLine, type CommandContext } from '../context.js';
+
+export interface StatusFlags {
+  schema?: string;
+  json?: boolean;
+}
+
+/**
+ * Reads containers by label in one Docker API call, so it works even when the generated files are
+ * gone, and costs little more than the call itself: an unchanged schema is not validated again.
+ */
+export async function statusAction(
+  envName: string | undefined,
+  flags: StatusFlags,
+  ctx: CommandContext,
+): Promise<void> {
+  const connection = dockerConnection(ctx.env);
+  const names = await schemaNames(flags.schema, envName, ctx);
+  const environments = envName === undefined ? names.environments : [envName];
+  const projects = new Map(environments.map((env) => [`${names.project}-${env}`, env]));
+  // By compose's project label: services the user's overlay adds carry no stackctl label.
+  const listed = await listContainersByLabel(connection, [
+    envName === undefined ? COMPOSE_LABELS.project : `${COMPOSE_LABELS.project}=${names.project}-${envName}`,
+  ]);
+  const entries = listed
+    .filter((container) => container.labels[COMPOSE_LABELS.oneoff] !== 'True')
+    .flatMap((container) => {
+      const environment = projects.get(container.labels[COMPOSE_LABELS.project] ?? '');
+      if (environment === undefined) return [];
+      return [
+        {
+          environment,
+          service: container.labels[COMPOSE_LABELS.service] ?? '',
+          container: container.name,
+          state: container.state,
+          health: container.health ?? null,
+          ports: container.ports.map(
+            (p) => `${p.hostIp === '' ? '0.0.0.0' : p.hostIp}:${p.hostPort}->${p.containerPort}`,
+          ),
+          status: container.status,
+        },
+      ];
+    })
+    .sort((a, b) => a.environment.localeCompare(b.environment) || a.container.localeCompare(b.container));
+  if (flags.json === true) {
+    printJson(ctx.stdout, { containers: entries });
+    return;
+  }
+  if (entries.length === 0) {
+    printLine(ctx.stdout, envName === undefined ? 'No stackctl containers.' : `${envName}: no containers.`);
+    return;
+  }
+  const lines = table(
+    [
+      ['ENVIRONMENT', 'SERVICE', 'STATE', 'HEALTH', 'PORTS', 'STATUS'],
+      ...entries.map((e) => [
+        e.environment,
+        e.service,
+        e.state,
+        e.health ?? '-',
+        e.ports.join(', ') || '-',
+        e.status.replace(/ \((healthy|unhealthy|health: starting)\)$/, ''),
+      ]),
+    ],
+    ctx.colors.bold,
+  );
+  for (const line of lines) printLine(ctx.stdout, line);
+}
+
+/** The project and environment names, from a schema validated only when it changed. */
+async function schemaNames(
+  schemaFlag: string | undefined,
+  envName: string | undefined,
+  ctx: CommandContext,
+): Promise<{ project: string; environments: readonly string[] }> {
+  const unchanged = await readUnchangedSchemaNames(schemaFlag, ctx.cwd).catch(() => undefined);
+  if (unchanged && (envName === undefined || unchanged.environments.includes(envName))) return unchanged;
+  const { loadStack, requireEnvironment } = await import('../load-stack.js');
+  const stack = await loadStack(schemaFlag, ctx, { orRecorded: true });
+  if (envName !== undefined) requireEnvironment(stack.file, envName);
+  return { project: stack.file.project.name, environments: Object.keys(stack.file.environments) };
+}

@@ -1,0 +1,113 @@
+// One Docker API call, GET /containers/json, made without loading the Docker client: what a quick
+// command (status) needs. Unix sockets and plain or TLS TCP are spoken directly; ssh:// goes through
+// dockerode, which tunnels it.
+import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { DockerConnection } from './docker-connection.js';
+
+/** A container as the list endpoint reports it (no inspect). */
+export interface ListedContainer {
+  readonly id: string;
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  /** created, running, restarting, exited, paused, dead. */
+  readonly state: string;
+  /** Docker's own words: "Up 3 minutes (healthy)", "Exited (0) 2 hours ago". */
+  readonly status: string;
+  readonly health: 'healthy' | 'unhealthy' | 'starting' | undefined;
+  readonly ports: readonly { hostIp: string; hostPort: number; containerPort: number }[];
+}
+
+interface ListEntry {
+  Id: string;
+  Names?: string[];
+  Labels?: Record<string, string>;
+  State?: string;
+  Status?: string;
+  Ports?: { IP?: string; PrivatePort: number; PublicPort?: number }[];
+}
+
+/** Every container (running or not) carrying all of these labels. */
+export async function listContainersByLabel(
+  connection: DockerConnection,
+  labels: readonly string[],
+): Promise<ListedContainer[]> {
+  const filters = JSON.stringify({ label: labels });
+  const entries =
+    connection.options.protocol === 'ssh'
+      ? await listThroughDockerode(connection, labels)
+      : await getJson<ListEntry[]>(
+          connection,
+          `/containers/json?all=1&filters=${encodeURIComponent(filters)}`,
+        );
+  return entries.map(toListed);
+}
+
+async function listThroughDockerode(
+  connection: DockerConnection,
+  labels: readonly string[],
+): Promise<ListEntry[]> {
+  const { default: Docker } = await import('dockerode');
+  return await new Docker(connection.options).listContainers({
+    all: true,
+    filters: { label: [...labels] },
+  });
+}
+
+function getJson<T>(connection: DockerConnection, path: string): Promise<T> {
+  const { options } = connection;
+  const target: RequestOptions =
+    options.socketPath !== undefined
+      ? { socketPath: options.socketPath }
+      : { host: options.host, port: options.port };
+  const secure = options.protocol === 'https';
+  const tls = secure ? { ca: options.ca, cert: options.cert, key: options.key } : {};
+  const send = secure ? httpsRequest : httpRequest;
+  return new Promise<T>((resolve, reject) => {
+    const request = send({ ...target, ...tls, path, method: 'GET' }, (response: IncomingMessage) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('error', reject);
+      response.on('end', () => {
+        const body = Buffer.concat(chunks).toString('utf8');
+        if ((response.statusCode ?? 500) >= 400) {
+          reject(new Error(`Docker answered ${response.statusCode}: ${body.trim()}`));
+          return;
+        }
+        try {
+          resolve(JSON.parse(body) as T);
+        } catch (error) {
+          reject(error instanceof Error ? error : new Error(String(error)));
+        }
+      });
+    });
+    request.on('error', reject);
+    request.end();
+  });
+}
+
+function toListed(entry: ListEntry): ListedContainer {
+  const status = entry.Status ?? '';
+  const health = /\(healthy\)/.test(status)
+    ? 'healthy'
+    : /\(unhealthy\)/.test(status)
+      ? 'unhealthy'
+      : /\(health: starting\)/.test(status)
+        ? 'starting'
+        : undefined;
+  return {
+    id: entry.Id,
+    name: (entry.Names?.[0] ?? entry.Id).replace(/^\//, ''),
+    labels: entry.Labels ?? {},
+    state: entry.State ?? 'unknown',
+    status,
+    health,
+    ports: (entry.Ports ?? [])
+      .filter((port) => port.PublicPort !== undefined)
+      .map((port) => ({
+        hostIp: port.IP ?? '',
+        hostPort: port.PublicPort ?? 0,
+        containerPort: port.PrivatePort,
+      })),
+  };
+}
