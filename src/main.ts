@@ -1,5 +1,5 @@
 import { EXIT } from './errors.js';
-import { run } from './cli/program.js';
+import type { ProcessIO } from './cli/program.js';
 
 /** The process entry: wires real stdio, Ctrl-C and the exit code. The only place that exits. */
 export async function main(): Promise<void> {
@@ -20,14 +20,19 @@ export async function main(): Promise<void> {
   process.on('SIGINT', () => interrupt('interrupted'));
   process.on('SIGTERM', () => interrupt('terminated'));
 
-  const code = await run(process.argv.slice(2), {
+  const args = process.argv.slice(2);
+  const io: ProcessIO = {
     cwd: process.cwd(),
     env: process.env,
     stdout: process.stdout,
     stderr: process.stderr,
     stdinIsTTY: process.stdin.isTTY === true,
     signal: controller.signal,
-  });
+  };
+  // status skips loading the command-line parser and every other command when it can.
+  const quick =
+    args[0] === 'status' ? await (await import('./cli/fast-status.js')).quickStatus(args, io) : undefined;
+  const code = quick ?? (await (await import('./cli/program.js')).run(args, io));
   process.exitCode = code;
   // Let stdout drain (pipes) before leaving; handles still open (dockerode sockets) must not keep us.
   process.stdout.write('', () => process.exit(code));

@@ -19,8 +19,17 @@ export async function statusAction(
   flags: StatusFlags,
   ctx: CommandContext,
 ): Promise<void> {
+  await statusOf(await schemaNames(flags.schema, envName, ctx), envName, flags, ctx);
+}
+
+/** Lists and prints the containers of the environments these names describe (one or all). */
+export async function statusOf(
+  names: { project: string; environments: readonly string[] },
+  envName: string | undefined,
+  flags: StatusFlags,
+  ctx: CommandContext,
+): Promise<void> {
   const connection = dockerConnection(ctx.env);
-  const names = await schemaNames(flags.schema, envName, ctx);
   const environments = envName === undefined ? names.environments : [envName];
   const projects = new Map(environments.map((env) => [`${names.project}-${env}`, env]));
   // By compose's project label: services the user's overlay adds carry no stackctl label.
