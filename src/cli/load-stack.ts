@@ -3,6 +3,8 @@ import { displayPathOf, projectRoot, readSchema, type LoadedStack } from '../eff
 import { readRecordedSchema, RECORDED_SCHEMA } from '../effects/state.js';
 import type { EnvironmentDef, StackFile } from '../schema/types.js';
 import { validateStackText } from '../schema/validate.js';
+import { parseFast } from '../schema/parse-fast.js';
+import { validatedBefore } from '../effects/known-schema.js';
 import { didYouMean } from '../schema/suggest.js';
 import { formatIssue } from './actions/validate.js';
 import { printLine, type CommandContext } from './context.js';
@@ -18,9 +20,16 @@ export type { LoadedStack } from '../effects/schema-file.js';
 export async function loadStack(
   schemaFlag: string | undefined,
   ctx: CommandContext,
-  options: { orRecorded?: boolean } = {},
+  options: { orRecorded?: boolean; trustValidatedBefore?: boolean } = {},
 ): Promise<LoadedStack> {
   const source = await readSchema(schemaFlag, ctx.cwd);
+  const root = projectRoot(source.path);
+  // The schema a generate or start of this same build validated, byte for byte: read, not re-checked.
+  if (options.trustValidatedBefore === true && (await validatedBefore(root, source.text))) {
+    const fast = parseFast(source.text);
+    if (fast.ok)
+      return { file: fast.data as StackFile, schemaPath: source.path, schemaText: source.text, root };
+  }
   const result = await validateStackText(source.text, { fileName: source.displayPath });
   if (!result.valid || !result.file) {
     const errors = result.issues.filter((issue) => issue.severity === 'error');
@@ -36,7 +45,7 @@ export async function loadStack(
     file: result.file,
     schemaPath: source.path,
     schemaText: source.text,
-    root: projectRoot(source.path),
+    root,
   };
 }
 

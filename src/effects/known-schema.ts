@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
+import { CHECKS_ID } from '../schema/generated/checks-id.js';
 import { readRegularText } from './files.js';
 import { projectRoot, readSchema } from './schema-file.js';
 
@@ -8,12 +9,33 @@ export const SCHEMA_NAMES = '.stackctl/last-valid-schema.names.json';
 
 export interface SchemaNames {
   readonly sha256: string;
+  /** The build's validation rules it passed (CHECKS_ID). */
+  readonly checks: string;
   readonly project: string;
   readonly environments: readonly string[];
 }
 
 export function schemaDigest(text: string): string {
   return createHash('sha256').update(text).digest('hex');
+}
+
+/**
+ * Whether this text is the schema recorded as valid by a build with these same rules: then it need
+ * not be validated again.
+ */
+export async function validatedBefore(root: string, text: string): Promise<boolean> {
+  const names = await readNames(root);
+  return names !== undefined && names.checks === CHECKS_ID && names.sha256 === schemaDigest(text);
+}
+
+async function readNames(root: string): Promise<SchemaNames | undefined> {
+  const text = await readRegularText(join(root, SCHEMA_NAMES));
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as SchemaNames;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -26,12 +48,6 @@ export async function readUnchangedSchemaNames(
   cwd: string,
 ): Promise<SchemaNames | undefined> {
   const source = await readSchema(schemaFlag, cwd);
-  const text = await readRegularText(join(projectRoot(source.path), SCHEMA_NAMES));
-  if (text === undefined) return undefined;
-  try {
-    const names = JSON.parse(text) as SchemaNames;
-    return names.sha256 === schemaDigest(source.text) ? names : undefined;
-  } catch {
-    return undefined;
-  }
+  const names = await readNames(projectRoot(source.path));
+  return names?.sha256 === schemaDigest(source.text) ? names : undefined;
 }

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 // Named imports from zod/mini so the bundle keeps only the validators used (it loads on every run).
 import { array, enum as oneOf, int, minimum, object, record, string, type infer as Infer } from 'zod/mini';
 import { StackctlError } from '../errors.js';
+import { CHECKS_ID } from '../schema/generated/checks-id.js';
 import type { StackFile } from '../schema/types.js';
 import { ensureDirectory, readRegularText, writeFileAtomic } from './files.js';
 import { schemaDigest, SCHEMA_NAMES, type SchemaNames } from './known-schema.js';
@@ -91,6 +92,7 @@ export async function recordValidSchema(root: string, text: string, file: StackF
   await writeFileAtomic(join(root, RECORDED_SCHEMA), text);
   const names: SchemaNames = {
     sha256: schemaDigest(text),
+    checks: CHECKS_ID,
     project: file.project.name,
     environments: Object.keys(file.environments),
   };

@@ -526,12 +526,14 @@ async function launchGraph(
       startable.set(service, ids);
     launcher.markCreated(step.services);
   };
+  // The waiter opens Docker's event stream while the first containers are created; launches wait
+  // for the containers either way (markCreated).
   const [firstStep, ...laterSteps] = plan.create;
-  if (firstStep) await create(firstStep, true);
+  const firstCreated = firstStep ? create(firstStep, true) : Promise.resolve();
   // The rest is created while the first services start.
-  const rest = (async () => {
+  const rest = firstCreated.then(async () => {
     for (const step of laterSteps) await create(step, false);
-  })();
+  });
   rest.catch((error: unknown) => launchFailed.abort(error));
 
   const done = await doneEarlier;
@@ -549,31 +551,36 @@ async function launchGraph(
       ? undefined
       : (id: string, command: readonly string[], everyMs: number) =>
           execProbeLoop(docker, id, command, { everyMs, forMs: PROBE_WINDOW_MS, timeoutMs: 5000 });
-  const waiting = view.progress(
-    `Waiting for ${tracker.starting().join(', ') || model.name} (${tracker.counted()})`,
-  );
   const stackOf = new Map(plan.graph.map((node) => [node.service, node.stack]));
+  let waiting: Progress | undefined;
+  const waited = waitForServices(docker, model.project, targets, {
+    deadline: Date.now() + request.timeoutMs,
+    since,
+    signal: AbortSignal.any([io.signal, launchFailed.signal]),
+    probe,
+    launchedAt: launcher.launchedAt,
+    onChange: (service, state) => {
+      launcher.observe(service, state);
+      const stackName = stackOf.get(service) ?? '';
+      const stackDone = state.phase === 'ready' && tracker.ready(service);
+      view.serviceChanged(service, state, tracker.counts());
+      if (stackDone) view.stackReady(stackName, tracker.counts());
+    },
+    onWaiting: (refresh) => launcher.begin(refresh),
+  });
+  waited.catch(() => undefined); // awaited below, after the first containers exist
   let results: WaitResult[];
   try {
-    results = await waitForServices(docker, model.project, targets, {
-      deadline: Date.now() + request.timeoutMs,
-      since,
-      signal: AbortSignal.any([io.signal, launchFailed.signal]),
-      probe,
-      launchedAt: launcher.launchedAt,
-      onChange: (service, state) => {
-        launcher.observe(service, state);
-        const stackName = stackOf.get(service) ?? '';
-        const stackDone = state.phase === 'ready' && tracker.ready(service);
-        view.serviceChanged(service, state, tracker.counts());
-        if (stackDone) view.stackReady(stackName, tracker.counts());
-      },
-      onWaiting: (refresh) => launcher.begin(refresh),
-    });
+    await firstCreated.catch(() => undefined); // a failure ends the wait (launchFailed)
+    waiting = view.progress(
+      `Waiting for ${tracker.starting().join(', ') || model.name} (${tracker.counted()})`,
+    );
+    results = await waited;
   } catch (error) {
-    // A launch that failed ended the wait: Docker's reason is the failure.
+    // A launch or a creation that failed ended the wait: that is the failure.
     if (!launchFailed.signal.aborted || io.signal.aborted) throw error;
     const reason = launchFailed.signal.reason as Error;
+    if (reason instanceof StackctlError) throw reason;
     throw new StackctlError('E_RUNTIME', reason.message, {
       hint: `the stack is left as it is: stackctl status ${model.name}; stop it with: stackctl stop ${model.name}`,
     });

@@ -14,7 +14,8 @@ export async function startOrFirstRun(
   flags: StartFlags,
   ctx: CommandContext,
 ): Promise<void> {
-  const stack = await loadStack(flags.schema, ctx);
+  // A schema validated at the last generate or start (by this build) is not checked again.
+  const stack = await loadStack(flags.schema, ctx, { trustValidatedBefore: true });
   if (envName === FIRST_RUN && stack.file.firstRun && !Object.hasOwn(stack.file.environments, FIRST_RUN)) {
     const { environment, regenerateSecrets } = stack.file.firstRun;
     await resetAction(
