@@ -1,4 +1,5 @@
-// Removes every container, network and volume a benchmark made: those with its project's label.
+// Removes every container, network and volume a benchmark made: those with its project's label, and
+// any network compose made under the project's name without one (a `default` network).
 import { execFileSync } from 'node:child_process';
 
 export function removeProjectResources(project) {
@@ -16,4 +17,8 @@ export function removeProjectResources(project) {
     const remove = kind[0] === 'ps' ? ['rm', '-f'] : [kind[0], 'rm'];
     execFileSync('docker', [...remove, ...ids], { stdio: 'ignore' });
   }
+  const unlabelled = execFileSync('docker', ['network', 'ls', '--format', '{{.Name}}'], { encoding: 'utf8' })
+    .split('\n')
+    .filter((name) => name.startsWith(`${project}-`) && name.endsWith('_default'));
+  if (unlabelled.length > 0) execFileSync('docker', ['network', 'rm', ...unlabelled], { stdio: 'ignore' });
 }
