@@ -238,11 +238,15 @@ async function composeArgsFor(
 ): Promise<string[]> {
   // Engines older than API 1.44 have no start_interval: drop it for them; Docker then runs each
   // healthcheck only once an interval, and stackctl's own runs see readiness early.
-  const engineApi = await engine?.apiVersion;
   const args = composeArgs(model, stack.root, envFiles);
-  if (engineApi !== undefined && compareVersions(engineApi, START_INTERVAL_API) < 0)
-    args.push('-f', await writeLegacyHealthOverride(stack.root, model));
+  if (await isLegacyEngine(engine)) args.push('-f', await writeLegacyHealthOverride(stack.root, model));
   return args;
+}
+
+/** An engine older than API 1.44: it has no start_interval. */
+async function isLegacyEngine(engine: EngineLookup | undefined): Promise<boolean> {
+  const engineApi = await engine?.apiVersion;
+  return engineApi !== undefined && compareVersions(engineApi, START_INTERVAL_API) < 0;
 }
 
 function secretValues(prepared: PreparedGeneration, envName: string): string[] {
@@ -346,8 +350,7 @@ async function planLaunch(
   io: StartIo,
   ahead: ConfigAhead | undefined,
 ): Promise<PlannedLaunch> {
-  const engineApi = await engine?.apiVersion;
-  const legacyEngine = engineApi !== undefined && compareVersions(engineApi, START_INTERVAL_API) < 0;
+  const legacyEngine = await isLegacyEngine(engine);
   const baseArgs = await composeArgsFor(stack, model, generated.envFiles, engine);
   // Old values too: containers from before a rotation still print them.
   const redact = redactor([
