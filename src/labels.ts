@@ -16,3 +16,8 @@ export const COMPOSE_LABELS = {
   volume: 'com.docker.compose.volume',
   oneoff: 'com.docker.compose.oneoff',
 } as const;
+
+/** What `docker stack deploy` puts on a stack's services, networks, secrets and configs. */
+export const SWARM_LABELS = {
+  namespace: 'com.docker.stack.namespace',
+} as const;

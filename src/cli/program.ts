@@ -3,6 +3,7 @@ import { EXIT, ReportedFailure, dockerConnectionError, isStackctlError } from '.
 import { colorEnabled, createColors } from '../ui/colors.js';
 import { SCHEMA_FORMAT_VERSION, STACKCTL_VERSION } from '../version.js';
 import { registerBackup } from './commands/backup.js';
+import { registerExport } from './commands/export.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerImport } from './commands/import.js';
 import { registerGpu } from './commands/gpu.js';
@@ -89,6 +90,7 @@ function buildProgram(io: ProcessIO): Command {
   registerNetwork(program, getContext);
   registerClean(program, getContext);
   registerGenerate(program, getContext);
+  registerExport(program, getContext);
   registerSecrets(program, getContext);
   registerPreflight(program, getContext);
   registerGpu(program, getContext);

@@ -54,6 +54,80 @@ async function listThroughDockerode(
   });
 }
 
+/** A swarm service as the list endpoint reports it, with its running tasks counted. */
+export interface ListedSwarmService {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  /** Desired replicas (a job: its completions). */
+  readonly replicas: number;
+  readonly running: number;
+  readonly ports: readonly { hostPort: number; containerPort: number }[];
+  /** The newest task's state and error, Docker's words. */
+  readonly newest: { readonly state: string; readonly error?: string } | undefined;
+}
+
+interface ServiceEntry {
+  ID: string;
+  Spec?: {
+    Name?: string;
+    Labels?: Record<string, string>;
+    Mode?: { Replicated?: { Replicas?: number }; ReplicatedJob?: { TotalCompletions?: number } };
+  };
+  Endpoint?: { Ports?: { PublishedPort?: number; TargetPort?: number }[] };
+}
+
+interface TaskEntry {
+  ServiceID?: string;
+  DesiredState?: string;
+  CreatedAt?: string;
+  Status?: { State?: string; Err?: string };
+}
+
+/**
+ * Swarm services carrying all of these labels, with their tasks: empty on an engine that manages no
+ * swarm (Docker answers 503 there), so a plain compose host pays one quick refusal, in parallel.
+ */
+export async function listSwarmServicesByLabel(
+  connection: DockerConnection,
+  labels: readonly string[],
+): Promise<ListedSwarmService[]> {
+  if (connection.options.protocol === 'ssh') return [];
+  const filters = encodeURIComponent(JSON.stringify({ label: labels }));
+  const services = await getJson<ServiceEntry[]>(connection, `/services?filters=${filters}`).catch(
+    (error: Error) => {
+      if (/answered 503/.test(error.message)) return [];
+      throw error;
+    },
+  );
+  if (services.length === 0) return [];
+  const taskFilters = encodeURIComponent(JSON.stringify({ service: services.map((service) => service.ID) }));
+  const tasks = await getJson<TaskEntry[]>(connection, `/tasks?filters=${taskFilters}`);
+  return services.map((service) => {
+    const own = tasks
+      .filter((task) => task.ServiceID === service.ID)
+      .sort((a, b) => (b.CreatedAt ?? '').localeCompare(a.CreatedAt ?? ''));
+    const newest = own[0];
+    const mode = service.Spec?.Mode;
+    return {
+      name: service.Spec?.Name ?? service.ID,
+      labels: service.Spec?.Labels ?? {},
+      replicas: mode?.Replicated?.Replicas ?? mode?.ReplicatedJob?.TotalCompletions ?? 1,
+      running: own.filter((task) => task.Status?.State === 'running' && task.DesiredState === 'running')
+        .length,
+      ports: (service.Endpoint?.Ports ?? [])
+        .filter((port) => port.PublishedPort !== undefined)
+        .map((port) => ({ hostPort: port.PublishedPort ?? 0, containerPort: port.TargetPort ?? 0 })),
+      newest:
+        newest === undefined
+          ? undefined
+          : {
+              state: newest.Status?.State ?? 'unknown',
+              ...(newest.Status?.Err ? { error: newest.Status.Err } : {}),
+            },
+    };
+  });
+}
+
 function getJson<T>(connection: DockerConnection, path: string): Promise<T> {
   const { options } = connection;
   const target: RequestOptions =

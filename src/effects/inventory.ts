@@ -1,21 +1,25 @@
 import { LABELS } from '../labels.js';
 import type Docker from 'dockerode';
 import { dockerStatusCode } from './docker.js';
-import type { Inventory } from '../model/inventory.js';
+import type { Inventory, SwarmObject } from '../model/inventory.js';
 
-/** What a wipe removes: a plan's containers, volumes and networks. */
-type Removal = Pick<Inventory, 'containers' | 'volumes' | 'networks'>;
+/** What a wipe removes: a plan's containers, volumes, networks and swarm objects. */
+type Removal = Pick<Inventory, 'containers' | 'volumes' | 'networks' | 'swarm'>;
+
+/** How long a wipe waits for swarm to take down the tasks of the services it removed. */
+const SWARM_TASKS_GONE_MS = 60_000;
 
 /** Every container, volume and network carrying this project's stackctl label (sizes where Docker knows them). */
 export async function readInventory(docker: Docker, project: string): Promise<Inventory> {
   const label = `${LABELS.project}=${project}`;
-  const [everyContainer, volumeList, networks, usage] = await Promise.all([
+  const [everyContainer, volumeList, networks, usage, swarm] = await Promise.all([
     docker.listContainers({ all: true }),
     docker.listVolumes({ filters: { label: [label] } }),
     docker.listNetworks({ filters: { label: [label] } }),
     docker.df().catch(() => undefined) as Promise<
       { Volumes?: { Name: string; UsageData?: { Size: number } }[] } | undefined
     >,
+    swarmObjects(docker, label),
   ]);
   const isOurs = (labels: Record<string, string> | undefined): boolean =>
     labels?.[LABELS.project] === project;
@@ -63,13 +67,52 @@ export async function readInventory(docker: Docker, project: string): Promise<In
       id: network.Id,
       name: network.Name,
       labels: network.Labels ?? {},
-      containers: Object.keys(network.Containers ?? {}),
+      // A swarm network's load balancer endpoint (lb-<network>) is the network's own, not a container.
+      containers: Object.keys(network.Containers ?? {}).filter((id) => !id.startsWith('lb-')),
     })),
+    swarm,
   };
 }
 
-/** Removes the planned resources: containers (forced), then volumes, then networks. */
+/** Services, secrets and configs with this label; none when the engine manages no swarm. */
+async function swarmObjects(docker: Docker, label: string): Promise<SwarmObject[]> {
+  const filters = { label: [label] };
+  type Listed = { ID: string; Spec?: { Name?: string; Labels?: Record<string, string> } };
+  const as = (kind: SwarmObject['kind'], list: Listed[]): SwarmObject[] =>
+    list.map((item) => ({
+      kind,
+      id: item.ID,
+      name: item.Spec?.Name ?? item.ID,
+      labels: item.Spec?.Labels ?? {},
+    }));
+  try {
+    const [services, secrets, configs] = await Promise.all([
+      docker.listServices({ filters }) as Promise<Listed[]>,
+      docker.listSecrets({ filters }) as Promise<Listed[]>,
+      docker.listConfigs({ filters }) as Promise<Listed[]>,
+    ]);
+    return [...as('service', services), ...as('secret', secrets), ...as('config', configs)];
+  } catch (error) {
+    if (dockerStatusCode(error) === 503) return []; // not a swarm manager
+    throw error;
+  }
+}
+
+/**
+ * Removes the planned resources: swarm services first (and waits until swarm took their tasks
+ * down, or it would start them again), then containers (forced), volumes, networks, and the
+ * swarm secrets and configs no service uses any more.
+ */
 export async function removePlanned(docker: Docker, plan: Removal, signal?: AbortSignal): Promise<void> {
+  const services = plan.swarm.filter((item) => item.kind === 'service');
+  await Promise.all(services.map((service) => docker.getService(service.id).remove().catch(ignoreMissing)));
+  if (services.length > 0)
+    await tasksGone(
+      docker,
+      services.map((service) => service.id),
+      signal,
+    );
+  signal?.throwIfAborted();
   await Promise.all(
     plan.containers.map((c) =>
       docker.getContainer(c.id).remove({ force: true, v: false }).catch(ignoreMissing),
@@ -79,6 +122,25 @@ export async function removePlanned(docker: Docker, plan: Removal, signal?: Abor
   await Promise.all(plan.volumes.map((v) => docker.getVolume(v.name).remove().catch(ignoreMissing)));
   signal?.throwIfAborted();
   await Promise.all(plan.networks.map((n) => docker.getNetwork(n.id).remove().catch(ignoreMissing)));
+  for (const item of plan.swarm) {
+    if (item.kind === 'secret') await docker.getSecret(item.id).remove().catch(ignoreMissing);
+    if (item.kind === 'config') await docker.getConfig(item.id).remove().catch(ignoreMissing);
+  }
+}
+
+async function tasksGone(docker: Docker, serviceIds: readonly string[], signal?: AbortSignal): Promise<void> {
+  const deadline = Date.now() + SWARM_TASKS_GONE_MS;
+  for (;;) {
+    // Several label filters are AND'ed: ask for every swarm task container, pick these services'.
+    const left = await docker.listContainers({
+      all: true,
+      filters: { label: ['com.docker.swarm.service.id'] },
+    });
+    const remaining = left.filter((c) => serviceIds.includes(c.Labels['com.docker.swarm.service.id'] ?? ''));
+    if (remaining.length === 0 || Date.now() > deadline) return;
+    signal?.throwIfAborted();
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
 }
 
 function ignoreMissing(error: unknown): void {

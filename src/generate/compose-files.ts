@@ -43,6 +43,7 @@ const STACKCTL_KEYS = new Set([
   'metrics',
   'configFiles',
   'backup',
+  'secretFiles',
 ]);
 
 /** compose/<group>.yml: the services of the group's stacks, active in the environments that list them. */

@@ -22,7 +22,8 @@ export type ServiceState =
   | { readonly phase: 'ready'; readonly detail: string }
   | { readonly phase: 'failed'; readonly reason: FailureReason; readonly detail: string };
 
-export type FailureReason = 'unhealthy' | 'exited' | 'oom-killed' | 'crash-looping' | 'timeout';
+export type FailureReason =
+  'unhealthy' | 'exited' | 'oom-killed' | 'crash-looping' | 'timeout' | 'unschedulable';
 
 /**
  * A service without a healthcheck is ready once it has been running this long: a process that

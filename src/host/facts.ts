@@ -81,6 +81,6 @@ export interface DockerNetworkFact {
   readonly id: string;
   readonly name: string;
   readonly subnets: readonly string[];
-  /** com.docker.compose.project of the network, when compose made it. */
+  /** The compose project (or swarm stack) the network belongs to, when compose or a stack deploy made it. */
   readonly project: string | undefined;
 }

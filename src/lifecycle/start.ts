@@ -14,6 +14,7 @@ import {
 } from '../effects/containers.js';
 import { dockerClient, findCompose, type ComposeFlavour } from '../effects/docker.js';
 import { execProbeLoop } from '../effects/exec-probe.js';
+import { environmentServices } from '../effects/swarm.js';
 import { ensureDirectory, writeFileAtomic } from '../effects/files.js';
 import { confirmStable, waitForServices, type WaitResult } from '../effects/health-waiter.js';
 import {
@@ -176,7 +177,10 @@ export async function startEnvironment(
 }
 
 /** The GPU layout preflight will most likely hand to generation: --gpu cpu, else the recorded one. */
-async function likelyGpu(stack: LoadedStack, request: StartRequest): Promise<GpuSelection | undefined> {
+export async function likelyGpu(
+  stack: LoadedStack,
+  request: StartRequest,
+): Promise<GpuSelection | undefined> {
   if (request.preflight !== 'run') return undefined;
   if (request.gpu === 'cpu') return { profile: 'cpu', variables: {} };
   const recorded = await readGpuChoice(stack.root, request.envName);
@@ -230,7 +234,7 @@ async function readConfigAhead(
 }
 
 /** The compose arguments for an environment, with the override that old engines need. */
-async function composeArgsFor(
+export async function composeArgsFor(
   stack: LoadedStack,
   model: EnvironmentModel,
   envFiles: Generated['envFiles'],
@@ -249,12 +253,12 @@ async function isLegacyEngine(engine: EngineLookup | undefined): Promise<boolean
   return engineApi !== undefined && compareVersions(engineApi, START_INTERVAL_API) < 0;
 }
 
-function secretValues(prepared: PreparedGeneration, envName: string): string[] {
+export function secretValues(prepared: PreparedGeneration, envName: string): string[] {
   return Object.values(prepared.stores.get(envName)?.secrets ?? {}).map((entry) => entry.value);
 }
 
 /** Step 1: the environment, and the --stack and --service names checked against it. */
-function resolveRequest(file: StackFile, request: StartRequest): EnvironmentDef {
+export function resolveRequest(file: StackFile, request: StartRequest): EnvironmentDef {
   const { envName } = request;
   const env = file.environments[envName];
   if (!env) throw new Error(`no environment ${envName}`);
@@ -279,7 +283,7 @@ function resolveRequest(file: StackFile, request: StartRequest): EnvironmentDef 
  * Step 2: preflight. Warnings are shown and start goes on; failures stop it (a dry run still shows
  * its plan, as it would run once they are fixed).
  */
-async function checkHost(
+export async function checkHost(
   stack: LoadedStack,
   request: StartRequest,
   io: StartIo,
@@ -294,7 +298,7 @@ async function checkHost(
   return { findings, failed, ...(assessment.gpu ? { gpu: assessment.gpu } : {}) };
 }
 
-interface Generated {
+export interface Generated {
   readonly prepared: PreparedGeneration;
   readonly files: readonly FileResult[];
   readonly envFiles: PreparedGeneration['plan']['environments'][number];
@@ -302,7 +306,7 @@ interface Generated {
 }
 
 /** Step 3: the files planned in memory (existing secrets are kept, missing ones made). */
-async function prepare(
+export async function prepare(
   stack: LoadedStack,
   request: StartRequest,
   gpu: GpuSelection | undefined,
@@ -315,7 +319,7 @@ async function prepare(
 }
 
 /** Step 3, continued: what is missing or stale is written (a dry run writes nothing). */
-async function writeFiles(
+export async function writeFiles(
   stack: LoadedStack,
   request: StartRequest,
   prepared: PreparedGeneration,
@@ -422,6 +426,15 @@ async function launchAndWait(
       hint: `see the compose output above; the stack is left as it is: stackctl status ${model.name}`,
     });
   };
+  const onSwarm = await environmentServices(docker, stack.file.project.name, model.name).catch(() => []);
+  if (onSwarm.length > 0)
+    throw new StackctlError(
+      'E_REFUSED',
+      `${model.name} is deployed on the swarm (${onSwarm.length} services)`,
+      {
+        hint: `start it there (stackctl start ${model.name} --swarm), or remove the stack, volumes kept (docker stack rm ${model.project})`,
+      },
+    );
   await recreateStranded(docker, model.project, plan.baseArgs, run, view);
   const started = Date.now();
   const finished = (

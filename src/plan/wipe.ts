@@ -1,4 +1,4 @@
-import { COMPOSE_LABELS, LABELS } from '../labels.js';
+import { COMPOSE_LABELS, LABELS, SWARM_LABELS } from '../labels.js';
 import { composeProjectName } from '../model/environment.js';
 import type { Inventory, Labels } from '../model/inventory.js';
 import type { DataKind, StackFile } from '../schema/types.js';
@@ -17,6 +17,8 @@ export interface WipePlan {
   readonly containers: Inventory['containers'];
   readonly volumes: Inventory['volumes'];
   readonly networks: Inventory['networks'];
+  /** Swarm services (their task containers go with them), and secrets and configs of whole environments. */
+  readonly swarm: Inventory['swarm'];
   /**
    * What a container outside this project holds on to (a volume it mounts, a network it is on).
    * Docker would refuse those removals half-way, so a plan with blockers removes nothing.
@@ -38,14 +40,24 @@ export interface WipeBlocker {
  */
 export function planWipe(inventory: Inventory, scope: WipeScope): WipePlan {
   const projects = new Set(scope.environments.map((env) => composeProjectName(scope.file, env)));
+  // A compose project, or a swarm stack (named after the compose project it was rendered from).
   const ours = (labels: Labels): boolean =>
-    labels[LABELS.project] === scope.file.project.name && projects.has(labels[COMPOSE_LABELS.project] ?? '');
+    labels[LABELS.project] === scope.file.project.name &&
+    (projects.has(labels[COMPOSE_LABELS.project] ?? '') ||
+      projects.has(labels[SWARM_LABELS.namespace] ?? ''));
+  const volumeKey = (volume: Inventory['volumes'][number]): string => {
+    const namespace = volume.labels[SWARM_LABELS.namespace];
+    return (
+      volume.labels[COMPOSE_LABELS.volume] ??
+      (namespace && volume.name.startsWith(`${namespace}_`) ? volume.name.slice(namespace.length + 1) : '')
+    );
+  };
 
   const volumeNames = volumesInScope(scope);
   const volumes = inventory.volumes.filter(
     (volume) =>
       ours(volume.labels) &&
-      (volumeNames === undefined || volumeNames.has(volume.labels[COMPOSE_LABELS.volume] ?? '')) &&
+      (volumeNames === undefined || volumeNames.has(volumeKey(volume))) &&
       (scope.data.length === 0 || scope.data.includes((volume.labels[LABELS.data] ?? '') as DataKind)),
   );
   const doomedVolumes = new Set(volumes.map((volume) => volume.name));
@@ -58,6 +70,16 @@ export function planWipe(inventory: Inventory, scope: WipeScope): WipePlan {
     return scope.stacks.length === 0 || scope.stacks.includes(container.labels[LABELS.stack] ?? '');
   });
   const doomedContainers = new Set(containers.map((container) => container.id));
+  // Swarm would start a removed task container again: its service goes with it.
+  const doomedServices = new Set(containers.map((container) => container.labels[SWARM_TASK_SERVICE] ?? ''));
+  const wholeEnvironments = scope.stacks.length === 0 && scope.data.length === 0;
+  const swarm = inventory.swarm.filter((item) => {
+    if (!ours(item.labels)) return false;
+    if (item.kind !== 'service') return wholeEnvironments;
+    if (doomedServices.has(item.id)) return true;
+    if (scope.data.length > 0) return false;
+    return scope.stacks.length === 0 || scope.stacks.includes(item.labels[LABELS.stack] ?? '');
+  });
 
   const othersById = new Map(inventory.others.map((container) => [container.id, container.name]));
   const networks =
@@ -81,8 +103,11 @@ export function planWipe(inventory: Inventory, scope: WipeScope): WipePlan {
     for (const id of network.containers.filter((id) => othersById.has(id)))
       blockers.push({ resource: 'network', name: network.name, usedBy: othersById.get(id) ?? id });
   }
-  return { containers, volumes, networks, blockers };
+  return { containers, volumes, networks, swarm, blockers };
 }
+
+/** The label swarm puts on a task's container: the service it belongs to. */
+const SWARM_TASK_SERVICE = 'com.docker.swarm.service.id';
 
 /** With --stack: the volumes only that stack's services use (undefined: no stack filter). */
 function volumesInScope(scope: WipeScope): Set<string> | undefined {
@@ -105,5 +130,10 @@ function volumesInScope(scope: WipeScope): Set<string> | undefined {
 }
 
 export function isEmptyPlan(plan: WipePlan): boolean {
-  return plan.containers.length === 0 && plan.volumes.length === 0 && plan.networks.length === 0;
+  return (
+    plan.containers.length === 0 &&
+    plan.volumes.length === 0 &&
+    plan.networks.length === 0 &&
+    plan.swarm.length === 0
+  );
 }

@@ -187,6 +187,8 @@ export interface ServiceDef {
   metrics?: MetricsDef;
   configFiles?: ConfigFileDef[];
   backup?: ServiceBackupDef;
+  /** Environment key -> the variable the image reads a file path from (POSTGRES_PASSWORD_FILE). */
+  secretFiles?: Record<string, string>;
   [composeKey: string]: unknown;
 }
 

@@ -74,4 +74,23 @@ describe('validate', () => {
       }),
     ]);
   });
+
+  it('accepts secretFiles only for an environment key that is one secret variable', async () => {
+    const valid = minimal.replace(
+      "    ports: ['${BIND_ADDRESS}:${POSTGRES_PORT}:5432']\n",
+      "    ports: ['${BIND_ADDRESS}:${POSTGRES_PORT}:5432']\n    secretFiles: { POSTGRES_PASSWORD: POSTGRES_PASSWORD_FILE }\n",
+    );
+    expect((await check(valid)).issues).toEqual([]);
+    const wrong = minimal.replace(
+      "    ports: ['${BIND_ADDRESS}:${POSTGRES_PORT}:5432']\n",
+      "    ports: ['${BIND_ADDRESS}:${POSTGRES_PORT}:5432']\n    secretFiles: { POSTGRES_USER: POSTGRES_USER_FILE, PGPASS: PGPASS_FILE }\n",
+    );
+    const messages = (await check(wrong)).issues.map((issue) => `${issue.path}: ${issue.message}`);
+    expect(messages).toContain(
+      'services.postgres.secretFiles.POSTGRES_USER: POSTGRES_USER of "postgres" is "${POSTGRES_USER}", not one secret variable',
+    );
+    expect(messages).toContain(
+      'services.postgres.secretFiles.PGPASS: "postgres" sets no environment variable PGPASS',
+    );
+  });
 });

@@ -4,6 +4,8 @@ import { durationMs } from '../../duration.js';
 import { didYouMean } from '../../schema/suggest.js';
 import { dockerClient } from '../../effects/docker.js';
 import { stopInGraphOrder } from '../../lifecycle/stop.js';
+import { stopOnSwarm } from '../../lifecycle/swarm.js';
+import { environmentServices, swarmNode, type SwarmService } from '../../effects/swarm.js';
 import { acquireLock } from '../../effects/lock.js';
 import { environmentRedactor } from '../../effects/redaction.js';
 import { readLogLines } from '../../effects/log-stream.js';
@@ -52,14 +54,34 @@ export async function stopAction(envName: string, flags: StopFlags, ctx: Command
           );
       },
     });
-    if (flags.json === true) printJson(ctx.stdout, { environment: envName, stopped });
-    else
-      printLine(
-        ctx.stdout,
-        stopped.length === 0
-          ? `${envName}: nothing running`
-          : `✔ stopped ${stopped.length} container${stopped.length === 1 ? '' : 's'} of ${envName}`,
-      );
+    // A swarm deployment of the environment, found by its labels, stops the same way.
+    const swarmStopped =
+      (await swarmNode(docker)).manager === true
+        ? await stopOnSwarm(docker, stack.file, envName, {
+            stacks: flags.stack,
+            signal: ctx.signal,
+            onStopping: (services) => {
+              if (flags.json !== true)
+                printLine(ctx.stderr, `Stopping swarm services ${services.join(', ')}`);
+            },
+          })
+        : [];
+    if (flags.json === true)
+      printJson(ctx.stdout, { environment: envName, stopped, swarmServices: swarmStopped });
+    else if (stopped.length === 0 && swarmStopped.length === 0)
+      printLine(ctx.stdout, `${envName}: nothing running`);
+    else {
+      if (stopped.length > 0)
+        printLine(
+          ctx.stdout,
+          `✔ stopped ${stopped.length} container${stopped.length === 1 ? '' : 's'} of ${envName}`,
+        );
+      if (swarmStopped.length > 0)
+        printLine(
+          ctx.stdout,
+          `✔ scaled ${swarmStopped.length} swarm service${swarmStopped.length === 1 ? '' : 's'} of ${envName} to 0 (start --swarm brings them back)`,
+        );
+    }
   } finally {
     await lock.release();
   }
@@ -73,6 +95,8 @@ export async function restartAction(envName: string, flags: StartFlags, ctx: Com
   const project = composeProjectName(stack.file, envName);
   const lock = await acquireLock(stack.root, envName, `restart ${envName}`);
   try {
+    if (flags.swarm === true)
+      await stopOnSwarm(docker, stack.file, envName, { stacks: flags.stack, signal: ctx.signal });
     const containers = (await projectContainers(docker, project)).filter(
       (c) =>
         c.status === 'running' &&
@@ -122,6 +146,22 @@ export async function logsAction(
   const docker = dockerClient(ctx.env);
   const project = composeProjectName(stack.file, envName);
   const containers = await projectContainers(docker, project, service);
+  if (containers.length === 0 && (await swarmNode(docker)).manager) {
+    const services = (await environmentServices(docker, stack.file.project.name, envName)).filter(
+      (candidate) => service === undefined || candidate.name === service,
+    );
+    if (services.length > 0) {
+      const redact = await environmentRedactor(docker, stack.root, stack.file, envName, []);
+      await printSwarmLogs(
+        docker,
+        services,
+        redact,
+        { tail, since, follow: flags.follow === true, timestamps: flags.timestamps === true },
+        ctx,
+      );
+      return;
+    }
+  }
   if (containers.length === 0) {
     throw new StackctlError('E_RUNTIME', `${service ?? envName} of ${envName} has no container`, {
       hint: `start it: stackctl start ${envName}`,
@@ -192,4 +232,30 @@ function parseSince(text: string, now: number): number {
       });
     return Math.floor(time / 1000);
   }
+}
+
+/** Logs of swarm services (every task, on every node), through the manager; -f follows them all. */
+async function printSwarmLogs(
+  docker: ReturnType<typeof dockerClient>,
+  services: readonly SwarmService[],
+  redact: (text: string) => string,
+  options: { tail: number | undefined; since: number | undefined; follow: boolean; timestamps: boolean },
+  ctx: CommandContext,
+): Promise<void> {
+  const width = Math.max(...services.map((service) => service.name.length));
+  await Promise.all(
+    services.map(async (service) => {
+      const stream = (await docker.getService(service.id).logs({
+        stdout: true,
+        stderr: true,
+        follow: options.follow,
+        timestamps: options.timestamps,
+        ...(options.tail === undefined ? {} : { tail: options.tail }),
+        ...(options.since === undefined ? {} : { since: options.since }),
+      })) as unknown as NodeJS.ReadableStream & { destroy(): void };
+      ctx.signal.addEventListener('abort', () => stream.destroy(), { once: true });
+      const prefix = services.length > 1 ? `${service.name.padEnd(width)} | ` : '';
+      await readLogLines(docker, stream, false, (line) => printLine(ctx.stdout, `${prefix}${redact(line)}`));
+    }),
+  );
 }

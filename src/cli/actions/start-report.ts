@@ -30,6 +30,8 @@ export interface StartFlags {
   dryRun?: boolean;
   json?: boolean;
   schema?: string;
+  /** Deploy to the Docker Swarm this engine manages instead of running compose. */
+  swarm?: boolean;
 }
 
 /**

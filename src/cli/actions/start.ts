@@ -42,6 +42,11 @@ export async function startAction(
     preflight: options.withoutPreflight === true ? 'caller' : flags.skipPreflight === true ? 'skip' : 'run',
     dryRun,
   };
+  if (flags.swarm === true) {
+    const { startSwarmAction } = await import('./swarm.js');
+    await startSwarmAction(stack, flags, request, ctx);
+    return;
+  }
   const lock =
     dryRun || options.lockHeld === true
       ? undefined

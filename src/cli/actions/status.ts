@@ -1,7 +1,7 @@
-import { listContainersByLabel } from '../../effects/container-list.js';
+import { listContainersByLabel, listSwarmServicesByLabel } from '../../effects/container-list.js';
 import { dockerConnection } from '../../effects/docker-connection.js';
 import { readUnchangedSchemaNames } from '../../effects/known-schema.js';
-import { COMPOSE_LABELS } from '../../labels.js';
+import { COMPOSE_LABELS, LABELS, SWARM_LABELS } from '../../labels.js';
 import { table } from '../../ui/table.js';
 import { printJson, printLine, type CommandContext } from '../context.js';
 
@@ -32,11 +32,44 @@ export async function statusOf(
   const connection = dockerConnection(ctx.env);
   const environments = envName === undefined ? names.environments : [envName];
   const projects = new Map(environments.map((env) => [`${names.project}-${env}`, env]));
-  // By compose's project label: services the user's overlay adds carry no stackctl label.
-  const listed = await listContainersByLabel(connection, [
-    envName === undefined ? COMPOSE_LABELS.project : `${COMPOSE_LABELS.project}=${names.project}-${envName}`,
+  // By compose's project label: services the user's overlay adds carry no stackctl label. Swarm
+  // deployments by stackctl's labels, asked at the same time.
+  const [listed, swarm] = await Promise.all([
+    listContainersByLabel(connection, [
+      envName === undefined
+        ? COMPOSE_LABELS.project
+        : `${COMPOSE_LABELS.project}=${names.project}-${envName}`,
+    ]),
+    listSwarmServicesByLabel(connection, [
+      `${LABELS.project}=${names.project}`,
+      ...(envName === undefined ? [] : [`${LABELS.environment}=${envName}`]),
+    ]),
   ]);
-  const entries = listed
+  const swarmEntries = swarm.flatMap((service) => {
+    const environment = service.labels[LABELS.environment] ?? '';
+    if (!environments.includes(environment)) return [];
+    const namespace = service.labels[SWARM_LABELS.namespace] ?? '';
+    return [
+      {
+        environment,
+        service: service.name.startsWith(`${namespace}_`)
+          ? service.name.slice(namespace.length + 1)
+          : service.name,
+        container: `swarm service ${service.name}`,
+        state:
+          service.running > 0
+            ? 'running'
+            : service.replicas === 0
+              ? 'stopped'
+              : (service.newest?.state ?? 'pending'),
+        health: null,
+        ports: service.ports.map((p) => `*:${p.hostPort}->${p.containerPort}`),
+        status: `${service.running}/${service.replicas} tasks running${service.newest?.error ? ` (${service.newest.error})` : ''}`,
+        swarm: true,
+      },
+    ];
+  });
+  const composeEntries = listed
     .filter((container) => container.labels[COMPOSE_LABELS.oneoff] !== 'True')
     .flatMap((container) => {
       const environment = projects.get(container.labels[COMPOSE_LABELS.project] ?? '');
@@ -52,16 +85,22 @@ export async function statusOf(
             (p) => `${p.hostIp === '' ? '0.0.0.0' : p.hostIp}:${p.hostPort}->${p.containerPort}`,
           ),
           status: container.status,
+          swarm: false,
         },
       ];
-    })
-    .sort((a, b) => a.environment.localeCompare(b.environment) || a.container.localeCompare(b.container));
+    });
+  const entries = [...composeEntries, ...swarmEntries].sort(
+    (a, b) => a.environment.localeCompare(b.environment) || a.container.localeCompare(b.container),
+  );
   if (flags.json === true) {
     printJson(ctx.stdout, { containers: entries });
     return;
   }
   if (entries.length === 0) {
-    printLine(ctx.stdout, envName === undefined ? 'No stackctl containers.' : `${envName}: no containers.`);
+    printLine(
+      ctx.stdout,
+      envName === undefined ? 'No stackctl containers or swarm services.' : `${envName}: no containers.`,
+    );
     return;
   }
   const lines = table(

@@ -83,7 +83,12 @@ export async function wipe(
     refuseBlocked(plan);
     if (nothing || flags.dryRun === true) return plan;
 
-    const count = plan.containers.length + plan.volumes.length + plan.networks.length + secretFiles.length;
+    const count =
+      plan.containers.length +
+      plan.volumes.length +
+      plan.networks.length +
+      plan.swarm.length +
+      secretFiles.length;
     await confirm(ctx, `Remove ${count === 1 ? 'this item' : `these ${count} items`}?`, flags.yes === true);
     // Look again after the question: something may have started using a volume meanwhile.
     refuseBlocked(planWipe(await readInventory(docker, stack.file.project.name), scope));
@@ -101,6 +106,7 @@ export async function wipe(
           containers: plan.containers.map((c) => c.name),
           volumes: plan.volumes.map((v) => v.name),
           networks: plan.networks.map((n) => n.name),
+          swarm: plan.swarm.map((item) => ({ kind: item.kind, name: item.name })),
           files: secretFiles,
         },
         backups,
@@ -156,6 +162,7 @@ function preview(
       containers: plan.containers.map((c) => c.name),
       volumes: plan.volumes.map((v) => ({ name: v.name, sizeBytes: v.sizeBytes ?? null })),
       networks: plan.networks.map((n) => n.name),
+      swarm: plan.swarm.map((item) => ({ kind: item.kind, name: item.name })),
       files,
       blockers: plan.blockers,
     });
@@ -174,6 +181,7 @@ function preview(
     printLine(ctx.stdout, `  volume     ${volume.name}${size}`);
   }
   for (const network of plan.networks) printLine(ctx.stdout, `  network    ${network.name}`);
+  for (const item of plan.swarm) printLine(ctx.stdout, `  swarm ${item.kind.padEnd(7)} ${item.name}`);
   for (const file of files)
     printLine(ctx.stdout, `  file       ${file} (a 0600 copy is kept in secrets/ first)`);
   for (const blocker of plan.blockers)

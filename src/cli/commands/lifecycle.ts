@@ -22,6 +22,10 @@ function startOptions(command: Command): Command {
     .option('--dry-run', 'print the plan (files, compose commands, waits) and change nothing')
     .option('-s, --schema <path>', 'stack file')
     .option('--json', 'print only a final JSON document')
+    .option(
+      '--swarm',
+      'deploy as a Docker Swarm stack (docker stack deploy) on the swarm this engine manages',
+    )
     .option('-y, --yes', 'first-run: confirm the wipe without asking (required without a terminal)');
 }
 
@@ -41,6 +45,10 @@ export function registerLifecycle(program: Command, context: () => CommandContex
         ['stackctl start staging --stack core', 'only the core stack'],
         ['stackctl start testing --dry-run', 'show the plan and budgets'],
         ['stackctl start first-run --yes', 'wipe development, new secrets, start it'],
+        [
+          'stackctl start production --swarm',
+          'as a swarm stack, each service deployed once what it needs is ready',
+        ],
       ]) +
         '\nExit 0 healthy, 1 a service failed or timed out (the stack is left running), 2 bad input, 3 preflight failed, 4 locked.\n',
     )

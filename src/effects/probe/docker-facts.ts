@@ -1,5 +1,5 @@
 import type Docker from 'dockerode';
-import { COMPOSE_LABELS } from '../../labels.js';
+import { COMPOSE_LABELS, SWARM_LABELS } from '../../labels.js';
 import { diskUsageFromApi, type DiskUsageRow, type SystemDf } from '../../host/disk-usage.js';
 import type { DockerFacts, DockerNetworkFact } from '../../host/facts.js';
 import { dockerCliVersion, dockerConnection, dockerReason, findCompose } from '../docker.js';
@@ -52,7 +52,8 @@ export async function probeDockerNetworks(docker: Docker): Promise<DockerNetwork
     subnets: (network.IPAM?.Config ?? [])
       .map((config) => config.Subnet ?? '')
       .filter((subnet) => subnet !== ''),
-    project: network.Labels?.[COMPOSE_LABELS.project],
+    // A swarm stack rendered by stackctl is named after the compose project it came from.
+    project: network.Labels?.[COMPOSE_LABELS.project] ?? network.Labels?.[SWARM_LABELS.namespace],
   }));
 }
 

@@ -7,6 +7,7 @@ import { checkContainerPorts, checkEnvironments, checkGpuProfiles } from './envi
 import { checkHardening } from './hardening.js';
 import { checkNetworks } from './networks.js';
 import { checkReferences } from './references.js';
+import { checkSecretFiles } from './secret-files.js';
 import { checkVariables } from './variables.js';
 
 export type { Rule, RuleContext } from './context.js';
@@ -24,4 +25,5 @@ export const RULES: readonly Rule[] = [
   checkHardening,
   checkConfigFiles,
   checkBackup,
+  checkSecretFiles,
 ];

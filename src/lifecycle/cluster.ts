@@ -1,0 +1,130 @@
+// An environment resolved for a cluster: the steps of a compose start up to what compose resolves
+// (request, preflight, generated files, `docker compose config` over them and the user's overlay).
+// Swarm stack files and Kubernetes manifests are rendered from it.
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative, sep } from 'node:path';
+import { readComposeConfig } from '../effects/compose-runner.js';
+import type { LoadedStack } from '../effects/schema-file.js';
+import { redactor } from '../generate/redact.js';
+import { resolveEnvironment, type EnvironmentModel } from '../model/environment.js';
+import { asComposeDocument } from '../plan/compose-document.js';
+import { planStart, type StartPlan } from '../plan/start.js';
+import type { Check } from '../preflight/checks.js';
+import {
+  checkHost,
+  composeArgsFor,
+  composeEnvironment,
+  likelyGpu,
+  prepare,
+  resolveRequest,
+  writeFiles,
+  type EngineLookup,
+  type Generated,
+  type StartIo,
+  type StartRequest,
+  type StartView,
+} from './start.js';
+
+/** An environment resolved for a cluster: its files generated, and what compose makes of them. */
+export interface ClusterSource {
+  readonly model: EnvironmentModel;
+  readonly generated: Generated;
+  /** `docker compose config --format json` (holds secret values: never printed). */
+  readonly effective: unknown;
+  readonly secrets: ReadonlyMap<string, string>;
+  /** Text of each regular file under the project that a service mounts read-only. */
+  readonly mountedFiles: ReadonlyMap<string, string>;
+  readonly plan: StartPlan;
+  readonly findings: readonly Check[];
+}
+
+/**
+ * The steps of a compose start up to what compose resolves: request, preflight, generated files,
+ * `docker compose config` over them and the user's overlay.
+ */
+export async function resolveForCluster(
+  stack: LoadedStack,
+  request: StartRequest,
+  engine: EngineLookup,
+  io: StartIo,
+  view: StartView,
+): Promise<{ kind: 'preflight-failed'; findings: readonly Check[] } | ({ kind: 'ready' } & ClusterSource)> {
+  resolveRequest(stack.file, request);
+  const host = await checkHost(stack, request, io, view);
+  if (host.failed && !request.dryRun) return { kind: 'preflight-failed', findings: host.findings };
+  const generated = await writeFiles(
+    stack,
+    request,
+    await prepare(stack, request, host.gpu ?? (await likelyGpu(stack, request))),
+    io,
+  );
+  const model = resolveEnvironment(stack.file, request.envName, host.gpu ?? generated.gpu);
+  const args = await composeArgsFor(stack, model, generated.envFiles, undefined);
+  const current = generated.files.every((file) => file.status === 'unchanged');
+  const secrets = new Map(
+    Object.entries(generated.prepared.stores.get(request.envName)?.secrets ?? {}).map(
+      ([name, entry]) => [name, entry.value] as const,
+    ),
+  );
+  const read = async (readArgs: readonly string[]): Promise<unknown> =>
+    readComposeConfig(await engine.compose, readArgs, {
+      env: composeEnvironment(io.env, stack.file),
+      signal: io.signal,
+      redact: redactor([...secrets.values()]),
+    });
+  // A dry run writes nothing in the project: compose reads the planned files from a private copy.
+  const effective =
+    current || !request.dryRun
+      ? await read(args)
+      : await withPlannedFiles(generated, (scratch) =>
+          read(args.map((arg) => relocate(arg, stack.root, scratch, generated))),
+        );
+  return {
+    kind: 'ready',
+    model,
+    generated,
+    effective,
+    secrets,
+    mountedFiles: await readMountedFiles(effective, stack.root),
+    plan: planStart(stack.file, model, args, { stacks: request.stacks, services: request.services }),
+    findings: host.findings,
+  };
+}
+
+/** Every regular file under the project that a service mounts read-only (configs on a cluster). */
+async function readMountedFiles(effective: unknown, root: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const service of Object.values(asComposeDocument(effective).services ?? {})) {
+    for (const volume of service.volumes ?? []) {
+      const source = volume.source;
+      if (volume.type !== 'bind' || volume.read_only !== true || !source || out.has(source)) continue;
+      const inside = relative(root, source);
+      if (inside.startsWith(`..${sep}`) || inside === '..') continue;
+      const info = await stat(source).catch(() => undefined);
+      if (!info?.isFile()) continue;
+      out.set(source, await readFile(source, 'utf8'));
+    }
+  }
+  return out;
+}
+
+/** Runs `use` with the planned files written in a private folder (0700), removed afterwards. */
+async function withPlannedFiles<T>(generated: Generated, use: (scratch: string) => Promise<T>): Promise<T> {
+  const scratch = await mkdtemp(join(tmpdir(), 'stackctl-plan-'));
+  try {
+    for (const file of generated.prepared.plan.files) {
+      await mkdir(dirname(join(scratch, file.path)), { recursive: true, mode: 0o700 });
+      await writeFile(join(scratch, file.path), file.content, { mode: 0o600 });
+    }
+    return await use(scratch);
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+/** A compose argument naming a planned file, pointed at its copy; anything else (the project folder, the user's overlay) as it is. */
+function relocate(arg: string, root: string, scratch: string, generated: Generated): string {
+  const planned = generated.prepared.plan.files.some((file) => join(root, file.path) === arg);
+  return planned ? join(scratch, relative(root, arg)) : arg;
+}
