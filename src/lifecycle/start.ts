@@ -462,7 +462,7 @@ async function launchAndWait(
   const tracker = new StackTracker(plan, started);
   let results: WaitResult[];
   try {
-    results = await launchGraph(
+    results = await launchGraph({
       stack,
       model,
       planned,
@@ -474,7 +474,7 @@ async function launchAndWait(
       io,
       view,
       tracker,
-    );
+    });
   } catch (error) {
     if (io.signal.aborted) throw interruptedStart(model.name, tracker);
     throw error;
@@ -499,19 +499,24 @@ async function launchAndWait(
  * each service starts through the Docker API the moment what it waits for is met, and the waiter
  * watches every service at once. Returns a result per service; waiting stops at the first failure.
  */
-async function launchGraph(
-  stack: LoadedStack,
-  model: EnvironmentModel,
-  planned: PlannedLaunch,
-  prepared: PreparedGeneration,
-  request: StartRequest,
-  docker: Docker,
-  run: (args: readonly string[]) => Promise<ComposeRun>,
-  upOrFail: (args: readonly string[], what: string) => Promise<void>,
-  io: StartIo,
-  view: StartView,
-  tracker: StackTracker,
-): Promise<WaitResult[]> {
+/** What walking the graph works with: the start so far, and how to reach compose and Docker. */
+interface GraphRun {
+  readonly stack: LoadedStack;
+  readonly model: EnvironmentModel;
+  readonly planned: PlannedLaunch;
+  readonly prepared: PreparedGeneration;
+  readonly request: StartRequest;
+  readonly docker: Docker;
+  readonly run: (args: readonly string[]) => Promise<ComposeRun>;
+  /** Runs a compose up and fails the start with compose's output when it fails. */
+  readonly upOrFail: (args: readonly string[], what: string) => Promise<void>;
+  readonly io: StartIo;
+  readonly view: StartView;
+  readonly tracker: StackTracker;
+}
+
+async function launchGraph(graphRun: GraphRun): Promise<WaitResult[]> {
+  const { stack, model, planned, prepared, request, docker, run, upOrFail, io, view, tracker } = graphRun;
   const { plan } = planned;
   const jobs = await JobLedger.open(stack.root, model.name, plan, {
     hashes: (services) => configHashes(run, plan.baseArgs, services),

@@ -167,6 +167,16 @@ describe('start --swarm', () => {
     expect(await services()).toContain(`${project.name}-ok_db 1/1`);
   });
 
+  it('restarts on the swarm: new tasks, ready again', async () => {
+    const before = await taskContainer('web');
+    const result = await runCli(['restart', 'ok', '--swarm', '--json'], { cwd: project.root });
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect((JSON.parse(result.stdout) as SwarmStart).ok).toBe(true);
+    const after = await taskContainer('web');
+    expect(after).not.toBe('');
+    expect(after).not.toBe(before);
+  });
+
   it('refuses to run the same environment under compose while it is on the swarm', async () => {
     const result = await runCli(['start', 'ok', '--skip-preflight'], { cwd: project.root });
     expect(result.exitCode).toBe(4);
