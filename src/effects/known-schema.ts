@@ -46,8 +46,9 @@ async function readNames(root: string): Promise<SchemaNames | undefined> {
 export async function readUnchangedSchemaNames(
   schemaFlag: string | undefined,
   cwd: string,
-): Promise<SchemaNames | undefined> {
+): Promise<(SchemaNames & { readonly root: string }) | undefined> {
   const source = await readSchema(schemaFlag, cwd);
-  const names = await readNames(projectRoot(source.path));
-  return names?.sha256 === schemaDigest(source.text) ? names : undefined;
+  const root = projectRoot(source.path);
+  const names = await readNames(root);
+  return names?.sha256 === schemaDigest(source.text) ? { ...names, root } : undefined;
 }

@@ -10,6 +10,7 @@ import type { FileResult } from '../effects/apply-files.js';
 import { ensureDirectory, writeFileAtomic } from '../effects/files.js';
 import type { LoadedStack } from '../effects/schema-file.js';
 import { stateDirectory } from '../effects/state.js';
+import { swarmStackPath } from '../effects/swarm-state.js';
 import { projectContainers } from '../effects/containers.js';
 import { StackctlError } from '../errors.js';
 import { dockerCliVersion } from '../effects/docker.js';
@@ -75,11 +76,6 @@ export type SwarmStartOutcome =
       readonly findings: readonly Check[];
       readonly waited: boolean;
     };
-
-/** Where the stack file of an environment is written (it holds no secret value). */
-export function swarmStackPath(root: string, envName: string): string {
-  return join(stateDirectory(root), 'swarm', `${envName}.yml`);
-}
 
 /** The swarm stack of a resolved environment. */
 /** docker stack deploy takes start_interval from CLI 25 on, and the engine runs it from API 1.44 on. */

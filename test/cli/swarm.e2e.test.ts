@@ -222,6 +222,8 @@ describe('start --swarm', () => {
     expect(await left(['secret', 'ls'])).toBe('');
     expect(await left(['network', 'ls'])).toBe('');
     expect(await left(['volume', 'ls'])).toBe('');
+    // Its stack file goes with it: status no longer asks the swarm about ok.
+    await expect(stat(join(project.root, '.stackctl', 'swarm', 'ok.yml'))).rejects.toThrow();
     // The stuck environment's stack is another environment's: untouched.
     expect((await services()).some((line) => line.startsWith(`${project.name}-stuck_`))).toBe(true);
   });

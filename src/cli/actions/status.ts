@@ -1,6 +1,7 @@
 import { listContainersByLabel, listSwarmServicesByLabel } from '../../effects/container-list.js';
 import { dockerConnection } from '../../effects/docker-connection.js';
 import { readUnchangedSchemaNames } from '../../effects/known-schema.js';
+import { environmentsDeployedToSwarm } from '../../effects/swarm-state.js';
 import { COMPOSE_LABELS, LABELS, SWARM_LABELS } from '../../labels.js';
 import { table } from '../../ui/table.js';
 import { printJson, printLine, type CommandContext } from '../context.js';
@@ -24,7 +25,7 @@ export async function statusAction(
 
 /** Lists and prints the containers of the environments these names describe (one or all). */
 export async function statusOf(
-  names: { project: string; environments: readonly string[] },
+  names: { project: string; environments: readonly string[]; root: string },
   envName: string | undefined,
   flags: StatusFlags,
   ctx: CommandContext,
@@ -34,16 +35,20 @@ export async function statusOf(
   const projects = new Map(environments.map((env) => [`${names.project}-${env}`, env]));
   // By compose's project label: services the user's overlay adds carry no stackctl label. Swarm
   // deployments by stackctl's labels, asked at the same time.
+  // Only when this project deployed one of them to a swarm: a plain compose host pays nothing.
+  const onSwarm = (await environmentsDeployedToSwarm(names.root)).some((env) => environments.includes(env));
   const [listed, swarm] = await Promise.all([
     listContainersByLabel(connection, [
       envName === undefined
         ? COMPOSE_LABELS.project
         : `${COMPOSE_LABELS.project}=${names.project}-${envName}`,
     ]),
-    listSwarmServicesByLabel(connection, [
-      `${LABELS.project}=${names.project}`,
-      ...(envName === undefined ? [] : [`${LABELS.environment}=${envName}`]),
-    ]),
+    onSwarm
+      ? listSwarmServicesByLabel(connection, [
+          `${LABELS.project}=${names.project}`,
+          ...(envName === undefined ? [] : [`${LABELS.environment}=${envName}`]),
+        ])
+      : [],
   ]);
   const swarmEntries = swarm.flatMap((service) => {
     const environment = service.labels[LABELS.environment] ?? '';
@@ -125,11 +130,15 @@ async function schemaNames(
   schemaFlag: string | undefined,
   envName: string | undefined,
   ctx: CommandContext,
-): Promise<{ project: string; environments: readonly string[] }> {
+): Promise<{ project: string; environments: readonly string[]; root: string }> {
   const unchanged = await readUnchangedSchemaNames(schemaFlag, ctx.cwd).catch(() => undefined);
   if (unchanged && (envName === undefined || unchanged.environments.includes(envName))) return unchanged;
   const { loadStack, requireEnvironment } = await import('../load-stack.js');
   const stack = await loadStack(schemaFlag, ctx, { orRecorded: true });
   if (envName !== undefined) requireEnvironment(stack.file, envName);
-  return { project: stack.file.project.name, environments: Object.keys(stack.file.environments) };
+  return {
+    project: stack.file.project.name,
+    environments: Object.keys(stack.file.environments),
+    root: stack.root,
+  };
 }

@@ -6,6 +6,7 @@ import { exists } from '../../effects/files.js';
 import { readInventory, removePlanned } from '../../effects/inventory.js';
 import { acquireLock, type Lock } from '../../effects/lock.js';
 import { backupFile } from '../../effects/secret-store.js';
+import { swarmStackPath } from '../../effects/swarm-state.js';
 import { displayPathOf } from '../../effects/schema-file.js';
 import { isEmptyPlan, planWipe, type WipePlan } from '../../plan/wipe.js';
 import type { DataKind } from '../../schema/types.js';
@@ -99,6 +100,9 @@ export async function wipe(
       if (backup !== undefined) backups.push(backup);
     }
     await removePlanned(docker, plan, ctx.signal);
+    // A whole environment gone from the swarm: its stack file goes too (status stops asking for it).
+    if (flags.stack.length === 0 && flags.data.length === 0)
+      for (const env of environments) await rm(swarmStackPath(stack.root, env), { force: true });
     for (const file of secretFiles) await rm(join(stack.root, file), { force: true });
     if (flags.json === true) {
       printJson(ctx.stdout, {
