@@ -7,10 +7,12 @@ import { dirname, join, relative, sep } from 'node:path';
 import { readComposeConfig } from '../effects/compose-runner.js';
 import type { LoadedStack } from '../effects/schema-file.js';
 import { redactor } from '../generate/redact.js';
-import { resolveEnvironment, type EnvironmentModel } from '../model/environment.js';
+import { resolveEnvironment, type EnvironmentModel, type GpuSelection } from '../model/environment.js';
 import { asComposeDocument } from '../plan/compose-document.js';
 import { planStart, type StartPlan } from '../plan/start.js';
 import type { Check } from '../preflight/checks.js';
+import type { StackFile } from '../schema/types.js';
+import { StackctlError } from '../errors.js';
 import {
   checkHost,
   composeArgsFor,
@@ -56,7 +58,11 @@ export async function resolveForCluster(
   const generated = await writeFiles(
     stack,
     request,
-    await prepare(stack, request, host.gpu ?? (await likelyGpu(stack, request))),
+    await prepare(
+      stack,
+      request,
+      host.gpu ?? namedProfile(stack.file, request) ?? (await likelyGpu(stack, request)),
+    ),
     io,
   );
   const model = resolveEnvironment(stack.file, request.envName, host.gpu ?? generated.gpu);
@@ -127,4 +133,14 @@ async function withPlannedFiles<T>(generated: Generated, use: (scratch: string) 
 function relocate(arg: string, root: string, scratch: string, generated: Generated): string {
   const planned = generated.prepared.plan.files.some((file) => join(root, file.path) === arg);
   return planned ? join(scratch, relative(root, arg)) : arg;
+}
+
+/** --gpu multi|single|cpu without preflight: the profile of that name (auto needs preflight to choose). */
+function namedProfile(file: StackFile, request: StartRequest): GpuSelection | undefined {
+  if (request.gpu === undefined || request.gpu === 'auto') return undefined;
+  if (!Object.hasOwn(file.gpuProfiles, request.gpu))
+    throw new StackctlError('E_USAGE', `the schema has no GPU profile "${request.gpu}"`, {
+      hint: `profiles: ${Object.keys(file.gpuProfiles).join(', ')}`,
+    });
+  return { profile: request.gpu, variables: {} };
 }

@@ -16,7 +16,7 @@ interface StackFile {
       environment: Record<string, string | undefined>;
       configs: { target: string }[];
       deploy: {
-        resources: { reservations: { generic_resources: unknown } };
+        resources?: { reservations?: { generic_resources?: unknown } };
         update_config: { order: string };
       };
     }
@@ -72,7 +72,7 @@ describe('export swarm', () => {
     expect(result.exitCode, result.stderr).toBe(0);
     expect(result.stdout).toContain('docker stack deploy -c prod.yml');
     const stack = parse(await readFile(join(project.root, 'prod.yml'), 'utf8')) as StackFile;
-    expect(stack.services['vllm']?.deploy.resources.reservations.generic_resources).toEqual([
+    expect(stack.services['vllm']?.deploy.resources?.reservations?.generic_resources).toEqual([
       { discrete_resource_spec: { kind: 'NVIDIA-GPU', value: 2 } },
     ]);
     expect(stack.services['postgres']?.environment.POSTGRES_PASSWORD).toBeUndefined();
@@ -85,5 +85,30 @@ describe('export swarm', () => {
     // Generated config files travel as swarm configs, named by their content.
     expect(stack.services['nginx']?.configs[0]?.target).toBe('/etc/nginx/nginx.conf');
     expect(result.stdout).toContain('swarm publishes ports on every address');
+  });
+
+  it('exports the GPU profile --gpu names', async () => {
+    const cpu = await runCli(['export', 'swarm', 'production', '--gpu', 'cpu', '--out', 'cpu.yml'], {
+      cwd: project.root,
+    });
+    expect(cpu.exitCode, cpu.stderr).toBe(0);
+    const stack = parse(await readFile(join(project.root, 'cpu.yml'), 'utf8')) as StackFile;
+    expect(stack.services['vllm']?.deploy.resources?.reservations?.generic_resources).toBeUndefined();
+    const k8s = await runCli(
+      ['export', 'k8s', 'production', '--gpu', 'single', '--out', 'k8s-single', '--json'],
+      {
+        cwd: project.root,
+      },
+    );
+    expect(k8s.exitCode, k8s.stderr).toBe(0);
+    const patch = parse(
+      await readFile(
+        join(project.root, 'k8s-single', 'overlays', 'production', 'patches', 'vllm.yaml'),
+        'utf8',
+      ),
+    ) as {
+      spec: { template: { spec: { containers: { resources: { limits: Record<string, string> } }[] } } };
+    };
+    expect(patch.spec.template.spec.containers[0]?.resources.limits['nvidia.com/gpu']).toBe('1');
   });
 });

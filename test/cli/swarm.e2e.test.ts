@@ -177,6 +177,15 @@ describe('start --swarm', () => {
     expect(after).not.toBe(before);
   });
 
+  it('refuses to export a GPU profile the schema does not have', async () => {
+    const result = await runCli(['export', 'swarm', 'ok', '--gpu', 'single', '--out', 'x.yml'], {
+      cwd: project.root,
+    });
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain('the schema has no GPU profile "single"');
+    await expect(stat(join(project.root, 'x.yml'))).rejects.toThrow();
+  });
+
   it('refuses to run the same environment under compose while it is on the swarm', async () => {
     const result = await runCli(['start', 'ok', '--skip-preflight'], { cwd: project.root });
     expect(result.exitCode).toBe(4);
