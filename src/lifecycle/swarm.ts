@@ -28,7 +28,7 @@ import { redactor } from '../generate/redact.js';
 import type { ServiceState } from '../health/classify.js';
 import { classifySwarmService } from '../health/swarm.js';
 import { LABELS, SWARM_LABELS } from '../labels.js';
-import { stackOrder, type EnvironmentModel } from '../model/environment.js';
+import { projectNameOf, stackOrder, type EnvironmentModel } from '../model/environment.js';
 import type { StackFile } from '../schema/types.js';
 import type { LaunchNode, StartPlan } from '../plan/start.js';
 import { projectLabels, renderSwarmStack, swarmSubset, type SwarmStack } from '../plan/swarm.js';
@@ -180,7 +180,7 @@ export async function startOnSwarm(
   const results = await walkGraph(docker, model, plan, request, deploy, io, view, started);
   const failure = results.find((result) => result.state.phase === 'failed');
   const failed = failure
-    ? (await environmentServices(docker, projectLabels(model)[LABELS.project] ?? '', model.name)).find(
+    ? (await environmentServices(docker, projectNameOf(model), model.name)).find(
         (service) => service.name === failure.service,
       )
     : undefined;
@@ -244,9 +244,9 @@ async function walkGraph(
       const now = Date.now();
       for (const node of startable) deployedAt.set(node.service, now);
     }
-    const services = (
-      await environmentServices(docker, projectLabels(model)[LABELS.project] ?? '', model.name)
-    ).filter((service) => deployedAt.has(service.name) && !finished.has(service.name));
+    const services = (await environmentServices(docker, projectNameOf(model), model.name)).filter(
+      (service) => deployedAt.has(service.name) && !finished.has(service.name),
+    );
     const tasks = await serviceTasks(docker, services);
     const now = Date.now();
     for (const service of services) {

@@ -59,6 +59,11 @@ export interface EnvironmentModel {
   readonly networks: readonly ResolvedNetwork[];
 }
 
+/** The schema's project name of a resolved environment (its compose project less -<environment>). */
+export function projectNameOf(model: EnvironmentModel): string {
+  return model.project.slice(0, model.project.length - model.name.length - 1);
+}
+
 /** The compose project of an environment: <project>-<environment>, so environments never share resources. */
 export function composeProjectName(file: StackFile, environment: string): string {
   return `${file.project.name}-${environment}`;

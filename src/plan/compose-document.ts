@@ -62,3 +62,9 @@ export function unescapeCompose(text: string): string {
 export function replicasOf(service: ComposeService): number {
   return service.deploy?.replicas ?? service.scale ?? 1;
 }
+
+/** The secret variable whose value this is, exactly; undefined for any other value. */
+export function secretHolding(value: string, secrets: ReadonlyMap<string, string>): string | undefined {
+  for (const [variable, secret] of secrets) if (secret !== '' && secret === value) return variable;
+  return undefined;
+}

@@ -6,10 +6,11 @@
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import { LABELS } from '../labels.js';
-import type { EnvironmentModel } from '../model/environment.js';
+import { projectNameOf, type EnvironmentModel } from '../model/environment.js';
 import {
   asComposeDocument,
   replicasOf,
+  secretHolding,
   type ComposeResources,
   type ComposeService,
 } from './compose-document.js';
@@ -266,7 +267,7 @@ function swarmEnvironment(
   for (const [key, value] of Object.entries(service.environment ?? {})) {
     if (value === null) continue;
     const fileVariable = options.fileVariables[key];
-    const variable = fileVariable === undefined ? undefined : exactSecret(value, options.secrets);
+    const variable = fileVariable === undefined ? undefined : secretHolding(value, options.secrets);
     if (fileVariable === undefined || variable === undefined) {
       values[key] = options.hide.text(value);
       continue;
@@ -338,7 +339,7 @@ export function swarmSubset(document: SwarmDocument, services: Iterable<string>)
 /** The labels stackctl finds an environment's swarm resources by. */
 export function projectLabels(model: EnvironmentModel): Record<string, string> {
   return {
-    [LABELS.project]: model.project.slice(0, model.project.length - model.name.length - 1),
+    [LABELS.project]: projectNameOf(model),
     [LABELS.environment]: model.name,
   };
 }
@@ -357,11 +358,6 @@ function configKey(relative: string): string {
     .replace(/[^A-Za-z0-9]+/g, '_')
     .replace(/^_+|_+$/g, '')
     .toLowerCase();
-}
-
-function exactSecret(value: string, secrets: ReadonlyMap<string, string>): string | undefined {
-  for (const [variable, secret] of secrets) if (secret !== '' && secret === value) return variable;
-  return undefined;
 }
 
 function swarmHealthcheck(

@@ -1,13 +1,13 @@
 // What every Kubernetes renderer here shares: the manifest shape, names Kubernetes accepts, YAML
 // documents, and the strategic merge kustomize applies to a patch.
 import { stringify } from 'yaml';
-import type { EnvironmentModel } from '../../model/environment.js';
+import { projectNameOf, type EnvironmentModel } from '../../model/environment.js';
 
 export type Manifest = Record<string, unknown>;
 
 /** The project's name without the environment (<project>-<env> is the compose project). */
 export function partOf(model: EnvironmentModel): string {
-  return model.project.slice(0, model.project.length - model.name.length - 1);
+  return projectNameOf(model);
 }
 
 /** The Secret every environment's namespace holds: one name, so the base refers to it for all. */

@@ -2,7 +2,12 @@
 // its container's environment, with every secret a reference to the environment's Secret.
 import { posix } from 'node:path';
 import type { StackFile } from '../../schema/types.js';
-import { unescapeCompose, type ComposeResources, type ComposeService } from '../compose-document.js';
+import {
+  secretHolding,
+  unescapeCompose,
+  type ComposeResources,
+  type ComposeService,
+} from '../compose-document.js';
 import { dnsLabel, type Manifest } from './manifest.js';
 
 /** The extended resource the NVIDIA device plugin advertises. */
@@ -132,7 +137,7 @@ export function containerEnvironment(
   const plain: Manifest[] = [];
   for (const [key, raw] of Object.entries(service.environment ?? {})) {
     if (raw === null) continue;
-    const exact = exactSecret(unescapeCompose(raw), secrets);
+    const exact = secretHolding(unescapeCompose(raw), secrets);
     const fileVariable = options.fileVariables[key];
     if (exact !== undefined && fileVariable !== undefined) {
       const path = exact.toLowerCase();
@@ -192,11 +197,6 @@ export function containerResources(
     ...(Object.keys(limits).length > 0 ? { limits } : {}),
     ...(Object.keys(requests).length > 0 ? { requests } : {}),
   };
-}
-
-function exactSecret(value: string, secrets: ReadonlyMap<string, string>): string | undefined {
-  for (const [variable, secret] of secrets) if (secret !== '' && secret === value) return variable;
-  return undefined;
 }
 
 /** A compose string for Kubernetes, every secret in it replaced by $(NAME), and the names it refers to. */
