@@ -52,10 +52,10 @@ export interface WaitOptions {
 }
 
 /**
- * At most this many services probed directly at once (each probe is one exec that runs the check in
+ * At most this many containers probed directly at once (each probe is one exec that runs the check in
  * a loop, mostly asleep), so probing never crowds out the services.
  */
-const PROBES_IN_FLIGHT = 8;
+const PROBES_IN_FLIGHT = 12;
 
 /**
  * Waits until every target is ready, or one fails, reacting to Docker events (health_status, die,
@@ -84,7 +84,10 @@ export async function waitForServices(
   return new Promise<WaitResult[]>((resolve, reject) => {
     let finished = false;
     let timer: NodeJS.Timeout | undefined;
+    /** Direct healthcheck loops, by container. */
     const probeTimers = new Map<string, NodeJS.Timeout>();
+    /** Containers whose check passed when run directly, with the start it passed in. */
+    const passedDirectly = new Map<string, string>();
     const rechecks = new Set<NodeJS.Timeout>();
     let probesInFlight = 0;
     const queue = new Set<string>();
@@ -124,9 +127,16 @@ export async function waitForServices(
       for (const container of containers) {
         if (!restartsAtStart.has(container.id)) restartsAtStart.set(container.id, container.restartCount);
       }
-      const state = classifyService(target, containers, restartsAtStart, Date.now(), deaths);
+      const seen = withDirectPasses(containers);
+      const state = classifyService(target, seen, restartsAtStart, Date.now(), deaths);
       const previous = results.get(service)?.state;
-      results.set(service, { service, state, elapsedMs: Date.now() - started, at: Date.now(), containers });
+      results.set(service, {
+        service,
+        state,
+        elapsedMs: Date.now() - started,
+        at: Date.now(),
+        containers: seen,
+      });
       if (previous?.phase !== state.phase || previous.detail !== state.detail)
         options.onChange?.(service, state);
       if (state.phase === 'ready') pending.delete(service);
@@ -135,7 +145,7 @@ export async function waitForServices(
         finish();
       }
       if (state.phase === 'starting') {
-        scheduleProbe(service);
+        scheduleProbes(service);
         if (state.recheckAfterMs !== undefined) {
           const recheck = setTimeout(() => enqueue(service), state.recheckAfterMs);
           rechecks.add(recheck);
@@ -143,54 +153,76 @@ export async function waitForServices(
       }
     };
 
-    // stackctl's own healthcheck runs for a starting service, each scheduled after the last.
-    const scheduleProbe = (service: string, delayMs = 0): void => {
-      const target = byService.get(service);
+    // stackctl's own healthcheck runs, one loop per starting container (every replica: a service is
+    // ready only when all of them are), each window scheduled after the last.
+    const scheduleProbes = (service: string): void => {
       const current = results.get(service);
-      const container = current?.containers.find((c) => c.status === 'running');
+      for (const container of current?.containers ?? []) scheduleProbe(service, container.id);
+    };
+    const scheduleProbe = (service: string, containerId: string, delayMs = 0): void => {
+      const target = byService.get(service);
+      const container = results.get(service)?.containers.find((c) => c.id === containerId);
       // The container's own healthcheck: what compose resolved from every file, the user's overlay
       // included, which is what Docker runs too.
       const command = container?.healthcheck;
-      if (!options.probe || finished || probeTimers.has(service) || !command) return;
-      if (!container || target?.replicas !== 1 || target.dockerProbeEveryMs === undefined) return;
+      if (!options.probe || finished || probeTimers.has(containerId) || !command) return;
+      if (container.status !== 'running' || container.health === 'healthy') return;
+      if (target?.dockerProbeEveryMs === undefined) return;
       const age = Date.now() - Date.parse(container.startedAt);
       const every = earlyProbeDelayMs(Number.isNaN(age) ? 0 : age, target.dockerProbeEveryMs);
       if (every === undefined) return;
       const run = options.probe;
+      const startedAt = container.startedAt;
       probeTimers.set(
-        service,
+        containerId,
         // Each probe paces itself (a run every `every` ms, inside the container); windows follow
         // each other `every` ms apart.
         setTimeout(() => {
           if (finished || !pending.has(service)) return;
           if (probesInFlight >= PROBES_IN_FLIGHT) {
-            probeTimers.delete(service);
-            const retry = setTimeout(() => scheduleProbe(service), every);
+            probeTimers.delete(containerId);
+            const retry = setTimeout(() => scheduleProbe(service, containerId), every);
             rechecks.add(retry);
             return;
           }
           probesInFlight += 1;
-          void run(container.id, command, every)
+          void run(containerId, command, every)
             .then((passed) => {
               if (!passed || finished || !pending.has(service)) return;
-              const state: ServiceState = { phase: 'ready', detail: 'healthy (checked directly)' };
-              const containers = (results.get(service)?.containers ?? []).map((c) =>
-                c.id === container.id ? { ...c, health: 'healthy' as const } : c,
-              );
-              const at = Date.now();
-              results.set(service, { service, state, elapsedMs: at - started, at, containers });
-              pending.delete(service);
-              options.onChange?.(service, state);
-              if (pending.size === 0) finish();
+              passedDirectly.set(containerId, startedAt);
+              reclassifyProbed(service);
             })
             .finally(() => {
               probesInFlight -= 1;
-              probeTimers.delete(service);
-              if (!finished && pending.has(service)) scheduleProbe(service, every);
+              probeTimers.delete(containerId);
+              if (!finished && pending.has(service) && !passedDirectly.has(containerId))
+                scheduleProbe(service, containerId, every);
             });
         }, delayMs),
       );
     };
+    // A container whose check passed directly counts as healthy, as it would once Docker ran it;
+    // the service is ready when that makes every container healthy.
+    const reclassifyProbed = (service: string): void => {
+      const target = byService.get(service);
+      const current = results.get(service);
+      if (!target || !current) return;
+      const containers = withDirectPasses(current.containers);
+      const state = classifyService(target, containers, restartsAtStart, Date.now(), deaths);
+      if (state.phase !== 'ready') return;
+      const ready: ServiceState = { phase: 'ready', detail: 'healthy (checked directly)' };
+      const at = Date.now();
+      results.set(service, { service, state: ready, elapsedMs: at - started, at, containers });
+      pending.delete(service);
+      options.onChange?.(service, ready);
+      if (pending.size === 0) finish();
+    };
+    const withDirectPasses = (containers: readonly ContainerSummary[]): ContainerSummary[] =>
+      containers.map((c) =>
+        c.status === 'running' && c.health === 'starting' && passedDirectly.get(c.id) === c.startedAt
+          ? { ...c, health: 'healthy' as const }
+          : c,
+      );
 
     // Serialise refreshes: events arrive in bursts and each refresh inspects containers.
     const drain = async (): Promise<void> => {

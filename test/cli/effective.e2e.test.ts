@@ -74,6 +74,36 @@ describe('start plans from what compose resolves', () => {
     expect((await inspect(`${project.name}-ok-db-1`)).State.Health).toBeUndefined();
   });
 
+  it('runs the healthcheck of every replica itself, as it does for a single container', async () => {
+    // Docker's first check would come 30 s after each container starts: a start that ends before
+    // then saw both replicas ready through its own runs of their healthcheck.
+    await overlay([
+      'services:',
+      '  worker:',
+      '    deploy: { replicas: 2 }',
+      "    command: ['sh', '-c', 'sleep 1; touch /tmp/ready; exec sleep 3600']",
+      '    healthcheck:',
+      "      test: ['CMD', 'test', '-f', '/tmp/ready']",
+      '      interval: 60s',
+      '      timeout: 5s',
+      '      retries: 3',
+      '      start_period: 60s',
+      '      start_interval: 30s',
+    ]);
+    const result = await runCli(['start', 'ok', '--skip-preflight', '--settle', '0', '--json'], {
+      cwd: project.root,
+    });
+    expect(result.exitCode, result.stderr).toBe(0);
+    const report = JSON.parse(result.stdout) as {
+      services: { name: string; containers: number; detail: string }[];
+    };
+    const worker = report.services.find((s) => s.name === 'worker');
+    expect(worker?.containers).toBe(2);
+    expect(worker?.detail).toBe('healthy (checked directly)');
+    for (const name of await running('worker'))
+      expect((await inspect(name)).State.Health?.Status, name).toBe('starting');
+  });
+
   it('follows an overlay that scales a service down to none, instead of waiting for it', async () => {
     await overlay(['services:', '  worker:', '    deploy: { replicas: 0 }']);
     expect(wait(await dryRun(), 'worker')?.replicas).toBe(0);
