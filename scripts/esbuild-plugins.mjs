@@ -15,19 +15,25 @@ export const optionalNativeAddons = {
 
 // dockerode's BuildKit session (gRPC and protobufjs, about half of its load time) serves only
 // buildImage({ version: '2' }), which stackctl never calls (images are built by docker compose), and
-// it reads a .proto file from beside itself that a bundle would not have anyway.
+// it reads a .proto file from beside itself that a bundle would not have anyway. Its BuildKit
+// progress decoder (docker.followProgress, protobufjs again) is likewise never called.
+const BUILDKIT_STUBS = {
+  session:
+    'module.exports = function withSession(docker, auth, handler) {' +
+    ' handler(new Error("BuildKit sessions are not part of stackctl; build with docker compose"), null, () => undefined); };',
+  buildkit:
+    'module.exports = { followProgress() { throw new Error("BuildKit progress is not part of stackctl"); } };',
+};
 export const withoutBuildkitSession = {
   name: 'without-buildkit-session',
   setup(build) {
-    build.onResolve({ filter: /^\.\/session$/ }, (args) =>
+    build.onResolve({ filter: /^\.\/(session|buildkit)$/ }, (args) =>
       /[\\/]dockerode[\\/]lib$/.test(args.resolveDir)
-        ? { path: 'dockerode-session', namespace: 'session-stub' }
+        ? { path: args.path.slice(2), namespace: 'buildkit-stub' }
         : undefined,
     );
-    build.onLoad({ filter: /.*/, namespace: 'session-stub' }, () => ({
-      contents:
-        'module.exports = function withSession(docker, auth, handler) {' +
-        ' handler(new Error("BuildKit sessions are not part of stackctl; build with docker compose"), null, () => undefined); };',
+    build.onLoad({ filter: /.*/, namespace: 'buildkit-stub' }, (args) => ({
+      contents: BUILDKIT_STUBS[args.path],
       loader: 'js',
     }));
   },

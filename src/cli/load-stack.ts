@@ -2,11 +2,9 @@ import { StackctlError } from '../errors.js';
 import { displayPathOf, projectRoot, readSchema, type LoadedStack } from '../effects/schema-file.js';
 import { readRecordedSchema, RECORDED_SCHEMA } from '../effects/state.js';
 import type { EnvironmentDef, StackFile } from '../schema/types.js';
-import { validateStackText } from '../schema/validate.js';
 import { parseFast } from '../schema/parse-fast.js';
 import { validatedBefore } from '../effects/known-schema.js';
 import { didYouMean } from '../schema/suggest.js';
-import { formatIssue } from './actions/validate.js';
 import { printLine, type CommandContext } from './context.js';
 
 export type { LoadedStack } from '../effects/schema-file.js';
@@ -30,12 +28,15 @@ export async function loadStack(
     if (fast.ok)
       return { file: fast.data as StackFile, schemaPath: source.path, schemaText: source.text, root };
   }
+  // Loaded only when needed: the rules and their libraries are much of what a start would load.
+  const { validateStackText } = await import('../schema/validate.js');
   const result = await validateStackText(source.text, { fileName: source.displayPath });
   if (!result.valid || !result.file) {
     const errors = result.issues.filter((issue) => issue.severity === 'error');
     const recorded =
       options.orRecorded === true ? await loadRecorded(source.path, errors.length, ctx) : undefined;
     if (recorded) return recorded;
+    const { formatIssue } = await import('./actions/validate.js');
     for (const issue of errors.slice(0, 10)) printLine(ctx.stderr, formatIssue(issue, ctx.colors));
     throw new StackctlError('E_SCHEMA', `${source.displayPath} is not valid (${errors.length} errors)`, {
       hint: `run: stackctl validate${schemaFlag === undefined ? '' : ` --schema ${schemaFlag}`}`,
@@ -57,6 +58,7 @@ async function loadRecorded(
   const root = projectRoot(schemaPath);
   const text = await readRecordedSchema(root);
   if (text === undefined) return undefined;
+  const { validateStackText } = await import('../schema/validate.js');
   const recorded = await validateStackText(text, { fileName: RECORDED_SCHEMA });
   if (!recorded.valid || !recorded.file) return undefined;
   printLine(

@@ -4,11 +4,12 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { HostPathFact } from '../../host/facts.js';
 import { CACHE_FOLDERS, type HostPath } from '../../model/host-paths.js';
 import { exists } from '../files.js';
-import si from 'systeminformation';
 import { interfaceCidr, parseProcRoutes } from '../../host/routes.js';
 
 export async function probeMemory(): Promise<{ totalBytes: number; availableBytes: number } | undefined> {
   try {
+    // Loaded here, not up front: it is a large module, and start checks the host while compose runs.
+    const { default: si } = await import('systeminformation');
     const memory = await si.mem();
     return { totalBytes: memory.total, availableBytes: memory.available };
   } catch {
