@@ -111,10 +111,10 @@ export async function tailLogs(docker: Docker, id: string, lines: number): Promi
  * The containers attached to a network that no longer exists (removed while they were stopped):
  * Docker cannot start them again until they are recreated.
  */
-export async function containersOnMissingNetworks(
+export async function containersOnMissingNetworks<T extends { readonly networkIds: readonly string[] }>(
   docker: Docker,
-  containers: readonly ContainerSummary[],
-): Promise<ContainerSummary[]> {
+  containers: readonly T[],
+): Promise<T[]> {
   if (containers.length === 0) return [];
   const existing = new Set((await docker.listNetworks()).map((network) => network.Id));
   return containers.filter((container) => container.networkIds.some((id) => id !== '' && !existing.has(id)));
@@ -130,19 +130,59 @@ export class LaunchError extends Error {
   }
 }
 
-/** The ids of each service's containers that are not running (created or stopped), in one call. */
-export async function startableContainers(docker: Docker, project: string): Promise<Map<string, string[]>> {
+/** A project's service containers as one list call reports them (no inspect). */
+export interface ListedServiceContainer {
+  readonly id: string;
+  readonly service: string;
+  readonly state: string;
+  readonly imageId: string;
+  /** The networks it is attached to (or was, when it stopped). */
+  readonly networkIds: readonly string[];
+}
+
+export async function listServiceContainers(
+  docker: Docker,
+  project: string,
+): Promise<ListedServiceContainer[]> {
   const containers = await docker.listContainers({
     all: true,
     filters: { label: serviceContainerLabels(project) },
   });
+  return containers.map((container) => ({
+    id: container.Id,
+    service: container.Labels[COMPOSE_LABELS.service] ?? '',
+    state: container.State,
+    imageId: container.ImageID,
+    networkIds: Object.values(container.NetworkSettings?.Networks ?? {}).map((network) => network.NetworkID),
+  }));
+}
+
+/** The ids of each service's containers that are not running (created or stopped). */
+export function startableContainers(listed: readonly ListedServiceContainer[]): Map<string, string[]> {
   const byService = new Map<string, string[]>();
-  for (const container of containers) {
-    if (container.State === 'running') continue;
-    const service = container.Labels[COMPOSE_LABELS.service] ?? '';
-    byService.set(service, [...(byService.get(service) ?? []), container.Id]);
+  for (const container of listed) {
+    if (container.state === 'running') continue;
+    byService.set(container.service, [...(byService.get(container.service) ?? []), container.id]);
   }
   return byService;
+}
+
+/** The image ID each reference names now, or undefined for one the engine does not have. */
+export async function imageIds(
+  docker: Docker,
+  references: readonly string[],
+): Promise<Map<string, string | undefined>> {
+  const found = await Promise.all(
+    [...new Set(references)].map(async (reference) => {
+      try {
+        const info = await docker.getImage(reference).inspect();
+        return [reference, info.Id] as const;
+      } catch {
+        return [reference, undefined] as const;
+      }
+    }),
+  );
+  return new Map(found);
 }
 
 /** Starts a service's containers through the Docker API (one already running is fine). */

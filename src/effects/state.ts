@@ -56,10 +56,27 @@ function jobsPath(root: string, environment: string): string {
 }
 
 export async function readCompletedJobs(root: string, environment: string): Promise<CompletedJobs> {
-  const text = await readRegularText(jobsPath(root, environment));
-  if (text === undefined) return {};
-  const parsed = CompletedJobsSchema.safeParse(JSON.parse(text));
-  return parsed.success ? parsed.data : {};
+  return (await readJsonState(jobsPath(root, environment), CompletedJobsSchema)) ?? {};
+}
+
+/**
+ * A state file stackctl wrote, or undefined when it is missing or not what stackctl writes (a
+ * hand-edited or truncated file is only a cache miss).
+ */
+async function readJsonState<T>(
+  path: string,
+  schema: { safeParse(value: unknown): { success: true; data: T } | { success: false } },
+): Promise<T | undefined> {
+  const text = await readRegularText(path);
+  if (text === undefined) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const parsed = schema.safeParse(value);
+  return parsed.success ? parsed.data : undefined;
 }
 
 export async function writeCompletedJobs(
@@ -69,6 +86,28 @@ export async function writeCompletedJobs(
 ): Promise<void> {
   await ensureDirectory(stateDirectory(root), 0o755);
   await writeFileAtomic(jobsPath(root, environment), `${JSON.stringify(jobs, null, 2)}\n`);
+}
+
+const CreationRecordSchema = record(string(), object({ key: string(), containers: array(string()) }));
+/** Per service: the key of its last create step and the containers compose left then. */
+export type CreationRecord = Infer<typeof CreationRecordSchema>;
+
+function creationPath(root: string, environment: string): string {
+  return join(stateDirectory(root), `created-${environment}.json`);
+}
+
+/** What compose left after each service's last create step (see plan/reuse.ts). */
+export async function readCreationRecord(root: string, environment: string): Promise<CreationRecord> {
+  return (await readJsonState(creationPath(root, environment), CreationRecordSchema)) ?? {};
+}
+
+export async function writeCreationRecord(
+  root: string,
+  environment: string,
+  created: Readonly<Record<string, { readonly key: string; readonly containers: readonly string[] }>>,
+): Promise<void> {
+  await ensureDirectory(stateDirectory(root), 0o755);
+  await writeFileAtomic(creationPath(root, environment), `${JSON.stringify(created, null, 2)}\n`);
 }
 
 /** The last valid schema a generate or start ran from: what runs was made from it. */

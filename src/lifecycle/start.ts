@@ -8,11 +8,18 @@ import { applyFiles, type FileResult } from '../effects/apply-files.js';
 import { readComposeConfig, requireCompose, runCompose, type ComposeRun } from '../effects/compose-runner.js';
 import {
   containersOnMissingNetworks,
+  listServiceContainers,
   projectContainers,
   startableContainers,
   startContainers,
 } from '../effects/containers.js';
-import { dockerClient, findCompose, type ComposeFlavour } from '../effects/docker.js';
+import {
+  prefetchAnswers,
+  recordComposeInvocation,
+  takePrefetchedConfig,
+  withoutVariables,
+} from '../effects/config-prefetch.js';
+import { dockerClient, dockerCliEnvironment, findCompose, type ComposeFlavour } from '../effects/docker.js';
 import { execProbeLoop } from '../effects/exec-probe.js';
 import { environmentServices } from '../effects/swarm.js';
 import { ensureDirectory, writeFileAtomic } from '../effects/files.js';
@@ -31,6 +38,7 @@ import { redactor } from '../generate/redact.js';
 import type { ServiceState } from '../health/classify.js';
 import { resolveEnvironment, type EnvironmentModel, type GpuSelection } from '../model/environment.js';
 import { parseEffectiveConfig } from '../plan/effective.js';
+import { configDigest } from '../plan/reuse.js';
 import type { GpuMode } from '../plan/gpu-layout.js';
 import { composeArgs, planStart, type CreateStep, type StartPlan } from '../plan/start.js';
 import { assessHost } from '../preflight/assess.js';
@@ -41,6 +49,7 @@ type Redact = (text: string) => string;
 import type { Progress } from '../ui/progress.js';
 import type { UiContext } from '../ui/terminal.js';
 import { prepareGeneration, type PreparedGeneration } from './generation.js';
+import { CreationLedger, type CreationBasis } from './creation.js';
 import { configHashes, JobLedger } from './jobs.js';
 import { GraphLauncher } from './launcher.js';
 
@@ -147,11 +156,14 @@ export async function startEnvironment(
   // The files are planned first (in memory) with the GPU layout preflight will most likely choose:
   // when the files on disk already are these, compose's configuration is read while the host is
   // checked, and used once preflight has chosen that same layout.
+  // The host is checked meanwhile: its probes wait on Docker and the kernel, planning on the CPU.
+  const hostChecked = checkHost(stack, request, io, view);
+  hostChecked.catch(() => undefined); // awaited below
   const guess = await likelyGpu(stack, request);
   const early = await prepare(stack, request, guess);
   const ahead =
     engine && !request.dryRun ? await readConfigAhead(stack, request, early, guess, engine, io) : undefined;
-  const host = await checkHost(stack, request, io, view);
+  const host = await hostChecked;
   if (host.failed && !request.dryRun) return { kind: 'preflight-failed', findings: host.findings };
   const asGuessed = sameSelection(host.gpu, guess);
   const generated = await writeFiles(
@@ -222,13 +234,21 @@ async function readConfigAhead(
     gpu ?? prepared.gpuSelection.get(request.envName),
   );
   const args = await composeArgsFor(stack, model, envFiles, engine);
-  const config = engine.compose.then((compose) =>
-    readComposeConfig(compose, args, {
-      env: composeEnvironment(io.env, stack.file),
-      signal: io.signal,
-      redact: redactor(secretValues(prepared, request.envName)),
-    }),
-  );
+  const env = composeEnvironment(io.env, stack.file);
+  const prefetched = takePrefetchedConfig(stack.root, request.envName);
+  const config = engine.compose.then((compose) => {
+    if (prefetched && prefetchAnswers(prefetched, compose.command, args, dockerCliEnvironment(env)))
+      return prefetched.document.catch(() => readConfig());
+    prefetched?.discard();
+    return readConfig();
+    function readConfig(): Promise<unknown> {
+      return readComposeConfig(compose, args, {
+        env,
+        signal: io.signal,
+        redact: redactor(secretValues(prepared, request.envName)),
+      });
+    }
+  });
   config.catch(() => undefined); // read again on the normal path if it failed
   return { args, config };
 }
@@ -342,6 +362,8 @@ interface PlannedLaunch {
   readonly legacyEngine: boolean;
   readonly composeEnv: NodeJS.ProcessEnv;
   readonly redact: Redact;
+  /** What compose resolved, when it was asked (create steps with nothing to do are skipped). */
+  readonly creation?: CreationBasis;
 }
 
 /** Step 4: the graph, from what compose will really run (the user's overlay included). */
@@ -369,14 +391,13 @@ async function planLaunch(
       ? await ahead.config.catch(() => undefined)
       : undefined;
   const compose = engine ? await engine.compose : filesCurrent ? await findCompose(io.env) : null;
-  const effective =
+  const document =
     readAhead !== undefined
-      ? parseEffectiveConfig(readAhead)
+      ? readAhead
       : compose
-        ? parseEffectiveConfig(
-            await readComposeConfig(compose, baseArgs, { env: composeEnv, signal: io.signal, redact }),
-          )
+        ? await readComposeConfig(compose, baseArgs, { env: composeEnv, signal: io.signal, redact })
         : undefined;
+  const effective = document === undefined ? undefined : parseEffectiveConfig(document);
   let plan: StartPlan;
   try {
     plan = planStart(
@@ -391,7 +412,11 @@ async function planLaunch(
       hint: `remove one of those depends_on, or the stack dependency, in ${stack.schemaPath}`,
     });
   }
-  return { plan, legacyEngine, composeEnv, redact };
+  const creation =
+    document !== undefined && effective !== undefined && compose
+      ? { configDigest: configDigest(document), composeVersion: compose.version, effective }
+      : undefined;
+  return { plan, legacyEngine, composeEnv, redact, ...(creation ? { creation } : {}) };
 }
 
 /** Steps 5 and 6: create, launch the graph and wait; then confirm every service stays up. */
@@ -435,6 +460,11 @@ async function launchAndWait(
         hint: `start it there (stackctl start ${model.name} --swarm), or remove the stack, volumes kept (docker stack rm ${model.project})`,
       },
     );
+  await recordComposeInvocation(stack.root, model.name, {
+    command: compose.command,
+    args: plan.baseArgs,
+    withheld: Object.keys(stack.file.variables),
+  });
   await recreateStranded(docker, model.project, plan.baseArgs, run, view);
   const started = Date.now();
   const finished = (
@@ -522,6 +552,13 @@ async function launchGraph(graphRun: GraphRun): Promise<WaitResult[]> {
     hashes: (services) => configHashes(run, plan.baseArgs, services),
     containers: () => projectContainers(docker, model.project),
   });
+  const creations = await CreationLedger.open(
+    stack.root,
+    model.name,
+    docker,
+    model.project,
+    planned.creation,
+  );
   const rotations = new PendingRotations(stack.root, model, prepared, docker, io, view);
   await rotations.load();
   const launchFailed = new AbortController();
@@ -540,11 +577,17 @@ async function launchGraph(graphRun: GraphRun): Promise<WaitResult[]> {
   const doneEarlier = jobs.completedAmong(plan.graph.map((node) => node.service));
   const create = async (step: CreateStep, first: boolean): Promise<void> => {
     tracker.created(step.services);
-    const progress = first ? view.progress(`Creating ${model.name}: ${step.services.join(', ')}`) : undefined;
-    await upOrFail(step.args, model.name).finally(() => progress?.stop());
+    let listed = await creations.unchanged(step);
+    if (listed === undefined) {
+      const progress = first
+        ? view.progress(`Creating ${model.name}: ${step.services.join(', ')}`)
+        : undefined;
+      await upOrFail(step.args, model.name).finally(() => progress?.stop());
+      listed = await listServiceContainers(docker, model.project);
+      await creations.ran(step, listed);
+    }
     // Listed once per step: starting a service is then one API call per container.
-    for (const [service, ids] of await startableContainers(docker, model.project))
-      startable.set(service, ids);
+    for (const [service, ids] of startableContainers(listed)) startable.set(service, ids);
     launcher.markCreated(step.services);
   };
   // The waiter opens Docker's event stream while the first containers are created; launches wait
@@ -741,7 +784,7 @@ async function recreateStranded(
   run: (args: readonly string[]) => Promise<ComposeRun>,
   view: StartView,
 ): Promise<void> {
-  const stranded = await containersOnMissingNetworks(docker, await projectContainers(docker, project));
+  const stranded = await containersOnMissingNetworks(docker, await listServiceContainers(docker, project));
   if (stranded.length === 0) return;
   const services = [...new Set(stranded.map((container) => container.service))];
   view.note(`Recreating ${services.join(', ')}: a network they were on was removed`);
@@ -777,12 +820,5 @@ async function writeLegacyHealthOverride(root: string, model: EnvironmentModel):
  * POSTGRES_PORT in a shell must not silently win).
  */
 export function composeEnvironment(env: NodeJS.ProcessEnv, file: StackFile): NodeJS.ProcessEnv {
-  const out: NodeJS.ProcessEnv = {};
-  for (const [name, value] of Object.entries(env)) {
-    if (Object.hasOwn(file.variables, name)) continue;
-    if (['COMPOSE_PROJECT_NAME', 'COMPOSE_PROFILES', 'COMPOSE_FILE', 'COMPOSE_ENV_FILES'].includes(name))
-      continue;
-    out[name] = value;
-  }
-  return out;
+  return withoutVariables(env, Object.keys(file.variables));
 }

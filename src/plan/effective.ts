@@ -13,6 +13,9 @@ export interface EffectiveService {
   readonly restart: string;
   /** From the io.stackctl.kind label: a job runs once and must exit 0. */
   readonly kind: 'service' | 'job';
+  /** The image reference, when one is named (a service with only a build has none). */
+  readonly image?: string;
+  readonly pullPolicy?: string;
 }
 
 export interface EffectiveHealthcheck {
@@ -40,6 +43,8 @@ interface RawService {
   depends_on?: Record<string, { condition?: string }> | null;
   restart?: string;
   labels?: Record<string, string> | null;
+  image?: string;
+  pull_policy?: string;
 }
 
 const CONDITIONS: readonly LaunchCondition[] = [
@@ -76,6 +81,8 @@ export function parseEffectiveConfig(document: unknown): Map<string, EffectiveSe
       })),
       restart: raw.restart ?? 'no',
       kind: raw.labels?.[LABELS.kind] === 'job' ? 'job' : 'service',
+      ...(raw.image ? { image: raw.image } : {}),
+      ...(raw.pull_policy ? { pullPolicy: raw.pull_policy } : {}),
     });
   }
   return out;

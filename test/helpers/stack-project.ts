@@ -69,6 +69,8 @@ export async function removeByLabel(label: string): Promise<void> {
 export async function inspect(container: string): Promise<{
   State: { Status: string; StartedAt: string; FinishedAt: string; Health?: { Status: string } };
   Id: string;
+  /** The image ID it was created from. */
+  Image: string;
 }> {
   const result = await execa('docker', ['inspect', container]);
   return (JSON.parse(result.stdout) as never[])[0] as never;

@@ -5,6 +5,7 @@ import { collect, examples } from '../help.js';
 import type { StartFlags } from '../actions/start.js';
 import type { LogsFlags, StopFlags } from '../actions/lifecycle.js';
 import type { StatusFlags } from '../actions/status.js';
+import { prefetchComposeConfig } from '../../effects/config-prefetch.js';
 
 function startOptions(command: Command): Command {
   return command
@@ -53,8 +54,11 @@ export function registerLifecycle(program: Command, context: () => CommandContex
         '\nExit 0 healthy, 1 a service failed or timed out (the stack is left running), 2 bad input, 3 preflight failed, 4 locked.\n',
     )
     .action(async (env: string, flags: StartFlags) => {
+      // compose's configuration is read while the rest of stackctl loads (see config-prefetch.ts).
+      const ctx = context();
+      if (flags.dryRun !== true && flags.swarm !== true) await prefetchComposeConfig(flags.schema, env, ctx);
       const { startOrFirstRun } = await import('../actions/first-run.js');
-      await startOrFirstRun(env, flags, context());
+      await startOrFirstRun(env, flags, ctx);
     });
 
   program
