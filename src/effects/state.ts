@@ -47,8 +47,8 @@ export async function writeGpuChoice(root: string, choice: GpuChoice): Promise<s
   return path;
 }
 
-const CompletedJobsSchema = record(string(), object({ configHash: string(), containerId: string() }));
-/** Jobs that finished (exit 0): the configuration they ran with and their container, per service. */
+const CompletedJobsSchema = record(string(), object({ containerId: string() }));
+/** Jobs that finished (exit 0): their container, per service. */
 export type CompletedJobs = Infer<typeof CompletedJobsSchema>;
 
 function jobsPath(root: string, environment: string): string {

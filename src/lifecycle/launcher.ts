@@ -39,12 +39,16 @@ export class GraphLauncher {
     this.launchWhatIsDue();
   }
 
-  /** Services with nothing to do (jobs that completed earlier with this configuration): started and ready. */
+  /**
+   * Services with nothing to do (jobs that completed earlier in the container compose kept): started
+   * and ready; the waiter is asked to look at them (it finds them exited 0).
+   */
   markDone(services: readonly string[]): void {
     for (const service of services) {
       this.launching.add(service);
       this.launched.set(service, Date.now());
       this.ready.add(service);
+      this.refresh(service);
     }
     this.launchWhatIsDue();
   }

@@ -8,8 +8,8 @@ import { applyFiles, type FileResult } from '../effects/apply-files.js';
 import { readComposeConfig, requireCompose, runCompose, type ComposeRun } from '../effects/compose-runner.js';
 import {
   containersOnMissingNetworks,
+  inspectContainer,
   listServiceContainers,
-  projectContainers,
   startableContainers,
   startContainers,
 } from '../effects/containers.js';
@@ -50,7 +50,7 @@ import type { Progress } from '../ui/progress.js';
 import type { UiContext } from '../ui/terminal.js';
 import { prepareGeneration, type PreparedGeneration } from './generation.js';
 import { CreationLedger, type CreationBasis } from './creation.js';
-import { configHashes, JobLedger } from './jobs.js';
+import { JobLedger } from './jobs.js';
 import { GraphLauncher } from './launcher.js';
 
 /** How long one direct healthcheck loop runs inside a container before the next one starts. */
@@ -499,7 +499,6 @@ async function launchAndWait(
       prepared,
       request,
       docker,
-      run,
       upOrFail,
       io,
       view,
@@ -537,7 +536,6 @@ interface GraphRun {
   readonly prepared: PreparedGeneration;
   readonly request: StartRequest;
   readonly docker: Docker;
-  readonly run: (args: readonly string[]) => Promise<ComposeRun>;
   /** Runs a compose up and fails the start with compose's output when it fails. */
   readonly upOrFail: (args: readonly string[], what: string) => Promise<void>;
   readonly io: StartIo;
@@ -546,11 +544,11 @@ interface GraphRun {
 }
 
 async function launchGraph(graphRun: GraphRun): Promise<WaitResult[]> {
-  const { stack, model, planned, prepared, request, docker, run, upOrFail, io, view, tracker } = graphRun;
+  const { stack, model, planned, prepared, request, docker, upOrFail, io, view, tracker } = graphRun;
   const { plan } = planned;
-  const jobs = await JobLedger.open(stack.root, model.name, plan, {
-    hashes: (services) => configHashes(run, plan.baseArgs, services),
-    containers: () => projectContainers(docker, model.project),
+  const jobs = await JobLedger.open(stack.root, model.name, plan, async (id) => {
+    const container = await inspectContainer(docker, id);
+    return container?.status === 'exited' ? container.exitCode : undefined;
   });
   const creations = await CreationLedger.open(
     stack.root,
@@ -572,9 +570,8 @@ async function launchGraph(graphRun: GraphRun): Promise<WaitResult[]> {
   });
   const since = Date.now();
   const startable = new Map<string, string[]>();
-  // Jobs that completed earlier with this configuration are not run again (compose leaves their
-  // exited containers as they are when it creates the rest).
-  const doneEarlier = jobs.completedAmong(plan.graph.map((node) => node.service));
+  // Jobs that completed earlier in the container compose kept are not run again.
+  const doneEarlier = new Set<string>();
   const create = async (step: CreateStep, first: boolean): Promise<void> => {
     tracker.created(step.services);
     let listed = await creations.unchanged(step);
@@ -588,6 +585,9 @@ async function launchGraph(graphRun: GraphRun): Promise<WaitResult[]> {
     }
     // Listed once per step: starting a service is then one API call per container.
     for (const [service, ids] of startableContainers(listed)) startable.set(service, ids);
+    const done = await jobs.completedAmong(step.services, listed);
+    for (const job of done) doneEarlier.add(job);
+    launcher.markDone(done);
     launcher.markCreated(step.services);
   };
   // The waiter opens Docker's event stream while the first containers are created; launches wait
@@ -600,16 +600,10 @@ async function launchGraph(graphRun: GraphRun): Promise<WaitResult[]> {
   });
   rest.catch((error: unknown) => launchFailed.abort(error));
 
-  const done = await doneEarlier;
-  launcher.markDone(done.map((result) => result.service));
-  for (const result of done) tracker.ready(result.service);
-  const skipped = new Set(done.map((result) => result.service));
-  const targets = plan.waits
-    .filter((wait) => !skipped.has(wait.service))
-    .map((wait) => ({
-      ...wait,
-      dockerProbeEveryMs: planned.legacyEngine ? wait.intervalMs : wait.startIntervalMs,
-    }));
+  const targets = plan.waits.map((wait) => ({
+    ...wait,
+    dockerProbeEveryMs: planned.legacyEngine ? wait.intervalMs : wait.startIntervalMs,
+  }));
   const probe =
     io.env['STACKCTL_PROBE_HEALTH'] === '0'
       ? undefined
@@ -654,8 +648,11 @@ async function launchGraph(graphRun: GraphRun): Promise<WaitResult[]> {
   }
   await rest.catch(() => undefined);
   await jobs.record(results);
-  const byService = new Map([...done, ...results].map((result) => [result.service, result]));
-  return plan.waits.flatMap((wait) => byService.get(wait.service) ?? []);
+  return results.map((result) =>
+    doneEarlier.has(result.service) && result.state.phase === 'ready'
+      ? { ...result, state: { phase: 'ready', detail: 'completed earlier (unchanged)' }, elapsedMs: 0, at: 0 }
+      : result,
+  );
 }
 
 /** Which stacks are ready, and which are created or partly started: for progress and an interrupted start. */

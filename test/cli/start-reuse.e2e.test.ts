@@ -69,10 +69,11 @@ const cli = (args: string[]) => runCli(args, { cwd: project.root, env: { DOCKER_
 const overlay = (lines: string[]) =>
   writeFile(join(project.root, 'compose', 'local.override.yml'), `${USER_OVERLAY}${lines.join('\n')}\n`);
 /** The compose runs since the last call: `config ...` and `up ...` lines. */
-async function composeRuns(): Promise<{ configs: string[]; ups: string[] }> {
+async function composeRuns(): Promise<{ all: string[]; configs: string[]; ups: string[] }> {
   const lines = (await readFile(log, 'utf8').catch(() => '')).split('\n').filter(Boolean);
   await writeFile(log, '');
   return {
+    all: lines,
     configs: lines.filter((line) => / config --format json$/.test(line)),
     ups: lines.filter((line) => / up /.test(line)),
   };
@@ -116,6 +117,7 @@ describe('start after stop', () => {
     // The one run is the one started ahead from what the last start recorded (a run started ahead
     // and then not used would make two: see the last test). The record names variables, no values.
     expect(runs.configs).toHaveLength(1);
+    expect(runs.all).toEqual(runs.configs); // nothing else: not even for the completed job
     const recorded = await readFile(join(project.root, '.stackctl', 'compose-ok.json'), 'utf8');
     const invocation = JSON.parse(recorded) as { args: string[]; withheld: string[] };
     expect(invocation.args.slice(0, 2)).toEqual(['-p', `${project.name}-ok`]);
@@ -129,6 +131,7 @@ describe('start after stop', () => {
 
   it('has compose recreate what the overlay changed while it was stopped, and only that', async () => {
     const before = await containerIds();
+    const migrated = (await inspect(`${project.name}-ok-migrate-1`)).State.StartedAt;
     await stopOk();
     await overlay(['  web:', '    environment:', '      REUSE_MARK: changed-while-stopped']);
     await composeRuns();
@@ -139,6 +142,9 @@ describe('start after stop', () => {
     const after = await containerIds();
     expect(after.get('web')).not.toBe(before.get('web'));
     expect(after.get('db')).toBe(before.get('db'));
+    // The completed job kept its container, so its configuration: it is not run again.
+    expect(after.get('migrate')).toBe(before.get('migrate'));
+    expect((await inspect(`${project.name}-ok-migrate-1`)).State.StartedAt).toBe(migrated);
     const web = (
       await execa('docker', ['inspect', '--format', '{{json .Config.Env}}', `${project.name}-ok-web-1`])
     ).stdout;
@@ -149,6 +155,17 @@ describe('start after stop', () => {
     await composeRuns();
     await startOk();
     expect((await composeRuns()).ups).toEqual([]);
+  });
+
+  it('runs a completed job again once its configuration changed', async () => {
+    const before = await inspect(`${project.name}-ok-migrate-1`);
+    await stopOk();
+    await overlay(['  migrate:', '    environment:', '      REUSE_MARK: job-changed']);
+    const report = await startOk();
+    const after = await inspect(`${project.name}-ok-migrate-1`);
+    expect(after.Id).not.toBe(before.Id);
+    expect(Date.parse(after.State.StartedAt)).toBeGreaterThan(Date.parse(before.State.StartedAt));
+    expect(report.services.find((service) => service.name === 'migrate')?.detail).toBe('completed (exit 0)');
   });
 
   it('has compose create a container removed behind its back', async () => {
