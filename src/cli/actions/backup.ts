@@ -29,6 +29,7 @@ import {
 } from '../../plan/backup.js';
 import { dependencyNames } from '../../schema/values.js';
 import type { BackupDef, StackFile } from '../../schema/types.js';
+import { formatBytes } from '../../ui/bytes.js';
 import { confirm } from '../../ui/confirm.js';
 import { startProgress } from '../../ui/progress.js';
 import { printJson, printLine, type CommandContext } from '../context.js';
@@ -48,18 +49,6 @@ export function requireBackup(file: StackFile): BackupDef {
       hint: 'add a backup section (tiers, defaultTier, retention): see docs/schema.md',
     });
   return file.backup;
-}
-
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ['KB', 'MB', 'GB', 'TB'];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
 }
 
 /** The stores of every environment that has one: S3 tiers take their credentials from them. */

@@ -10,6 +10,7 @@ import { swarmStackPath } from '../../effects/swarm-state.js';
 import { displayPathOf } from '../../effects/schema-file.js';
 import { isEmptyPlan, planWipe, type WipePlan } from '../../plan/wipe.js';
 import type { DataKind } from '../../schema/types.js';
+import { formatBytes } from '../../ui/bytes.js';
 import { confirm } from '../../ui/confirm.js';
 import { printJson, printLine, type CommandContext } from '../context.js';
 import { loadStack, requireEnvironment, type LoadedStack } from '../load-stack.js';
@@ -190,11 +191,4 @@ function preview(
     printLine(ctx.stdout, `  file       ${file} (a 0600 copy is kept in secrets/ first)`);
   for (const blocker of plan.blockers)
     printLine(ctx.stdout, `  blocked    ${blocker.resource} ${blocker.name} is in use by ${blocker.usedBy}`);
-}
-
-function formatBytes(bytes: number): string {
-  if (bytes < 1e3) return `${bytes} B`;
-  if (bytes < 1e6) return `${(bytes / 1e3).toFixed(1)} kB`;
-  if (bytes < 1e9) return `${(bytes / 1e6).toFixed(1)} MB`;
-  return `${(bytes / 1e9).toFixed(1)} GB`;
 }
