@@ -3,7 +3,7 @@
 // command runs it at once with the arguments the last start recorded, while the rest of stackctl
 // loads, the schema is read and the files are planned; start uses the answer only when it turns out
 // to have asked the same question (same program, arguments and environment, files on disk unchanged).
-// Only node built-ins here: it runs before anything else is loaded.
+// Only node built-ins and small modules here: it runs before the rest of stackctl is loaded.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { dockerConnection } from './docker-connection.js';

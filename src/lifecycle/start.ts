@@ -237,17 +237,16 @@ async function readConfigAhead(
   const env = composeEnvironment(io.env, stack.file);
   const prefetched = takePrefetchedConfig(stack.root, request.envName);
   const config = engine.compose.then((compose) => {
-    if (prefetched && prefetchAnswers(prefetched, compose.command, args, dockerCliEnvironment(env)))
-      return prefetched.document.catch(() => readConfig());
-    prefetched?.discard();
-    return readConfig();
-    function readConfig(): Promise<unknown> {
-      return readComposeConfig(compose, args, {
+    const readConfig = (): Promise<unknown> =>
+      readComposeConfig(compose, args, {
         env,
         signal: io.signal,
         redact: redactor(secretValues(prepared, request.envName)),
       });
-    }
+    if (prefetched && prefetchAnswers(prefetched, compose.command, args, dockerCliEnvironment(env)))
+      return prefetched.document.catch(readConfig);
+    prefetched?.discard();
+    return readConfig();
   });
   config.catch(() => undefined); // read again on the normal path if it failed
   return { args, config };
