@@ -12,6 +12,8 @@ SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 updated=""
 install() {
+  # Some test tools are only in Debian 13 (moto); its source is added pinned low, as for the engine.
+  "$(dirname "$0")/trixie-source.sh"
   [ -n "$updated" ] || { $SUDO apt-get update -qq; updated=1; }
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@" >/dev/null
 }
@@ -23,6 +25,8 @@ command -v crontab >/dev/null 2>&1 || install cron
 command -v systemd-analyze >/dev/null 2>&1 || install systemd
 # The S3 backup tier is tested against moto's S3 server on loopback.
 /usr/bin/python3 -c 'import moto.server, flask_cors' >/dev/null 2>&1 || install python3-moto python3-flask python3-flask-cors
+# The import tests run each original checkout's own setup_secrets.py (PyYAML, Jinja2).
+/usr/bin/python3 -c 'import yaml, jinja2' >/dev/null 2>&1 || install python3-yaml python3-jinja2
 
 build_busybox() {
   [ -x /bin/busybox ] || install busybox-static

@@ -13,19 +13,7 @@ SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 
 if ! command -v dockerd >/dev/null 2>&1 || ! docker compose version >/dev/null 2>&1; then
-  if [ ! -f /etc/apt/sources.list.d/trixie.sources ] && [ ! -f /etc/apt/sources.list.d/trixie.list ]; then
-    if [ -f /etc/apt/sources.list.d/debian.sources ]; then
-      # deb822 format (Debian 12 images): copy the main stanzas, suite renamed.
-      awk -v RS= -v ORS='\n\n' '!/security/' /etc/apt/sources.list.d/debian.sources \
-        | sed 's/^Suites:.*/Suites: trixie/' | $SUDO tee /etc/apt/sources.list.d/trixie.sources >/dev/null
-    else
-      # One-line format (/etc/apt/sources.list): the mirror of its first non-security deb line.
-      mirror=$(grep -hE '^deb[[:space:]]' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null \
-        | grep -v security | awk '{ for (i = 2; i <= NF; i++) if ($i ~ /^https?:/) { print $i; exit } }')
-      echo "deb ${mirror:-http://deb.debian.org/debian} trixie main" | $SUDO tee /etc/apt/sources.list.d/trixie.list >/dev/null
-    fi
-    printf 'Package: *\nPin: release n=trixie\nPin-Priority: 100\n' | $SUDO tee /etc/apt/preferences.d/trixie >/dev/null
-  fi
+  "$(dirname "$0")/trixie-source.sh"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
     docker.io/trixie docker-cli/trixie docker-compose/trixie >/dev/null

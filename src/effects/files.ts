@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { constants, type Stats } from 'node:fs';
 import { StackctlError } from '../errors.js';
-import { access, chmod, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
-import { basename, dirname, extname, join } from 'node:path';
+import { access, chmod, mkdir, open, readdir, realpath, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, extname, join, sep } from 'node:path';
 
 /** A path stackctl must read as a file holds something else (a folder, a FIFO...). */
 export class NotAFileError extends StackctlError {
@@ -12,6 +12,31 @@ export class NotAFileError extends StackctlError {
   ) {
     super('E_USAGE', `${path} is ${kind}, not a file`, {
       hint: 'remove or rename it; stackctl reads and writes a regular file there',
+    });
+  }
+}
+
+/** A file stackctl reads whole is larger than the inputs it expects. */
+export class FileTooLargeError extends StackctlError {
+  constructor(
+    readonly path: string,
+    readonly size: number,
+    readonly limit: number,
+  ) {
+    super('E_USAGE', `${path} is ${size} bytes, more than the ${limit} stackctl reads`, {
+      hint: 'point stackctl at the right file, or remove what is not meant to be there',
+    });
+  }
+}
+
+/** A path that leads outside the folder it was read from (a symbolic link out of it). */
+export class OutsideFolderError extends StackctlError {
+  constructor(
+    readonly path: string,
+    readonly root: string,
+  ) {
+    super('E_USAGE', `${path} leads outside ${root} (a symbolic link)`, {
+      hint: 'copy the file into the folder if it is meant to be read',
     });
   }
 }
@@ -30,7 +55,10 @@ function kindOf(info: Stats): string {
  * refused with one line: reading a FIFO would block forever, a folder is a mistake. The file is
  * opened without blocking and checked on the open handle, so nothing can be swapped in between.
  */
-export async function readRegularFile(path: string): Promise<Buffer | undefined> {
+export async function readRegularFile(
+  path: string,
+  options: { readonly maxBytes?: number } = {},
+): Promise<Buffer | undefined> {
   let handle;
   try {
     handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
@@ -41,10 +69,35 @@ export async function readRegularFile(path: string): Promise<Buffer | undefined>
   try {
     const info = await handle.stat();
     if (!info.isFile()) throw new NotAFileError(path, kindOf(info));
+    if (options.maxBytes !== undefined && info.size > options.maxBytes)
+      throw new FileTooLargeError(path, info.size, options.maxBytes);
     return await handle.readFile();
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * Reads a UTF-8 file below `root` (its path relative to it), or returns undefined when it does not
+ * exist. A path that resolves outside the root (a symbolic link out of it) is refused: a project
+ * read from elsewhere (import) must not pull /etc/shadow in through a link.
+ */
+export async function readConfinedText(
+  root: string,
+  path: string,
+  options: { readonly maxBytes?: number } = {},
+): Promise<string | undefined> {
+  const base = await realpath(root);
+  let resolved: string;
+  try {
+    resolved = await realpath(join(root, path));
+  } catch (error) {
+    if (isErrno(error, 'ENOENT')) return undefined;
+    throw error;
+  }
+  if (resolved !== base && !resolved.startsWith(base.endsWith(sep) ? base : base + sep))
+    throw new OutsideFolderError(path, root);
+  return (await readRegularFile(resolved, options))?.toString('utf8');
 }
 
 /** Reads a UTF-8 file, or returns undefined when it does not exist (regular files only). */

@@ -3,6 +3,8 @@
 // stores. Pure: parsed documents in, the new schema and a report of every liberty taken out.
 import type { SecretStore } from '../generate/secrets.js';
 import { findVariableReferences } from '../schema/interpolate.js';
+import type { ReportEntry, ReportSeverity } from './report.js';
+import { compareServiceEnvFiles, type ServiceEnvFile } from './service-env.js';
 import type {
   DataKind,
   EnvironmentDef,
@@ -29,17 +31,11 @@ export interface OriginalProject {
     string,
     { readonly file: string; readonly values: Readonly<Record<string, string>>; readonly created?: string }
   >;
+  /** `.env.d/*.env`: the per-service copies setup_secrets.py renders. */
+  readonly serviceEnvFiles?: readonly ServiceEnvFile[];
 }
 
-export type ReportSeverity = 'info' | 'warning' | 'error';
-
-export interface ReportEntry {
-  readonly severity: ReportSeverity;
-  readonly file: string;
-  readonly line: number;
-  readonly message: string;
-  readonly action: string;
-}
+export type { ReportEntry, ReportSeverity } from './report.js';
 
 export interface Conversion {
   readonly file: StackFile;
@@ -249,6 +245,8 @@ export function convertOriginal(original: OriginalProject, now: Date): Conversio
 
   // Variables: the environment schema first (typed), then every ${VAR} the services use.
   const variables: Record<string, VariableDef> = {};
+  /** Variables the environment schema typed; the others are typed from the values seen. */
+  const declaredTypes = new Set<string>();
   const envValues = new Map<string, Map<string, string>>();
   const envSchemaEnvs =
     original.environmentSchema &&
@@ -267,6 +265,7 @@ export function convertOriginal(original: OriginalProject, now: Date): Conversio
       if (!isObject(spec) || !/^[A-Z][A-Z0-9_]*$/.test(name)) continue;
       const type = text(spec['type']);
       if (!variables[name]) {
+        declaredTypes.add(name);
         if (type === 'secret') {
           variables[name] = {
             type: 'secret',
@@ -765,7 +764,7 @@ export function convertOriginal(original: OriginalProject, now: Date): Conversio
     const rawOverrides = isObject(raw['overrides']) ? raw['overrides'] : {};
     const envVariables: Record<string, string | number | boolean> = {};
     for (const [key, value] of Object.entries(rawOverrides)) {
-      if (key === 'debug') envVariables['DEBUG'] = value as boolean;
+      if (key === 'debug') envVariables['DEBUG'] = isScalar(value) ? value : text(value);
       else if (key === 'log_level') envVariables['LOG_LEVEL'] = text(value);
       else if (key === 'replicas' && isObject(value)) {
         for (const [service, count] of Object.entries(value)) {
@@ -858,6 +857,8 @@ export function convertOriginal(original: OriginalProject, now: Date): Conversio
           : { type: 'string', description: 'Log level', default: 'INFO' };
   }
 
+  report.push(...reconcileVariableTypes(variables, environments, declaredTypes, schemaFile));
+
   const file: StackFile = {
     version: 1,
     project: {
@@ -928,9 +929,38 @@ export function convertOriginal(original: OriginalProject, now: Date): Conversio
     );
   }
 
-  // Secret stores: every value kept, as it is.
+  // Secret stores: every value kept, as it is; what only the per-service copies hold, too.
+  const copies = compareServiceEnvFiles(
+    original.serviceEnvFiles ?? [],
+    original.secrets,
+    (name) => SECRET_NAME.test(name),
+    firstRunEnvironment,
+  );
+  report.push(...copies.report);
+  const sources = new Map(original.secrets);
+  if (copies.environment !== undefined && Object.keys(copies.additions).length > 0) {
+    const existing = sources.get(copies.environment);
+    sources.set(copies.environment, {
+      file: existing?.file ?? '.env.d/',
+      ...(existing?.created !== undefined ? { created: existing.created } : {}),
+      values: { ...copies.additions, ...existing?.values },
+    });
+    for (const name of Object.keys(copies.additions)) {
+      const type = variables[name]?.secretType ?? guessSecretType(name);
+      variables[name] ??= {
+        type: 'secret',
+        secretType: type,
+        description: `${name} (imported from .env.d/)`,
+      };
+      secretTypes[type] ??= {
+        description: `${type.replace(/_/g, ' ')} (imported)`,
+        length: SECRET_LENGTHS[type] ?? 32,
+        rotationDays: 90,
+      };
+    }
+  }
   const stores = new Map<string, SecretStore>();
-  for (const [rawEnv, source] of original.secrets) {
+  for (const [rawEnv, source] of sources) {
     const env = dnsName(rawEnv);
     const created = source.created ?? now.toISOString();
     const secrets: SecretStore['secrets'] = {};
@@ -968,4 +998,94 @@ function typedDefault(def: VariableDef, value: string): string | number | boolea
   if (def.type === 'boolean' && /^(true|false)$/i.test(value)) return value.toLowerCase() === 'true';
   if (def.type === 'integer' || def.type === 'float' || def.type === 'boolean') def.type = 'string';
   return value;
+}
+
+const isScalar = (value: unknown): value is string | number | boolean =>
+  typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean';
+
+type ScalarType = 'boolean' | 'integer' | 'float' | 'string';
+
+/** Whether a value, read as compose reads it (as text), is one of a type. */
+function fits(type: ScalarType, value: string | number | boolean): boolean {
+  const written = String(value);
+  if (type === 'boolean') return /^(true|false)$/i.test(written);
+  if (type === 'integer') return /^-?\d+$/.test(written);
+  if (type === 'float') return written.trim() !== '' && Number.isFinite(Number(written));
+  return true;
+}
+
+/** The narrowest type every value fits. */
+function narrowestType(values: readonly (string | number | boolean)[]): ScalarType {
+  for (const type of ['boolean', 'integer', 'float'] as const)
+    if (values.length > 0 && values.every((value) => fits(type, value))) return type;
+  return 'string';
+}
+
+function coerce(type: ScalarType, value: string | number | boolean): string | number | boolean {
+  const written = String(value);
+  if (type === 'boolean') return written.toLowerCase() === 'true';
+  if (type === 'integer' || type === 'float') return Number(written);
+  return written;
+}
+
+/**
+ * Gives every plain variable one type that all the evidence fits: its default, the value each
+ * environment sets, and the type the environment schema declared. A variable only the services'
+ * ${VAR:-default} references name takes the narrowest type of its values; a declared type is kept
+ * while every value fits it, else widened. Values are then written in that type: a conflict is
+ * settled the way compose reads the value (as its text), reported, never fatal.
+ */
+export function reconcileVariableTypes(
+  variables: Record<string, VariableDef>,
+  environments: Record<string, EnvironmentDef>,
+  declaredTypes: ReadonlySet<string>,
+  source: SourceFile,
+): ReportEntry[] {
+  const report: ReportEntry[] = [];
+  for (const [name, def] of Object.entries(variables)) {
+    if (def.type === 'secret') continue;
+    const setBy = Object.entries(environments).filter(([, env]) => env.variables?.[name] !== undefined);
+    const evidence = [
+      ...(def.default !== undefined ? [def.default] : []),
+      ...setBy.map(([, env]) => env.variables?.[name] as string | number | boolean),
+    ];
+    if (evidence.length === 0) continue;
+    const declared = def.type;
+    let type: ScalarType;
+    if (declaredTypes.has(name) || def.minimum !== undefined || def.maximum !== undefined)
+      type = evidence.every((value) => fits(declared, value)) ? declared : narrowestType(evidence);
+    else type = narrowestType(evidence);
+    const retyped = type !== declared;
+    const valuesSet = [...new Set(setBy.map(([, env]) => JSON.stringify(env.variables?.[name])))].join(', ');
+    const rewritten = setBy.filter(([, env]) => {
+      const value = env.variables?.[name] as string | number | boolean;
+      return typeof coerce(type, value) !== typeof value;
+    });
+    if (retyped) {
+      def.type = type;
+      if (type === 'string' || type === 'boolean') {
+        delete def.minimum;
+        delete def.maximum;
+      }
+    }
+    if (def.default !== undefined) def.default = coerce(type, def.default);
+    for (const [, env] of setBy)
+      if (env.variables) env.variables[name] = coerce(type, env.variables[name] as string | number | boolean);
+    if ((retyped && declaredTypes.has(name)) || rewritten.length > 0)
+      report.push({
+        severity: 'info',
+        file: source.path,
+        line: 1,
+        message: `${name}: ${declaredTypes.has(name) ? `declared ${declared}` : `typed ${declared} from its default`}, while ${
+          setBy.length > 0
+            ? `${setBy.map(([env]) => env).join(', ')} set ${valuesSet}`
+            : 'its default is another type'
+        }`,
+        action: `typed ${type}, the values written as compose reads them (as text: ${evidence
+          .slice(0, 3)
+          .map((value) => JSON.stringify(String(value)))
+          .join(', ')})`,
+      });
+  }
+  return report;
 }

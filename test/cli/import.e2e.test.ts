@@ -3,7 +3,18 @@
 // and that docker compose accepts; every secret value is kept; an existing PostgreSQL volume still
 // opens with its original password (real PostgreSQL built from Debian's packages) (issue 18).
 import { execa } from 'execa';
-import { cp, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import {
+  cp,
+  mkdir,
+  mkdtemp,
+  readFile,
+  readdir,
+  rm,
+  stat,
+  symlink,
+  truncate,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -181,8 +192,65 @@ describe('stackctl import', () => {
     expect((await runCli(['import', '--from', from, '--out', out])).exitCode).toBe(0);
     const again = await runCli(['import', '--from', from, '--out', out]);
     expect(again.exitCode).toBe(4);
-    expect(again.stderr).toContain('already a stackctl schema');
-    expect((await runCli(['import', '--from', from, '--out', out, '--force'])).exitCode).toBe(0);
+    expect(again.stderr).toContain('already exists; nothing was written');
+    // A value rotated since the first import: --force replaces the store, and keeps the old one aside.
+    const storePath = join(out, 'secrets', '.env.staging.json');
+    const store = JSON.parse(await readFile(storePath, 'utf8')) as {
+      secrets: Record<string, { value: string }>;
+    };
+    store.secrets['POSTGRES_PASSWORD'] = {
+      ...store.secrets['POSTGRES_PASSWORD'],
+      value: 'rotated-since-import-1',
+    };
+    await writeFile(storePath, JSON.stringify(store), { mode: 0o600 });
+    const forced = await runCli(['import', '--from', from, '--out', out, '--force', '--json']);
+    expect(forced.exitCode, forced.stderr).toBe(0);
+    const replaced = (JSON.parse(forced.stdout) as { replaced: { files: string[]; keptIn: string } })
+      .replaced;
+    expect(replaced.files).toContain('secrets/.env.staging.json');
+    const keptStore = join(out, replaced.keptIn, 'secrets', '.env.staging.json');
+    expect(await readFile(keptStore, 'utf8')).toContain('rotated-since-import-1');
+    expect((await stat(keptStore)).mode & 0o777).toBe(0o600);
+    expect((await stat(join(out, replaced.keptIn))).mode & 0o777).toBe(0o700);
+  }, 60_000);
+
+  it('never writes over the original project itself without --force', async () => {
+    const from = await originalProject('compose-schema.4edc0d7.yaml');
+    const before = await readFile(join(from, 'schemas', 'compose-schema.yaml'), 'utf8');
+    const result = await runCli(['import', '--from', from, '--out', from]);
+    expect(result.exitCode).toBe(4);
+    expect(result.stderr).toContain('--out is the original project itself');
+    expect(await readFile(join(from, 'schemas', 'compose-schema.yaml'), 'utf8')).toBe(before);
+  }, 60_000);
+
+  it('reads nothing through a link out of the project, nor a FIFO or a huge file, and writes all or nothing', async () => {
+    const from = await originalProject('compose-schema.4edc0d7.yaml');
+    const outside = await outFolder();
+    await writeFile(join(outside, 'shadow'), 'root:$6$secret-hash-zz:19000:0:99999:7:::\n');
+    await symlink(join(outside, 'shadow'), join(from, 'env-templates', 'linked.env.j2'));
+    await execa('mkfifo', [join(from, 'env-templates', 'fifo.env.j2')]);
+    await writeFile(join(from, 'env-templates', 'huge.env.j2'), '');
+    await truncate(join(from, 'env-templates', 'huge.env.j2'), 64 * 1024 * 1024);
+    const out = await outFolder();
+    const result = await runCli(['import', '--from', from, '--out', out, '--json']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const report = JSON.parse(result.stdout) as ImportJson;
+    const about = (file: string): string | undefined =>
+      report.report.find((entry) => entry.file === file)?.message;
+    expect(about('env-templates/linked.env.j2')).toMatch(/leads outside/);
+    expect(about('env-templates/fifo.env.j2')).toMatch(/FIFO/);
+    expect(about('env-templates/huge.env.j2')).toMatch(/67108864 bytes/);
+    expect(await readdir(join(out, 'original', 'env-templates'))).not.toContain('linked.env.j2');
+    expect(JSON.stringify(report)).not.toContain('secret-hash-zz');
+
+    // A write that fails part-way takes back what it wrote: a folder where a template must go.
+    const blocked = await outFolder();
+    await mkdir(join(blocked, 'env-templates', 'master.env.j2'), { recursive: true });
+    const failed = await runCli(['import', '--from', from, '--out', blocked]);
+    expect(failed.exitCode).toBe(1);
+    expect(failed.stderr).toContain('what it had written was taken back');
+    expect(await readdir(blocked)).not.toContain('schemas');
+    expect(await readdir(join(blocked, 'secrets')).catch(() => [])).toEqual([]);
   }, 60_000);
 
   it('mounts the existing PostgreSQL volume, which still opens with its original password', async () => {
