@@ -15,10 +15,14 @@ export async function main(): Promise<void> {
   for (const stream of [process.stdout, process.stderr])
     stream.on('error', (error: NodeJS.ErrnoException) => {
       if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      // The terminal went away (SIGHUP follows): nobody reads; the command still cleans up.
+      if (error.code === 'EIO') return;
       throw error;
     });
   process.on('SIGINT', () => interrupt('interrupted'));
   process.on('SIGTERM', () => interrupt('terminated'));
+  // A closed terminal: the same as Ctrl-C, so what is running cleans up rather than dying half-way.
+  process.on('SIGHUP', () => interrupt('hung up'));
 
   const args = process.argv.slice(2);
   const io: ProcessIO = {

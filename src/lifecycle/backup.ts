@@ -31,6 +31,8 @@ import {
   type StreamedCommand,
 } from '../effects/backup/services.js';
 import { measuring, openTier, type TierCredentials, type TierStore } from '../effects/backup/tiers.js';
+import { restoreVolume, type VolumeRestoreState } from '../effects/backup/volume-restore.js';
+import { COMPOSE_LABELS } from '../labels.js';
 
 /** The environment variable that gives the config encryption key when the store cannot (disaster recovery). */
 export const BACKUP_KEY_ENV = 'STACKCTL_BACKUP_KEY';
@@ -102,6 +104,10 @@ export interface BackupInput {
   readonly now: Date;
   readonly onProgress?: (step: BackupStep, bytes: number) => void;
   readonly onStep?: (step: BackupStep, artifact: Artifact) => void;
+  /** A service is being stopped for a consistent volume copy... */
+  readonly onServiceStopping?: (service: string) => void;
+  /** ...and runs again. */
+  readonly onServiceStarted?: (service: string) => void;
 }
 
 /** Makes one backup set; on any failure nothing of it stays in the tier. */
@@ -226,11 +232,22 @@ async function openSource(
   const wasRunning = containers
     .filter((container) => container.status === 'running')
     .map((container) => container.id);
-  await stopContainers(wasRunning, ctx);
+  // Not cut short by an interrupt: a stop cancelled half-way would leave the service down with
+  // nothing to start it again.
+  input.onServiceStopping?.(step.service);
+  try {
+    await stopContainers(wasRunning, { env: ctx.env });
+  } catch (error) {
+    await startContainers(wasRunning, { env: ctx.env }).catch(() => undefined);
+    throw error;
+  }
   return {
     stream: copyOut(first.id, step.mount.target, ctx),
     // Started again even after an interrupt: a backup must not leave a service down.
-    release: () => startContainers(wasRunning, { env: ctx.env }),
+    release: async () => {
+      await startContainers(wasRunning, { env: ctx.env });
+      input.onServiceStarted?.(step.service);
+    },
   };
 }
 
@@ -384,39 +401,67 @@ export async function restoreArtifacts(input: RestoreInput, ctx: BackupContext):
         await startContainers([container.id], { env: ctx.env });
       }
     } else if (artifact.type === 'volume') {
-      const containers = await serviceContainers(ctx, model, artifact.service);
-      const [first] = containers;
-      const mount = definition?.volumes
-        ?.map((entry) => entry.split(':'))
-        .find(([source]) => source === artifact.volume);
-      const target = mount?.[1];
-      if (!first || target === undefined)
+      const restored = await restoreVolumeArtifact(input, artifact, await source(), ctx);
+      if (restored.state === 'kept')
         throw new StackctlError(
-          'E_RUNTIME',
-          `${artifact.service} has no container with volume ${artifact.volume} in ${model.name}`,
-          {
-            hint: `create it first: stackctl start ${model.name} --service ${artifact.service}`,
-          },
+          ctx.signal?.aborted === true ? 'E_INTERRUPTED' : 'E_RUNTIME',
+          `${artifact.service} volume not restored (${restored.reason}): ${artifact.volume ?? 'its volume'} kept its previous content`,
         );
-      const wasRunning = containers
-        .filter((container) => container.status === 'running')
-        .map((container) => container.id);
-      await stopContainers(wasRunning, ctx);
-      try {
-        await runHelper(
-          first.id,
-          first.image,
-          'rm -rf -- "$1"/* "$1"/.[!.]* "$1"/..?*',
-          [target],
-          helperLabels(input),
-          ctx,
-        );
-        await copyIn(first.id, dirname(target), await source(), ctx);
-      } finally {
-        await startContainers(wasRunning, { env: ctx.env });
-      }
     }
     input.onStep?.(artifact);
+  }
+}
+
+/** The Docker volume an environment's volume key names: its external mapping, else compose's. */
+async function dockerVolumeOf(
+  ctx: BackupContext,
+  model: EnvironmentModel,
+  key: string,
+): Promise<string | undefined> {
+  const external = model.definition.externalVolumes?.[key];
+  if (external !== undefined) return external;
+  const { Volumes } = await ctx.docker.listVolumes({
+    filters: { label: [`${COMPOSE_LABELS.project}=${model.project}`, `${COMPOSE_LABELS.volume}=${key}`] },
+  });
+  return Volumes?.[0]?.Name;
+}
+
+/**
+ * A volume artifact, put back into the volume by name with the services using it stopped, and
+ * those started again after. Interrupted, the volume keeps what it had (see restoreVolume).
+ */
+async function restoreVolumeArtifact(
+  input: RestoreInput,
+  artifact: Artifact,
+  archive: Readable,
+  ctx: BackupContext,
+): Promise<VolumeRestoreState> {
+  const { model } = input;
+  const containers = await serviceContainers(ctx, model, artifact.service);
+  const [first] = containers;
+  const volume =
+    artifact.volume === undefined ? undefined : await dockerVolumeOf(ctx, model, artifact.volume);
+  if (!first || volume === undefined)
+    throw new StackctlError(
+      'E_RUNTIME',
+      `${artifact.service} has no container or no volume ${artifact.volume ?? ''} in ${model.name}`,
+      { hint: `create it first: stackctl start ${model.name} --service ${artifact.service}` },
+    );
+  const wasRunning = containers
+    .filter((container) => container.status === 'running')
+    .map((container) => container.id);
+  try {
+    await stopContainers(wasRunning, { env: ctx.env });
+    return await restoreVolume(
+      volume,
+      first.image,
+      archive,
+      randomBytes(4).toString('hex'),
+      helperLabels(input),
+      ctx,
+    );
+  } finally {
+    await startContainers(wasRunning, { env: ctx.env });
   }
 }
 

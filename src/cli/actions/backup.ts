@@ -159,17 +159,38 @@ export async function backupAction(envName: string, flags: BackupFlags, ctx: Com
 /** A backup cut short by Ctrl-C says so (nothing of it is kept), instead of naming the killed command. */
 async function createBackupOrSay(...args: Parameters<typeof createBackup>): Promise<BackupManifest> {
   const [input, backupCtx] = args;
+  // What was stopped for a volume copy and is not running again, told as it is.
+  const down = new Set<string>();
+  const stopped = new Set<string>();
   try {
-    return await createBackup(input, backupCtx);
+    return await createBackup(
+      {
+        ...input,
+        onServiceStopping: (service) => {
+          stopped.add(service);
+          down.add(service);
+        },
+        onServiceStarted: (service) => down.delete(service),
+      },
+      backupCtx,
+    );
   } catch (error) {
+    const services =
+      down.size > 0
+        ? `left stopped: ${[...down].join(', ')} (start them: stackctl start ${input.model.name})`
+        : stopped.size > 0
+          ? `${[...stopped].join(', ')}, stopped for a volume copy, run again`
+          : 'no service was stopped';
     if (backupCtx.signal?.aborted === true)
       throw new StackctlError(
         'E_INTERRUPTED',
         `interrupted: no backup of ${input.model.name} was made; what was written is removed`,
-        {
-          hint: 'services stopped for a volume copy were started again',
-        },
+        { hint: services },
       );
+    if (down.size > 0 && error instanceof StackctlError)
+      throw new StackctlError(error.code, `${error.message}; ${services}`, {
+        ...(error.hint !== undefined ? { hint: error.hint } : {}),
+      });
     throw error;
   }
 }
@@ -490,10 +511,11 @@ export async function restoreAction(
       // What depends on the data stays stopped: it must not run on data only partly restored.
       const left = artifacts.map((a) => `${a.service} ${a.type}`).filter((name) => !restored.includes(name));
       const state = `restored: ${restored.join(', ') || 'nothing'}; not restored: ${left.join(', ')}${dependents.length > 0 ? `; left stopped: ${dependents.join(', ')}` : ''}`;
+      const detail = error instanceof StackctlError ? `: ${error.message}` : '';
       if (ctx.signal.aborted)
         throw new StackctlError(
           'E_INTERRUPTED',
-          `interrupted: restore of ${manifest.id} stopped (${state})`,
+          `interrupted: restore of ${manifest.id} stopped (${state})${detail}`,
           {
             hint: `run the restore again, or start what is stopped: stackctl start ${envName}`,
           },

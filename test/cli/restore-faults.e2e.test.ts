@@ -1,0 +1,170 @@
+// Restores and backups under faults (issue 32): a volume restore after the service's mount path
+// moved, a volume restore cut short by SIGTERM, a backup whose volume copy is interrupted (SIGHUP:
+// a closed terminal) while the service is being stopped. Real engine, real volumes, real
+// PostgreSQL beside them.
+import { execa } from 'execa';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli, stackctlCommand } from '../helpers/cli.js';
+import { dataStack, type DataStack } from '../helpers/data-stack.js';
+
+let stack: DataStack;
+
+beforeAll(async () => {
+  stack = await dataStack('rsf', 227);
+  const started = await stack.start();
+  expect(started.exitCode, started.stderr).toBe(0);
+}, 120_000);
+afterAll(async () => {
+  await stack.remove();
+});
+
+const cli = (args: string[]) => runCli(args, { cwd: stack.project.root });
+const inQdrant = (command: string) =>
+  execa('docker', ['exec', stack.container('qdrant'), 'sh', '-c', command], { reject: false });
+const backupQdrant = async (): Promise<string> => {
+  const made = await cli(['backup', stack.env, '--service', 'qdrant', '--json']);
+  expect(made.exitCode, made.stderr).toBe(0);
+  return (JSON.parse(made.stdout) as { id: string }).id;
+};
+const volume = (): string => `${stack.name}-${stack.env}_qdrant_data`;
+/** The volume's own content, read through a container of its own (never the service's mount). */
+const inVolume = (command: string) =>
+  execa(
+    'docker',
+    [
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      '-v',
+      `${volume()}:/v`,
+      'stackctl-test/busybox:1',
+      'sh',
+      '-c',
+      command,
+    ],
+    { reject: false },
+  );
+const schemaPath = (): string => join(stack.project.root, 'schemas', 'compose-schema.yaml');
+const overlayPath = (): string => join(stack.project.root, 'compose', 'local.override.yml');
+
+describe('a volume restore', () => {
+  it('after the mount path moved, lands in the volume, not in the container, and is checked', async () => {
+    expect(
+      (await inQdrant('mkdir -p /qdrant/storage/c1 && echo points > /qdrant/storage/c1/points.bin')).exitCode,
+    ).toBe(0);
+    const id = await backupQdrant();
+    // The volume's volume name must not depend on where it is mounted.
+    expect((await inVolume('cat /v/c1/points.bin')).stdout).toBe('points');
+
+    const schema = await readFile(schemaPath(), 'utf8');
+    expect(schema).toContain("volumes: ['qdrant_data:/qdrant/storage']");
+    await writeFile(
+      schemaPath(),
+      schema.replace("'qdrant_data:/qdrant/storage'", "'qdrant_data:/qdrant/data'"),
+    );
+    try {
+      const restarted = await stack.start();
+      expect(restarted.exitCode, restarted.stderr).toBe(0);
+      expect((await inQdrant('rm -rf /qdrant/data/c1 && ls -A /qdrant/data')).stdout).toBe('');
+
+      const restored = await cli(['restore', stack.env, '--from', id, '--service', 'qdrant', '--yes']);
+      expect(restored.exitCode, restored.stderr + restored.stdout).toBe(0);
+      expect((await inQdrant('cat /qdrant/data/c1/points.bin')).stdout).toBe('points');
+      // Nothing went to the old path inside the container's own filesystem, nothing is left over.
+      expect((await inQdrant('ls /qdrant/storage')).exitCode).not.toBe(0);
+      expect((await inVolume('ls -A /v')).stdout.split('\n')).toEqual(['c1']);
+    } finally {
+      await writeFile(schemaPath(), schema);
+      expect((await stack.start()).exitCode).toBe(0);
+    }
+  }, 180_000);
+
+  it('cut short by SIGTERM keeps the previous content, says so, and starts the service again', async () => {
+    expect(
+      (await inQdrant('dd if=/dev/urandom of=/qdrant/storage/big bs=1M count=600 2>/dev/null && echo ok'))
+        .stdout,
+    ).toBe('ok');
+    const id = await backupQdrant();
+    // Changed after the backup: an interrupted restore must leave exactly this.
+    expect(
+      (await inQdrant('echo after-backup > /qdrant/storage/marker && md5sum /qdrant/storage/big')).exitCode,
+    ).toBe(0);
+    const checksum = (await inVolume('md5sum /v/big | cut -d" " -f1')).stdout;
+
+    const restore = execa(
+      stackctlCommand(),
+      ['restore', stack.env, '--from', id, '--service', 'qdrant', '--yes'],
+      {
+        cwd: stack.project.root,
+        env: { NO_COLOR: '1' },
+        reject: false,
+      },
+    );
+    // The copy is under way once the staging folder is in the volume.
+    for (let tries = 0; ; tries += 1) {
+      expect(tries, 'the restore never began copying').toBeLessThan(600);
+      if ((await inVolume('ls -d /v/.stackctl-restore-* 2>/dev/null')).stdout !== '') break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    restore.kill('SIGTERM');
+    const result = await restore;
+    expect(result.exitCode).toBe(130);
+    expect(result.stderr).toMatch(/not restored.*qdrant_data kept its previous content/s);
+    expect((await inVolume('cat /v/marker')).stdout).toBe('after-backup');
+    expect((await inVolume('md5sum /v/big | cut -d" " -f1')).stdout).toBe(checksum);
+    expect((await inVolume('ls -A /v | grep -c "^.stackctl-"')).stdout).toBe('0');
+    const state = await execa('docker', ['inspect', '-f', '{{.State.Status}}', stack.container('qdrant')]);
+    expect(state.stdout).toBe('running');
+    expect((await inQdrant('rm -f /qdrant/storage/big /qdrant/storage/marker')).exitCode).toBe(0);
+  }, 240_000);
+});
+
+describe('an interrupted backup', () => {
+  it('hung up while the service is being stopped for its copy: the service runs again and the report says so', async () => {
+    // A service slow to stop (PID 1 ignores SIGTERM): the stop takes its whole grace period.
+    const overlay = await readFile(overlayPath(), 'utf8');
+    await writeFile(
+      overlayPath(),
+      overlay.replace('    init: true\n', '    init: false\n    stop_grace_period: 4s\n'),
+    );
+    try {
+      expect((await stack.start()).exitCode).toBe(0);
+      const events = execa(
+        'docker',
+        [
+          'events',
+          '--filter',
+          `container=${stack.container('qdrant')}`,
+          '--filter',
+          'event=kill',
+          '--format',
+          '{{.Action}}',
+        ],
+        { reject: false },
+      );
+      const backup = execa(stackctlCommand(), ['backup', stack.env, '--service', 'qdrant'], {
+        cwd: stack.project.root,
+        env: { NO_COLOR: '1' },
+        reject: false,
+      });
+      // The stop has begun (Docker sent SIGTERM) and will take seconds: now the terminal closes.
+      await new Promise<void>((resolve) => {
+        events.stdout?.on('data', () => resolve());
+      });
+      backup.kill('SIGHUP');
+      const result = await backup;
+      events.kill();
+      expect(result.exitCode).toBe(130);
+      expect(result.stderr).toContain('interrupted: no backup of development was made');
+      expect(result.stderr).toContain('qdrant, stopped for a volume copy, run again');
+      const state = await execa('docker', ['inspect', '-f', '{{.State.Status}}', stack.container('qdrant')]);
+      expect(state.stdout).toBe('running');
+    } finally {
+      await writeFile(overlayPath(), overlay);
+      expect((await stack.start()).exitCode).toBe(0);
+    }
+  }, 180_000);
+});
