@@ -55,11 +55,7 @@ function run(args: string[], ctx: ExecContext, options: { input?: Readable; canc
 }
 
 const lastLine = (text: unknown): string =>
-  String(text ?? '')
-    .trim()
-    .split('\n')
-    .filter(Boolean)
-    .at(-1) ?? '';
+  (typeof text === 'string' ? text : '').trim().split('\n').filter(Boolean).at(-1) ?? '';
 
 /** Counts a tar stream's entries and file bytes as it passes through, unchanged. */
 async function counting(): Promise<{ through: Transform; count: () => Promise<ArchiveCount> }> {
