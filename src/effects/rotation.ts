@@ -83,6 +83,39 @@ export async function applyInService(
     throw failure(rotation, result.stdout || result.stderr);
 }
 
+/**
+ * Whether a stored credential still opens the service that keeps it, asked the way a client
+ * logs in: PostgreSQL over TCP inside its container (a password login, not the local socket's
+ * trust), Redis with AUTH. Undefined when it cannot be told (no client in the image, not
+ * accepting connections yet). The value travels in the environment only.
+ */
+export async function credentialOpens(
+  containerId: string,
+  rotation: LiveRotation,
+  value: string,
+  env: NodeJS.ProcessEnv,
+  signal?: AbortSignal,
+): Promise<boolean | undefined> {
+  const variable = rotation.method === 'postgres' ? 'PGPASSWORD' : 'REDISCLI_AUTH';
+  const command =
+    rotation.method === 'postgres'
+      ? ['psql', '-h', '127.0.0.1', '-U', rotation.role ?? 'postgres', '-d', 'postgres', '-tAc', 'select 1']
+      : ['redis-cli', '--no-auth-warning', 'ping'];
+  const result = await execa('docker', ['exec', '-e', variable, containerId, ...command], {
+    env: { ...dockerCliEnvironment(env), [variable]: value },
+    reject: false,
+    timeout: 10_000,
+    ...(signal ? { cancelSignal: signal } : {}),
+  });
+  const output = `${result.stdout}\n${result.stderr}`;
+  if (rotation.method === 'postgres') {
+    if (result.exitCode === 0 && result.stdout.trim() === '1') return true;
+    return /password authentication failed|no password supplied/i.test(output) ? false : undefined;
+  }
+  if (/PONG/.test(result.stdout)) return true;
+  return /WRONGPASS|NOAUTH|invalid password/i.test(output) ? false : undefined;
+}
+
 function failure(rotation: LiveRotation, output: string): StackctlError {
   return new StackctlError(
     'E_RUNTIME',

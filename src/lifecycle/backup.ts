@@ -7,7 +7,9 @@ import { dirname, join, posix, relative } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { StackctlError } from '../errors.js';
-import type { SecretStore } from '../generate/secrets.js';
+import { SecretStoreSchema, serializeSecretStore, type SecretStore } from '../generate/secrets.js';
+import { dotenvLine } from '../generate/dotenv.js';
+import { readSecretStore } from '../effects/secret-store.js';
 import type { EnvironmentModel } from '../model/environment.js';
 import { backupId, postgresLogin, type BackupStep } from '../plan/backup.js';
 import type { BackupDef, StackFile } from '../schema/types.js';
@@ -300,8 +302,8 @@ export async function verifyBackup(
     let source: Readable;
     try {
       source = await tier.read(manifest, artifact.file);
-    } catch {
-      problems.push({ artifact, problem: 'missing' });
+    } catch (error) {
+      problems.push({ artifact, problem: error instanceof StackctlError ? 'not a regular file' : 'missing' });
       continue;
     }
     const meter = measuring();
@@ -343,7 +345,10 @@ export interface RestoreInput {
   readonly manifest: BackupManifest;
   readonly artifacts: readonly Artifact[];
   readonly store: SecretStore | undefined;
+  /** A config restore takes the backup's secret values even where the live ones differ. */
+  readonly takeBackupSecrets?: boolean;
   readonly onStep?: (artifact: Artifact) => void;
+  readonly onConfigSecrets?: (outcome: ConfigSecretsOutcome) => void;
 }
 
 /**
@@ -358,11 +363,15 @@ export async function restoreArtifacts(input: RestoreInput, ctx: BackupContext):
     const resolved = model.services.find((service) => service.name === artifact.service);
     const definition = resolved?.definition;
     if (artifact.type === 'config') {
-      await restoreConfig(
+      const secrets = await restoreConfig(
         ctx.root,
+        model.name,
         await source(),
         storeValue(input.store, input.file.backup?.encryptionKey) ?? ctx.env[BACKUP_KEY_ENV],
+        input.takeBackupSecrets === true,
+        input.manifest.id,
       );
+      input.onConfigSecrets?.(secrets);
     } else if (artifact.type === 'full' || artifact.type === 'schema' || artifact.type === 'data') {
       const container = await runningContainerOf(ctx, model, artifact.service);
       const login = resolved ? postgresLogin(model, resolved) : { database: 'postgres', user: 'postgres' };
@@ -490,7 +499,30 @@ async function singleFileTar(
   return Readable.from(archive as AsyncIterable<Buffer>);
 }
 
-async function restoreConfig(root: string, sealed: Readable, key: string | undefined): Promise<void> {
+/** What a config restore did with the secrets the backup held differently from the live store. */
+export interface ConfigSecretsOutcome {
+  /** Names whose current value was kept (what the running services and their data use). */
+  readonly kept: readonly string[];
+  /** With --secrets-from-backup: names whose live value the backup's replaced. */
+  readonly replaced?: readonly string[];
+  /** Where the values not used were saved (0600), relative to the root: the backup's, or the live ones it replaced. */
+  readonly savedTo?: string;
+}
+
+/**
+ * Puts the config files of a backup back. The secret store is merged, not replaced: a value that
+ * changed since the backup (a rotation, already applied inside PostgreSQL or Redis and in every
+ * container) keeps its current value, in the store and in the env file, unless `takeBackupSecrets`;
+ * the backup's values are saved aside, never lost, and named in the outcome.
+ */
+async function restoreConfig(
+  root: string,
+  environment: string,
+  sealed: Readable,
+  key: string | undefined,
+  takeBackupSecrets: boolean,
+  restoreId: string,
+): Promise<ConfigSecretsOutcome> {
   if (key === undefined || key === '')
     throw new StackctlError('E_USAGE', 'no key to open the config backup', {
       hint: `set ${BACKUP_KEY_ENV} to the BACKUP_ENCRYPTION_KEY the backup was made with`,
@@ -500,12 +532,77 @@ async function restoreConfig(root: string, sealed: Readable, key: string | undef
   const bundle = JSON.parse(decrypt(Buffer.concat(chunks), key).toString()) as {
     files: { path: string; mode: number; content: string }[];
   };
+  const storePath = posix.join('secrets', `.env.${environment}.json`);
+  const envPath = `.env.${environment}`;
+  const current = await readSecretStore(root, environment);
+  const contents = new Map(
+    bundle.files.map((entry) => [entry.path, Buffer.from(entry.content, 'base64').toString('utf8')]),
+  );
+  let outcome: ConfigSecretsOutcome = { kept: [] };
+  const restoredText = contents.get(storePath);
+  if (restoredText !== undefined && current !== undefined) {
+    const restored = SecretStoreSchema.parse(JSON.parse(restoredText));
+    const changed = Object.keys(current.secrets)
+      .filter((name) => restored.secrets[name]?.value !== current.secrets[name]?.value)
+      .sort();
+    if (changed.length > 0 && takeBackupSecrets) {
+      // The live values the backup's replace are saved aside all the same: never lost.
+      const savedTo = posix.join('.stackctl', 'replaced-secrets', `${environment}-${restoreId}.json`);
+      await ensureDirectory(join(root, savedTo, '..'), 0o700);
+      const live = Object.fromEntries(changed.map((name) => [name, current.secrets[name]]));
+      await writeFileAtomic(
+        join(root, savedTo),
+        `${JSON.stringify({ environment, secrets: live }, null, 2)}\n`,
+        {
+          mode: 0o600,
+        },
+      );
+      outcome = { kept: [], replaced: changed, savedTo };
+    }
+    const kept = takeBackupSecrets ? [] : changed;
+    if (kept.length > 0) {
+      const aside = Object.fromEntries(
+        kept.filter((name) => restored.secrets[name]).map((name) => [name, restored.secrets[name]]),
+      );
+      const savedTo = posix.join('.stackctl', 'restored-secrets', `${environment}-${restoreId}.json`);
+      await ensureDirectory(join(root, savedTo, '..'), 0o700);
+      await writeFileAtomic(
+        join(root, savedTo),
+        `${JSON.stringify({ environment, secrets: aside }, null, 2)}\n`,
+        {
+          mode: 0o600,
+        },
+      );
+      const merged: SecretStore = {
+        ...restored,
+        secrets: {
+          ...restored.secrets,
+          ...Object.fromEntries(kept.map((name) => [name, current.secrets[name]!])),
+        },
+      };
+      contents.set(storePath, serializeSecretStore(merged));
+      const envText = contents.get(envPath);
+      if (envText !== undefined)
+        contents.set(
+          envPath,
+          envText
+            .split('\n')
+            .map((line) => {
+              const name = /^([A-Za-z_][A-Za-z0-9_]*)=/.exec(line)?.[1];
+              const value =
+                name !== undefined && kept.includes(name) ? current.secrets[name]?.value : undefined;
+              return value === undefined || name === undefined ? line : dotenvLine(name, value);
+            })
+            .join('\n'),
+        );
+      outcome = { kept, savedTo };
+    }
+  }
   for (const entry of bundle.files) {
     const path = join(root, entry.path);
     if (relative(root, path).startsWith('..')) continue;
     await ensureDirectory(dirname(path), entry.path.startsWith('secrets/') ? 0o700 : 0o755);
-    await writeFileAtomic(path, Buffer.from(entry.content, 'base64').toString('utf8'), {
-      mode: entry.mode & 0o666,
-    });
+    await writeFileAtomic(path, contents.get(entry.path) ?? '', { mode: entry.mode & 0o666 });
   }
+  return outcome;
 }

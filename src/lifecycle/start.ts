@@ -26,6 +26,8 @@ import { ensureDirectory, writeFileAtomic } from '../effects/files.js';
 import { confirmStable, waitForServices, type WaitResult } from '../effects/health-waiter.js';
 import {
   applyInService,
+  credentialOpens,
+  liveRotation,
   readPendingRotations,
   runningContainer,
   writePendingRotations,
@@ -43,6 +45,7 @@ import type { GpuMode } from '../plan/gpu-layout.js';
 import { composeArgs, planStart, type CreateStep, type StartPlan } from '../plan/start.js';
 import { assessHost } from '../preflight/assess.js';
 import { compareVersions, START_INTERVAL_API, type Check } from '../preflight/checks.js';
+import { interpolate } from '../schema/interpolate.js';
 import type { EnvironmentDef, StackFile } from '../schema/types.js';
 
 type Redact = (text: string) => string;
@@ -556,7 +559,7 @@ async function launchGraph(graphRun: GraphRun): Promise<WaitResult[]> {
     model.project,
     planned.creation,
   );
-  const rotations = new PendingRotations(stack.root, model, prepared, docker, io, view);
+  const rotations = new PendingRotations(stack.root, stack.file, model, prepared, docker, io, view);
   await rotations.load();
   const launchFailed = new AbortController();
   const launcher = new GraphLauncher(plan.graph, {
@@ -564,7 +567,10 @@ async function launchGraph(graphRun: GraphRun): Promise<WaitResult[]> {
       tracker.launched(service);
       return startContainers(docker, service, startable.get(service) ?? []);
     },
-    whenReady: (service) => rotations.applyFor(service),
+    whenReady: async (service) => {
+      await rotations.applyFor(service);
+      rotations.checkFor(service, (error) => launchFailed.abort(error));
+    },
     onError: (error) => launchFailed.abort(error),
   });
   const since = Date.now();
@@ -633,6 +639,8 @@ async function launchGraph(graphRun: GraphRun): Promise<WaitResult[]> {
       `Waiting for ${tracker.starting().join(', ') || model.name} (${tracker.counted()})`,
     );
     results = await waited;
+    await rotations.settled();
+    if (launchFailed.signal.aborted) throw launchFailed.signal.reason;
   } catch (error) {
     // A launch or a creation that failed ended the wait: that is the failure.
     if (!launchFailed.signal.aborted || io.signal.aborted) throw error;
@@ -726,6 +734,7 @@ class PendingRotations {
 
   constructor(
     private readonly root: string,
+    private readonly file: StackFile,
     private readonly model: EnvironmentModel,
     private readonly prepared: PreparedGeneration,
     private readonly docker: Docker,
@@ -735,6 +744,47 @@ class PendingRotations {
 
   async load(): Promise<void> {
     this.pending = await readPendingRotations(this.root, this.model.name);
+  }
+
+  /** Credential checks under way: the start is not reported done before they are. */
+  private readonly checks: Promise<void>[] = [];
+
+  /**
+   * Checks, beside the start (off its critical path), that each credential the store holds for a
+   * service that keeps it in its data (a database role's password) still opens it: a config
+   * restore or a hand edit can leave a value the database never had.
+   */
+  checkFor(service: string, onFailure: (error: StackctlError) => void): void {
+    const store = this.prepared.stores.get(this.model.name);
+    for (const [name, def] of Object.entries(this.file.variables)) {
+      if (def.type !== 'secret' || def.rotation?.service !== service) continue;
+      const role =
+        def.rotation.role === undefined ? undefined : interpolate(def.rotation.role, this.model.values).value;
+      const rotation = liveRotation(name, def.rotation, role);
+      const value = store?.secrets[name]?.value;
+      if (rotation === undefined || value === undefined) continue;
+      this.checks.push(
+        (async () => {
+          const container = await runningContainer(this.docker, this.model.project, service);
+          if (container === undefined) return;
+          const opens = await credentialOpens(container, rotation, value, this.io.env, this.io.signal);
+          if (opens === false)
+            onFailure(
+              new StackctlError(
+                'E_RUNTIME',
+                `${name} in the secret store does not open ${service}${role === undefined ? '' : ` (role ${role})`}: ${service} uses another value`,
+                {
+                  hint: `put the value ${service} uses back (printf %s "$VALUE" | stackctl secrets set ${this.model.name} ${name} --replace); a config restore keeps the values it did not use in .stackctl/restored-secrets/ or .stackctl/replaced-secrets/`,
+                },
+              ),
+            );
+        })().catch(() => undefined),
+      );
+    }
+  }
+
+  async settled(): Promise<void> {
+    await Promise.all(this.checks);
   }
 
   async applyFor(service: string): Promise<void> {

@@ -204,6 +204,8 @@ export interface BackupSummary {
   readonly tier: string;
   readonly created: Date;
   readonly services: readonly string[];
+  /** Services whose artifacts in this set failed verification (missing, wrong size or hash). */
+  readonly damaged?: readonly string[];
 }
 
 export interface RetentionDecision {
@@ -222,9 +224,35 @@ export function keepDays(policy: RetentionPolicyDef, service: string): number {
 
 /**
  * Which backup sets of one environment a policy expires as of `now`. A set expires when every
- * service in it is older than that service's retention; the newest set holding a service is never
- * expired, whatever its age, so no service is ever left without a backup. Pure.
+ * service in it is older than that service's retention; the newest set holding a sound copy of a
+ * service (one not known to be damaged) is never expired, whatever its age, so no service is ever
+ * left without a backup that restores. Pure.
  */
+/**
+ * The sets to verify before retention decides: for each service, newest first, until one is found
+ * sound (`isSound` is asked in that order and may read the tier). Returns the damaged services
+ * per set id. Sets past that first sound one are not read.
+ */
+export async function findDamaged(
+  backups: readonly BackupSummary[],
+  isSound: (backup: BackupSummary, service: string) => Promise<boolean>,
+): Promise<Map<string, string[]>> {
+  const damaged = new Map<string, string[]>();
+  const services = [...new Set(backups.flatMap((backup) => backup.services))];
+  const newestFirst = [...backups].sort(
+    (a, b) => b.created.getTime() - a.created.getTime() || (a.id < b.id ? 1 : -1),
+  );
+  for (const service of services)
+    for (const backup of newestFirst.filter((candidate) => candidate.services.includes(service))) {
+      if (await isSound(backup, service)) break;
+      damaged.set(`${backup.tier}/${backup.id}`, [
+        ...(damaged.get(`${backup.tier}/${backup.id}`) ?? []),
+        service,
+      ]);
+    }
+  return damaged;
+}
+
 export function evaluateRetention(
   backups: readonly BackupSummary[],
   policy: RetentionPolicyDef,
@@ -233,6 +261,7 @@ export function evaluateRetention(
   const newest = new Map<string, BackupSummary>();
   for (const backup of backups) {
     for (const service of backup.services) {
+      if (backup.damaged?.includes(service)) continue;
       const current = newest.get(service);
       if (
         !current ||
@@ -247,19 +276,21 @@ export function evaluateRetention(
     .map((backup) => {
       const ageDays = (now.getTime() - backup.created.getTime()) / DAY_MS;
       const newestOf = backup.services.filter((service) => newest.get(service) === backup);
+      const damaged = backup.damaged?.length ? ` (damaged: ${backup.damaged.join(', ')})` : '';
       if (newestOf.length > 0)
-        return { backup, expired: false, reason: `newest backup of ${newestOf.join(', ')}` };
+        return { backup, expired: false, reason: `newest sound backup of ${newestOf.join(', ')}${damaged}` };
       const kept = backup.services.filter((service) => ageDays <= keepDays(policy, service));
       if (kept.length > 0)
         return {
           backup,
           expired: false,
-          reason: kept.map((service) => `${service} kept ${keepDays(policy, service)} days`).join(', '),
+          reason:
+            kept.map((service) => `${service} kept ${keepDays(policy, service)} days`).join(', ') + damaged,
         };
       return {
         backup,
         expired: true,
-        reason: `${Math.floor(ageDays)} days old, past ${[...new Set(backup.services.map((service) => keepDays(policy, service)))].join('/')} days`,
+        reason: `${Math.floor(ageDays)} days old, past ${[...new Set(backup.services.map((service) => keepDays(policy, service)))].join('/')} days${damaged}`,
       };
     });
 }

@@ -6,6 +6,7 @@ import {
   backupId,
   chooseTier,
   evaluateRetention,
+  findDamaged,
   planBackup,
   type BackupSummary,
 } from '../../src/plan/backup.js';
@@ -92,6 +93,27 @@ describe('evaluateRetention', () => {
     services,
   });
 
+  it('a damaged newest set does not let the last sound one go; only the newest are read', async () => {
+    const backups = [set('a', 0, ['postgres']), set('b', 10, ['postgres']), set('c', 20, ['postgres'])];
+    const asked: string[] = [];
+    const damaged = await findDamaged(backups, (backup) => {
+      asked.push(backup.id);
+      return Promise.resolve(backup.id !== 'c');
+    });
+    expect(asked).toEqual(['c', 'b']);
+    expect([...damaged]).toEqual([['local/c', ['postgres']]]);
+    const decisions = evaluateRetention(
+      backups.map((backup) => (backup.id === 'c' ? { ...backup, damaged: ['postgres'] } : backup)),
+      policy,
+      day(200),
+    );
+    expect(decisions.map((d) => [d.backup.id, d.expired, d.reason])).toEqual([
+      ['a', true, '200 days old, past 30 days'],
+      ['b', false, 'newest sound backup of postgres'],
+      ['c', true, '180 days old, past 30 days (damaged: postgres)'],
+    ]);
+  });
+
   it("keeps each service's backups for its own days and never the newest backup of a service", () => {
     const backups = [
       set('a', 0, ['postgres', 'redis', 'config']),
@@ -102,9 +124,9 @@ describe('evaluateRetention', () => {
     const decisions = evaluateRetention(backups, policy, day(45));
     expect(decisions.map((d) => [d.backup.id, d.expired, d.reason])).toEqual([
       ['a', true, '45 days old, past 30/1/7 days'],
-      ['b', false, 'newest backup of redis'],
-      ['c', false, 'newest backup of postgres, config'],
-      ['d', false, 'newest backup of qdrant'],
+      ['b', false, 'newest sound backup of redis'],
+      ['c', false, 'newest sound backup of postgres, config'],
+      ['d', false, 'newest sound backup of qdrant'],
     ]);
     // postgres is kept 30 days: a newer postgres backup, 25 days old, is kept; at 31 days it goes.
     const later = [...backups, set('e', 44, ['postgres', 'config'])];

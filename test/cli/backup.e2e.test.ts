@@ -264,7 +264,7 @@ describe('retention', () => {
     expect(test.removed).toBe(false);
     const kept = test.backups.filter((b) => !b.expired).map((b) => b.id);
     expect(kept).toContain(newest.id);
-    expect(test.backups.find((b) => b.id === newest.id)?.reason).toContain('newest backup of redis');
+    expect(test.backups.find((b) => b.id === newest.id)?.reason).toContain('newest sound backup of redis');
     expect(test.backups.filter((b) => b.expired).length).toBeGreaterThan(0);
     expect(await ids()).toEqual(all);
 

@@ -3,7 +3,7 @@
 // a closed terminal) while the service is being stopped. Real engine, real volumes, real
 // PostgreSQL beside them.
 import { execa } from 'execa';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, stackctlCommand } from '../helpers/cli.js';
@@ -167,4 +167,155 @@ describe('an interrupted backup', () => {
       expect((await stack.start()).exitCode).toBe(0);
     }
   }, 180_000);
+});
+
+describe('backup sets on disk that are not what they say', () => {
+  const setFolder = (id: string): string => join(stack.project.root, 'backups', stack.env, id);
+  const listed = async (): Promise<string[]> =>
+    (
+      JSON.parse((await cli(['backup', 'list', stack.env, '--json'])).stdout) as { backups: { id: string }[] }
+    ).backups.map((backup) => backup.id);
+
+  it('retention never removes the last sound set of a service when the newest is damaged', async () => {
+    const older = await backupQdrant();
+    const newer = await backupQdrant();
+    await rm(join(setFolder(newer), 'qdrant.qdrant_data.tar'));
+    const yearOn = new Date(Date.now() + 365 * 86_400_000).toISOString();
+    const cleaned = await cli(['retention', 'cleanup', stack.env, '--now', yearOn, '--yes', '--json']);
+    expect(cleaned.exitCode, cleaned.stderr).toBe(0);
+    const report = JSON.parse(cleaned.stdout) as {
+      backups: { id: string; expired: boolean; reason: string }[];
+    };
+    expect(report.backups.find((backup) => backup.id === older)).toMatchObject({ expired: false });
+    expect(report.backups.find((backup) => backup.id === older)?.reason).toContain(
+      'newest sound backup of qdrant',
+    );
+    expect(report.backups.find((backup) => backup.id === newer)?.reason).toContain('damaged: qdrant');
+    expect(await listed()).toContain(older);
+    const restored = await cli(['restore', stack.env, '--from', older, '--service', 'qdrant', '--dry-run']);
+    expect(restored.exitCode, restored.stderr).toBe(0);
+  }, 120_000);
+
+  it('a manifest naming a path outside its set, or carrying terminal escapes, is no backup', async () => {
+    const id = await backupQdrant();
+    const manifestPath = join(setFolder(id), 'manifest.json');
+    const manifest = JSON.parse(await readFile(manifestPath, 'utf8')) as {
+      id: string;
+      artifacts: { file: string; service: string }[];
+    };
+    const forged = `${id.slice(0, -6)}f0rged`;
+    await mkdir(setFolder(forged));
+    await writeFile(
+      join(setFolder(forged), 'manifest.json'),
+      JSON.stringify({
+        ...manifest,
+        id: forged,
+        artifacts: manifest.artifacts.map((artifact) => ({
+          ...artifact,
+          file: `${'../'.repeat(12)}etc/passwd`,
+        })),
+      }),
+    );
+    const escaped = `${id.slice(0, -6)}esc4pe`;
+    await mkdir(setFolder(escaped));
+    await writeFile(
+      join(setFolder(escaped), 'manifest.json'),
+      JSON.stringify({
+        ...manifest,
+        id: escaped,
+        artifacts: manifest.artifacts.map((artifact) => ({
+          ...artifact,
+          service: 'qdrant\u001b[2J\nfake line',
+        })),
+      }),
+    );
+    const ids = await listed();
+    expect(ids).toContain(id);
+    expect(ids).not.toContain(forged);
+    expect(ids).not.toContain(escaped);
+    const text = await cli(['backup', 'list', stack.env]);
+    expect(text.stdout).not.toContain('\u001b');
+    expect(text.stdout).not.toContain('fake line');
+    const dry = await cli(['restore', stack.env, '--from', forged, '--dry-run']);
+    expect(dry.exitCode).toBe(2);
+    expect(dry.stdout).not.toContain('passwd');
+  }, 120_000);
+
+  it('an artifact replaced by a FIFO fails verify at once instead of hanging', async () => {
+    const id = await backupQdrant();
+    const artifact = join(setFolder(id), 'qdrant.qdrant_data.tar');
+    await rm(artifact);
+    await execa('mkfifo', [artifact]);
+    const started = Date.now();
+    const verified = await cli(['backup', 'verify', id]);
+    expect(verified.exitCode).toBe(1);
+    expect(verified.stderr + verified.stdout).toContain('not a regular file');
+    expect(Date.now() - started).toBeLessThan(30_000);
+  }, 120_000);
+});
+
+describe('a config restore after a rotation', () => {
+  it('keeps the live database password (the backup’s saved aside); a store that no longer opens the database fails start', async () => {
+    const made = await cli(['backup', stack.env, '--service', 'config', '--json']);
+    expect(made.exitCode, made.stderr).toBe(0);
+    const id = (JSON.parse(made.stdout) as { id: string }).id;
+    const before = await stack.secret('POSTGRES_PASSWORD');
+    const rotated = await cli(['secrets', 'rotate', stack.env, '--name', 'POSTGRES_PASSWORD', '--yes']);
+    expect(rotated.exitCode, rotated.stderr).toBe(0);
+    const live = await stack.secret('POSTGRES_PASSWORD');
+    expect(live).not.toBe(before);
+
+    const restored = await cli([
+      'restore',
+      stack.env,
+      '--from',
+      id,
+      '--service',
+      'config',
+      '--yes',
+      '--json',
+    ]);
+    expect(restored.exitCode, restored.stderr).toBe(0);
+    const report = JSON.parse(restored.stdout) as { secretsKept: string[]; backupSecretsSavedTo: string };
+    expect(report.secretsKept).toContain('POSTGRES_PASSWORD');
+    expect(await stack.secret('POSTGRES_PASSWORD')).toBe(live);
+    expect(await stack.envValue('POSTGRES_PASSWORD')).toBe(live);
+    const aside = join(stack.project.root, report.backupSecretsSavedTo);
+    expect(await readFile(aside, 'utf8')).toContain(before);
+    expect((await stat(aside)).mode & 0o777).toBe(0o600);
+    expect(restored.stdout + restored.stderr).not.toContain(before);
+    expect((await stack.sql('select 1')).stdout).toBe('1');
+    expect((await stack.start()).exitCode).toBe(0);
+
+    // Asked to take the backup's values: the store no longer opens the database, and start says so.
+    const forced = await cli([
+      'restore',
+      stack.env,
+      '--from',
+      id,
+      '--service',
+      'config',
+      '--secrets-from-backup',
+      '--yes',
+      '--json',
+    ]);
+    expect(forced.exitCode, forced.stderr).toBe(0);
+    const replaced = JSON.parse(forced.stdout) as { secretsReplaced: string[]; liveSecretsSavedTo: string };
+    expect(replaced.secretsReplaced).toContain('POSTGRES_PASSWORD');
+    expect(await readFile(join(stack.project.root, replaced.liveSecretsSavedTo), 'utf8')).toContain(live);
+    expect(await stack.secret('POSTGRES_PASSWORD')).toBe(before);
+    const started = await stack.start();
+    expect(started.exitCode).toBe(1);
+    expect(started.stderr).toContain('POSTGRES_PASSWORD in the secret store does not open postgres');
+    expect(started.stderr).not.toContain(before);
+
+    // The value the database uses, put back by hand as the hint says: start is whole again.
+    const set = await runCli(['secrets', 'set', stack.env, 'POSTGRES_PASSWORD', '--replace'], {
+      cwd: stack.project.root,
+      input: live,
+    });
+    expect(set.exitCode, set.stderr).toBe(0);
+    const again = await stack.start();
+    expect(again.exitCode, again.stderr).toBe(0);
+  }, 240_000);
 });

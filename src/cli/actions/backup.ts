@@ -7,6 +7,7 @@ import {
   openTiers,
   restoreArtifacts,
   verifyBackup,
+  type ConfigSecretsOutcome,
 } from '../../lifecycle/backup.js';
 import { manifestBytes, manifestServices, type BackupManifest } from '../../effects/backup/manifest.js';
 import type { TierStore } from '../../effects/backup/tiers.js';
@@ -368,6 +369,7 @@ export interface RestoreFlags {
   from: string;
   service: string[];
   dryRun?: boolean;
+  secretsFromBackup?: boolean;
   yes?: boolean;
   json?: boolean;
   schema?: string;
@@ -490,6 +492,7 @@ export async function restoreAction(
     const { stopContainers } = await import('../../effects/backup/services.js');
     const progress = flags.json === true ? undefined : startProgress(ctx, `Restoring ${envName}`);
     const restored: string[] = [];
+    let configSecrets: ConfigSecretsOutcome | undefined;
     try {
       await stopContainers(stoppedIds, { env: ctx.env, signal: ctx.signal });
       await restoreArtifacts(
@@ -500,6 +503,18 @@ export async function restoreAction(
           manifest,
           artifacts,
           store,
+          takeBackupSecrets: flags.secretsFromBackup === true,
+          onConfigSecrets: (outcome) => {
+            configSecrets = outcome;
+            if (outcome.replaced !== undefined && outcome.replaced.length > 0)
+              progress?.log(
+                `  · took the backup's ${outcome.replaced.join(', ')}; the live values they replaced are in ${outcome.savedTo ?? ''} (a database keeps its own password: start checks it)`,
+              );
+            if (outcome.kept.length > 0)
+              progress?.log(
+                `  · kept the live ${outcome.kept.join(', ')} (changed since the backup; running services and their data use them); the backup's values are in ${outcome.savedTo ?? ''}`,
+              );
+          },
           onStep: (artifact) => {
             restored.push(`${artifact.service} ${artifact.type}`);
             progress?.log(`  ✔ ${artifact.service} ${artifact.type} restored`);
@@ -545,7 +560,17 @@ export async function restoreAction(
         { lockHeld: true, withoutPreflight: true },
       );
     }
-    if (flags.json === true) printJson(ctx.stdout, { ...preview, restored: true });
+    if (flags.json === true)
+      printJson(ctx.stdout, {
+        ...preview,
+        restored: true,
+        ...(configSecrets && configSecrets.kept.length > 0
+          ? { secretsKept: configSecrets.kept, backupSecretsSavedTo: configSecrets.savedTo }
+          : {}),
+        ...(configSecrets?.replaced && configSecrets.replaced.length > 0
+          ? { secretsReplaced: configSecrets.replaced, liveSecretsSavedTo: configSecrets.savedTo }
+          : {}),
+      });
     else
       printLine(
         ctx.stdout,

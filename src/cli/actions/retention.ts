@@ -5,7 +5,13 @@ import { dockerClient } from '../../effects/docker.js';
 import { acquireLock, type Lock } from '../../effects/lock.js';
 import { readSecretStore } from '../../effects/secret-store.js';
 import { resolveEnvironment } from '../../model/environment.js';
-import { evaluateRetention, type RetentionDecision } from '../../plan/backup.js';
+import {
+  evaluateRetention,
+  findDamaged,
+  type BackupSummary,
+  type RetentionDecision,
+} from '../../plan/backup.js';
+import { verifyBackup } from '../../lifecycle/backup.js';
 import type { RetentionPolicyDef } from '../../schema/types.js';
 import { confirm } from '../../ui/confirm.js';
 import { printJson, printLine, type CommandContext } from '../context.js';
@@ -44,18 +50,29 @@ async function evaluate(
     const policy = backup.retention?.[name];
     const sets: { tier: TierStore; manifest: BackupManifest }[] = [];
     for (const tier of tiers) for (const manifest of await tier.list(name)) sets.push({ tier, manifest });
+    let summaries: BackupSummary[] = sets.map(({ tier, manifest }) => ({
+      id: manifest.id,
+      environment: name,
+      tier: tier.name,
+      created: new Date(manifest.created),
+      services: manifestServices(manifest),
+    }));
+    // Before anything may go: the newest set of each service is read back; a damaged one (its
+    // file missing, cut short) does not count as the copy that lets the older ones go.
+    if (withLogs && policy) {
+      const setOf = (backup: BackupSummary) =>
+        sets.find((entry) => entry.manifest.id === backup.id && entry.tier.name === backup.tier);
+      const damaged = await findDamaged(summaries, async (backup, service) => {
+        const set = setOf(backup);
+        return set !== undefined && (await verifyBackup(set.tier, set.manifest, [service])).length === 0;
+      });
+      summaries = summaries.map((backup) => {
+        const services = damaged.get(`${backup.tier}/${backup.id}`);
+        return services ? { ...backup, damaged: services } : backup;
+      });
+    }
     const decisions = policy
-      ? evaluateRetention(
-          sets.map(({ tier, manifest }) => ({
-            id: manifest.id,
-            environment: name,
-            tier: tier.name,
-            created: new Date(manifest.created),
-            services: manifestServices(manifest),
-          })),
-          policy,
-          now,
-        ).map((decision) => {
+      ? evaluateRetention(summaries, policy, now).map((decision) => {
           const set = sets.find(
             (entry) => entry.manifest.id === decision.backup.id && entry.tier.name === decision.backup.tier,
           );

@@ -399,15 +399,20 @@ export async function secretsSetAction(
   const stack = await loadStack(flags.schema, ctx);
   requireEnvironment(stack.file, env);
   const provided = providedSecretNames(stack.file);
-  if (!provided.includes(name))
+  const generated = stack.file.variables[name]?.type === 'secret' ? stack.file.variables[name] : undefined;
+  // A generated secret is set by hand only to put back a value a service really uses (after a
+  // restore or a hand edit went wrong): it must exist already, and --replace says so.
+  if (!provided.includes(name) && !(generated !== undefined && flags.replace === true))
     throw new StackctlError(
       'E_USAGE',
       `"${name}" is not a value people provide: stackctl generates and rotates the others`,
       {
         hint:
-          provided.length > 0
-            ? `provided secrets: ${provided.join(', ')}`
-            : 'the schema names none (backup.tiers.<s3 tier>.credentials)',
+          generated !== undefined
+            ? `to put back the value a service uses, pass --replace (stackctl secrets rotate makes a new one)`
+            : provided.length > 0
+              ? `provided secrets: ${provided.join(', ')}`
+              : 'the schema names none (backup.tiers.<s3 tier>.credentials)',
       },
     );
   if (stdin.isTTY === true)
@@ -440,7 +445,7 @@ export async function secretsSetAction(
       ...store.secrets,
       [name]: {
         value,
-        type: 'provided',
+        type: provided.includes(name) ? 'provided' : (generated?.secretType ?? 'provided'),
         createdAt: now.toISOString(),
         rotationDueAt: new Date(now.getTime() + 365 * 86_400_000).toISOString(),
       },

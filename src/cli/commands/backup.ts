@@ -103,6 +103,10 @@ export function registerBackup(program: Command, context: () => CommandContext):
     .requiredOption('--from <id>', 'the backup to restore (stackctl backup list)')
     .option('--service <name>', 'only this service (repeatable; config only when named)', collect, [])
     .option('--dry-run', 'verify and show what would be restored and stopped; change nothing')
+    .option(
+      '--secrets-from-backup',
+      "with the config: take the backup's secret values even where they changed since (by default the live ones are kept and the backup's saved aside)",
+    )
     .option('-y, --yes', 'do not ask (required without a terminal)')
     .option('-s, --schema <path>', 'stack file')
     .option('--json', 'print what was (or would be) restored as JSON')
@@ -110,6 +114,10 @@ export function registerBackup(program: Command, context: () => CommandContext):
       'after',
       examples([
         ['stackctl restore production --from 20261201T020000000Z-1a2b3c --dry-run', 'see what it would do'],
+        [
+          'stackctl restore staging --from 20261201T020000000Z-1a2b3c --service config --yes',
+          'the schema, env files and secret store (secrets rotated since keep their live values)',
+        ],
         [
           'stackctl restore staging --from 20261201T020000000Z-1a2b3c --service postgres --yes',
           'the database only',

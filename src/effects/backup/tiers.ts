@@ -1,8 +1,8 @@
 // Where backup sets are kept: a folder (local, or any mounted path) or an S3 bucket. A set is
 // written under a temporary name (a .partial folder; for S3, artifacts without a manifest) and
 // becomes a backup only when its manifest is written, last: an interrupted backup never looks whole.
-import { createReadStream, createWriteStream } from 'node:fs';
-import { chmod, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { constants, createWriteStream } from 'node:fs';
+import { chmod, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -103,8 +103,20 @@ export class FolderTier implements TierStore {
 
   async read(manifest: BackupManifest, file: string): Promise<Readable> {
     const path = this.location(manifest, file);
-    await stat(path);
-    return createReadStream(path);
+    // Opened without blocking and checked on the handle: a FIFO put in an artifact's place would
+    // hang every reader (verify, restore) where Ctrl-C cannot reach.
+    const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    const info = await handle.stat().catch(async (error: unknown) => {
+      await handle.close();
+      throw error;
+    });
+    if (!info.isFile()) {
+      await handle.close();
+      throw new StackctlError('E_RUNTIME', `${path} is not a regular file`, {
+        hint: 'the backup set was tampered with; restore another one',
+      });
+    }
+    return handle.createReadStream();
   }
 
   async remove(manifest: BackupManifest): Promise<void> {
