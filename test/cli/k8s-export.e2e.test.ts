@@ -1,7 +1,8 @@
 // `stackctl export k8s`: every environment of the shipped schema as a Kustomize layout whose build
 // (base + the environment's overlay) passes the Kubernetes OpenAPI schemas, and carries what compose
 // would run: probes, GPUs, secrets as references or files, start order, the stack networks' traffic.
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { execa } from 'execa';
+import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -197,6 +198,26 @@ describe('export k8s', () => {
     } finally {
       await writeFile(schemaPath, original);
     }
+  });
+
+  it('keeps secret.yaml out of git, and preflight --ci finds it when it is committed all the same', async () => {
+    await exportEnvironment('development', 'k8s-git');
+    const git = (...args: string[]) =>
+      execa('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: project.root });
+    await git('init', '-q');
+    await git('add', '-A');
+    const staged = (await git('ls-files')).stdout.split('\n');
+    expect(staged).toContain('k8s-git/overlays/development/kustomization.yaml');
+    expect(staged).not.toContain('k8s-git/overlays/development/secret.yaml');
+    await git('add', '-f', 'k8s-git/overlays/development/secret.yaml');
+    await git('commit', '-qm', 'oops');
+    const result = await runCli(['preflight', 'development', '--ci', '--json'], { cwd: project.root });
+    const report = JSON.parse(result.stdout) as { checks: { id: string; status: string; message: string }[] };
+    expect(report.checks.find((c) => c.id === 'security.tracked')).toMatchObject({
+      status: 'fail',
+      message: expect.stringContaining('k8s-git/overlays/development/secret.yaml') as string,
+    });
+    await rm(join(project.root, '.git'), { recursive: true, force: true });
   });
 
   it('with --external-secrets refers to the store and writes no value', async () => {

@@ -174,7 +174,18 @@ async function trackedSecretChecks(root: string, envName: string, ctx: CommandCo
       },
     ];
   }
-  const tracked = listed.stdout.split('\0').filter((path) => path !== '' && !path.endsWith('.example'));
+  // Kubernetes Secrets in clear (stackctl export k8s writes one per overlay), wherever they are.
+  const manifests = await execa(
+    'git',
+    ['grep', '--cached', '-l', '-z', '-E', '^kind: *Secret *$', '--', '*.yaml', '*.yml'],
+    { cwd: root, reject: false, env: ctx.env },
+  );
+  const tracked = [
+    ...new Set([
+      ...listed.stdout.split('\0'),
+      ...(manifests.exitCode === 0 ? manifests.stdout.split('\0') : []),
+    ]),
+  ].filter((path) => path !== '' && !path.endsWith('.example'));
   const checks: Check[] = [];
   checks.push(
     tracked.length === 0

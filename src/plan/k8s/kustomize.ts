@@ -215,6 +215,13 @@ export function renderKustomize(inputs: K8sInputs): K8sExport {
   } else {
     const values = secretManifest(model, inputs.secrets);
     layout.write(`${overlay}/secret.yaml`, [values], 0o600);
+    // Every value in clear: kept out of git beside it, whatever the project's own ignore rules say.
+    layout.files.push({
+      path: `${overlay}/.gitignore`,
+      content:
+        '# Written by stackctl export k8s: secret.yaml holds every secret of the environment in clear.\nsecret.yaml\n',
+      mode: 0o644,
+    });
     layout.created(`${overlay}/secret.yaml`, values);
     resources.push('secret.yaml');
   }
