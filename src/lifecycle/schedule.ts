@@ -4,7 +4,15 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensureDirectory, readRegularText, writeFileAtomic } from '../effects/files.js';
 import { readCrontab, systemctl, unitFolder, writeCrontab, type Scheduler } from '../effects/scheduler.js';
-import { crontabMarkers, systemdUnits, withCrontabEntry, type ScheduledJob } from '../plan/schedule.js';
+import {
+  crontabMarkers,
+  hasCrontabEntry,
+  legacyScheduleUnit,
+  shellWord,
+  systemdUnits,
+  withCrontabEntry,
+  type ScheduledJob,
+} from '../plan/schedule.js';
 
 /** Writes and enables the jobs; returns what was written where. */
 export async function installSchedule(
@@ -12,14 +20,18 @@ export async function installSchedule(
   project: string,
   jobs: readonly ScheduledJob[],
   root: string,
+  schemaPath: string,
   env: NodeJS.ProcessEnv,
 ): Promise<string[]> {
   if (scheduler === 'cron') {
     let crontab = await readCrontab(env);
-    for (const job of jobs) crontab = withCrontabEntry(crontab, project, job.environment, job, root);
+    for (const job of jobs)
+      crontab = withCrontabEntry(crontab, project, job.environment, job, root, schemaPath);
     await writeCrontab(crontab, env);
-    return jobs.map((job) => `crontab: ${crontabMarkers(project, job.environment).begin}`);
+    return jobs.map((job) => `crontab: ${crontabMarkers(project, job.environment, schemaPath).begin}`);
   }
+  // An earlier version's unit of this checkout (no checkout tag) gives way to the new one.
+  await removeLegacyUnits(project, jobs, root, env);
   const folder = unitFolder(env);
   await ensureDirectory(folder, 0o755);
   const written: string[] = [];
@@ -40,22 +52,22 @@ export async function removeSchedule(
   project: string,
   jobs: readonly Pick<ScheduledJob, 'environment' | 'unit'>[],
   root: string,
+  schemaPath: string,
   env: NodeJS.ProcessEnv,
 ): Promise<string[]> {
   if (scheduler === 'cron') {
     let crontab = await readCrontab(env);
     const removed: string[] = [];
     for (const job of jobs) {
-      const marker = crontabMarkers(project, job.environment).begin;
-      if (!crontab.split('\n').includes(marker)) continue;
-      crontab = withCrontabEntry(crontab, project, job.environment, undefined, root);
-      removed.push(`crontab: ${marker}`);
+      if (!hasCrontabEntry(crontab, project, job.environment, schemaPath, root)) continue;
+      crontab = withCrontabEntry(crontab, project, job.environment, undefined, root, schemaPath);
+      removed.push(`crontab: ${crontabMarkers(project, job.environment, schemaPath).begin}`);
     }
     if (removed.length > 0) await writeCrontab(crontab, env);
     return removed;
   }
   const folder = unitFolder(env);
-  const removed: string[] = [];
+  const removed: string[] = await removeLegacyUnits(project, jobs, root, env);
   for (const job of jobs) {
     const timer = join(folder, `${job.unit}.timer`);
     if ((await readRegularText(timer)) === undefined) continue;
@@ -65,5 +77,27 @@ export async function removeSchedule(
     removed.push(timer);
   }
   if (removed.length > 0) await systemctl(['daemon-reload'], env);
+  return removed;
+}
+
+/** Units of earlier versions (no checkout tag), removed only when they run in this checkout. */
+async function removeLegacyUnits(
+  project: string,
+  jobs: readonly Pick<ScheduledJob, 'environment'>[],
+  root: string,
+  env: NodeJS.ProcessEnv,
+): Promise<string[]> {
+  const folder = unitFolder(env);
+  const removed: string[] = [];
+  for (const job of jobs) {
+    const unit = legacyScheduleUnit(project, job.environment);
+    const service = await readRegularText(join(folder, `${unit}.service`)).catch(() => undefined);
+    if (service === undefined || !service.split('\n').includes(`WorkingDirectory=${shellWord(root)}`))
+      continue;
+    await systemctl(['disable', '--now', `${unit}.timer`], env).catch(() => undefined);
+    await rm(join(folder, `${unit}.timer`), { force: true });
+    await rm(join(folder, `${unit}.service`), { force: true });
+    removed.push(join(folder, `${unit}.timer`));
+  }
   return removed;
 }

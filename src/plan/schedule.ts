@@ -1,5 +1,6 @@
 // Scheduled backups: the policy's cron schedules as systemd timers, or as crontab entries where
 // systemd is absent. Pure: what to write, from the schema and the command that runs stackctl.
+import { createHash } from 'node:crypto';
 import { StackctlError } from '../errors.js';
 import type { StackFile } from '../schema/types.js';
 
@@ -77,8 +78,18 @@ export function shellWord(word: string): string {
   return `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
-/** The systemd unit (without .service/.timer) of an environment's scheduled backup. */
-export function scheduleUnit(project: string, environment: string): string {
+/** Tells two checkouts of one project apart (their schema files are at different paths). */
+export function checkoutTag(schemaPath: string): string {
+  return createHash('sha256').update(schemaPath).digest('hex').slice(0, 8);
+}
+
+/** The systemd unit (without .service/.timer) of an environment's scheduled backup in one checkout. */
+export function scheduleUnit(project: string, environment: string, schemaPath: string): string {
+  return `stackctl-backup-${project}-${environment}-${checkoutTag(schemaPath)}`;
+}
+
+/** The unit name of earlier versions (no checkout tag): removed when it is this checkout's. */
+export function legacyScheduleUnit(project: string, environment: string): string {
   return `stackctl-backup-${project}-${environment}`;
 }
 
@@ -107,7 +118,7 @@ export function scheduledJobs(
       {
         environment,
         schedule,
-        unit: scheduleUnit(file.project.name, environment),
+        unit: scheduleUnit(file.project.name, environment, schemaPath),
         command: `${run('backup', environment)} && ${run('retention', 'cleanup', environment, '--yes')}`,
       },
     ];
@@ -148,12 +159,59 @@ export function systemdUnits(
   };
 }
 
-/** The marker lines around stackctl's entry for one environment: nothing outside them is touched. */
-export function crontabMarkers(project: string, environment: string): { begin: string; end: string } {
+/** The marker lines around stackctl's entry for one environment of one checkout: nothing outside them is touched. */
+export function crontabMarkers(
+  project: string,
+  environment: string,
+  schemaPath: string,
+): { begin: string; end: string } {
+  const tag = checkoutTag(schemaPath);
   return {
+    begin: `# >>> stackctl backup of ${project} ${environment} ${tag} >>>`,
+    end: `# <<< stackctl backup of ${project} ${environment} ${tag} <<<`,
+  };
+}
+
+/**
+ * The lines of this checkout's entries: a begin marker, one job line and the end marker, exactly
+ * (a stray marker alone marks nothing). Entries of earlier versions (markers without a checkout
+ * tag) count when their job runs in this working directory.
+ */
+function ownEntryLines(
+  lines: readonly string[],
+  project: string,
+  environment: string,
+  schemaPath: string,
+  workingDirectory: string,
+): Set<number> {
+  const { begin, end } = crontabMarkers(project, environment, schemaPath);
+  const legacy = {
     begin: `# >>> stackctl backup of ${project} ${environment} >>>`,
     end: `# <<< stackctl backup of ${project} ${environment} <<<`,
   };
+  const own = new Set<number>();
+  lines.forEach((line, index) => {
+    const job = lines[index + 1];
+    const closing = lines[index + 2];
+    const current = line === begin && closing === end;
+    const earlier =
+      line === legacy.begin &&
+      closing === legacy.end &&
+      job?.includes(` cd ${shellWord(workingDirectory)} && `) === true;
+    if (job !== undefined && (current || earlier)) [index, index + 1, index + 2].forEach((at) => own.add(at));
+  });
+  return own;
+}
+
+/** Whether the crontab holds an entry of this checkout for the environment. */
+export function hasCrontabEntry(
+  crontab: string,
+  project: string,
+  environment: string,
+  schemaPath: string,
+  workingDirectory: string,
+): boolean {
+  return ownEntryLines(crontab.split('\n'), project, environment, schemaPath, workingDirectory).size > 0;
 }
 
 /** A crontab with stackctl's entry for one environment replaced by this job (or removed: undefined). */
@@ -163,12 +221,12 @@ export function withCrontabEntry(
   environment: string,
   job: ScheduledJob | undefined,
   workingDirectory: string,
+  schemaPath: string,
 ): string {
-  const { begin, end } = crontabMarkers(project, environment);
+  const { begin, end } = crontabMarkers(project, environment, schemaPath);
   const lines = crontab.split('\n');
-  const start = lines.indexOf(begin);
-  const stop = lines.indexOf(end);
-  const kept = start >= 0 && stop > start ? [...lines.slice(0, start), ...lines.slice(stop + 1)] : lines;
+  const own = ownEntryLines(lines, project, environment, schemaPath, workingDirectory);
+  const kept = lines.filter((_, index) => !own.has(index));
   while (kept.length > 0 && kept.at(-1) === '') kept.pop();
   const entry = job
     ? [begin, `${job.schedule} cd ${shellWord(workingDirectory)} && NO_COLOR=1 ${job.command}`, end]

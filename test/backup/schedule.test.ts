@@ -3,7 +3,15 @@
 import { CronExpressionParser } from 'cron-parser';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { cronToOnCalendar, scheduledJobs, systemdUnits, withCrontabEntry } from '../../src/plan/schedule.js';
+import {
+  checkoutTag,
+  cronToOnCalendar,
+  crontabMarkers,
+  hasCrontabEntry,
+  scheduledJobs,
+  systemdUnits,
+  withCrontabEntry,
+} from '../../src/plan/schedule.js';
 import type { StackFile } from '../../src/schema/types.js';
 
 const SCHEDULES = [
@@ -65,7 +73,7 @@ describe('the scheduled job', () => {
       {
         environment: 'production',
         schedule: '0 1 * * 0',
-        unit: 'stackctl-backup-multimodal-production',
+        unit: `stackctl-backup-multimodal-production-${checkoutTag('/srv/app/schemas/compose-schema.yaml')}`,
         command:
           "/usr/bin/node '/opt/stack ctl/bin.js' backup production --schema /srv/app/schemas/compose-schema.yaml && /usr/bin/node '/opt/stack ctl/bin.js' retention cleanup production --yes --schema /srv/app/schemas/compose-schema.yaml",
       },
@@ -75,13 +83,44 @@ describe('the scheduled job', () => {
     expect(units.service).toContain('Type=oneshot\nWorkingDirectory=/srv/app');
   });
 
+  const schema = '/srv/app/schemas/compose-schema.yaml';
   it('replaces only its own crontab entry, and removes only it', () => {
     const mine = '0 3 * * * /usr/local/bin/my-own-job\n';
-    const installed = withCrontabEntry(mine, 'multimodal', 'production', jobs[0], '/srv/app');
+    const installed = withCrontabEntry(mine, 'multimodal', 'production', jobs[0], '/srv/app', schema);
     expect(installed.startsWith(mine)).toBe(true);
     expect(installed).toContain('0 1 * * 0 cd /srv/app && NO_COLOR=1 /usr/bin/node');
     // Installing again replaces, never duplicates.
-    expect(withCrontabEntry(installed, 'multimodal', 'production', jobs[0], '/srv/app')).toBe(installed);
-    expect(withCrontabEntry(installed, 'multimodal', 'production', undefined, '/srv/app')).toBe(mine);
+    expect(withCrontabEntry(installed, 'multimodal', 'production', jobs[0], '/srv/app', schema)).toBe(
+      installed,
+    );
+    expect(withCrontabEntry(installed, 'multimodal', 'production', undefined, '/srv/app', schema)).toBe(mine);
+  });
+
+  it('a stray begin marker marks nothing: the user’s own jobs after it stay', () => {
+    const { begin } = crontabMarkers('multimodal', 'production', schema);
+    const mine = `${begin}\n0 3 * * * /usr/local/bin/my-own-job\n15 4 * * * /usr/local/bin/another\n`;
+    const installed = withCrontabEntry(mine, 'multimodal', 'production', jobs[0], '/srv/app', schema);
+    const removed = withCrontabEntry(installed, 'multimodal', 'production', undefined, '/srv/app', schema);
+    expect(removed).toBe(mine);
+    expect(hasCrontabEntry(mine, 'multimodal', 'production', schema, '/srv/app')).toBe(false);
+  });
+
+  it('two checkouts of one project keep their own entries; an earlier version’s entry of this checkout is replaced', () => {
+    const other = '/home/me/copy/schemas/compose-schema.yaml';
+    const first = withCrontabEntry('', 'multimodal', 'production', jobs[0], '/srv/app', schema);
+    const both = withCrontabEntry(first, 'multimodal', 'production', jobs[0], '/home/me/copy', other);
+    expect(both.startsWith(first)).toBe(true);
+    expect(withCrontabEntry(both, 'multimodal', 'production', undefined, '/home/me/copy', other)).toBe(first);
+    const legacy = [
+      '# >>> stackctl backup of multimodal production >>>',
+      '0 1 * * 0 cd /srv/app && NO_COLOR=1 stackctl backup production',
+      '# <<< stackctl backup of multimodal production <<<',
+      '',
+    ].join('\n');
+    expect(withCrontabEntry(legacy, 'multimodal', 'production', undefined, '/srv/app', schema)).toBe('');
+    // Another checkout's earlier entry is not this one's to remove.
+    expect(withCrontabEntry(legacy, 'multimodal', 'production', undefined, '/home/me/copy', other)).toBe(
+      legacy,
+    );
   });
 });

@@ -70,7 +70,7 @@ export async function scheduleShowAction(
       printLine(ctx.stdout, `# ${unitFolder(ctx.env)}/${job.unit}.service`);
       ctx.stdout.write(units.service);
     } else {
-      ctx.stdout.write(withCrontabEntry('', stack.file.project.name, job.environment, job, stack.root));
+      ctx.stdout.write(withCrontabEntry('', stack.file.project.name, job.environment, job, stack.root, stack.schemaPath));
     }
   }
 }
@@ -90,7 +90,14 @@ export async function scheduleInstallAction(
     return;
   }
   const scheduler = await schedulerOf(flags, ctx);
-  const written = await installSchedule(scheduler, stack.file.project.name, jobs, stack.root, ctx.env);
+  const written = await installSchedule(
+    scheduler,
+    stack.file.project.name,
+    jobs,
+    stack.root,
+    stack.schemaPath,
+    ctx.env,
+  );
   if (flags.json === true)
     printJson(ctx.stdout, { scheduler, installed: jobs.map((job) => job.environment), written });
   else
@@ -113,10 +120,17 @@ export async function scheduleRemoveAction(
   // schema must still be removable.
   const targets = environments.map((environment) => ({
     environment,
-    unit: scheduleUnit(stack.file.project.name, environment),
+    unit: scheduleUnit(stack.file.project.name, environment, stack.schemaPath),
   }));
   const scheduler = await schedulerOf(flags, ctx);
-  const removed = await removeSchedule(scheduler, stack.file.project.name, targets, stack.root, ctx.env);
+  const removed = await removeSchedule(
+    scheduler,
+    stack.file.project.name,
+    targets,
+    stack.root,
+    stack.schemaPath,
+    ctx.env,
+  );
   if (flags.json === true) printJson(ctx.stdout, { scheduler, removed });
   else
     printLine(
