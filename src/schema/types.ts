@@ -146,6 +146,7 @@ export type BackupTierDef =
       endpoint?: string;
       region?: string;
       forcePathStyle?: boolean;
+      timeoutSeconds?: number;
       credentials: { accessKeyId: string; secretAccessKey: string };
     };
 

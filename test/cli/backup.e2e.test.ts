@@ -1,8 +1,15 @@
 // Backups of real data services (issue 15): PostgreSQL and Redis built from Debian's packages, a
 // volume, and the encrypted config; written, destroyed, restored and read back.
 import { execa, type ResultPromise } from 'execa';
-import { CreateBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
+import { createServer, type AddressInfo, type Server } from 'node:net';
 import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,10 +35,15 @@ let s3Port: number;
 let s3Server: ResultPromise | undefined;
 
 let remoteFolder: string;
+let hungServer: Server | undefined;
+let hungPort: number;
 
 beforeAll(async () => {
   // A remote tier is any mounted folder: a temporary one stands in for an NFS mount.
   remoteFolder = await mkdtemp(join(tmpdir(), 'stackctl-nas-'));
+  hungServer = createServer(() => undefined); // accepts, reads, never answers
+  await new Promise<void>((resolve) => hungServer?.listen(0, '127.0.0.1', resolve));
+  hungPort = (hungServer.address() as AddressInfo).port;
   s3Port = await freePort();
   s3Server = execa('/usr/bin/python3', ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(s3Port)], {
     reject: false,
@@ -70,6 +82,7 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(async () => {
   s3Server?.kill();
+  hungServer?.close();
   await rm(remoteFolder, { recursive: true, force: true });
   await stack.remove();
 });
@@ -380,7 +393,67 @@ describe('the S3 tier', () => {
     const restored = await cli(['restore', stack.env, '--from', made.id, '--yes']);
     expect(restored.exitCode, restored.stderr).toBe(0);
     expect((await stack.sql('select count(*) from big')).stdout).toBe('400000');
+    // The SDK's notice about the Node versions of its 2027 releases is not printed on every run.
+    expect(restored.stderr).not.toContain('NodeVersionSupportWarning');
+
+    // An upload cut short where no abort reached the server: retention lists it once it is old
+    // enough, and cleanup aborts it.
+    const orphan = await client.send(
+      new CreateMultipartUploadCommand({
+        Bucket: BUCKET,
+        Key: `team/stack/${stack.env}/orphan/postgres.full.dump`,
+      }),
+    );
+    const dayOn = new Date(Date.now() + 86_400_000).toISOString();
+    const test = JSON.parse(
+      (await cli(['retention', 'test', stack.env, '--now', dayOn, '--json'])).stdout,
+    ) as {
+      leftovers: { tier: string; location: string }[];
+    };
+    expect(test.leftovers).toContainEqual({
+      tier: 'cloud',
+      environment: stack.env,
+      location: `s3://${BUCKET}/team/stack/${stack.env}/orphan/postgres.full.dump?uploadId=${orphan.UploadId ?? ''}`,
+    });
+    const cleaned = await cli(['retention', 'cleanup', stack.env, '--now', dayOn, '--yes']);
+    expect(cleaned.exitCode, cleaned.stderr).toBe(0);
+    const uploads = await client.send(new ListMultipartUploadsCommand({ Bucket: BUCKET }));
+    expect((uploads.Uploads ?? []).map((upload) => upload.UploadId)).not.toContain(orphan.UploadId);
   }, 180_000);
+
+  it('a server that never answers fails the backup within its timeout, and frees the lock', async () => {
+    const schemaPath = join(stack.project.root, 'schemas', 'compose-schema.yaml');
+    const schema = await readFile(schemaPath, 'utf8');
+    // A server that accepts connections and never answers.
+    await writeFile(
+      schemaPath,
+      schema.replace(
+        '    cloud:\n',
+        [
+          '    hung:',
+          '      type: s3',
+          `      bucket: ${BUCKET}`,
+          `      endpoint: http://127.0.0.1:${hungPort}`,
+          '      timeoutSeconds: 2',
+          '      credentials: { accessKeyId: BACKUP_S3_ACCESS_KEY_ID, secretAccessKey: BACKUP_S3_SECRET_ACCESS_KEY }',
+          '    cloud:',
+          '',
+        ].join('\n'),
+      ),
+    );
+    try {
+      const started = Date.now();
+      const hung = await cli(['backup', stack.env, '--service', 'redis', '--tier', 'hung']);
+      expect(hung.exitCode, hung.stderr).toBe(1);
+      expect(hung.stderr).toMatch(/backup tier hung \(s3:\/\/stackctl-backups\): .* failed/);
+      expect(Date.now() - started).toBeLessThan(45_000);
+      // Nothing holds the environment: the next backup runs at once.
+      const next = await cli(['backup', stack.env, '--service', 'redis', '--tier', 'local', '--json']);
+      expect(next.exitCode, next.stderr).toBe(0);
+    } finally {
+      await writeFile(schemaPath, schema);
+    }
+  }, 120_000);
 });
 
 describe('on a real terminal', () => {

@@ -165,10 +165,10 @@ function describe(
   };
 }
 
-async function leftoversOf(tiers: readonly TierStore[], envName: string | undefined) {
+async function leftoversOf(tiers: readonly TierStore[], envName: string | undefined, now: Date) {
   const out: { tier: TierStore; leftover: Leftover }[] = [];
   for (const tier of tiers)
-    for (const leftover of await tier.leftovers())
+    for (const leftover of await tier.leftovers(now))
       if (envName === undefined || leftover.environment === envName) out.push({ tier, leftover });
   return out;
 }
@@ -196,7 +196,7 @@ export async function retentionTestAction(
   const stack = await loadStack(flags.schema, ctx, { orRecorded: true });
   if (envName !== undefined) requireEnvironment(stack.file, envName);
   const { environments, tiers } = await evaluate(stack, envName, parseNow(flags.now), ctx, true);
-  const report = describe(environments, await leftoversOf(tiers, envName));
+  const report = describe(environments, await leftoversOf(tiers, envName, parseNow(flags.now)));
   if (flags.json === true) {
     printJson(ctx.stdout, { ...report, removed: false });
     return;
@@ -225,7 +225,7 @@ export async function retentionCleanupAction(
     for (const name of envName === undefined ? Object.keys(stack.file.environments) : [envName])
       locks.push(await acquireLock(stack.root, name, 'retention cleanup'));
     const { environments, tiers } = await evaluate(stack, envName, now, ctx, true);
-    const leftovers = await leftoversOf(tiers, envName);
+    const leftovers = await leftoversOf(tiers, envName, now);
     const report = describe(environments, leftovers);
     const expired = environments.flatMap(({ decisions }) => decisions.filter((decision) => decision.expired));
     const files = environments.flatMap(({ logs }) => logs);

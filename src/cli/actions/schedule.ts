@@ -70,7 +70,9 @@ export async function scheduleShowAction(
       printLine(ctx.stdout, `# ${unitFolder(ctx.env)}/${job.unit}.service`);
       ctx.stdout.write(units.service);
     } else {
-      ctx.stdout.write(withCrontabEntry('', stack.file.project.name, job.environment, job, stack.root, stack.schemaPath));
+      ctx.stdout.write(
+        withCrontabEntry('', stack.file.project.name, job.environment, job, stack.root, stack.schemaPath),
+      );
     }
   }
 }

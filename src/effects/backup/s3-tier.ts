@@ -2,8 +2,10 @@
 // uploaded as they are produced (multipart for large ones), the manifest last; a set without a
 // manifest is not a backup, and one whose writer is gone is a leftover that cleanup removes.
 import {
+  AbortMultipartUploadCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
+  ListMultipartUploadsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
@@ -43,11 +45,19 @@ export class S3Tier implements TierStore {
     def: S3Def,
     credentials: TierCredentials,
   ) {
+    const timeoutMs = (def.timeoutSeconds ?? 60) * 1000;
     const config: S3ClientConfig = {
       region: def.region ?? 'us-east-1',
       credentials,
       forcePathStyle: def.forcePathStyle ?? true,
       ...(def.endpoint === undefined ? {} : { endpoint: def.endpoint }),
+      // A server that accepts and never answers must not hold the backup (and its lock) forever.
+      requestHandler: {
+        connectionTimeout: Math.min(timeoutMs, 10_000),
+        requestTimeout: timeoutMs,
+        throwOnRequestTimeout: true,
+      },
+      maxAttempts: 2,
     };
     this.client = new S3Client(config);
     this.bucket = def.bucket;
@@ -73,7 +83,13 @@ export class S3Tier implements TierStore {
           leavePartsOnError: false,
         });
         written.push(setKey(file));
-        await this.wrap(`uploading ${file}`, Promise.all([pipeline(source, meter, body), upload.done()]));
+        try {
+          await this.wrap(`uploading ${file}`, Promise.all([pipeline(source, meter, body), upload.done()]));
+        } catch (error) {
+          // The multipart upload is aborted (its parts deleted), not left behind in the bucket.
+          await upload.abort().catch(() => undefined);
+          throw error;
+        }
         return meter.result();
       },
       commit: async (manifest) => {
@@ -131,7 +147,7 @@ export class S3Tier implements TierStore {
     return `s3://${this.bucket}/${this.key(manifest.environment, manifest.id, file)}`;
   }
 
-  async leftovers(): Promise<Leftover[]> {
+  async leftovers(now: Date): Promise<Leftover[]> {
     const sets = new Map<string, { environment: string; newest: number; manifest: boolean }>();
     for (const object of await this.objects(this.key(''))) {
       const parts = posix.relative(this.prefix || '.', object.key).split('/');
@@ -143,18 +159,66 @@ export class S3Tier implements TierStore {
       if (parts[2] === MANIFEST_FILE) entry.manifest = true;
       sets.set(setPrefix, entry);
     }
-    const cutoff = Date.now() - LEFTOVER_AGE_MS;
-    return [...sets]
-      .filter(([, entry]) => !entry.manifest && entry.newest < cutoff)
-      .map(([location, entry]) => ({
-        environment: entry.environment,
-        location: `s3://${this.bucket}/${location}`,
-      }));
+    const cutoff = now.getTime() - LEFTOVER_AGE_MS;
+    const unfinished = (await this.multipartUploads()).filter((upload) => upload.initiated < cutoff);
+    return [
+      ...[...sets]
+        .filter(([, entry]) => !entry.manifest && entry.newest < cutoff)
+        .map(([location, entry]) => ({
+          environment: entry.environment,
+          location: `s3://${this.bucket}/${location}`,
+        })),
+      // Parts of an upload cut short where no abort reached the server: they cost storage, unseen.
+      ...unfinished.map((upload) => ({
+        environment: posix.relative(this.prefix || '.', upload.key).split('/')[0] ?? '',
+        location: `s3://${this.bucket}/${upload.key}?uploadId=${upload.uploadId}`,
+      })),
+    ];
   }
 
   async removeLeftover(leftover: Leftover): Promise<void> {
-    const setPrefix = leftover.location.replace(`s3://${this.bucket}/`, '');
-    await this.deleteKeys((await this.objects(setPrefix)).map((object) => object.key));
+    const [location = '', uploadId] = leftover.location.split('?uploadId=');
+    const key = location.replace(`s3://${this.bucket}/`, '');
+    if (uploadId !== undefined) {
+      await this.wrap(
+        'aborting an unfinished upload',
+        this.client.send(
+          new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }),
+        ),
+      );
+      return;
+    }
+    await this.deleteKeys((await this.objects(key)).map((object) => object.key));
+  }
+
+  private async multipartUploads(): Promise<{ key: string; uploadId: string; initiated: number }[]> {
+    const out: { key: string; uploadId: string; initiated: number }[] = [];
+    let keyMarker: string | undefined;
+    let uploadIdMarker: string | undefined;
+    do {
+      const page = await this.wrap(
+        'listing unfinished uploads',
+        this.client.send(
+          new ListMultipartUploadsCommand({
+            Bucket: this.bucket,
+            Prefix: this.prefix === '' ? '' : `${this.prefix}/`,
+            ...(keyMarker === undefined ? {} : { KeyMarker: keyMarker }),
+            ...(uploadIdMarker === undefined ? {} : { UploadIdMarker: uploadIdMarker }),
+          }),
+        ),
+      );
+      for (const upload of page.Uploads ?? [])
+        if (upload.Key !== undefined && upload.UploadId !== undefined)
+          out.push({
+            key: upload.Key,
+            uploadId: upload.UploadId,
+            initiated: upload.Initiated?.getTime() ?? 0,
+          });
+      const more = page.IsTruncated === true;
+      keyMarker = more ? page.NextKeyMarker : undefined;
+      uploadIdMarker = more ? page.NextUploadIdMarker : undefined;
+    } while (keyMarker !== undefined);
+    return out;
   }
 
   private async objects(prefix: string): Promise<{ key: string; modified: number }[]> {

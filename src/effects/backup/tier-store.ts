@@ -53,7 +53,8 @@ export interface TierStore {
   remove(manifest: BackupManifest): Promise<void>;
   /** Where an artifact lies, for people: a path or an s3:// URL. */
   location(manifest: BackupManifest, file: string): string;
-  leftovers(): Promise<Leftover[]>;
+  /** What interrupted backups left, as of `now` (S3 uploads count once old enough). */
+  leftovers(now: Date): Promise<Leftover[]>;
   removeLeftover(leftover: Leftover): Promise<void>;
 }
 

@@ -25,6 +25,9 @@ export async function openTier(
   credentials: () => Promise<TierCredentials>,
 ): Promise<TierStore> {
   if (def.type === 's3') {
+    // The SDK warns on every run that its releases of 2027 will want Node 22; the ones this build
+    // ships support Node 20, which engines states: the warning is noise in every backup's output.
+    process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
     const { S3Tier } = await import('./s3-tier.js');
     return new S3Tier(name, def, await credentials());
   }
@@ -131,7 +134,11 @@ export class FolderTier implements TierStore {
     return join(this.folder, manifest.environment, manifest.id, file);
   }
 
-  async leftovers(): Promise<Leftover[]> {
+  leftovers(): Promise<Leftover[]> {
+    return this.partialSets();
+  }
+
+  private async partialSets(): Promise<Leftover[]> {
     const out: Leftover[] = [];
     for (const env of await names(this.folder)) {
       for (const entry of await names(join(this.folder, env))) {
