@@ -235,6 +235,30 @@ describe('export k8s', () => {
     expect(exported.files).not.toContain('overlays/staging/secret.yaml');
   });
 
+  it('refuses --out naming a file, and a namespace longer than Kubernetes allows (issue 32)', async () => {
+    await writeFile(join(project.root, 'not-a-folder'), 'x');
+    const file = await runCli(['export', 'k8s', 'staging', '--out', 'not-a-folder'], { cwd: project.root });
+    expect(file.exitCode).toBe(2);
+    expect(file.stderr).toContain('--out not-a-folder is a file; export k8s writes a folder');
+    const schemaPath = join(project.root, 'schemas', 'compose-schema.yaml');
+    const original = await readFile(schemaPath, 'utf8');
+    const longEnv = 'development-with-a-much-longer-name';
+    await writeFile(
+      schemaPath,
+      original.replace(/^ {2}name: (\S+)$/m, `  name: ${'n'.repeat(40)}`).replaceAll('development', longEnv),
+    );
+    try {
+      const long = await runCli(['export', 'k8s', longEnv, '--out', 'k8s-long'], { cwd: project.root });
+      expect(long.stderr).toContain(
+        `the namespace ${'n'.repeat(40)}-${longEnv} is 76 characters; Kubernetes allows 63`,
+      );
+      expect(long.exitCode).toBe(2);
+      await expect(stat(join(project.root, 'k8s-long'))).rejects.toThrow();
+    } finally {
+      await writeFile(schemaPath, original);
+    }
+  });
+
   it('refuses a store name Kubernetes would refuse, writing nothing', async () => {
     const result = await runCli(
       ['export', 'k8s', 'staging', '--out', 'k8s-bad', '--external-secrets', 'No_Such'],

@@ -75,6 +75,29 @@ describe('validate', () => {
     ]);
   });
 
+  it('refuses names Kubernetes would refuse and config-file targets with . or .. (issue 32)', async () => {
+    const trailing = minimal.replace('  name: mini\n', '  name: mini-\n');
+    expect((await check(trailing)).issues.map((issue) => issue.path)).toContain('project.name');
+    const long = minimal
+      .replace('  name: mini\n', `  name: ${'m'.repeat(40)}\n`)
+      .replace(/^ {2}development:$/m, `  ${'d'.repeat(30)}:`);
+    const warned = await check(long);
+    expect(warned.issues).toContainEqual(
+      expect.objectContaining({
+        severity: 'warning',
+        message: expect.stringContaining('too long for a Kubernetes namespace (63)') as string,
+      }),
+    );
+    const target = minimal.replace(
+      "    ports: ['${BIND_ADDRESS}:${API_PORT}:8000']\n",
+      "    ports: ['${BIND_ADDRESS}:${API_PORT}:8000']\n    configFiles: [{ generate: nginx, target: /etc/nginx/../shadow }]\n",
+    );
+    const messages = (await check(target)).issues.map((issue) => `${issue.path}: ${issue.message}`);
+    expect(messages).toContain(
+      'services.api.configFiles[0].target: target /etc/nginx/../shadow has a "." or ".." segment',
+    );
+  });
+
   it('accepts secretFiles only for an environment key that is one secret variable', async () => {
     const valid = minimal.replace(
       "    ports: ['${BIND_ADDRESS}:${POSTGRES_PORT}:5432']\n",

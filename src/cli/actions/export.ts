@@ -8,6 +8,7 @@ import { loadStack, requireEnvironment } from '../load-stack.js';
 
 export interface ExportSwarmFlags {
   out?: string;
+  force?: boolean;
   gpu?: GpuMode;
   schema?: string;
   json?: boolean;
@@ -24,6 +25,7 @@ export async function exportSwarmAction(
   const request: ExportRequest = {
     envName,
     out: flags.out ?? `${envName}.swarm.yml`,
+    ...(flags.force === true ? { force: true } : {}),
     ...(flags.gpu ? { gpu: flags.gpu } : {}),
   };
   const { path, swarm } = await exportSwarm(stack, request, lookUpEngine(ctx.env), ctx);

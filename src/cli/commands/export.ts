@@ -21,6 +21,7 @@ export function registerExport(program: Command, context: () => CommandContext):
     .description('write the stack file for `docker stack deploy` (no secret value in it); deploys nothing')
     .argument('<env>', 'environment name')
     .option('-o, --out <file>', 'where to write it (default: <env>.swarm.yml)')
+    .option('--force', 'replace a file at --out that stackctl did not write')
     .addOption(new Option('--gpu <mode>', 'GPU layout to export').choices(GPU_MODES))
     .option('-s, --schema <path>', 'stack file')
     .option('--json', 'print {"file", "secrets", "fromEnvironment", "notes"}')

@@ -25,6 +25,12 @@ export const checkConfigFiles: Rule = ({ file, environments, report }) => {
     }
     const names = new Map<string, number>();
     (service.configFiles ?? []).forEach((config, i) => {
+      if (config.target.split('/').some((segment) => segment === '.' || segment === '..'))
+        report({
+          path: ['services', name, 'configFiles', i, 'target'],
+          message: `target ${config.target} has a "." or ".." segment`,
+          hint: 'write the absolute path the file is mounted at, without . or ..',
+        });
       const base = posix.basename(config.target);
       const earlier = names.get(base);
       if (earlier !== undefined)

@@ -31,6 +31,15 @@ export const checkContainerPorts: Rule = ({ file, report }) => {
 export const checkEnvironments: Rule = ({ file, environments, report }) => {
   for (const [envName, env] of environments) {
     const envPath = ['environments', envName];
+    const project = `${file.project.name}-${envName}`;
+    if (project.length > 63)
+      report({
+        path: envPath,
+        at: 'key',
+        severity: 'warning',
+        message: `${project} (project-environment) is ${project.length} characters: too long for a Kubernetes namespace (63), so export k8s refuses it`,
+        hint: 'shorten project.name or the environment name',
+      });
     for (const [name, value] of Object.entries(env.variables ?? {})) {
       const def = file.variables[name];
       if (!def) {
