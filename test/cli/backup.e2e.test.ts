@@ -361,6 +361,28 @@ describe('the S3 tier', () => {
       input: 'x',
     });
     expect(again.exitCode).toBe(4);
+    // What set stored, get gives back (asked by name); a value that is not text, or is a file's worth, is refused.
+    const got = await cli(['secrets', 'get', stack.env, 'BACKUP_S3_ACCESS_KEY_ID']);
+    expect(got.exitCode, got.stderr).toBe(0);
+    expect(got.stdout).toBe('test-key-id');
+    for (const [input, message] of [
+      [Buffer.from([0x6b, 0x65, 0x79, 0xff, 0xfe]), 'is not UTF-8 text'],
+      [Buffer.alloc(2 * 1024 * 1024, 0x61), 'is longer than 65536 bytes'],
+    ] as const) {
+      const refused = await execa(
+        stackctlCommand(),
+        ['secrets', 'set', stack.env, 'BACKUP_S3_ACCESS_KEY_ID', '--replace'],
+        {
+          cwd: stack.project.root,
+          input,
+          reject: false,
+          env: { NO_COLOR: '1' },
+        },
+      );
+      expect(refused.exitCode).toBe(2);
+      expect(refused.stderr).toContain(message);
+    }
+    expect((await cli(['secrets', 'get', stack.env, 'BACKUP_S3_ACCESS_KEY_ID'])).stdout).toBe('test-key-id');
 
     // About 20 MB of dump: more than one 8 MiB part.
     expect(

@@ -360,9 +360,13 @@ export async function secretsGetAction(
 ): Promise<void> {
   const stack = await loadStack(flags.schema, ctx);
   requireEnvironment(stack.file, env);
-  const declared = Object.entries(stack.file.variables)
-    .filter(([, def]) => def.type === 'secret')
-    .map(([variable]) => variable);
+  // The secret variables, and the provided keys `secrets set` stores (S3 tier credentials).
+  const declared = [
+    ...Object.entries(stack.file.variables)
+      .filter(([, def]) => def.type === 'secret')
+      .map(([variable]) => variable),
+    ...providedSecretNames(stack.file),
+  ];
   if (!declared.includes(name)) {
     throw new StackctlError('E_USAGE', `"${name}" is not a secret variable of the schema`, {
       hint: didYouMean(name, declared, 'secret variables'),
@@ -377,6 +381,9 @@ export async function secretsGetAction(
   }
   ctx.stdout.write(`${entry.value}\n`);
 }
+
+/** The longest value `secrets set` takes: far above any key or password, far below a file. */
+const MAX_SECRET_BYTES = 64 * 1024;
 
 /** Names the schema says are provided by people, not generated: the keys of S3 backup tiers. */
 export function providedSecretNames(file: StackFile): string[] {
@@ -420,10 +427,29 @@ export async function secretsSetAction(
       hint: `printf %s "$VALUE" | stackctl secrets set ${env} ${name}   (or < a file)`,
     });
   const chunks: Buffer[] = [];
-  for await (const chunk of stdin) chunks.push(Buffer.from(chunk as Buffer));
-  const value = Buffer.concat(chunks)
-    .toString('utf8')
-    .replace(/\r?\n$/, '');
+  let size = 0;
+  for await (const chunk of stdin) {
+    size += (chunk as Buffer).length;
+    // Keys and passwords are short: a stream this long is the wrong input (a file, a device).
+    if (size > MAX_SECRET_BYTES)
+      throw new StackctlError(
+        'E_USAGE',
+        `the value of ${name} on stdin is longer than ${MAX_SECRET_BYTES} bytes`,
+        {
+          hint: 'pipe the value alone, e.g. printf %s "$VALUE"',
+        },
+      );
+    chunks.push(Buffer.from(chunk as Buffer));
+  }
+  const bytes = Buffer.concat(chunks);
+  let value: string;
+  try {
+    value = new TextDecoder('utf-8', { fatal: true }).decode(bytes).replace(/\r?\n$/, '');
+  } catch {
+    throw new StackctlError('E_USAGE', `the value of ${name} on stdin is not UTF-8 text`, {
+      hint: 'store the value as text (base64 it first if it is binary)',
+    });
+  }
   if (value === '' || escapeControlCharacters(value) !== value)
     throw new StackctlError('E_USAGE', `the value of ${name} on stdin is empty or has control characters`, {
       hint: 'pipe the value alone, e.g. printf %s "$VALUE"',
