@@ -55,12 +55,17 @@ export function renderGroupFile(file: StackFile, group: string, header: readonly
   }
   const content: Record<string, unknown> = { services };
   if (group === BASE_GROUP) {
-    content['networks'] = Object.fromEntries(
-      stackOrder(file).map((stack) => [
-        file.stacks[stack]?.network ?? stack,
-        { labels: { [LABELS.project]: file.project.name, [LABELS.stack]: stack } },
-      ]),
-    );
+    content['networks'] = {
+      ...Object.fromEntries(
+        stackOrder(file).map((stack) => [
+          file.stacks[stack]?.network ?? stack,
+          { labels: { [LABELS.project]: file.project.name, [LABELS.stack]: stack } },
+        ]),
+      ),
+      // Compose makes <project>_default only for a service on no network (one a user's overlay
+      // adds): labelled, it is this project's, and wipe takes it with the rest.
+      default: { labels: { [LABELS.project]: file.project.name } },
+    };
     content['volumes'] = Object.fromEntries(
       Object.entries(file.volumes).map(([name, def]) => [
         name,
@@ -158,12 +163,15 @@ export function renderEnvironmentOverride({ file, model, header }: EnvironmentOv
     {
       name: model.project,
       services,
-      networks: Object.fromEntries(
-        model.networks.map((network) => [
-          network.name,
-          { ipam: { config: [{ subnet: network.subnet }] }, labels: { [LABELS.environment]: model.name } },
-        ]),
-      ),
+      networks: {
+        ...Object.fromEntries(
+          model.networks.map((network) => [
+            network.name,
+            { ipam: { config: [{ subnet: network.subnet }] }, labels: { [LABELS.environment]: model.name } },
+          ]),
+        ),
+        default: { labels: { [LABELS.environment]: model.name } },
+      },
       volumes: Object.fromEntries(
         Object.keys(file.volumes).map((name) => {
           // An existing volume (an imported installation's data): used as it is, never created.

@@ -168,6 +168,53 @@ describe('stackctl wipe', () => {
     expect(again.stdout).toContain('Nothing to wipe in ok: already clean.');
   });
 
+  it("takes compose's <project>_default network too, made for a service of the user's overlay on no network", async () => {
+    await start();
+    const overlay = join(project.root, 'compose', 'local.override.yml');
+    const before = await readFile(overlay, 'utf8').catch(() => undefined);
+    await writeFile(
+      overlay,
+      `${before ?? 'services:\n'}  extra-tool:\n    image: ${IMAGE}\n    init: true\n    command: ['sleep', '3600']\n`,
+    );
+    try {
+      const generated = JSON.parse(
+        (await runCli(['generate', 'ok', '--json'], { cwd: project.root })).stdout,
+      ) as {
+        environments: { composeFiles: string[] }[];
+      };
+      const files = generated.environments[0]?.composeFiles ?? [];
+      await execa(
+        'docker',
+        [
+          'compose',
+          '--project-directory',
+          project.root,
+          '--env-file',
+          join(project.root, '.env.ok'),
+          ...files.flatMap((file) => ['-f', join(project.root, file)]),
+          'up',
+          '-d',
+          'extra-tool',
+        ],
+        { cwd: project.root },
+      );
+      const network = `${project.name}-ok_default`;
+      expect(await exists('network', network)).toBe(true);
+      // The overlay's own service is no stackctl service: wipe names it as what holds the network.
+      const blocked = await runCli(['wipe', 'ok', '--yes'], { cwd: project.root });
+      expect(blocked.exitCode).toBe(4);
+      expect(blocked.stderr).toContain(`docker rm -f ${project.name}-ok-extra-tool-1`);
+      await docker('rm', '-f', `${project.name}-ok-extra-tool-1`);
+      const result = await runCli(['wipe', 'ok', '--yes', '--json'], { cwd: project.root });
+      expect(result.exitCode, result.stderr).toBe(0);
+      expect(await exists('network', network)).toBe(false);
+      await decoysIntact();
+    } finally {
+      if (before === undefined) await rm(overlay, { force: true });
+      else await writeFile(overlay, before);
+    }
+  });
+
   it("--secrets removes the environment's secrets and env files after a 0600 backup", async () => {
     await start();
     const before = await readFile(join(project.root, 'secrets', '.env.ok.json'), 'utf8');
