@@ -1,4 +1,5 @@
 import nunjucks from 'nunjucks';
+import { checkTemplate } from './template-guard.js';
 import { StackctlError } from '../errors.js';
 import type { EnvironmentModel } from '../model/environment.js';
 import type { StackFile } from '../schema/types.js';
@@ -74,6 +75,7 @@ export function renderEnvFile({ file, model, secrets, header, templates }: EnvFi
     return `# ${commentText(`${def.description}${secret}`)}\n${dotenvLine(name, valueOf(name))}`;
   };
 
+  for (const [name, source] of templates) checkTemplate(name, source);
   const env = new nunjucks.Environment(new MemoryLoader(templates), {
     autoescape: false,
     throwOnUndefined: true,

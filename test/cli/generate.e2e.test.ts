@@ -341,6 +341,33 @@ describe('stackctl generate --all', () => {
       const bad = await runCli(['generate', 'testing'], { cwd: project.root });
       expect(bad.exitCode).toBe(2);
       expect(bad.stderr).toContain('unknown variable "NO_SUCH_VAR"');
+      // nunjucks has no sandbox: a template that reaches for code is refused before anything renders.
+      const marker = join(project.root, 'template-ran-code');
+      for (const [expression, what] of [
+        [
+          `range.constructor("return process.mainModule.require('fs').writeFileSync('${marker}', 'x')")()`,
+          'a call',
+        ],
+        ['variable.constructor', 'a lookup'],
+        ['cycler("a")', 'a call'],
+        ['environment.name | safe', 'the filter "safe"'],
+      ] as const) {
+        await writeFile(
+          join(templates, 'master.env.j2'),
+          `{{ header }}\n\n{{ ${expression} }}\n{{ remaining() }}\n`,
+        );
+        const refused = await runCli(['generate', 'testing'], { cwd: project.root });
+        expect(refused.exitCode, expression).toBe(2);
+        expect(refused.stderr).toContain(`env-templates/master.env.j2:3 uses ${what}`);
+      }
+      await expect(readFile(marker)).rejects.toThrow();
+      // What env files need still renders, conditions included.
+      await writeFile(
+        join(templates, 'master.env.j2'),
+        '{{ header }}\n{% if environment.name == "testing" %}# for tests\n{% endif %}{{ variable("LOG_LEVEL") }}\n{{ remaining() }}\n',
+      );
+      expect((await runCli(['generate', 'testing'], { cwd: project.root })).exitCode).toBe(0);
+      expect(await readFile(join(project.root, '.env.testing'), 'utf8')).toContain('# for tests\n');
     } finally {
       await (await import('node:fs/promises')).rm(templates, { recursive: true, force: true });
       await runCli(['generate', 'testing'], { cwd: project.root });
