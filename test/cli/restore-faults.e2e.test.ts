@@ -3,7 +3,8 @@
 // a closed terminal) while the service is being stopped. Real engine, real volumes, real
 // PostgreSQL beside them.
 import { execa } from 'execa';
-import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, stackctlCommand } from '../helpers/cli.js';
@@ -318,4 +319,38 @@ describe('a config restore after a rotation', () => {
     const again = await stack.start();
     expect(again.exitCode, again.stderr).toBe(0);
   }, 240_000);
+});
+
+describe('a backup tier that fills up', () => {
+  it('fails with one line saying the disk is full, keeps nothing, and the service runs', async () => {
+    const mountPoint = await mkdtemp(join(tmpdir(), 'stackctl-full-tier-'));
+    await execa('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mountPoint]);
+    const schema = await readFile(schemaPath(), 'utf8');
+    try {
+      await writeFile(
+        schemaPath(),
+        schema.replace(
+          '    local: { type: local, path: backups }\n',
+          `    local: { type: local, path: backups }\n    tiny: { type: remote, path: ${mountPoint} }\n`,
+        ),
+      );
+      expect(
+        (await inQdrant('dd if=/dev/urandom of=/qdrant/storage/filler bs=1M count=3 2>/dev/null')).exitCode,
+      ).toBe(0);
+      const full = await cli(['backup', stack.env, '--service', 'qdrant', '--tier', 'tiny']);
+      expect(full.exitCode).toBe(1);
+      expect(full.stderr).toMatch(
+        /backup tier tiny: writing qdrant\.qdrant_data\.tar into .* failed: the disk is full \(ENOSPC\)/,
+      );
+      expect(full.stderr).not.toContain('unexpected');
+      expect(await readdir(join(mountPoint, stack.env))).toEqual([]);
+      const state = await execa('docker', ['inspect', '-f', '{{.State.Status}}', stack.container('qdrant')]);
+      expect(state.stdout).toBe('running');
+    } finally {
+      await writeFile(schemaPath(), schema);
+      await inQdrant('rm -f /qdrant/storage/filler');
+      await execa('umount', [mountPoint], { reject: false });
+      await rm(mountPoint, { recursive: true, force: true });
+    }
+  }, 120_000);
 });

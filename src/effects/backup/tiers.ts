@@ -71,21 +71,54 @@ export class FolderTier implements TierStore {
       write: async (file, source, onBytes) => {
         const meter = measuring(onBytes);
         const path = join(partial, file);
-        await pipeline(source, meter, createWriteStream(path, { flags: 'wx', mode: 0o600 }));
-        const handle = await open(path, 'r');
-        await handle.sync().finally(() => handle.close());
+        await this.writing(file, async () => {
+          await pipeline(source, meter, createWriteStream(path, { flags: 'wx', mode: 0o600 }));
+          const handle = await open(path, 'r');
+          await handle.sync().finally(() => handle.close());
+        });
         return meter.result();
       },
       commit: async (manifest) => {
-        await writeFileAtomic(join(partial, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`, {
-          mode: 0o600,
+        await this.writing(MANIFEST_FILE, async () => {
+          await writeFileAtomic(join(partial, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`, {
+            mode: 0o600,
+          });
+          await rename(partial, final);
         });
-        await rename(partial, final);
       },
       abort: async () => {
         await rm(partial, { recursive: true, force: true });
       },
     };
+  }
+
+  /** A write into the tier; the file system's refusal (full, read-only, gone) as one line. */
+  private async writing(file: string, write: () => Promise<void>): Promise<void> {
+    try {
+      await write();
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === undefined || error instanceof StackctlError) throw error;
+      const reason =
+        code === 'ENOSPC' || code === 'EDQUOT'
+          ? 'the disk is full'
+          : code === 'EROFS'
+            ? 'the file system is read-only'
+            : code === 'EACCES' || code === 'EPERM'
+              ? 'permission denied'
+              : (error as Error).message;
+      throw new StackctlError(
+        'E_RUNTIME',
+        `backup tier ${this.name}: writing ${file} into ${this.folder} failed: ${reason} (${code})`,
+        {
+          hint:
+            code === 'ENOSPC' || code === 'EDQUOT'
+              ? `free space there (stackctl retention cleanup removes expired sets), or back up to another tier with --tier`
+              : 'check the folder, its mount and its permissions',
+          cause: error,
+        },
+      );
+    }
   }
 
   async list(environment?: string): Promise<BackupManifest[]> {
