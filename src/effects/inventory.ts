@@ -1,5 +1,6 @@
 import { LABELS } from '../labels.js';
 import type Docker from 'dockerode';
+import { StackctlError } from '../errors.js';
 import { dockerStatusCode } from './docker.js';
 import type { Inventory, SwarmObject } from '../model/inventory.js';
 
@@ -104,8 +105,28 @@ async function swarmObjects(docker: Docker, label: string): Promise<SwarmObject[
  * swarm secrets and configs no service uses any more.
  */
 export async function removePlanned(docker: Docker, plan: Removal, signal?: AbortSignal): Promise<void> {
+  const removed: string[] = [];
+  const refused: { what: string; reason: string }[] = [];
+  // Every removal is tried; what Docker refuses (a container outside the project took a volume or
+  // a network between the check and now) is collected, and the wipe says exactly what is left.
+  const attempt = async (what: string, remove: () => Promise<unknown>): Promise<void> => {
+    try {
+      await remove();
+      removed.push(what);
+    } catch (error) {
+      if (dockerStatusCode(error) === 404) return;
+      const message = ((error as { json?: { message?: string } }).json?.message ?? (error as Error).message)
+        .split('\n')[0]
+        ?.trim();
+      refused.push({ what, reason: message ?? 'refused' });
+    }
+  };
   const services = plan.swarm.filter((item) => item.kind === 'service');
-  await Promise.all(services.map((service) => docker.getService(service.id).remove().catch(ignoreMissing)));
+  await Promise.all(
+    services.map((service) =>
+      attempt(`service ${service.name}`, () => docker.getService(service.id).remove()),
+    ),
+  );
   if (services.length > 0)
     await tasksGone(
       docker,
@@ -115,17 +136,32 @@ export async function removePlanned(docker: Docker, plan: Removal, signal?: Abor
   signal?.throwIfAborted();
   await Promise.all(
     plan.containers.map((c) =>
-      docker.getContainer(c.id).remove({ force: true, v: false }).catch(ignoreMissing),
+      attempt(`container ${c.name}`, () => docker.getContainer(c.id).remove({ force: true, v: false })),
     ),
   );
   signal?.throwIfAborted();
-  await Promise.all(plan.volumes.map((v) => docker.getVolume(v.name).remove().catch(ignoreMissing)));
+  await Promise.all(
+    plan.volumes.map((v) => attempt(`volume ${v.name}`, () => docker.getVolume(v.name).remove())),
+  );
   signal?.throwIfAborted();
-  await Promise.all(plan.networks.map((n) => docker.getNetwork(n.id).remove().catch(ignoreMissing)));
+  await Promise.all(
+    plan.networks.map((n) => attempt(`network ${n.name}`, () => docker.getNetwork(n.id).remove())),
+  );
   for (const item of plan.swarm) {
-    if (item.kind === 'secret') await docker.getSecret(item.id).remove().catch(ignoreMissing);
-    if (item.kind === 'config') await docker.getConfig(item.id).remove().catch(ignoreMissing);
+    if (item.kind === 'secret')
+      await attempt(`secret ${item.name}`, () => docker.getSecret(item.id).remove());
+    if (item.kind === 'config')
+      await attempt(`config ${item.name}`, () => docker.getConfig(item.id).remove());
   }
+  const [first, ...more] = refused;
+  if (first)
+    throw new StackctlError(
+      'E_RUNTIME',
+      `wipe removed ${removed.length} of ${removed.length + refused.length} items; Docker refused ${first.what} (${first.reason})${more.length > 0 ? ` and ${more.map((item) => item.what).join(', ')}` : ''}`,
+      {
+        hint: 'something outside this project started using it during the wipe (docker ps -a shows what); remove that, then wipe again',
+      },
+    );
 }
 
 async function tasksGone(docker: Docker, serviceIds: readonly string[], signal?: AbortSignal): Promise<void> {
@@ -143,7 +179,3 @@ async function tasksGone(docker: Docker, serviceIds: readonly string[], signal?:
   }
 }
 
-function ignoreMissing(error: unknown): void {
-  if (dockerStatusCode(error) === 404) return;
-  throw error;
-}

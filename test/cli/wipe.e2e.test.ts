@@ -455,3 +455,44 @@ describe('stackctl reset and start first-run', () => {
     await decoysIntact();
   });
 });
+
+describe('a removal Docker refuses part-way', () => {
+  it('is reported as what was removed and what was not, never as an unexpected failure', async () => {
+    const { removePlanned } = await import('../../src/effects/inventory.js');
+    const { dockerClient } = await import('../../src/effects/docker.js');
+    const name = `stackctl-race-${process.pid}`;
+    await docker('volume', 'create', '--label', `io.stackctl.test-decoy=${name}`, `${name}-held`);
+    await docker('volume', 'create', '--label', `io.stackctl.test-decoy=${name}`, `${name}-free`);
+    // Taken by a container outside the project after the wipe looked.
+    await docker(
+      'run',
+      '-d',
+      '--init',
+      '--name',
+      `${name}-outsider`,
+      '-v',
+      `${name}-held:/d`,
+      IMAGE,
+      'sleep',
+      '600',
+    );
+    try {
+      const volume = (volumeName: string) => ({ name: volumeName, labels: {}, sizeBytes: undefined });
+      await expect(
+        removePlanned(dockerClient(process.env), {
+          containers: [],
+          volumes: [volume(`${name}-held`), volume(`${name}-free`)],
+          networks: [],
+          swarm: [],
+        }),
+      ).rejects.toThrow(
+        new RegExp(`^wipe removed 1 of 2 items; Docker refused volume ${name}-held \\(.*in use.*\\)$`),
+      );
+      expect(await exists('volume', `${name}-held`)).toBe(true);
+      expect(await exists('volume', `${name}-free`)).toBe(false);
+    } finally {
+      await execa('docker', ['rm', '-f', `${name}-outsider`], { reject: false });
+      await execa('docker', ['volume', 'rm', '-f', `${name}-held`, `${name}-free`], { reject: false });
+    }
+  });
+});
