@@ -178,4 +178,3 @@ async function tasksGone(docker: Docker, serviceIds: readonly string[], signal?:
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }
-

@@ -359,7 +359,7 @@ async function planImport(request: ImportRequest): Promise<{
       message: `${envsWithData.join(', ')} keep mounting the original volumes: ${Object.entries(kept)
         .map(
           ([volume, name]) =>
-            `${volume} → ${name}${found?.has(volume) ? '' : ' (assumed: not found on this engine)'}`,
+            `${volume} → ${name}${found === undefined ? ' (assumed: no engine answered)' : found.has(volume) ? '' : ' (assumed: not found on this engine)'}`,
         )
         .join(', ')}`,
       action:

@@ -214,6 +214,36 @@ describe('stackctl import', () => {
     expect((await stat(join(out, replaced.keptIn))).mode & 0o777).toBe(0o700);
   }, 60_000);
 
+  it('says no engine answered, not that the volumes are missing, when Docker cannot be reached', async () => {
+    const from = await originalProject('compose-schema.4edc0d7.yaml');
+    const out = await outFolder();
+    const result = await runCli(['import', '--from', from, '--out', out, '--json'], {
+      env: { DOCKER_HOST: `unix://${join(out, 'no-such.sock')}` },
+    });
+    expect(result.exitCode, result.stderr).toBe(0);
+    const report = JSON.parse(result.stdout) as ImportJson;
+    const messages = report.report.map((entry) => entry.message).join('\n');
+    expect(messages).toContain('no Docker engine answered');
+    expect(messages).toContain('(assumed: no engine answered)');
+    expect(messages).not.toContain('not found on this engine');
+  }, 60_000);
+
+  it('refuses a schema that expands into a billion aliases with one line, writing nothing', async () => {
+    const laughs = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
+    for (let level = 1; level < 9; level++) {
+      const previous = String.fromCharCode(96 + level);
+      const name = String.fromCharCode(97 + level);
+      laughs.push(`${name}: &${name} [${Array(9).fill(`*${previous}`).join(',')}]`);
+    }
+    const from = await originalProject('compose-schema.4edc0d7.yaml', () => `${laughs.join('\n')}\n`);
+    const out = await outFolder();
+    const result = await runCli(['import', '--from', from, '--out', out]);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain('schemas/compose-schema.yaml expands too many YAML aliases');
+    expect(result.stderr).not.toContain('unexpected');
+    expect(await readdir(out)).toEqual([]);
+  }, 60_000);
+
   it('never writes over the original project itself without --force', async () => {
     const from = await originalProject('compose-schema.4edc0d7.yaml');
     const before = await readFile(join(from, 'schemas', 'compose-schema.yaml'), 'utf8');
