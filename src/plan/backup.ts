@@ -14,6 +14,19 @@ export const CONFIG_SERVICE = 'config';
 
 /** Volume kinds whose content can be rebuilt, so they are not backed up. */
 const REBUILDABLE_KINDS = new Set(['cache']);
+/** Model weights: many GB that can be downloaded again; backed up only when asked (--include-models). */
+const DOWNLOADABLE_KINDS = new Set(['models']);
+
+/** What a backup leaves out by default. */
+export interface BackupScope {
+  /** Back up volumes of kind models too. */
+  readonly includeModels?: boolean;
+}
+
+const skipped = (file: StackFile, volume: string, scope: BackupScope): boolean => {
+  const kind = file.volumes[volume]?.data ?? '';
+  return REBUILDABLE_KINDS.has(kind) || (DOWNLOADABLE_KINDS.has(kind) && scope.includeModels !== true);
+};
 
 export interface VolumeMount {
   /** The volume's key in the schema (compose prefixes it with the project). */
@@ -55,6 +68,7 @@ export interface BackupRequest {
   /** Named by the user: a service that cannot be backed up as asked is an error, not skipped. */
   readonly explicit?: boolean;
   readonly type: ArtifactType | undefined;
+  readonly includeModels?: boolean;
 }
 
 const METHOD_TYPES = {
@@ -78,19 +92,22 @@ export function namedVolumeMounts(file: StackFile, service: ResolvedService): Vo
 export function backupMethod(
   file: StackFile,
   service: ResolvedService,
+  scope: BackupScope = {},
 ): 'postgres' | 'redis' | 'volume' | 'none' {
   const declared = service.definition.backup?.method;
   if (declared !== undefined) return declared;
-  const holdsData = namedVolumeMounts(file, service).some(
-    (mount) => !REBUILDABLE_KINDS.has(file.volumes[mount.volume]?.data ?? ''),
-  );
+  const holdsData = namedVolumeMounts(file, service).some((mount) => !skipped(file, mount.volume, scope));
   return holdsData ? 'volume' : 'none';
 }
 
 /** The services of an environment that hold data worth backing up, in the environment's order. */
-export function servicesWithData(file: StackFile, model: EnvironmentModel): ResolvedService[] {
+export function servicesWithData(
+  file: StackFile,
+  model: EnvironmentModel,
+  scope: BackupScope = {},
+): ResolvedService[] {
   return model.services.filter(
-    (service) => service.kind === 'service' && backupMethod(file, service) !== 'none',
+    (service) => service.kind === 'service' && backupMethod(file, service, scope) !== 'none',
   );
 }
 
@@ -106,7 +123,8 @@ export function postgresLogin(
 
 /** The artifacts of one backup set. Throws a usage error for a service or type that cannot be backed up. */
 export function planBackup(file: StackFile, model: EnvironmentModel, request: BackupRequest): BackupStep[] {
-  const candidates = servicesWithData(file, model);
+  const scope: BackupScope = { includeModels: request.includeModels === true };
+  const candidates = servicesWithData(file, model, scope);
   const known = new Set(model.services.map((service) => service.name));
   const explicit = request.explicit !== false;
   for (const name of explicit ? request.services : []) {
@@ -117,7 +135,9 @@ export function planBackup(file: StackFile, model: EnvironmentModel, request: Ba
       });
     if (!candidates.some((service) => service.name === name))
       throw new StackctlError('E_USAGE', `${name} holds no data to back up in ${model.name}`, {
-        hint: `declare services.${name}.backup in the schema, or back up one of: ${candidates.map((s) => s.name).join(', ')}`,
+        hint: servicesWithData(file, model, { includeModels: true }).some((service) => service.name === name)
+          ? `its volumes hold model weights, which can be downloaded again: pass --include-models to back them up`
+          : `declare services.${name}.backup in the schema, or back up one of: ${candidates.map((s) => s.name).join(', ')}`,
       });
   }
   const chosen =
@@ -126,7 +146,7 @@ export function planBackup(file: StackFile, model: EnvironmentModel, request: Ba
       : candidates;
   const steps: BackupStep[] = [];
   for (const service of chosen) {
-    const method = backupMethod(file, service);
+    const method = backupMethod(file, service, scope);
     if (method === 'none') continue;
     const types: readonly ArtifactType[] = METHOD_TYPES[method];
     const type = request.type ?? types[0];
@@ -156,7 +176,7 @@ export function planBackup(file: StackFile, model: EnvironmentModel, request: Ba
       });
     } else if (method === 'volume') {
       for (const mount of namedVolumeMounts(file, service)) {
-        if (REBUILDABLE_KINDS.has(file.volumes[mount.volume]?.data ?? '')) continue;
+        if (skipped(file, mount.volume, scope)) continue;
         steps.push({
           service: service.name,
           method,

@@ -64,7 +64,8 @@ export interface StackDef {
   dependsOn?: string[];
 }
 
-export type DataKind = 'db' | 'cache' | 'models' | 'logs' | 'test-results' | 'app';
+export type DataKind =
+  'db' | 'cache' | 'models' | 'logs' | 'test-results' | 'app' | 'metrics' | 'index' | 'queue';
 
 export interface VolumeDef {
   description?: string;

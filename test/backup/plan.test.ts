@@ -19,14 +19,13 @@ const file = (await validateStackText(readFileSync(SHIPPED_SCHEMA, 'utf8'), { fi
 const development = resolveEnvironment(file, 'development');
 
 describe('planBackup', () => {
-  it('backs up every service with data by its method, caches not at all, and the config last', () => {
+  it('backs up every service with data by its method, caches and model weights not at all, and the config last', () => {
     const steps = planBackup(file, development, { services: [], type: undefined });
     expect(steps.map((step) => `${step.service}:${step.type}:${step.file}`)).toEqual([
       'postgres:full:postgres.full.dump',
       'redis:rdb:redis.rdb',
       'qdrant:volume:qdrant.qdrant_data.tar',
       'minio:volume:minio.minio_data.tar',
-      'vllm:volume:vllm.vllm_cache.tar',
       'openwebui:volume:openwebui.openwebui_data.tar',
       'n8n:volume:n8n.n8n_data.tar',
       'config:config:config.enc',
@@ -34,6 +33,19 @@ describe('planBackup', () => {
     const postgres = steps[0];
     expect(postgres).toMatchObject({ method: 'postgres', database: 'multimodal', user: 'multimodal' });
     expect(steps[1]).toMatchObject({ method: 'redis', passwordVariable: 'REDIS_PASSWORD' });
+  });
+
+  it('backs up the vLLM model cache only with --include-models, and says so when vllm is named without it', () => {
+    const withModels = planBackup(file, development, { services: [], type: undefined, includeModels: true });
+    expect(withModels.map((step) => step.file)).toContain('vllm.vllm_cache.tar');
+    expect(() => planBackup(file, development, { services: ['vllm'], type: undefined })).toThrow(
+      'vllm holds no data to back up in development',
+    );
+    try {
+      planBackup(file, development, { services: ['vllm'], type: undefined });
+    } catch (error) {
+      expect((error as { hint?: string }).hint).toContain('--include-models');
+    }
   });
 
   it('takes a type for the services that have it, and refuses one a named service does not', () => {

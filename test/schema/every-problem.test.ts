@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { validateStackText } from '../../src/schema/validate.js';
-import { SCHEMA_FIXTURES } from '../helpers/paths.js';
+import { SCHEMA_FIXTURES, SHIPPED_SCHEMA } from '../helpers/paths.js';
 
 const minimal = readFileSync(join(SCHEMA_FIXTURES, 'minimal.yaml'), 'utf8');
 const check = (text: string) => validateStackText(text, { fileName: 'schema.yaml' });
@@ -95,6 +95,24 @@ describe('validate', () => {
     const messages = (await check(target)).issues.map((issue) => `${issue.path}: ${issue.message}`);
     expect(messages).toContain(
       'services.api.configFiles[0].target: target /etc/nginx/../shadow has a "." or ".." segment',
+    );
+  });
+
+  it('refuses a live store kept in a logs volume where retention would expire files (issue 25)', async () => {
+    const shipped = readFileSync(SHIPPED_SCHEMA, 'utf8');
+    expect((await check(shipped)).issues.filter((issue) => issue.severity === 'error')).toEqual([]);
+    // Marked as plain logs, with a policy covering an environment that runs it.
+    const asLogs = shipped
+      .replace('prometheus_data: { data: metrics,', 'prometheus_data: { data: logs,')
+      .replace(
+        '    testing: { days: 3, logsDays: 3 }\n',
+        '    testing: { days: 3, logsDays: 3 }\n    monitoring: { days: 7 }\n',
+      );
+    const messages = (await check(asLogs)).issues.map((issue) => `${issue.path}: ${issue.message}`);
+    expect(messages).toContainEqual(
+      expect.stringMatching(
+        /^volumes\.prometheus_data\.data: prometheus_data is data: logs, but prometheus keeps Prometheus' TSDB there .*retention would delete files inside a live store$/,
+      ),
     );
   });
 

@@ -38,6 +38,7 @@ import { loadStack, requireEnvironment, type LoadedStack } from '../load-stack.j
 
 export interface BackupFlags {
   service: string[];
+  includeModels?: boolean;
   type?: string;
   tier?: string;
   json?: boolean;
@@ -88,7 +89,9 @@ export async function backupAction(envName: string, flags: BackupFlags, ctx: Com
   let services = flags.service;
   if (services.length === 0) {
     services = [CONFIG_SERVICE];
-    for (const service of servicesWithData(stack.file, model)) {
+    for (const service of servicesWithData(stack.file, model, {
+      includeModels: flags.includeModels === true,
+    })) {
       if ((await projectContainers(docker, model.project, service.name)).length > 0)
         services.push(service.name);
       else if (flags.json !== true)
@@ -102,6 +105,7 @@ export async function backupAction(envName: string, flags: BackupFlags, ctx: Com
     services,
     explicit: flags.service.length > 0,
     type: flags.type as ArtifactType | undefined,
+    includeModels: flags.includeModels === true,
   });
   const tierName = chooseTier(backup, envName, flags.tier);
   const store = await readSecretStore(stack.root, envName);

@@ -15,7 +15,17 @@ import { confirm } from '../../ui/confirm.js';
 import { printJson, printLine, type CommandContext } from '../context.js';
 import { loadStack, requireEnvironment, type LoadedStack } from '../load-stack.js';
 
-export const DATA_KINDS: readonly DataKind[] = ['db', 'cache', 'models', 'logs', 'test-results', 'app'];
+export const DATA_KINDS: readonly DataKind[] = [
+  'db',
+  'cache',
+  'models',
+  'logs',
+  'test-results',
+  'app',
+  'metrics',
+  'index',
+  'queue',
+];
 
 export interface WipeFlags {
   all?: boolean;

@@ -33,6 +33,10 @@ export function registerBackup(program: Command, context: () => CommandContext):
     )
     .option('--type <type>', 'full, schema or data (PostgreSQL); rdb or aof (Redis); volume; config')
     .option(
+      '--include-models',
+      'back up volumes of model weights too (left out by default: they can be downloaded again)',
+    )
+    .option(
       '--tier <name>',
       "where it goes (default: the environment's policy tier, else backup.defaultTier)",
     )

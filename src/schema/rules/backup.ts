@@ -92,3 +92,57 @@ export const checkBackup: Rule = ({ file, report }) => {
     }
   }
 };
+
+/** Stores that keep their own files in their data folder, by image name, and the kind to give it. */
+const LIVE_STORES: readonly {
+  readonly image: RegExp;
+  readonly store: string;
+  readonly kind: string;
+  readonly how: string;
+}[] = [
+  {
+    image: /prometheus|victoriametrics|thanos/,
+    store: "Prometheus' TSDB",
+    kind: 'metrics',
+    how: 'its retention flags (--storage.tsdb.retention.time)',
+  },
+  {
+    image: /elasticsearch|opensearch/,
+    store: 'search index segments',
+    kind: 'index',
+    how: 'deleting whole indices (or an ILM policy) through its API',
+  },
+  {
+    image: /logstash/,
+    store: "Logstash's persistent queue",
+    kind: 'queue',
+    how: 'nothing: it empties itself',
+  },
+];
+
+/**
+ * Retention expires files by age in logs and test-results volumes: a live store's folder marked so
+ * would lose pieces of it (TSDB blocks, index segments, queue pages) and be corrupted. Refused
+ * where a retention policy covers an environment that runs it.
+ */
+export const checkLiveStoreKinds: Rule = ({ file, environments, report }) => {
+  const policies = file.backup?.retention ?? {};
+  for (const [name, service] of Object.entries(file.services)) {
+    const store = LIVE_STORES.find((candidate) => candidate.image.test(service.image ?? ''));
+    if (!store) continue;
+    const covered = [...environments].some(
+      ([env, def]) => policies[env] !== undefined && def.services.includes(name),
+    );
+    if (!covered) continue;
+    (service.volumes ?? []).forEach((mount, index) => {
+      const volume = mount.split(':')[0] ?? '';
+      const kind = file.volumes[volume]?.data;
+      if (kind === 'logs' || kind === 'test-results')
+        report({
+          path: ['volumes', volume, 'data'],
+          message: `${volume} is data: ${kind}, but ${name} keeps ${store.store} there (services.${name}.volumes[${index}]): retention would delete files inside a live store`,
+          hint: `mark it data: ${store.kind}; ${name} expires its own data by ${store.how}`,
+        });
+    });
+  }
+};

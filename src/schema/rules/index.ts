@@ -1,5 +1,5 @@
 import type { Rule } from './context.js';
-import { checkBackup } from './backup.js';
+import { checkBackup, checkLiveStoreKinds } from './backup.js';
 import { checkConfigFiles } from './config-files.js';
 import { checkCredentials } from './credentials.js';
 import { checkCycles } from './cycles.js';
@@ -25,5 +25,6 @@ export const RULES: readonly Rule[] = [
   checkHardening,
   checkConfigFiles,
   checkBackup,
+  checkLiveStoreKinds,
   checkSecretFiles,
 ];
