@@ -2,8 +2,8 @@
 # Builds the images the integration tests run, locally: no registry is reachable, nothing is pulled,
 # and installs tmux, which the terminal tests drive. stackctl-test/busybox:1 is a root filesystem
 # holding Debian's static busybox and its applets; stackctl-test/postgres:2 and stackctl-test/redis:2
-# are real PostgreSQL and Redis, stackctl-test/nginx:1 real nginx, from a debootstrap root of
-# Debian's packages. Idempotent; the test
+# are real PostgreSQL and Redis, stackctl-test/nginx:1 real nginx, stackctl-test/prometheus:1 real
+# Prometheus, from a debootstrap root of Debian's packages. Idempotent; the test
 # set-up runs it too. Also installs moto, the S3 server the backup tests use.
 set -euo pipefail
 
@@ -93,6 +93,15 @@ LABEL io.stackctl.test-image=true
 WORKDIR /data
 EXPOSE 6379
 CMD [\"redis-server\"]"
+# Prometheus and promtool from Debian's package, run as the official image runs them (its
+# ENTRYPOINT is the server, its arguments the command): retention is tested against the real TSDB.
+have stackctl-test/prometheus:1 || build_from_base stackctl-test/prometheus:1 "FROM $DATA_BASE
+RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null && rm -rf /var/lib/apt/lists/* /usr/share/doc/* /usr/share/man/*
+ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+LABEL io.stackctl.test-image=true
+EXPOSE 9090
+ENTRYPOINT [\"/usr/bin/prometheus\"]
+CMD [\"--config.file=/etc/prometheus/prometheus.yml\", \"--storage.tsdb.path=/prometheus\"]"
 # nginx as the official image runs it: in the foreground, a graceful stop on SIGQUIT, logs to the
 # container's output (the generated nginx.conf says so).
 have stackctl-test/nginx:1 || build_from_base stackctl-test/nginx:1 "FROM $DATA_BASE

@@ -20,8 +20,9 @@ if [ -f /etc/apt/sources.list.d/debian.sources ]; then
     | sed 's/^Suites:.*/Suites: trixie/' | $SUDO tee /etc/apt/sources.list.d/trixie.sources >/dev/null
 else
   # One-line format (/etc/apt/sources.list): the mirror of its first non-security deb line.
-  mirror=$(grep -hE '^deb[[:space:]]' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null \
-    | grep -v security | awk '{ for (i = 2; i <= NF; i++) if ($i ~ /^https?:/) { print $i; exit } }')
+  # (no .list file, or no match, is no error: the default mirror is used)
+  mirror=$({ grep -hE '^deb[[:space:]]' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null || true; } \
+    | { grep -v security || true; } | awk '{ for (i = 2; i <= NF; i++) if ($i ~ /^https?:/) { print $i; exit } }')
   echo "deb ${mirror:-http://deb.debian.org/debian} trixie main" | $SUDO tee /etc/apt/sources.list.d/trixie.list >/dev/null
 fi
 printf 'Package: *\nPin: release n=trixie\nPin-Priority: 100\n' | $SUDO tee /etc/apt/preferences.d/trixie >/dev/null

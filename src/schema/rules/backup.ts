@@ -93,37 +93,46 @@ export const checkBackup: Rule = ({ file, report }) => {
   }
 };
 
-/** Stores that keep their own files in their data folder, by image name, and the kind to give it. */
+/** Stores that keep their own files in a data folder: by image name, where, and the kind to give it. */
 const LIVE_STORES: readonly {
   readonly image: RegExp;
   readonly store: string;
   readonly kind: string;
   readonly how: string;
+  /** The store's data folder: its default, or the one a command-line flag names. */
+  readonly dataPath: (command: readonly string[]) => string;
 }[] = [
   {
-    image: /prometheus|victoriametrics|thanos/,
+    image: /prometheus|thanos/,
     store: "Prometheus' TSDB",
     kind: 'metrics',
     how: 'its retention flags (--storage.tsdb.retention.time)',
+    dataPath: (command) =>
+      command.map((part) => /^--storage\.tsdb\.path=(.+)$/.exec(part)?.[1]).find(Boolean) ?? '/prometheus',
   },
   {
     image: /elasticsearch|opensearch/,
     store: 'search index segments',
     kind: 'index',
     how: 'deleting whole indices (or an ILM policy) through its API',
+    dataPath: () => '/usr/share/elasticsearch/data',
   },
   {
     image: /logstash/,
     store: "Logstash's persistent queue",
     kind: 'queue',
     how: 'nothing: it empties itself',
+    dataPath: () => '/usr/share/logstash/data',
   },
 ];
 
+const within = (path: string, folder: string): boolean =>
+  path === folder || path.startsWith(folder.endsWith('/') ? folder : `${folder}/`);
+
 /**
- * Retention expires files by age in logs and test-results volumes: a live store's folder marked so
- * would lose pieces of it (TSDB blocks, index segments, queue pages) and be corrupted. Refused
- * where a retention policy covers an environment that runs it.
+ * Retention expires files by age in logs and test-results volumes: a live store's data folder
+ * marked so would lose pieces of it (TSDB blocks, index segments, queue pages) and be corrupted.
+ * Refused where a retention policy covers an environment that runs the store.
  */
 export const checkLiveStoreKinds: Rule = ({ file, environments, report }) => {
   const policies = file.backup?.retention ?? {};
@@ -134,10 +143,15 @@ export const checkLiveStoreKinds: Rule = ({ file, environments, report }) => {
       ([env, def]) => policies[env] !== undefined && def.services.includes(name),
     );
     if (!covered) continue;
+    const command = Array.isArray(service.command) ? service.command.map(String) : [];
+    const dataPath = store.dataPath(command);
     (service.volumes ?? []).forEach((mount, index) => {
-      const volume = mount.split(':')[0] ?? '';
+      const [volume = '', target = ''] = mount.split(':');
       const kind = file.volumes[volume]?.data;
-      if (kind === 'logs' || kind === 'test-results')
+      if (
+        (kind === 'logs' || kind === 'test-results') &&
+        (within(dataPath, target) || within(target, dataPath))
+      )
         report({
           path: ['volumes', volume, 'data'],
           message: `${volume} is data: ${kind}, but ${name} keeps ${store.store} there (services.${name}.volumes[${index}]): retention would delete files inside a live store`,

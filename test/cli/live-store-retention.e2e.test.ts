@@ -1,0 +1,195 @@
+// Retention by data kind against the store that owns the data (issue 25): real Prometheus (Debian's
+// package, .ci/build-test-images.sh). Its TSDB is a `metrics` volume: `retention cleanup` removes
+// old plain log files and never a file of the TSDB, however old; Prometheus expires its own old
+// blocks by the retention flag the schema gives it, and keeps the recent ones.
+import { execa } from 'execa';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { freePort } from '../helpers/project.js';
+import { removeByLabel } from '../helpers/stack-project.js';
+
+const IMAGE = 'stackctl-test/prometheus:1';
+const name = `prm229p${process.pid}`;
+const env = 'mon';
+let root: string;
+let port: number;
+
+const schema = (webPort: number): string => `version: 1
+project: { name: ${name}, restartPolicy: unless-stopped }
+healthcheckTemplates:
+  quick: { interval: 30s, timeout: 5s, retries: 3, start_period: 60s, start_interval: 250ms }
+secretTypes:
+  encryption_key: { length: 32, rotationDays: 365 }
+variables:
+  BIND_ADDRESS: { type: string, description: Bind address, default: 127.0.0.1 }
+  PROMETHEUS_PORT: { type: integer, description: Prometheus, default: ${webPort}, minimum: 1, maximum: 65535 }
+  PROMETHEUS_RETENTION_TIME: { type: string, description: Retention, default: 15d }
+  BACKUP_ENCRYPTION_KEY: { type: secret, secretType: encryption_key, description: Backup key }
+  CUDA_VISIBLE_DEVICES: { type: string, description: GPUs, default: '' }
+  NVIDIA_VISIBLE_DEVICES: { type: string, description: GPUs, default: void }
+  VLLM_TENSOR_PARALLEL_SIZE: { type: integer, description: TP, default: 1, minimum: 1 }
+  VLLM_PIPELINE_PARALLEL_SIZE: { type: integer, description: PP, default: 1, minimum: 1 }
+  CUDA_DEVICE_ORDER: { type: string, description: Order, default: PCI_BUS_ID }
+  GPU_COUNT: { type: integer, description: GPUs, default: 0, minimum: 0 }
+gpuProfiles:
+  cpu:
+    description: No GPU
+    gpuCount: 0
+    variables: { CUDA_VISIBLE_DEVICES: '', NVIDIA_VISIBLE_DEVICES: void, VLLM_TENSOR_PARALLEL_SIZE: 1, VLLM_PIPELINE_PARALLEL_SIZE: 1, CUDA_DEVICE_ORDER: PCI_BUS_ID, GPU_COUNT: 0 }
+stacks:
+  monitoring: { description: Monitoring, network: mon-net, subnetSlot: 0, dependsOn: [] }
+volumes:
+  prometheus_data: { data: metrics, description: TSDB }
+  app_logs: { data: logs, description: Plain log files }
+services:
+  prometheus:
+    stack: monitoring
+    image: ${IMAGE}
+    command:
+      - --config.file=/etc/prometheus/prometheus.yml
+      - --storage.tsdb.path=/prometheus
+      - --storage.tsdb.retention.time=\${PROMETHEUS_RETENTION_TIME}
+    ports: ['\${BIND_ADDRESS}:\${PROMETHEUS_PORT}:9090']
+    volumes: ['prometheus_data:/prometheus', 'app_logs:/var/log/app']
+    healthcheck:
+      template: quick
+      test: ['CMD', 'promtool', 'query', 'instant', 'http://127.0.0.1:9090', 'vector(1)']
+environments:
+  ${env}:
+    description: Monitoring only
+    gpu: { required: false, profile: cpu }
+    memoryMinimumGb: 1
+    addressPool: 10.229.0.0/20
+    services: [prometheus]
+    variables: { PROMETHEUS_RETENTION_TIME: 3d }
+backup:
+  defaultTier: local
+  encryptionKey: BACKUP_ENCRYPTION_KEY
+  tiers:
+    local: { type: local, path: backups }
+  retention:
+    ${env}: { days: 7, logsDays: 1 }
+`;
+
+/** A one-off container of the image with the volumes, as root: for what the test sets up and reads. */
+const inVolumes = (command: string) =>
+  execa(
+    'docker',
+    [
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      '--user',
+      '0',
+      '-v',
+      `${name}-${env}_prometheus_data:/prometheus`,
+      '-v',
+      `${name}-${env}_app_logs:/var/log/app`,
+      '--entrypoint',
+      'sh',
+      IMAGE,
+      '-c',
+      command,
+    ],
+    { reject: false },
+  );
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'stackctl-live-store-'));
+  port = await freePort();
+  await mkdir(join(root, 'schemas'));
+  await writeFile(join(root, 'schemas', 'compose-schema.yaml'), schema(port));
+  for (const volume of ['prometheus_data', 'app_logs'])
+    await execa('docker', [
+      'volume',
+      'create',
+      '--label',
+      `com.docker.compose.project=${name}-${env}`,
+      '--label',
+      `com.docker.compose.volume=${volume}`,
+      '--label',
+      `io.stackctl.project=${name}`,
+      `${name}-${env}_${volume}`,
+    ]);
+}, 60_000);
+afterAll(async () => {
+  await removeByLabel(`io.stackctl.project=${name}`);
+  await rm(root, { recursive: true, force: true });
+});
+
+describe('retention of a metrics volume', () => {
+  it('leaves every TSDB file to Prometheus, which drops its old blocks by its own retention', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const samples = (start: number, count: number) =>
+      Array.from({ length: count }, (_, i) => `stackctl_test_metric ${i} ${start + i * 60}`).join('\n');
+    // Two blocks: ten days old (past the 3d retention) and an hour old.
+    await writeFile(
+      join(root, 'm.om'),
+      `# TYPE stackctl_test_metric gauge\n${samples(now - 10 * 86_400, 30)}\n${samples(now - 3_600, 30)}\n# EOF\n`,
+    );
+    const made = await execa('docker', [
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      '--user',
+      '0',
+      '-v',
+      `${join(root, 'm.om')}:/tmp/m.om:ro`,
+      '-v',
+      `${name}-${env}_prometheus_data:/prometheus`,
+      '-v',
+      `${name}-${env}_app_logs:/var/log/app`,
+      '--entrypoint',
+      'sh',
+      IMAGE,
+      '-c',
+      [
+        'set -e',
+        'promtool tsdb create-blocks-from openmetrics /tmp/m.om /prometheus >/dev/null',
+        // Every TSDB file years old: a retention by file age would delete each of them.
+        'find /prometheus -exec touch -d "2020-01-01 00:00" {} +',
+        'echo old > /var/log/app/old.log && touch -d "2020-01-01 00:00" /var/log/app/old.log',
+        'echo new > /var/log/app/new.log',
+        'ls /prometheus | grep -c "^01"',
+      ].join('\n'),
+    ]);
+    expect(made.stdout.trim()).toBe('2');
+
+    const started = await runCli(['start', env, '--skip-preflight'], { cwd: root });
+    expect(started.exitCode, started.stderr).toBe(0);
+    // Prometheus applies --storage.tsdb.retention.time itself: the ten-day-old block goes.
+    let blocks = '';
+    for (let tries = 0; tries < 120; tries += 1) {
+      blocks = (await inVolumes('ls /prometheus | grep -c "^01" || true')).stdout.trim();
+      if (blocks === '1') break;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    expect(blocks).toBe('1');
+    const query = async (at: number): Promise<unknown[]> => {
+      const response = await fetch(
+        `http://127.0.0.1:${port}/api/v1/query?query=stackctl_test_metric&time=${at}`,
+      );
+      return ((await response.json()) as { data: { result: unknown[] } }).data.result;
+    };
+    expect(await query(now - 3_600 + 29 * 60)).toHaveLength(1);
+    expect(await query(now - 10 * 86_400 + 29 * 60)).toHaveLength(0);
+
+    // retention cleanup: the old log file goes, no file of the TSDB does, however old.
+    const before = (await inVolumes('find /prometheus -type f | sort')).stdout;
+    expect(before).toMatch(/\/prometheus\/01\w+\/index/);
+    const cleaned = await runCli(['retention', 'cleanup', env, '--yes', '--json'], { cwd: root });
+    expect(cleaned.exitCode, cleaned.stderr).toBe(0);
+    const report = JSON.parse(cleaned.stdout) as { files: { volume: string; path: string }[] };
+    expect(report.files.map((entry) => `${entry.volume}:${entry.path}`)).toEqual([
+      'app_logs:/var/log/app/old.log',
+    ]);
+    expect((await inVolumes('find /prometheus -type f | sort')).stdout).toBe(before);
+    expect((await inVolumes('ls /var/log/app')).stdout.trim()).toBe('new.log');
+    expect(await query(now - 3_600 + 29 * 60)).toHaveLength(1);
+  }, 240_000);
+});
