@@ -2,8 +2,9 @@
 # Builds the images the integration tests run, locally: no registry is reachable, nothing is pulled,
 # and installs tmux, which the terminal tests drive. stackctl-test/busybox:1 is a root filesystem
 # holding Debian's static busybox and its applets; stackctl-test/postgres:2 and stackctl-test/redis:2
-# are real PostgreSQL and Redis, stackctl-test/nginx:1 real nginx, stackctl-test/prometheus:1 real
-# Prometheus, from a debootstrap root of Debian's packages. Idempotent; the test
+# are real PostgreSQL and Redis, stackctl-test/postgres-vector:1 PostgreSQL 17 with pgvector (Debian
+# 13's packages), stackctl-test/nginx:1 real nginx, stackctl-test/prometheus:1 real Prometheus, from
+# debootstrap roots of Debian's packages. Idempotent; the test
 # set-up runs it too. Also installs moto, the S3 server the backup tests use.
 set -euo pipefail
 
@@ -93,6 +94,33 @@ LABEL io.stackctl.test-image=true
 WORKDIR /data
 EXPOSE 6379
 CMD [\"redis-server\"]"
+# PostgreSQL 17 with pgvector, from Debian 13's packages (bookworm has no pgvector): a debootstrap
+# root of its own, with the same entrypoint as stackctl-test/postgres:2.
+VECTOR_BASE=stackctl-test/postgres-vector-base:1
+build_vector_base() {
+  command -v debootstrap >/dev/null 2>&1 || install debootstrap
+  local root mirror
+  root=$(mktemp -d)
+  mirror=$(awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
+  [ -n "$mirror" ] || mirror=$(awk '/^deb / && !/security/ { print $2; exit }' /etc/apt/sources.list 2>/dev/null || true)
+  $SUDO debootstrap --variant=minbase --include=postgresql-17,postgresql-17-pgvector trixie "$root" \
+    "${mirror:-http://deb.debian.org/debian}" >/dev/null
+  $SUDO rm -rf "$root"/var/lib/postgresql/* "$root"/etc/postgresql/* "$root"/var/cache/apt/* \
+    "$root"/var/lib/apt/lists/* "$root"/usr/share/doc/* "$root"/usr/share/man/*
+  $SUDO tar -C "$root" -c . | docker import -c 'LABEL io.stackctl.test-image=true' - "$VECTOR_BASE" >/dev/null
+  $SUDO rm -rf "$root"
+  echo "built $VECTOR_BASE"
+}
+have "$VECTOR_BASE" || build_vector_base
+have stackctl-test/postgres-vector:1 || build_from_base stackctl-test/postgres-vector:1 "FROM $VECTOR_BASE
+COPY postgres-entrypoint.sh /usr/local/bin/docker-entrypoint.sh
+ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin PGDATA=/var/lib/postgresql/data
+LABEL io.stackctl.test-image=true
+STOPSIGNAL SIGINT
+EXPOSE 5432
+ENTRYPOINT [\"/usr/local/bin/docker-entrypoint.sh\"]
+CMD [\"postgres\"]"
+
 # Prometheus and promtool from Debian's package, run as the official image runs them (its
 # ENTRYPOINT is the server, its arguments the command): retention is tested against the real TSDB.
 have stackctl-test/prometheus:1 || build_from_base stackctl-test/prometheus:1 "FROM $DATA_BASE
