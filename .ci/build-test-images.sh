@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the images the integration tests run, locally: no registry is reachable, nothing is pulled,
 # and installs tmux, which the terminal tests drive. stackctl-test/busybox:1 is a root filesystem
-# holding Debian's static busybox and its applets; stackctl-test/postgres:2 and stackctl-test/redis:2
+# holding Debian's static busybox and its applets; stackctl-test/postgres:3 and stackctl-test/redis:2
 # are real PostgreSQL and Redis, stackctl-test/postgres-vector:1 PostgreSQL 17 with pgvector (Debian
 # 13's packages), stackctl-test/nginx:1 real nginx, stackctl-test/prometheus:1 real Prometheus, from
 # debootstrap roots of Debian's packages. Idempotent; the test
@@ -80,7 +80,7 @@ have() { docker image inspect "$1" >/dev/null 2>&1; }
 
 if have "$IMAGE"; then echo "$IMAGE already built"; else build_busybox; fi
 have "$DATA_BASE" || build_data_base
-have stackctl-test/postgres:2 || build_from_base stackctl-test/postgres:2 "FROM $DATA_BASE
+have stackctl-test/postgres:3 || build_from_base stackctl-test/postgres:3 "FROM $DATA_BASE
 COPY postgres-entrypoint.sh /usr/local/bin/docker-entrypoint.sh
 ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin PGDATA=/var/lib/postgresql/data
 LABEL io.stackctl.test-image=true
@@ -95,7 +95,7 @@ WORKDIR /data
 EXPOSE 6379
 CMD [\"redis-server\"]"
 # PostgreSQL 17 with pgvector, from Debian 13's packages (bookworm has no pgvector): a debootstrap
-# root of its own, with the same entrypoint as stackctl-test/postgres:2.
+# root of its own, with the same entrypoint as stackctl-test/postgres:3.
 VECTOR_BASE=stackctl-test/postgres-vector-base:1
 build_vector_base() {
   command -v debootstrap >/dev/null 2>&1 || install debootstrap

@@ -32,7 +32,7 @@ writeFileSync(
   [
     'services:',
     '  postgres:',
-    '    image: stackctl-test/postgres:2',
+    '    image: stackctl-test/postgres-vector:1',
     '    ports: !reset []',
     '  redis:',
     '    image: stackctl-test/redis:2',

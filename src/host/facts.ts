@@ -25,6 +25,18 @@ export interface HostFacts {
   readonly nvidiaCdi: boolean;
   /** The bind-mounted files and folders and the build contexts the environment needs. */
   readonly hostPaths: readonly HostPathFact[];
+  /** PostgreSQL init scripts the environment mounts, and whether the service's image can run them. */
+  readonly initScripts: readonly InitScriptFact[];
+}
+
+/** An SQL file mounted into /docker-entrypoint-initdb.d, and the extensions it creates. */
+export interface InitScriptFact {
+  readonly service: string;
+  readonly path: string;
+  readonly image: string;
+  readonly extensions: readonly string[];
+  /** Of those, the ones the image lacks; undefined when the image is not on the engine to look into. */
+  readonly missing: readonly string[] | undefined;
 }
 
 export interface HostPathFact extends HostPath {

@@ -16,6 +16,7 @@ import {
   type ReportEntry,
   type SourceFile,
 } from '../import/convert.js';
+import { pgvectorForInitScripts, projectMountSources } from '../import/init-scripts.js';
 import type { ServiceEnvFile } from '../import/service-env.js';
 import { convertTemplates, type TemplateSource } from '../import/templates.js';
 import { COMPOSE_LABELS } from '../labels.js';
@@ -366,6 +367,21 @@ async function planImport(request: ImportRequest): Promise<{
         'stackctl never removes them (they carry no stackctl labels); move the data into stackctl volumes with backup and restore when you are ready',
     });
 
+  // Files of the project the services mount (sql/init.sql): copied as they are, when they are files.
+  const mounted = new Map<string, string>();
+  for (const source of projectMountSources(conversion.file)) {
+    try {
+      const text = await read(source);
+      if (text !== undefined) mounted.set(source, text);
+    } catch (error) {
+      const entry = unreadable(source, error);
+      // A folder (a cache such as ./models) is created by preflight, not copied.
+      if (entry && !(error instanceof NotAFileError && error.kind === 'a folder')) report.push(entry);
+      else if (!entry) throw error;
+    }
+  }
+  report.push(...pgvectorForInitScripts(conversion.file, mounted, schema.path));
+
   const schemaOut = renderSchema(conversion.file, from);
   const valid = await validateStackText(schemaOut, { fileName: 'schemas/compose-schema.yaml' });
   for (const issue of valid.issues.filter((item) => item.severity === 'error'))
@@ -384,6 +400,7 @@ async function planImport(request: ImportRequest): Promise<{
       content: serializeSecretStore(store),
       mode: 0o600,
     });
+  for (const [source, text] of mounted) files.push({ path: source, content: text, mode: 0o644 });
   // The originals, for reference; then their layout carried over (same sections and order).
   for (const template of templateSources)
     files.push({ path: `original/env-templates/${template.name}`, content: template.text, mode: 0o644 });

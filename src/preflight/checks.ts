@@ -45,7 +45,31 @@ export function preflightChecks(input: PreflightInput): Check[] {
     ...networkChecks(input),
     ...workloadChecks(input),
     ...hostPathChecks(input),
+    ...initScriptChecks(input),
   ];
+}
+
+/** A PostgreSQL init script creates extensions the service's image must have. */
+function initScriptChecks({ facts }: PreflightInput): Check[] {
+  return facts.initScripts.map((script): Check => {
+    const id = `extensions.${script.service}`;
+    const names = script.extensions.join(', ');
+    if (script.missing === undefined)
+      return {
+        id,
+        status: 'warn',
+        message: `${script.image} is not on this engine yet, so whether it has ${names} (created by ${script.path}) is not known`,
+        fix: `pull it first (docker pull ${script.image}), then preflight again`,
+      };
+    if (script.missing.length > 0)
+      return {
+        id,
+        status: 'fail',
+        message: `${script.image} has no ${script.missing.join(', ')} extension, which ${script.path} creates: PostgreSQL would stop at its first start`,
+        fix: `run ${script.service} from an image that has it (pgvector/pgvector:pg16 for vector), in the schema or compose/local.override.yml`,
+      };
+    return pass(id, `${script.image} has the extensions ${script.path} creates (${names})`);
+  });
 }
 
 /**

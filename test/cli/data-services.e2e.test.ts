@@ -37,6 +37,16 @@ describe('real PostgreSQL and Redis from the generated credentials', () => {
     const wrong = await sql('select 1', 'not-the-password');
     expect(wrong.exitCode).not.toBe(0);
     expect(wrong.stderr).toContain('password authentication failed');
+    // The shipped init script ran on the first start: pgvector and the AI services' tables are there.
+    expect((await sql('select extname from pg_extension order by 1')).stdout.split('\n')).toEqual([
+      'plpgsql',
+      'uuid-ossp',
+      'vector',
+    ]);
+    expect((await sql("select '[1,2,3]'::vector <-> '[1,2,4]'::vector")).stdout).toBe('1');
+    expect(
+      (await sql("select count(*) from information_schema.tables where table_name = 'documents'")).stdout,
+    ).toBe('1');
     const redis = await execa(
       'docker',
       ['exec', '-e', 'REDISCLI_AUTH', container('redis'), 'redis-cli', 'ping'],

@@ -90,6 +90,12 @@ describe('stackctl import takes every real checkout of the original', () => {
       ).toBe(true);
 
       expect((await runCli(['validate'], { cwd: out })).exitCode).toBe(0);
+      // The database init script is the project's own file: kept, and run on an image with pgvector.
+      const init = await readFile(join(from, 'sql', 'init.sql'), 'utf8');
+      expect(await readFile(join(out, 'sql', 'init.sql'), 'utf8')).toBe(init);
+      const importedSchema = await readFile(join(out, 'schemas', 'compose-schema.yaml'), 'utf8');
+      expect(importedSchema).toContain('./sql/init.sql:/docker-entrypoint-initdb.d/init.sql');
+      expect(importedSchema).toMatch(/^ {4}image: pgvector\/pgvector:pg\d+$/m);
       const generated = await runCli(['generate', '--all', '--json'], { cwd: out });
       expect(generated.exitCode, generated.stderr).toBe(0);
       const environments = (

@@ -306,7 +306,7 @@ describe('stackctl import', () => {
           'POSTGRES_DB=multimodal',
           '-v',
           `${volume}:/var/lib/postgresql/data`,
-          'stackctl-test/postgres:2',
+          'stackctl-test/postgres:3',
         ],
         { env: { POSTGRES_PASSWORD: password } },
       );
@@ -352,7 +352,7 @@ describe('stackctl import', () => {
         [
           'services:',
           '  postgres:',
-          '    image: stackctl-test/postgres:2',
+          '    image: stackctl-test/postgres:3',
           `    ports: !override ['127.0.0.1:${await freePort()}:5432']`,
           '',
         ].join('\n'),

@@ -137,6 +137,36 @@ describe('stackctl preflight with the shipped schema', () => {
   });
   afterAll(() => project.remove());
 
+  it('checks that the PostgreSQL image has the extensions the init script creates (issue 25)', async () => {
+    const schemaPath = join(project.root, 'schemas', 'compose-schema.yaml');
+    const original = readFileSync(schemaPath, 'utf8');
+    const withImage = (image: string) => original.replace('image: pgvector/pgvector:pg16', `image: ${image}`);
+    try {
+      // An image without pgvector: CREATE EXTENSION vector would stop its first start.
+      await writeFile(schemaPath, withImage('stackctl-test/postgres:3'));
+      const without = await runCli(['preflight', 'development', '--gpu', 'cpu', '--json'], {
+        cwd: project.root,
+      });
+      expect(without.exitCode).toBe(3);
+      expect(check(JSON.parse(without.stdout) as Report, 'extensions.postgres')).toMatchObject({
+        status: 'fail',
+        message:
+          'stackctl-test/postgres:3 has no vector extension, which ./configs/postgres/init.sql creates: PostgreSQL would stop at its first start',
+      });
+      await writeFile(schemaPath, withImage('stackctl-test/postgres-vector:1'));
+      const withVector = await runCli(['preflight', 'development', '--gpu', 'cpu', '--json'], {
+        cwd: project.root,
+      });
+      expect(check(JSON.parse(withVector.stdout) as Report, 'extensions.postgres')).toMatchObject({
+        status: 'pass',
+        message:
+          'stackctl-test/postgres-vector:1 has the extensions ./configs/postgres/init.sql creates (uuid-ossp, vector)',
+      });
+    } finally {
+      await writeFile(schemaPath, original);
+    }
+  });
+
   it('checks vm.max_map_count for the ELK stack against the real kernel value', async () => {
     const result = await runCli(['preflight', 'monitoring', '--gpu', 'cpu', '--json'], { cwd: project.root });
     const report = JSON.parse(result.stdout) as Report;

@@ -48,7 +48,7 @@ export async function dataStack(
     [
       'services:',
       '  postgres:',
-      '    image: stackctl-test/postgres:2',
+      '    image: stackctl-test/postgres-vector:1',
       `    ports: !override ['127.0.0.1:${await freePort()}:5432']`,
       '  redis:',
       '    image: stackctl-test/redis:2',

@@ -2,7 +2,7 @@ import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promi
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SCHEMA_FIXTURES, SHIPPED_SCHEMA } from './paths.js';
+import { REPO_ROOT, SCHEMA_FIXTURES, SHIPPED_SCHEMA } from './paths.js';
 
 /** A throwaway project folder holding schemas/compose-schema.yaml. */
 export interface TempProject {
@@ -14,6 +14,12 @@ export async function shippedProject(): Promise<TempProject> {
   const root = await mkdtemp(join(tmpdir(), 'stackctl-project-'));
   await mkdir(join(root, 'schemas'));
   await copyFile(SHIPPED_SCHEMA, join(root, 'schemas', 'compose-schema.yaml'));
+  // The project's own files the schema mounts, as a checkout has them.
+  await mkdir(join(root, 'configs', 'postgres'), { recursive: true });
+  await copyFile(
+    join(REPO_ROOT, 'configs', 'postgres', 'init.sql'),
+    join(root, 'configs', 'postgres', 'init.sql'),
+  );
   return { root, remove: () => rm(root, { recursive: true, force: true }) };
 }
 

@@ -41,6 +41,7 @@ function facts(overrides: Partial<HostFacts> = {}): HostFacts {
     maxMapCount: 262144,
     nvidiaCdi: false,
     hostPaths: [],
+    initScripts: [],
     ...overrides,
   };
 }

@@ -18,6 +18,7 @@ import {
   probeNvidiaCdi,
 } from './host.js';
 import { hostPathsOf } from '../../model/host-paths.js';
+import { probeInitScripts } from './init-scripts.js';
 import { portHolder, tryBind } from './ports.js';
 
 export interface ProbeOptions {
@@ -68,8 +69,16 @@ export async function gatherHostFacts(model: EnvironmentModel, options: ProbeOpt
     probeNvidiaCdi(),
     probeHostPaths(options.root, hostPathsOf(model)),
   ]);
+  const initScripts = await probeInitScripts(
+    model,
+    options.root,
+    hostPaths,
+    reachable ? docker : undefined,
+    options.env,
+  );
   return {
     docker: dockerFacts,
+    initScripts,
     gpus,
     memory,
     disk,
