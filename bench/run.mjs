@@ -127,7 +127,10 @@ if (spawnSync('docker', ['image', 'inspect', 'stackctl-test/busybox:1'], { stdio
   );
 }
 // Backup and restore throughput need the real PostgreSQL test image.
-if (spawnSync('docker', ['image', 'inspect', 'stackctl-test/postgres-vector:1'], { stdio: 'ignore' }).status === 0) {
+if (
+  spawnSync('docker', ['image', 'inspect', 'stackctl-test/postgres-vector:1'], { stdio: 'ignore' }).status ===
+  0
+) {
   const backup = spawnSync(process.execPath, [join(root, 'bench', 'backup.mjs')], { stdio: 'inherit' });
   failed ||= backup.status !== 0;
 } else {
