@@ -11,7 +11,8 @@ import { SecretStoreSchema, serializeSecretStore, type SecretStore } from '../ge
 import { dotenvLine } from '../generate/dotenv.js';
 import { readSecretStore } from '../effects/secret-store.js';
 import type { EnvironmentModel } from '../model/environment.js';
-import { backupId, postgresLogin, type BackupStep } from '../plan/backup.js';
+import { backupId, postgresLogin, qdrantApi, type BackupStep } from '../plan/backup.js';
+import { qdrantSnapshots, restoreQdrantSnapshots } from '../effects/backup/qdrant.js';
 import type { BackupDef, StackFile } from '../schema/types.js';
 import { STACKCTL_VERSION } from '../version.js';
 import { projectContainers, type ContainerSummary } from '../effects/containers.js';
@@ -212,6 +213,15 @@ async function openSource(
     const container = await runningContainerOf(ctx, model, step.service);
     return { stream: pgDump(container.id, step, ctx), release: () => Promise.resolve() };
   }
+  if (step.method === 'qdrant') {
+    // Online: Qdrant snapshots its collections itself while it serves.
+    const stream = await qdrantSnapshots({
+      url: step.url,
+      apiKey: storeValue(input.store, step.apiKeyVariable),
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+    });
+    return { stream, release: () => Promise.resolve() };
+  }
   if (step.method === 'redis') {
     const container = await runningContainerOf(ctx, model, step.service);
     const password = storeValue(input.store, step.passwordVariable);
@@ -409,6 +419,21 @@ export async function restoreArtifacts(input: RestoreInput, ctx: BackupContext):
       } finally {
         await startContainers([container.id], { env: ctx.env });
       }
+    } else if (artifact.type === 'snapshot') {
+      if (!resolved)
+        throw new StackctlError(
+          'E_RUNTIME',
+          `${model.name} has no service ${artifact.service} to restore into`,
+        );
+      const api = qdrantApi(model, resolved);
+      await restoreQdrantSnapshots(
+        {
+          url: api.url,
+          apiKey: storeValue(input.store, api.apiKeyVariable),
+          ...(ctx.signal ? { signal: ctx.signal } : {}),
+        },
+        await source(),
+      );
     } else if (artifact.type === 'volume') {
       const restored = await restoreVolumeArtifact(input, artifact, await source(), ctx);
       if (restored.state === 'kept')

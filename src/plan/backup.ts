@@ -6,7 +6,16 @@ import type { EnvironmentModel, ResolvedService } from '../model/environment.js'
 import { interpolate } from '../schema/interpolate.js';
 import type { BackupDef, RetentionPolicyDef, StackFile } from '../schema/types.js';
 
-export const ARTIFACT_TYPES = ['full', 'schema', 'data', 'rdb', 'aof', 'volume', 'config'] as const;
+export const ARTIFACT_TYPES = [
+  'full',
+  'schema',
+  'data',
+  'rdb',
+  'aof',
+  'snapshot',
+  'volume',
+  'config',
+] as const;
 export type ArtifactType = (typeof ARTIFACT_TYPES)[number];
 
 /** The pseudo-service config backups are listed under. */
@@ -55,6 +64,16 @@ export type BackupStep =
     }
   | {
       readonly service: string;
+      readonly method: 'qdrant';
+      readonly type: 'snapshot';
+      readonly file: string;
+      /** Its HTTP API, variables applied. */
+      readonly url: string;
+      /** The secret variable holding its API key, when it has one. */
+      readonly apiKeyVariable: string | undefined;
+    }
+  | {
+      readonly service: string;
       readonly method: 'volume';
       readonly type: 'volume';
       readonly file: string;
@@ -74,6 +93,7 @@ export interface BackupRequest {
 const METHOD_TYPES = {
   postgres: ['full', 'schema', 'data'],
   redis: ['rdb', 'aof'],
+  qdrant: ['snapshot'],
   volume: ['volume'],
 } as const;
 
@@ -93,7 +113,7 @@ export function backupMethod(
   file: StackFile,
   service: ResolvedService,
   scope: BackupScope = {},
-): 'postgres' | 'redis' | 'volume' | 'none' {
+): 'postgres' | 'redis' | 'qdrant' | 'volume' | 'none' {
   const declared = service.definition.backup?.method;
   if (declared !== undefined) return declared;
   const holdsData = namedVolumeMounts(file, service).some((mount) => !skipped(file, mount.volume, scope));
@@ -109,6 +129,15 @@ export function servicesWithData(
   return model.services.filter(
     (service) => service.kind === 'service' && backupMethod(file, service, scope) !== 'none',
   );
+}
+
+/** The Qdrant API a snapshot backup or restore of a service uses, variables applied. */
+export function qdrantApi(
+  model: EnvironmentModel,
+  service: ResolvedService,
+): { url: string; apiKeyVariable: string | undefined } {
+  const backup = service.definition.backup;
+  return { url: interpolate(backup?.url ?? '', model.values).value, apiKeyVariable: backup?.apiKey };
 }
 
 /** The database and role a PostgreSQL backup or restore of a service uses, variables applied. */
@@ -173,6 +202,14 @@ export function planBackup(file: StackFile, model: EnvironmentModel, request: Ba
         type,
         file: type === 'rdb' ? `${service.name}.rdb` : `${service.name}.aof.tar`,
         passwordVariable: backup?.password,
+      });
+    } else if (method === 'qdrant' && type === 'snapshot') {
+      steps.push({
+        service: service.name,
+        method,
+        type,
+        file: `${service.name}.snapshots.tar`,
+        ...qdrantApi(model, service),
       });
     } else if (method === 'volume') {
       for (const mount of namedVolumeMounts(file, service)) {

@@ -131,10 +131,12 @@ export interface ConfigFileDef {
 
 /** How a service's data is backed up (schema `services.<name>.backup`). */
 export interface ServiceBackupDef {
-  method: 'postgres' | 'redis' | 'volume' | 'none';
+  method: 'postgres' | 'redis' | 'qdrant' | 'volume' | 'none';
   database?: string;
   user?: string;
   password?: string;
+  url?: string;
+  apiKey?: string;
 }
 
 export type BackupTierDef =

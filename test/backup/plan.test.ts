@@ -24,7 +24,7 @@ describe('planBackup', () => {
     expect(steps.map((step) => `${step.service}:${step.type}:${step.file}`)).toEqual([
       'postgres:full:postgres.full.dump',
       'redis:rdb:redis.rdb',
-      'qdrant:volume:qdrant.qdrant_data.tar',
+      'qdrant:snapshot:qdrant.snapshots.tar',
       'minio:volume:minio.minio_data.tar',
       'openwebui:volume:openwebui.openwebui_data.tar',
       'n8n:volume:n8n.n8n_data.tar',

@@ -124,12 +124,16 @@ afterAll(async () => {
 describe('retention of a metrics volume', () => {
   it('leaves every TSDB file to Prometheus, which drops its old blocks by its own retention', async () => {
     const now = Math.floor(Date.now() / 1000);
+    // promtool cuts blocks at 2 h boundaries: each series of samples starts just after one, so the
+    // ten-day-old samples (past the 3d retention) make one block and the recent ones another.
+    const blockStart = (at: number) => Math.floor(at / 7200) * 7200 + 60;
+    const old = blockStart(now - 10 * 86_400);
+    const recent = blockStart(now - 4 * 3_600);
     const samples = (start: number, count: number) =>
       Array.from({ length: count }, (_, i) => `stackctl_test_metric ${i} ${start + i * 60}`).join('\n');
-    // Two blocks: ten days old (past the 3d retention) and an hour old.
     await writeFile(
       join(root, 'm.om'),
-      `# TYPE stackctl_test_metric gauge\n${samples(now - 10 * 86_400, 30)}\n${samples(now - 3_600, 30)}\n# EOF\n`,
+      `# TYPE stackctl_test_metric gauge\n${samples(old, 30)}\n${samples(recent, 30)}\n# EOF\n`,
     );
     const made = await execa('docker', [
       'run',
@@ -176,11 +180,11 @@ describe('retention of a metrics volume', () => {
       );
       return ((await response.json()) as { data: { result: unknown[] } }).data.result;
     };
-    expect(await query(now - 3_600 + 29 * 60)).toHaveLength(1);
-    expect(await query(now - 10 * 86_400 + 29 * 60)).toHaveLength(0);
+    expect(await query(recent + 29 * 60)).toHaveLength(1);
+    expect(await query(old + 29 * 60)).toHaveLength(0);
 
     // retention cleanup: the old log file goes, no file of the TSDB does, however old.
-    const before = (await inVolumes('find /prometheus -type f | sort')).stdout;
+    const before = (await inVolumes('find /prometheus/01* -type f | sort')).stdout;
     expect(before).toMatch(/\/prometheus\/01\w+\/index/);
     const cleaned = await runCli(['retention', 'cleanup', env, '--yes', '--json'], { cwd: root });
     expect(cleaned.exitCode, cleaned.stderr).toBe(0);
@@ -188,8 +192,8 @@ describe('retention of a metrics volume', () => {
     expect(report.files.map((entry) => `${entry.volume}:${entry.path}`)).toEqual([
       'app_logs:/var/log/app/old.log',
     ]);
-    expect((await inVolumes('find /prometheus -type f | sort')).stdout).toBe(before);
+    expect((await inVolumes('find /prometheus/01* -type f | sort')).stdout).toBe(before);
     expect((await inVolumes('ls /var/log/app')).stdout.trim()).toBe('new.log');
-    expect(await query(now - 3_600 + 29 * 60)).toHaveLength(1);
+    expect(await query(recent + 29 * 60)).toHaveLength(1);
   }, 240_000);
 });

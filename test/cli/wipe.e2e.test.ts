@@ -210,6 +210,7 @@ describe('stackctl wipe', () => {
       expect(await exists('network', network)).toBe(false);
       await decoysIntact();
     } finally {
+      await execa('docker', ['rm', '-f', `${project.name}-ok-extra-tool-1`], { reject: false });
       if (before === undefined) await rm(overlay, { force: true });
       else await writeFile(overlay, before);
     }

@@ -31,7 +31,7 @@ export interface DataStack {
 export async function dataStack(
   prefix: string,
   octet: number,
-  options: { schema?: (text: string) => string } = {},
+  options: { schema?: (text: string) => string; qdrantBackup?: 'volume' | 'api' } = {},
 ): Promise<DataStack> {
   const env = 'development';
   const project = await shippedProject();
@@ -40,7 +40,12 @@ export async function dataStack(
   // Test files run in parallel: each passes its own octet so their subnets never overlap.
   const schema = (await readFile(path, 'utf8'))
     .replace(/^ {2}name: \S+$/m, `  name: ${name}`)
-    .replace('addressPool: 10.30.0.0/20', `addressPool: 10.${octet}.0.0/20`);
+    .replace('addressPool: 10.30.0.0/20', `addressPool: 10.${octet}.0.0/20`)
+    // The stand-in is no Qdrant: its data is backed up as a volume copy unless a test serves the API.
+    .replace(
+      /^ {4}backup: \{ method: qdrant, .*\}$/m,
+      options.qdrantBackup === 'api' ? '$&' : '    backup: { method: volume }',
+    );
   await writeFile(path, options.schema ? options.schema(schema) : schema);
   await mkdir(join(project.root, 'compose'), { recursive: true });
   await writeFile(

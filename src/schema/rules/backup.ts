@@ -8,6 +8,14 @@ export const checkBackup: Rule = ({ file, report }) => {
     .filter(([, def]) => def.type === 'secret')
     .map(([name]) => name);
   for (const [name, service] of Object.entries(file.services)) {
+    const apiKey = service.backup?.apiKey;
+    if (apiKey !== undefined && !secrets.includes(apiKey))
+      report({
+        path: ['services', name, 'backup', 'apiKey'],
+        message: `"${apiKey}" is not a secret variable`,
+        hint:
+          didYouMean(apiKey, secrets, 'secret variables') || 'declare it under variables with type: secret',
+      });
     const password = service.backup?.password;
     if (password !== undefined && !secrets.includes(password))
       report({
