@@ -11,7 +11,8 @@ import { SecretStoreSchema, serializeSecretStore, type SecretStore } from '../ge
 import { dotenvLine } from '../generate/dotenv.js';
 import { readSecretStore } from '../effects/secret-store.js';
 import type { EnvironmentModel } from '../model/environment.js';
-import { backupId, postgresLogin, qdrantApi, type BackupStep } from '../plan/backup.js';
+import { backupId, postgresLogin, qdrantApi, s3Api, type BackupStep, type S3Api } from '../plan/backup.js';
+import { restoreS3Objects, s3ObjectsArchive, type S3Endpoint } from '../effects/backup/s3-objects.js';
 import { qdrantSnapshots, restoreQdrantSnapshots } from '../effects/backup/qdrant.js';
 import type { BackupDef, StackFile } from '../schema/types.js';
 import { STACKCTL_VERSION } from '../version.js';
@@ -222,6 +223,11 @@ async function openSource(
     });
     return { stream, release: () => Promise.resolve() };
   }
+  if (step.method === 's3') {
+    // Online: the objects are read through the S3 API while the server serves.
+    const stream = await s3ObjectsArchive(s3Endpoint(step.api, input.store, ctx));
+    return { stream, release: () => Promise.resolve() };
+  }
   if (step.method === 'redis') {
     const container = await runningContainerOf(ctx, model, step.service);
     const password = storeValue(input.store, step.passwordVariable);
@@ -261,6 +267,18 @@ async function openSource(
       input.onServiceStarted?.(step.service);
     },
   };
+}
+
+/** Where and as whom an S3 objects backup connects: keys from the model and the secret store. */
+function s3Endpoint(api: S3Api, store: SecretStore | undefined, ctx: ExecContext): S3Endpoint {
+  const accessKeyId =
+    'value' in api.accessKey ? api.accessKey.value : storeValue(store, api.accessKey.secret);
+  const secretAccessKey = storeValue(store, api.secretKeyVariable);
+  if (accessKeyId === undefined || secretAccessKey === undefined)
+    throw new StackctlError('E_USAGE', `the keys of ${api.url} are not in the secret store`, {
+      hint: `run stackctl generate for the environment (${api.secretKeyVariable})`,
+    });
+  return { url: api.url, accessKeyId, secretAccessKey, ...(ctx.signal ? { signal: ctx.signal } : {}) };
 }
 
 /** Every file of the config artifact, as JSON with base64 contents. */
@@ -434,6 +452,13 @@ export async function restoreArtifacts(input: RestoreInput, ctx: BackupContext):
         },
         await source(),
       );
+    } else if (artifact.type === 'objects') {
+      if (!resolved)
+        throw new StackctlError(
+          'E_RUNTIME',
+          `${model.name} has no service ${artifact.service} to restore into`,
+        );
+      await restoreS3Objects(s3Endpoint(s3Api(model, resolved), input.store, ctx), await source());
     } else if (artifact.type === 'volume') {
       const restored = await restoreVolumeArtifact(input, artifact, await source(), ctx);
       if (restored.state === 'kept')

@@ -13,6 +13,7 @@ export const ARTIFACT_TYPES = [
   'rdb',
   'aof',
   'snapshot',
+  'objects',
   'volume',
   'config',
 ] as const;
@@ -74,6 +75,13 @@ export type BackupStep =
     }
   | {
       readonly service: string;
+      readonly method: 's3';
+      readonly type: 'objects';
+      readonly file: string;
+      readonly api: S3Api;
+    }
+  | {
+      readonly service: string;
       readonly method: 'volume';
       readonly type: 'volume';
       readonly file: string;
@@ -94,6 +102,7 @@ const METHOD_TYPES = {
   postgres: ['full', 'schema', 'data'],
   redis: ['rdb', 'aof'],
   qdrant: ['snapshot'],
+  s3: ['objects'],
   volume: ['volume'],
 } as const;
 
@@ -113,7 +122,7 @@ export function backupMethod(
   file: StackFile,
   service: ResolvedService,
   scope: BackupScope = {},
-): 'postgres' | 'redis' | 'qdrant' | 'volume' | 'none' {
+): 'postgres' | 'redis' | 'qdrant' | 's3' | 'volume' | 'none' {
   const declared = service.definition.backup?.method;
   if (declared !== undefined) return declared;
   const holdsData = namedVolumeMounts(file, service).some((mount) => !skipped(file, mount.volume, scope));
@@ -129,6 +138,25 @@ export function servicesWithData(
   return model.services.filter(
     (service) => service.kind === 'service' && backupMethod(file, service, scope) !== 'none',
   );
+}
+
+/** The S3 API an objects backup or restore uses: its URL, the access key's value, the secret key's variable. */
+export interface S3Api {
+  readonly url: string;
+  /** The access key, when a plain variable holds it; else the secret variable that does. */
+  readonly accessKey: { readonly value: string } | { readonly secret: string };
+  readonly secretKeyVariable: string;
+}
+
+export function s3Api(model: EnvironmentModel, service: ResolvedService): S3Api {
+  const backup = service.definition.backup;
+  const accessVariable = backup?.accessKey ?? '';
+  const plain = model.values.get(accessVariable);
+  return {
+    url: interpolate(backup?.url ?? '', model.values).value,
+    accessKey: plain !== undefined ? { value: plain } : { secret: accessVariable },
+    secretKeyVariable: backup?.secretKey ?? '',
+  };
 }
 
 /** The Qdrant API a snapshot backup or restore of a service uses, variables applied. */
@@ -210,6 +238,14 @@ export function planBackup(file: StackFile, model: EnvironmentModel, request: Ba
         type,
         file: `${service.name}.snapshots.tar`,
         ...qdrantApi(model, service),
+      });
+    } else if (method === 's3' && type === 'objects') {
+      steps.push({
+        service: service.name,
+        method,
+        type,
+        file: `${service.name}.objects.tar`,
+        api: s3Api(model, service),
       });
     } else if (method === 'volume') {
       for (const mount of namedVolumeMounts(file, service)) {

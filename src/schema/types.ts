@@ -131,12 +131,14 @@ export interface ConfigFileDef {
 
 /** How a service's data is backed up (schema `services.<name>.backup`). */
 export interface ServiceBackupDef {
-  method: 'postgres' | 'redis' | 'qdrant' | 'volume' | 'none';
+  method: 'postgres' | 'redis' | 'qdrant' | 's3' | 'volume' | 'none';
   database?: string;
   user?: string;
   password?: string;
   url?: string;
   apiKey?: string;
+  accessKey?: string;
+  secretKey?: string;
 }
 
 export type BackupTierDef =

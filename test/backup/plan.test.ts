@@ -25,7 +25,7 @@ describe('planBackup', () => {
       'postgres:full:postgres.full.dump',
       'redis:rdb:redis.rdb',
       'qdrant:snapshot:qdrant.snapshots.tar',
-      'minio:volume:minio.minio_data.tar',
+      'minio:objects:minio.objects.tar',
       'openwebui:volume:openwebui.openwebui_data.tar',
       'n8n:volume:n8n.n8n_data.tar',
       'config:config:config.enc',

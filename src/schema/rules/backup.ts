@@ -8,6 +8,22 @@ export const checkBackup: Rule = ({ file, report }) => {
     .filter(([, def]) => def.type === 'secret')
     .map(([name]) => name);
   for (const [name, service] of Object.entries(file.services)) {
+    const secretKey = service.backup?.secretKey;
+    if (secretKey !== undefined && !secrets.includes(secretKey))
+      report({
+        path: ['services', name, 'backup', 'secretKey'],
+        message: `"${secretKey}" is not a secret variable`,
+        hint:
+          didYouMean(secretKey, secrets, 'secret variables') ||
+          'declare it under variables with type: secret',
+      });
+    const accessKey = service.backup?.accessKey;
+    if (accessKey !== undefined && !file.variables[accessKey])
+      report({
+        path: ['services', name, 'backup', 'accessKey'],
+        message: `unknown variable "${accessKey}"`,
+        hint: didYouMean(accessKey, Object.keys(file.variables)) || 'declare it under variables',
+      });
     const apiKey = service.backup?.apiKey;
     if (apiKey !== undefined && !secrets.includes(apiKey))
       report({
