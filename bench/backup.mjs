@@ -154,7 +154,7 @@ try {
       '-c',
       `dd if=/dev/urandom of=/qdrant/storage/blob bs=1M count=${Math.round(volumeGb * 1024)} 2>/dev/null`,
     ]);
-    const volume = stackctl(['backup', env, '--service', 'qdrant', '--json']);
+    const volume = stackctl(['backup', env, '--service', 'qdrant', '--json', '--allow-stop']);
     const bytes = JSON.parse(volume.stdout).artifacts[0].bytes;
     console.log(
       `volume   ${mb(bytes).toFixed(0)} MB copied in ${volume.seconds.toFixed(1)} s (${(mb(bytes) / volume.seconds).toFixed(1)} MB/s), stackctl peak ${volume.peakMb.toFixed(0)} MB`,

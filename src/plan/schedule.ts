@@ -119,7 +119,7 @@ export function scheduledJobs(
         environment,
         schedule,
         unit: scheduleUnit(file.project.name, environment, schemaPath),
-        command: `${run('backup', environment)} && ${run('retention', 'cleanup', environment, '--yes')}`,
+        command: `${run('backup', environment, ...(file.backup?.retention?.[environment]?.allowStop === true ? ['--allow-stop'] : []))} && ${run('retention', 'cleanup', environment, '--yes')}`,
       },
     ];
   });

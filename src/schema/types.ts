@@ -161,6 +161,7 @@ export interface RetentionPolicyDef {
   schedule?: string;
   tier?: string;
   logsDays?: number;
+  allowStop?: boolean;
 }
 
 export interface BackupDef {

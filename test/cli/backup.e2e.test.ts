@@ -89,7 +89,7 @@ afterAll(async () => {
 
 const cli = (args: string[]) => runCli(args, { cwd: stack.project.root });
 const backup = async (...args: string[]): Promise<BackupJson> => {
-  const result = await cli(['backup', stack.env, '--json', ...args]);
+  const result = await cli(['backup', stack.env, '--json', '--allow-stop', ...args]);
   expect(result.exitCode, result.stderr).toBe(0);
   return JSON.parse(result.stdout) as BackupJson;
 };
@@ -485,9 +485,12 @@ describe('on a real terminal', () => {
     ).toBe(0);
     const listing = () => readdir(join(stack.project.root, 'backups', stack.env)).catch(() => [] as string[]);
     const before = await listing();
-    const terminal = await Terminal.open([stackctlCommand(), 'backup', stack.env, '--service', 'qdrant'], {
-      cwd: stack.project.root,
-    });
+    const terminal = await Terminal.open(
+      [stackctlCommand(), 'backup', stack.env, '--service', 'qdrant', '--allow-stop'],
+      {
+        cwd: stack.project.root,
+      },
+    );
     try {
       await terminal.waitFor(/Backing up qdrant \(volume\): [\d.]+ [KMG]?B, [\d.]+ [KMG]?B\/s/, 30_000);
       await terminal.send('C-c');

@@ -25,7 +25,7 @@ const cli = (args: string[]) => runCli(args, { cwd: stack.project.root });
 const inQdrant = (command: string) =>
   execa('docker', ['exec', stack.container('qdrant'), 'sh', '-c', command], { reject: false });
 const backupQdrant = async (): Promise<string> => {
-  const made = await cli(['backup', stack.env, '--service', 'qdrant', '--json']);
+  const made = await cli(['backup', stack.env, '--service', 'qdrant', '--json', '--allow-stop']);
   expect(made.exitCode, made.stderr).toBe(0);
   return (JSON.parse(made.stdout) as { id: string }).id;
 };
@@ -146,7 +146,7 @@ describe('an interrupted backup', () => {
         ],
         { reject: false },
       );
-      const backup = execa(stackctlCommand(), ['backup', stack.env, '--service', 'qdrant'], {
+      const backup = execa(stackctlCommand(), ['backup', stack.env, '--service', 'qdrant', '--allow-stop'], {
         cwd: stack.project.root,
         env: { NO_COLOR: '1' },
         reject: false,
@@ -337,7 +337,7 @@ describe('a backup tier that fills up', () => {
       expect(
         (await inQdrant('dd if=/dev/urandom of=/qdrant/storage/filler bs=1M count=3 2>/dev/null')).exitCode,
       ).toBe(0);
-      const full = await cli(['backup', stack.env, '--service', 'qdrant', '--tier', 'tiny']);
+      const full = await cli(['backup', stack.env, '--service', 'qdrant', '--tier', 'tiny', '--allow-stop']);
       expect(full.exitCode).toBe(1);
       expect(full.stderr).toMatch(
         /backup tier tiny: writing qdrant\.qdrant_data\.tar into .* failed: the disk is full \(ENOSPC\)/,
@@ -353,4 +353,35 @@ describe('a backup tier that fills up', () => {
       await rm(mountPoint, { recursive: true, force: true });
     }
   }, 120_000);
+});
+
+describe('a backup that stops a service', () => {
+  it('says so and refuses without a terminal unless --allow-stop; the service is never touched', async () => {
+    const before = (
+      await execa('docker', ['inspect', '-f', '{{.State.StartedAt}}', stack.container('qdrant')])
+    ).stdout;
+    const refused = await cli(['backup', stack.env, '--service', 'qdrant']);
+    expect(refused.exitCode).toBe(4);
+    expect(refused.stderr).toContain('qdrant is stopped while its volume is copied, then started again');
+    expect(refused.stderr).toContain(
+      `backup of ${stack.env} would stop qdrant to copy its volume; nothing was done`,
+    );
+    expect(refused.stderr).toContain('--allow-stop');
+    expect(
+      (await execa('docker', ['inspect', '-f', '{{.State.StartedAt}}', stack.container('qdrant')])).stdout,
+    ).toBe(before);
+    // A schedule stops it only when the policy says it may.
+    const shown = await cli(['schedule', 'show', stack.env, '--json']);
+    expect(shown.stdout).not.toContain('--allow-stop');
+    const schema = await readFile(schemaPath(), 'utf8');
+    try {
+      await writeFile(
+        schemaPath(),
+        schema.replace(/^( {4}development: \{ days: 7,)/m, '$1 allowStop: true,'),
+      );
+      expect((await cli(['schedule', 'show', stack.env, '--json'])).stdout).toContain('--allow-stop');
+    } finally {
+      await writeFile(schemaPath(), schema);
+    }
+  }, 60_000);
 });

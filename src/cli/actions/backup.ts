@@ -38,6 +38,7 @@ import { loadStack, requireEnvironment, type LoadedStack } from '../load-stack.j
 
 export interface BackupFlags {
   service: string[];
+  allowStop?: boolean;
   includeModels?: boolean;
   type?: string;
   tier?: string;
@@ -108,6 +109,33 @@ export async function backupAction(envName: string, flags: BackupFlags, ctx: Com
     includeModels: flags.includeModels === true,
   });
   const tierName = chooseTier(backup, envName, flags.tier);
+  // A volume copy stops its service: said before anything happens, and confirmed.
+  const stopping: string[] = [];
+  for (const step of steps)
+    if (
+      step.method === 'volume' &&
+      !stopping.includes(step.service) &&
+      (await projectContainers(docker, model.project, step.service)).some((c) => c.status === 'running')
+    )
+      stopping.push(step.service);
+  if (stopping.length > 0 && flags.allowStop !== true) {
+    if (flags.json !== true)
+      printLine(
+        ctx.stderr,
+        `${stopping.join(', ')} ${stopping.length === 1 ? 'is' : 'are'} stopped while ${stopping.length === 1 ? 'its volume is' : 'their volumes are'} copied, then started again`,
+      );
+    await confirm(ctx, `Stop ${stopping.join(', ')} for the copy?`, false).catch((error: unknown) => {
+      if (error instanceof StackctlError && error.code === 'E_REFUSED' && !ctx.interactive)
+        throw new StackctlError(
+          'E_REFUSED',
+          `backup of ${envName} would stop ${stopping.join(', ')} to copy ${stopping.length === 1 ? 'its volume' : 'their volumes'}; nothing was done`,
+          {
+            hint: 'pass --allow-stop (a schedule: allowStop: true in the environment’s retention policy), or back up the other services with --service',
+          },
+        );
+      throw error;
+    });
+  }
   const store = await readSecretStore(stack.root, envName);
   const lock = await acquireLock(stack.root, envName, 'backup');
   const progress = flags.json === true ? undefined : startProgress(ctx, `Backing up ${envName}`);

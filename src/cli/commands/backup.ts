@@ -32,6 +32,7 @@ export function registerBackup(program: Command, context: () => CommandContext):
       [],
     )
     .option('--type <type>', 'full, schema or data (PostgreSQL); rdb or aof (Redis); volume; config')
+    .option('--allow-stop', 'stop a service whose volume is copied without asking (scripts and schedules)')
     .option(
       '--include-models',
       'back up volumes of model weights too (left out by default: they can be downloaded again)',
