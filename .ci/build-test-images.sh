@@ -49,22 +49,22 @@ build_busybox() {
 
 # Real data services from Debian's packages (a debootstrap root, imported), with entrypoints that
 # behave as the official images' do where stackctl relies on it (.ci/images/).
-DATA_BASE=stackctl-test/data-base:2
-build_data_base() {
+build_root_image() { # NAME SUITE PACKAGES
   command -v debootstrap >/dev/null 2>&1 || install debootstrap
   local root mirror
   root=$(mktemp -d)
   mirror=$(awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
   [ -n "$mirror" ] || mirror=$(awk '/^deb / && !/security/ { print $2; exit }' /etc/apt/sources.list 2>/dev/null || true)
-  $SUDO debootstrap --variant=minbase --include=postgresql,redis-server,nginx-light bookworm "$root" \
+  $SUDO debootstrap --variant=minbase --include="$3" "$2" "$root" \
     "${mirror:-http://deb.debian.org/debian}" >/dev/null
   # The package's own cluster and caches are not needed: the entrypoint makes the cluster.
   $SUDO rm -rf "$root"/var/lib/postgresql/* "$root"/etc/postgresql/* "$root"/var/cache/apt/* \
     "$root"/var/lib/apt/lists/* "$root"/usr/share/doc/* "$root"/usr/share/man/*
-  $SUDO tar -C "$root" -c . | docker import -c 'LABEL io.stackctl.test-image=true' - "$DATA_BASE" >/dev/null
+  $SUDO tar -C "$root" -c . | docker import -c 'LABEL io.stackctl.test-image=true' - "$1" >/dev/null
   $SUDO rm -rf "$root"
-  echo "built $DATA_BASE"
+  echo "built $1"
 }
+DATA_BASE=stackctl-test/data-base:2
 
 build_from_base() { # NAME DOCKERFILE-TEXT
   local context
@@ -79,7 +79,7 @@ build_from_base() { # NAME DOCKERFILE-TEXT
 have() { docker image inspect "$1" >/dev/null 2>&1; }
 
 if have "$IMAGE"; then echo "$IMAGE already built"; else build_busybox; fi
-have "$DATA_BASE" || build_data_base
+have "$DATA_BASE" || build_root_image "$DATA_BASE" bookworm postgresql,redis-server,nginx-light
 have stackctl-test/postgres:3 || build_from_base stackctl-test/postgres:3 "FROM $DATA_BASE
 COPY postgres-entrypoint.sh /usr/local/bin/docker-entrypoint.sh
 ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin PGDATA=/var/lib/postgresql/data
@@ -97,21 +97,7 @@ CMD [\"redis-server\"]"
 # PostgreSQL 17 with pgvector, from Debian 13's packages (bookworm has no pgvector): a debootstrap
 # root of its own, with the same entrypoint as stackctl-test/postgres:3.
 VECTOR_BASE=stackctl-test/postgres-vector-base:1
-build_vector_base() {
-  command -v debootstrap >/dev/null 2>&1 || install debootstrap
-  local root mirror
-  root=$(mktemp -d)
-  mirror=$(awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
-  [ -n "$mirror" ] || mirror=$(awk '/^deb / && !/security/ { print $2; exit }' /etc/apt/sources.list 2>/dev/null || true)
-  $SUDO debootstrap --variant=minbase --include=postgresql-17,postgresql-17-pgvector trixie "$root" \
-    "${mirror:-http://deb.debian.org/debian}" >/dev/null
-  $SUDO rm -rf "$root"/var/lib/postgresql/* "$root"/etc/postgresql/* "$root"/var/cache/apt/* \
-    "$root"/var/lib/apt/lists/* "$root"/usr/share/doc/* "$root"/usr/share/man/*
-  $SUDO tar -C "$root" -c . | docker import -c 'LABEL io.stackctl.test-image=true' - "$VECTOR_BASE" >/dev/null
-  $SUDO rm -rf "$root"
-  echo "built $VECTOR_BASE"
-}
-have "$VECTOR_BASE" || build_vector_base
+have "$VECTOR_BASE" || build_root_image "$VECTOR_BASE" trixie postgresql-17,postgresql-17-pgvector
 have stackctl-test/postgres-vector:1 || build_from_base stackctl-test/postgres-vector:1 "FROM $VECTOR_BASE
 COPY postgres-entrypoint.sh /usr/local/bin/docker-entrypoint.sh
 ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin PGDATA=/var/lib/postgresql/data
