@@ -116,6 +116,17 @@ describe('validate', () => {
     );
   });
 
+  it('refuses online backup keys that are no secret or no variable', async () => {
+    const shipped = readFileSync(SHIPPED_SCHEMA, 'utf8')
+      .replace('apiKey: QDRANT_API_KEY', 'apiKey: QDRANT_HTTP_PORT')
+      .replace('accessKey: MINIO_ROOT_USER', 'accessKey: MINIO_ROOT_USR')
+      .replace('secretKey: MINIO_ROOT_PASSWORD', 'secretKey: MINIO_ROOT_USER');
+    const messages = (await check(shipped)).issues.map((issue) => `${issue.path}: ${issue.message}`);
+    expect(messages).toContain('services.qdrant.backup.apiKey: "QDRANT_HTTP_PORT" is not a secret variable');
+    expect(messages).toContain('services.minio.backup.secretKey: "MINIO_ROOT_USER" is not a secret variable');
+    expect(messages).toContain('services.minio.backup.accessKey: unknown variable "MINIO_ROOT_USR"');
+  });
+
   it('accepts secretFiles only for an environment key that is one secret variable', async () => {
     const valid = minimal.replace(
       "    ports: ['${BIND_ADDRESS}:${POSTGRES_PORT}:5432']\n",

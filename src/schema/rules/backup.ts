@@ -8,37 +8,24 @@ export const checkBackup: Rule = ({ file, report }) => {
     .filter(([, def]) => def.type === 'secret')
     .map(([name]) => name);
   for (const [name, service] of Object.entries(file.services)) {
-    const secretKey = service.backup?.secretKey;
-    if (secretKey !== undefined && !secrets.includes(secretKey))
-      report({
-        path: ['services', name, 'backup', 'secretKey'],
-        message: `"${secretKey}" is not a secret variable`,
-        hint:
-          didYouMean(secretKey, secrets, 'secret variables') ||
-          'declare it under variables with type: secret',
-      });
+    // The keys a service's backup reads from the secret store must be secret variables.
+    for (const field of ['secretKey', 'apiKey', 'password'] as const) {
+      const variable = service.backup?.[field];
+      if (variable !== undefined && !secrets.includes(variable))
+        report({
+          path: ['services', name, 'backup', field],
+          message: `"${variable}" is not a secret variable`,
+          hint:
+            didYouMean(variable, secrets, 'secret variables') ||
+            'declare it under variables with type: secret',
+        });
+    }
     const accessKey = service.backup?.accessKey;
     if (accessKey !== undefined && !file.variables[accessKey])
       report({
         path: ['services', name, 'backup', 'accessKey'],
         message: `unknown variable "${accessKey}"`,
         hint: didYouMean(accessKey, Object.keys(file.variables)) || 'declare it under variables',
-      });
-    const apiKey = service.backup?.apiKey;
-    if (apiKey !== undefined && !secrets.includes(apiKey))
-      report({
-        path: ['services', name, 'backup', 'apiKey'],
-        message: `"${apiKey}" is not a secret variable`,
-        hint:
-          didYouMean(apiKey, secrets, 'secret variables') || 'declare it under variables with type: secret',
-      });
-    const password = service.backup?.password;
-    if (password !== undefined && !secrets.includes(password))
-      report({
-        path: ['services', name, 'backup', 'password'],
-        message: `"${password}" is not a secret variable`,
-        hint:
-          didYouMean(password, secrets, 'secret variables') || 'declare it under variables with type: secret',
       });
   }
   const backup = file.backup;
