@@ -162,6 +162,7 @@ export interface RetentionPolicyDef {
   tier?: string;
   logsDays?: number;
   allowStop?: boolean;
+  indexDays?: number;
 }
 
 export interface BackupDef {
@@ -194,6 +195,7 @@ export interface ServiceDef {
   metrics?: MetricsDef;
   configFiles?: ConfigFileDef[];
   backup?: ServiceBackupDef;
+  indexRetention?: { url: string; pattern?: string };
   /** Environment key -> the variable the image reads a file path from (POSTGRES_PASSWORD_FILE). */
   secretFiles?: Record<string, string>;
   [composeKey: string]: unknown;

@@ -4,6 +4,8 @@
 // blocks by the retention flag the schema gives it, and keeps the recent ones.
 import { execa } from 'execa';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -196,4 +198,90 @@ describe('retention of a metrics volume', () => {
     expect((await inVolumes('ls /var/log/app')).stdout.trim()).toBe('new.log');
     expect(await query(recent + 29 * 60)).toHaveLength(1);
   }, 240_000);
+});
+
+/**
+ * An Elasticsearch stand-in answering the two routes retention calls, as Elastic's reference
+ * describes them (no Elasticsearch is in Debian): GET /_cat/indices/<pattern>?format=json&h=index,creation.date
+ * (cat indices API: a JSON array of rows, creation.date in epoch milliseconds as a string, hidden and
+ * system indices left out of wildcards) and DELETE /<index> (delete index API: {"acknowledged": true}).
+ */
+async function startElasticsearchStandIn(
+  indices: Map<string, number>,
+): Promise<{ url: string; close: () => Promise<void> }> {
+  const server = createServer((request, response) => {
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    const cat = /^\/_cat\/indices\/(.+)$/.exec(url.pathname);
+    response.setHeader('content-type', 'application/json');
+    if (request.method === 'GET' && cat?.[1]) {
+      const pattern = new RegExp(
+        `^${decodeURIComponent(cat[1])
+          .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+          .replace(/\*/g, '.*')}$`,
+      );
+      const rows = [...indices]
+        .filter(([name]) => pattern.test(name) && !name.startsWith('.'))
+        .map(([index, created]) => ({ index, 'creation.date': String(created) }));
+      response.end(JSON.stringify(rows));
+      return;
+    }
+    const name = decodeURIComponent(url.pathname.slice(1));
+    if (request.method === 'DELETE' && indices.delete(name)) {
+      response.end(JSON.stringify({ acknowledged: true }));
+      return;
+    }
+    response.statusCode = 404;
+    response.end(JSON.stringify({ error: { type: 'index_not_found_exception' }, status: 404 }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+describe('retention of an index store', () => {
+  it('deletes whole indices older than indexDays through the API, and never a system index', async () => {
+    const day = 86_400_000;
+    const indices = new Map<string, number>([
+      ['logs-2026.10.01', Date.now() - 60 * day],
+      ['logs-2026.11.20', Date.now() - 10 * day],
+      ['logs-today', Date.now() - 3_600_000],
+      ['.kibana_1', Date.now() - 90 * day],
+    ]);
+    const elastic = await startElasticsearchStandIn(indices);
+    const project = await mkdtemp(join(tmpdir(), 'stackctl-index-store-'));
+    try {
+      await mkdir(join(project, 'schemas'));
+      await writeFile(
+        join(project, 'schemas', 'compose-schema.yaml'),
+        schema(await freePort())
+          .replace(
+            '  prometheus_data: { data: metrics, description: TSDB }\n',
+            '  prometheus_data: { data: metrics, description: TSDB }\n  es_data: { data: index, description: Indices }\n',
+          )
+          .replace(
+            '  prometheus:\n',
+            `  elasticsearch:\n    stack: monitoring\n    image: ${IMAGE}\n    volumes: ['es_data:/usr/share/elasticsearch/data']\n    indexRetention: { url: '${elastic.url}', pattern: 'logs-*' }\n  prometheus:\n`,
+          )
+          .replace('    services: [prometheus]\n', '    services: [prometheus, elasticsearch]\n')
+          .replace('{ days: 7, logsDays: 1 }', '{ days: 30, logsDays: 1, indexDays: 7 }'),
+      );
+      const test = await runCli(['retention', 'test', env, '--json'], { cwd: project });
+      expect(test.exitCode, test.stderr).toBe(0);
+      const listed = (JSON.parse(test.stdout) as { indices: { index: string; service: string }[] }).indices;
+      expect(listed.map((entry) => `${entry.service}:${entry.index}`)).toEqual([
+        'elasticsearch:logs-2026.10.01',
+        'elasticsearch:logs-2026.11.20',
+      ]);
+      expect(indices.size).toBe(4);
+      const cleaned = await runCli(['retention', 'cleanup', env, '--yes'], { cwd: project });
+      expect(cleaned.exitCode, cleaned.stderr).toBe(0);
+      expect([...indices.keys()].sort()).toEqual(['.kibana_1', 'logs-today']);
+    } finally {
+      await elastic.close();
+      await rm(project, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

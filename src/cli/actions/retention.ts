@@ -2,6 +2,8 @@ import { manifestServices, type BackupManifest } from '../../effects/backup/mani
 import { expiredLogFiles, type ExpiredFiles } from '../../lifecycle/log-files.js';
 import type { Leftover, TierStore } from '../../effects/backup/tiers.js';
 import { dockerClient } from '../../effects/docker.js';
+import { deleteIndex, expiredIndices } from '../../effects/elasticsearch.js';
+import { interpolate } from '../../schema/interpolate.js';
 import { acquireLock, type Lock } from '../../effects/lock.js';
 import { readSecretStore } from '../../effects/secret-store.js';
 import { resolveEnvironment } from '../../model/environment.js';
@@ -30,6 +32,8 @@ interface EnvironmentRetention {
   readonly policy: RetentionPolicyDef | undefined;
   readonly decisions: readonly (RetentionDecision & { tier: TierStore; manifest: BackupManifest })[];
   readonly logs: readonly ExpiredFiles[];
+  /** Indices past indexDays in the services with indexRetention. */
+  readonly indices: readonly { service: string; url: string; index: string; created: number }[];
 }
 
 async function evaluate(
@@ -94,7 +98,19 @@ async function evaluate(
             },
           )
         : [];
-    environments.push({ environment: name, policy, decisions, logs });
+    const indices: EnvironmentRetention['indices'][number][] = [];
+    if (withLogs && policy) {
+      const model = resolveEnvironment(stack.file, name);
+      const cutoff = now.getTime() - (policy.indexDays ?? policy.days) * 86_400_000;
+      for (const service of model.services) {
+        const store = service.definition.indexRetention;
+        if (store === undefined) continue;
+        const url = interpolate(store.url, model.values).value;
+        for (const index of await expiredIndices(url, store.pattern ?? '*', cutoff, ctx.signal))
+          indices.push({ service: service.name, url, ...index });
+      }
+    }
+    environments.push({ environment: name, policy, decisions, logs, indices });
   }
   return { environments, tiers };
 }
@@ -157,6 +173,14 @@ function describe(
         entry.files.map((path) => ({ environment, service: entry.service, volume: entry.volume, path })),
       ),
     ),
+    indices: environments.flatMap(({ environment, indices }) =>
+      indices.map((entry) => ({
+        environment,
+        service: entry.service,
+        index: entry.index,
+        created: new Date(entry.created).toISOString(),
+      })),
+    ),
     leftovers: leftovers.map(({ tier, leftover }) => ({
       tier: tier.name,
       environment: leftover.environment,
@@ -183,6 +207,11 @@ function printPlan(report: ReturnType<typeof describe>, ctx: CommandContext, ver
       ctx.stdout,
       `${ctx.colors.red(`✖ ${verb}`)} ${file.environment} ${file.service}:${file.path} (expired ${file.volume} file)`,
     );
+  for (const entry of report.indices)
+    printLine(
+      ctx.stdout,
+      `${ctx.colors.red(`✖ ${verb}`)} ${entry.environment} ${entry.service} index ${entry.index} (created ${entry.created})`,
+    );
   for (const leftover of report.leftovers)
     printLine(ctx.stdout, `${ctx.colors.red(`✖ ${verb}`)} ${leftover.location} (an interrupted backup)`);
 }
@@ -203,7 +232,10 @@ export async function retentionTestAction(
   }
   printPlan(report, ctx, 'would remove');
   const count =
-    report.backups.filter((backup) => backup.expired).length + report.files.length + report.leftovers.length;
+    report.backups.filter((backup) => backup.expired).length +
+    report.files.length +
+    report.indices.length +
+    report.leftovers.length;
   printLine(
     ctx.stdout,
     count === 0
@@ -229,7 +261,8 @@ export async function retentionCleanupAction(
     const report = describe(environments, leftovers);
     const expired = environments.flatMap(({ decisions }) => decisions.filter((decision) => decision.expired));
     const files = environments.flatMap(({ logs }) => logs);
-    const count = expired.length + report.files.length + leftovers.length;
+    const indices = environments.flatMap((entry) => entry.indices);
+    const count = expired.length + report.files.length + indices.length + leftovers.length;
     if (flags.json !== true) printPlan(report, ctx, 'remove');
     if (count === 0) {
       if (flags.json === true) printJson(ctx.stdout, { ...report, removed: true });
@@ -241,6 +274,7 @@ export async function retentionCleanupAction(
     for (const { tier, leftover } of leftovers) await tier.removeLeftover(leftover);
     const { removeLogFiles } = await import('../../lifecycle/log-files.js');
     for (const entry of files) await removeLogFiles(entry, { env: ctx.env, signal: ctx.signal });
+    for (const entry of indices) await deleteIndex(entry.url, entry.index, ctx.signal);
     if (flags.json === true) printJson(ctx.stdout, { ...report, removed: true });
     else printLine(ctx.stdout, ctx.colors.green(`✔ removed ${count}`));
   } finally {
