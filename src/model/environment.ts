@@ -1,7 +1,7 @@
 import { parseCidr, subnetAt } from '../schema/cidr.js';
 import { interpolate } from '../schema/interpolate.js';
 import { stackClosure } from '../schema/rules/networks.js';
-import type { EnvironmentDef, ServiceDef, StackFile } from '../schema/types.js';
+import type { EnvironmentDef, RetentionPolicyDef, ServiceDef, StackFile } from '../schema/types.js';
 import type { PortDef } from '../schema/types.js';
 import {
   applyOverride,
@@ -74,7 +74,7 @@ export function resolveEnvironment(file: StackFile, envName: string, gpu?: GpuSe
   const definition = file.environments[envName];
   if (!definition) throw new Error(`unknown environment ${envName}`);
   const selection: GpuSelection = gpu ?? { profile: definition.gpu.profile, variables: {} };
-  const values = resolveValues(file, definition, selection);
+  const values = resolveValues(file, definition, selection, file.backup?.retention?.[envName]);
 
   const serviceNames = definition.services;
   const usedStacks = new Set(serviceNames.map((name) => file.services[name]?.stack ?? ''));
@@ -132,10 +132,18 @@ function hostPortVariable(port: PortDef): string | undefined {
   return match?.[1];
 }
 
-function resolveValues(file: StackFile, env: EnvironmentDef, gpu: GpuSelection): Map<string, string> {
-  // Defaults, then the GPU profile, then the host's layout, then the environment's own values.
+function resolveValues(
+  file: StackFile,
+  env: EnvironmentDef,
+  gpu: GpuSelection,
+  policy: RetentionPolicyDef | undefined,
+): Map<string, string> {
+  // Defaults, the retention policy, the GPU profile, the host's layout, the environment's own values.
   const withProfile: EnvironmentDef = { ...env, gpu: { ...env.gpu, profile: gpu.profile }, variables: {} };
   const values = environmentValues(file, withProfile);
+  for (const [name, def] of Object.entries(file.variables))
+    if (def.fromRetention === 'metricsDays' && policy?.metricsDays !== undefined)
+      values.set(name, `${policy.metricsDays}d`);
   for (const [name, value] of Object.entries(gpu.variables)) values.set(name, value);
   for (const [name, value] of Object.entries(env.variables ?? {})) values.set(name, scalarText(value));
   return values;

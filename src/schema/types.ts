@@ -40,6 +40,7 @@ export interface VariableDef {
   secretType?: string;
   prefix?: string;
   rotation?: RotationDef;
+  fromRetention?: 'metricsDays';
 }
 
 /** How `secrets rotate` applies a new value a service keeps in its data (a database role's password). */
@@ -163,6 +164,7 @@ export interface RetentionPolicyDef {
   logsDays?: number;
   allowStop?: boolean;
   indexDays?: number;
+  metricsDays?: number;
 }
 
 export interface BackupDef {

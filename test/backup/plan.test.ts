@@ -94,6 +94,13 @@ describe('planBackup', () => {
   });
 });
 
+describe('a variable taken from the retention policy', () => {
+  it("gives Prometheus the policy's metricsDays as its retention, and the default elsewhere", () => {
+    expect(resolveEnvironment(file, 'production').values.get('PROMETHEUS_RETENTION_TIME')).toBe('30d');
+    expect(resolveEnvironment(file, 'staging').values.get('PROMETHEUS_RETENTION_TIME')).toBe('15d');
+  });
+});
+
 describe('evaluateRetention', () => {
   const policy = file.backup!.retention!['development']!;
   const day = (n: number): Date => new Date(Date.UTC(2026, 0, 1 + n));

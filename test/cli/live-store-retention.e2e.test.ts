@@ -28,7 +28,7 @@ secretTypes:
 variables:
   BIND_ADDRESS: { type: string, description: Bind address, default: 127.0.0.1 }
   PROMETHEUS_PORT: { type: integer, description: Prometheus, default: ${webPort}, minimum: 1, maximum: 65535 }
-  PROMETHEUS_RETENTION_TIME: { type: string, description: Retention, default: 15d }
+  PROMETHEUS_RETENTION_TIME: { type: string, description: Retention, default: 15d, fromRetention: metricsDays }
   BACKUP_ENCRYPTION_KEY: { type: secret, secretType: encryption_key, description: Backup key }
   CUDA_VISIBLE_DEVICES: { type: string, description: GPUs, default: '' }
   NVIDIA_VISIBLE_DEVICES: { type: string, description: GPUs, default: void }
@@ -66,14 +66,13 @@ environments:
     memoryMinimumGb: 1
     addressPool: 10.229.0.0/20
     services: [prometheus]
-    variables: { PROMETHEUS_RETENTION_TIME: 3d }
 backup:
   defaultTier: local
   encryptionKey: BACKUP_ENCRYPTION_KEY
   tiers:
     local: { type: local, path: backups }
   retention:
-    ${env}: { days: 7, logsDays: 1 }
+    ${env}: { days: 7, logsDays: 1, metricsDays: 3 }
 `;
 
 /** A one-off container of the image with the volumes, as root: for what the test sets up and reads. */
@@ -168,7 +167,8 @@ describe('retention of a metrics volume', () => {
 
     const started = await runCli(['start', env, '--skip-preflight'], { cwd: root });
     expect(started.exitCode, started.stderr).toBe(0);
-    // Prometheus applies --storage.tsdb.retention.time itself: the ten-day-old block goes.
+    // The policy's metricsDays (3) became --storage.tsdb.retention.time=3d, which Prometheus applies
+    // itself: the ten-day-old block goes.
     let blocks = '';
     for (let tries = 0; tries < 120; tries += 1) {
       blocks = (await inVolumes('ls /prometheus | grep -c "^01" || true')).stdout.trim();
@@ -266,7 +266,7 @@ describe('retention of an index store', () => {
             `  elasticsearch:\n    stack: monitoring\n    image: ${IMAGE}\n    volumes: ['es_data:/usr/share/elasticsearch/data']\n    indexRetention: { url: '${elastic.url}', pattern: 'logs-*' }\n  prometheus:\n`,
           )
           .replace('    services: [prometheus]\n', '    services: [prometheus, elasticsearch]\n')
-          .replace('{ days: 7, logsDays: 1 }', '{ days: 30, logsDays: 1, indexDays: 7 }'),
+          .replace('{ days: 7, logsDays: 1, metricsDays: 3 }', '{ days: 30, logsDays: 1, indexDays: 7 }'),
       );
       const test = await runCli(['retention', 'test', env, '--json'], { cwd: project });
       expect(test.exitCode, test.stderr).toBe(0);
