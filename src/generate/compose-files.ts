@@ -43,6 +43,7 @@ const STACKCTL_KEYS = new Set([
   'metrics',
   'configFiles',
   'backup',
+  'indexRetention',
   'secretFiles',
 ]);
 
