@@ -7,17 +7,15 @@ import { dirname, join, relative, sep } from 'node:path';
 import { readComposeConfig } from '../effects/compose-runner.js';
 import type { LoadedStack } from '../effects/schema-file.js';
 import { redactor } from '../generate/redact.js';
-import { resolveEnvironment, type EnvironmentModel, type GpuSelection } from '../model/environment.js';
+import { resolveEnvironment, type EnvironmentModel } from '../model/environment.js';
 import { asComposeDocument } from '../plan/compose-document.js';
+import type { GpuDecision } from '../plan/gpu-choice.js';
 import { planStart, type StartPlan } from '../plan/start.js';
 import type { Check } from '../preflight/checks.js';
-import type { StackFile } from '../schema/types.js';
-import { StackctlError } from '../errors.js';
 import {
   checkHost,
   composeArgsFor,
   composeEnvironment,
-  likelyGpu,
   prepare,
   resolveRequest,
   writeFiles,
@@ -39,6 +37,8 @@ export interface ClusterSource {
   readonly mountedFiles: ReadonlyMap<string, string>;
   readonly plan: StartPlan;
   readonly findings: readonly Check[];
+  /** The GPU layout the files were generated with, and why. */
+  readonly gpu: GpuDecision;
 }
 
 /**
@@ -55,17 +55,8 @@ export async function resolveForCluster(
   resolveRequest(stack.file, request);
   const host = await checkHost(stack, request, io, view);
   if (host.failed && !request.dryRun) return { kind: 'preflight-failed', findings: host.findings };
-  const generated = await writeFiles(
-    stack,
-    request,
-    await prepare(
-      stack,
-      request,
-      host.gpu ?? namedProfile(stack.file, request) ?? (await likelyGpu(stack, request)),
-    ),
-    io,
-  );
-  const model = resolveEnvironment(stack.file, request.envName, host.gpu ?? generated.gpu);
+  const generated = await writeFiles(stack, request, await prepare(stack, request, host.gpu.selection), io);
+  const model = resolveEnvironment(stack.file, request.envName, host.gpu.selection);
   const args = await composeArgsFor(stack, model, generated.envFiles, undefined);
   const current = generated.files.every((file) => file.status === 'unchanged');
   const secrets = new Map(
@@ -95,6 +86,7 @@ export async function resolveForCluster(
     mountedFiles: await readMountedFiles(effective, stack.root),
     plan: planStart(stack.file, model, args, { stacks: request.stacks, services: request.services }),
     findings: host.findings,
+    gpu: host.gpu,
   };
 }
 
@@ -133,14 +125,4 @@ async function withPlannedFiles<T>(generated: Generated, use: (scratch: string) 
 function relocate(arg: string, root: string, scratch: string, generated: Generated): string {
   const planned = generated.prepared.plan.files.some((file) => join(root, file.path) === arg);
   return planned ? join(scratch, relative(root, arg)) : arg;
-}
-
-/** --gpu multi|single|cpu without preflight: the profile of that name (auto needs preflight to choose). */
-function namedProfile(file: StackFile, request: StartRequest): GpuSelection | undefined {
-  if (request.gpu === undefined || request.gpu === 'auto') return undefined;
-  if (!Object.hasOwn(file.gpuProfiles, request.gpu))
-    throw new StackctlError('E_USAGE', `the schema has no GPU profile "${request.gpu}"`, {
-      hint: `profiles: ${Object.keys(file.gpuProfiles).join(', ')}`,
-    });
-  return { profile: request.gpu, variables: {} };
 }

@@ -8,6 +8,7 @@ import { composeProjectName } from '../model/environment.js';
 import type { LoadedStack } from '../effects/schema-file.js';
 import { renderKustomize, type K8sExport } from '../plan/k8s/kustomize.js';
 import type { SecretStoreRef } from '../plan/k8s/secrets.js';
+import type { GpuDecision } from '../plan/gpu-choice.js';
 import type { GpuMode } from '../plan/gpu-layout.js';
 import type { SwarmStack } from '../plan/swarm.js';
 import { resolveForCluster, type ClusterSource } from './cluster.js';
@@ -74,12 +75,9 @@ export async function exportSwarm(
   request: ExportRequest,
   engine: EngineLookup,
   io: StartIo,
-): Promise<{ path: string; swarm: SwarmStack }> {
-  const swarm = swarmStackOf(
-    await resolved(stack, request, engine, io),
-    stack.root,
-    await swarmKnowsStartInterval(engine, io.env),
-  );
+): Promise<{ path: string; swarm: SwarmStack; gpu: GpuDecision }> {
+  const source = await resolved(stack, request, engine, io);
+  const swarm = swarmStackOf(source, stack.root, await swarmKnowsStartInterval(engine, io.env));
   const path = resolve(io.cwd, request.out);
   const existing = await whatIsAt(path);
   if (existing === 'folder' || existing === 'other')
@@ -104,7 +102,7 @@ export async function exportSwarm(
     );
   await mkdir(dirname(path), { recursive: true });
   await writeFileAtomic(path, swarmFileText(swarm));
-  return { path, swarm };
+  return { path, swarm, gpu: source.gpu };
 }
 
 export interface KubernetesOptions {
@@ -118,7 +116,7 @@ export async function exportKubernetes(
   options: KubernetesOptions,
   engine: EngineLookup,
   io: StartIo,
-): Promise<{ folder: string; rendered: K8sExport }> {
+): Promise<{ folder: string; rendered: K8sExport; gpu: GpuDecision }> {
   const folder = resolve(io.cwd, request.out);
   const existing = await whatIsAt(folder);
   if (existing !== 'none' && existing !== 'folder')
@@ -155,5 +153,5 @@ export async function exportKubernetes(
     await ensureDirectory(join(folder, inside), mode);
   for (const file of rendered.files)
     await writeFileAtomic(join(folder, file.path), file.content, { mode: file.mode });
-  return { folder, rendered };
+  return { folder, rendered, gpu: source.gpu };
 }

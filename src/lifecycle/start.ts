@@ -34,13 +34,13 @@ import {
 } from '../effects/rotation.js';
 import type { LoadedStack } from '../effects/schema-file.js';
 import { readSecretHistory } from '../effects/secret-store.js';
-import { readGpuChoice } from '../effects/state.js';
 import { recordValidSchema, stateDirectory } from '../effects/state.js';
 import { redactor } from '../generate/redact.js';
 import type { ServiceState } from '../health/classify.js';
 import { resolveEnvironment, type EnvironmentModel, type GpuSelection } from '../model/environment.js';
 import { parseEffectiveConfig } from '../plan/effective.js';
 import { configDigest } from '../plan/reuse.js';
+import { decideGpu, describeGpuDecision, type GpuDecision } from '../plan/gpu-choice.js';
 import type { GpuMode } from '../plan/gpu-layout.js';
 import { composeArgs, planStart, type CreateStep, type StartPlan } from '../plan/start.js';
 import { assessHost } from '../preflight/assess.js';
@@ -55,6 +55,7 @@ import { prepareGeneration, type PreparedGeneration } from './generation.js';
 import { CreationLedger, type CreationBasis } from './creation.js';
 import { JobLedger } from './jobs.js';
 import { GraphLauncher } from './launcher.js';
+import { chooseRunGpu, gpuChoiceInput } from './gpu-choice.js';
 
 /** How long one direct healthcheck loop runs inside a container before the next one starts. */
 const PROBE_WINDOW_MS = 3000;
@@ -70,6 +71,8 @@ export interface StartRequest {
   readonly wait: boolean;
   /** run: check the host first; skip: the user said not to; caller: the calling command checked. */
   readonly preflight: 'run' | 'skip' | 'caller';
+  /** Preflight checks not to run (their ids, as `preflight --json` prints them). */
+  readonly skipChecks?: readonly string[];
   readonly dryRun: boolean;
 }
 
@@ -168,14 +171,14 @@ export async function startEnvironment(
     engine && !request.dryRun ? await readConfigAhead(stack, request, early, guess, engine, io) : undefined;
   const host = await hostChecked;
   if (host.failed && !request.dryRun) return { kind: 'preflight-failed', findings: host.findings };
-  const asGuessed = sameSelection(host.gpu, guess);
+  const asGuessed = sameSelection(host.gpu.selection, guess);
   const generated = await writeFiles(
     stack,
     request,
-    asGuessed ? early : await prepare(stack, request, host.gpu),
+    asGuessed ? early : await prepare(stack, request, host.gpu.selection),
     io,
   );
-  const model = resolveEnvironment(stack.file, request.envName, host.gpu ?? generated.gpu);
+  const model = resolveEnvironment(stack.file, request.envName, host.gpu.selection);
   const planned = await planLaunch(
     stack,
     model,
@@ -191,15 +194,13 @@ export async function startEnvironment(
   return launchAndWait(stack, model, planned, generated.prepared, request, engine, io, view, host.findings);
 }
 
-/** The GPU layout preflight will most likely hand to generation: --gpu cpu, else the recorded one. */
-export async function likelyGpu(
-  stack: LoadedStack,
-  request: StartRequest,
-): Promise<GpuSelection | undefined> {
-  if (request.preflight !== 'run') return undefined;
-  if (request.gpu === 'cpu') return { profile: 'cpu', variables: {} };
-  const recorded = await readGpuChoice(stack.root, request.envName);
-  return recorded ? { profile: recorded.profile, variables: recorded.variables } : undefined;
+/**
+ * The GPU layout the run will most likely use, decided without asking the host: exact for --gpu
+ * cpu, a recorded choice and an environment that does not require GPUs.
+ */
+export async function likelyGpu(stack: LoadedStack, request: StartRequest): Promise<GpuSelection> {
+  const { input } = await gpuChoiceInput(stack, request.envName, request.gpu);
+  return decideGpu({ ...input, detection: { ok: false, why: 'not asked yet' } }).selection;
 }
 
 function sameSelection(a: GpuSelection | undefined, b: GpuSelection | undefined): boolean {
@@ -302,22 +303,31 @@ export function resolveRequest(file: StackFile, request: StartRequest): Environm
 }
 
 /**
- * Step 2: preflight. Warnings are shown and start goes on; failures stop it (a dry run still shows
- * its plan, as it would run once they are fixed).
+ * Step 2: preflight, and the GPU layout of the run. Warnings are shown and start goes on; failures
+ * stop it (a dry run still shows its plan, as it would run once they are fixed). Without preflight
+ * the layout is decided all the same: --gpu applies on every path.
  */
 export async function checkHost(
   stack: LoadedStack,
   request: StartRequest,
   io: StartIo,
   view: StartView,
-): Promise<{ findings: readonly Check[]; failed: boolean; gpu?: GpuSelection }> {
-  if (request.preflight !== 'run') return { findings: [], failed: false };
+): Promise<{ findings: readonly Check[]; failed: boolean; gpu: GpuDecision }> {
+  if (request.preflight !== 'run') {
+    const gpu = await chooseRunGpu(stack, request.envName, request.gpu, io);
+    view.note(describeGpuDecision(gpu));
+    return { findings: [], failed: false, gpu };
+  }
   // Start generates the environment's config files right after: missing ones are no failure.
-  const assessment = await assessHost(stack, request.envName, request.gpu, io, { generatesFiles: true });
+  const assessment = await assessHost(stack, request.envName, request.gpu, io, {
+    generatesFiles: true,
+    ...(request.skipChecks ? { skipChecks: request.skipChecks } : {}),
+  });
   const findings = assessment.checks.filter((check) => check.status !== 'pass');
   const failed = findings.some((check) => check.status === 'fail');
   view.preflight(findings, failed);
-  return { findings, failed, ...(assessment.gpu ? { gpu: assessment.gpu } : {}) };
+  if (!failed) view.note(describeGpuDecision(assessment.gpu));
+  return { findings, failed, gpu: assessment.gpu };
 }
 
 export interface Generated {

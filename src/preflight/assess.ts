@@ -1,16 +1,10 @@
-import { readGpuChoice } from '../effects/state.js';
 import { gatherHostFacts } from '../effects/probe/index.js';
 import { readSecretStore } from '../effects/secret-store.js';
 import type { LoadedStack } from '../effects/schema-file.js';
-import { resolveEnvironment, type GpuSelection } from '../model/environment.js';
-import {
-  chooseGpuLayout,
-  chooseWithFallback,
-  GPU_MODES,
-  type GpuMode,
-  type LayoutChoice,
-} from '../plan/gpu-layout.js';
-import type { EnvironmentDef } from '../schema/types.js';
+import { gpuChoiceInput, NOT_REQUIRED } from '../lifecycle/gpu-choice.js';
+import { resolveEnvironment } from '../model/environment.js';
+import { decideGpu, needsGpuDetection, type GpuDecision } from '../plan/gpu-choice.js';
+import type { GpuMode } from '../plan/gpu-layout.js';
 import { startProgress } from '../ui/progress.js';
 import type { UiContext } from '../ui/terminal.js';
 import { preflightChecks, type Check } from './checks.js';
@@ -18,8 +12,8 @@ import { secretStrengthChecks } from './secret-strength.js';
 
 export interface HostAssessment {
   readonly checks: readonly Check[];
-  /** The GPU layout for this run: the host's, when GPUs were needed and found; else the recorded one. */
-  readonly gpu: GpuSelection | undefined;
+  /** The GPU layout for this run, decided from the host's GPUs when they were needed. */
+  readonly gpu: GpuDecision;
 }
 
 /** Probes the host and runs every check for an environment (preflight, and start before it starts). */
@@ -28,15 +22,17 @@ export async function assessHost(
   envName: string,
   gpuFlag: GpuMode | undefined,
   ctx: UiContext,
-  options: { generatesFiles?: boolean } = {},
+  options: { generatesFiles?: boolean; skipChecks?: readonly string[] } = {},
 ): Promise<HostAssessment> {
-  const env = environmentDef(stack, envName);
-  const recorded = await readGpuChoice(stack.root, envName);
-  const mode: GpuMode = gpuFlag ?? asMode(recorded?.profile) ?? asMode(env.gpu.profile) ?? 'auto';
-  const needGpu = mode !== 'cpu' && (env.gpu.required || gpuFlag !== undefined);
+  const { input, required } = await gpuChoiceInput(stack, envName, gpuFlag);
+  const needGpu = needsGpuDetection(input, required);
 
   const progress = startProgress(ctx, `Checking the host for ${envName}`);
-  const draft = resolveEnvironment(stack.file, envName, selection(recorded, env.gpu.profile));
+  const draft = resolveEnvironment(
+    stack.file,
+    envName,
+    decideGpu({ ...input, detection: NOT_ASKED }).selection,
+  );
   const facts = await gatherHostFacts(draft, {
     env: ctx.env,
     root: stack.root,
@@ -44,28 +40,21 @@ export async function assessHost(
     signal: ctx.signal,
   }).finally(() => progress.stop());
 
-  let layout: LayoutChoice | undefined;
-  if (needGpu && facts.gpus?.ok === true) {
-    // The environment's own profile may fall back (gpu.fallback); --gpu and a recorded choice may not.
-    const ownProfile = gpuFlag === undefined && recorded === undefined;
-    layout = ownProfile
-      ? chooseWithFallback(facts.gpus.detection, mode, asMode(env.gpu.fallback))
-      : chooseGpuLayout(facts.gpus.detection, mode);
-  }
-  const gpu: GpuSelection | undefined =
-    layout?.ok === true
-      ? { profile: layout.layout.profile, variables: layout.layout.variables }
-      : mode === 'cpu' && gpuFlag !== undefined
-        ? { profile: 'cpu', variables: {} }
-        : recorded
-          ? { profile: recorded.profile, variables: recorded.variables }
-          : undefined;
-  const model = gpu ? resolveEnvironment(stack.file, envName, gpu) : draft;
+  const gpu = decideGpu({
+    ...input,
+    detection:
+      facts.gpus?.ok === true
+        ? { ok: true, facts: facts.gpus.detection }
+        : needGpu
+          ? { ok: false, why: facts.gpus?.ok === false ? facts.gpus.message : 'nvidia-smi was not asked' }
+          : NOT_ASKED,
+  });
+  const model = resolveEnvironment(stack.file, envName, gpu.selection);
   const checks = preflightChecks({
     model,
     facts,
-    gpuMode: needGpu ? mode : 'cpu',
-    layout,
+    gpuMode: needGpu ? gpu.mode : 'cpu',
+    layout: gpu.layout,
     generatesFiles: options.generatesFiles === true,
   });
   const store = await readSecretStore(stack.root, envName);
@@ -73,19 +62,4 @@ export async function assessHost(
   return { checks, gpu };
 }
 
-function asMode(profile: string | undefined): GpuMode | undefined {
-  return GPU_MODES.find((mode) => mode === profile);
-}
-
-function selection(
-  recorded: { profile: string; variables: Record<string, string> } | undefined,
-  profile: string,
-): GpuSelection {
-  return recorded ? { profile: recorded.profile, variables: recorded.variables } : { profile, variables: {} };
-}
-
-function environmentDef(stack: LoadedStack, envName: string): EnvironmentDef {
-  const env = stack.file.environments[envName];
-  if (!env) throw new Error(`no environment ${envName}`);
-  return env;
-}
+const NOT_ASKED = { ok: false, why: NOT_REQUIRED } as const;

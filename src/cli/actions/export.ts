@@ -2,6 +2,7 @@ import { relative } from 'node:path';
 import { StackctlError } from '../../errors.js';
 import { exportKubernetes, exportSwarm, type ExportRequest } from '../../lifecycle/export.js';
 import { lookUpEngine } from '../../lifecycle/start.js';
+import { describeGpuDecision, gpuJson } from '../../plan/gpu-choice.js';
 import type { GpuMode } from '../../plan/gpu-layout.js';
 import { printJson, printLine, type CommandContext } from '../context.js';
 import { loadStack, requireEnvironment } from '../load-stack.js';
@@ -28,7 +29,7 @@ export async function exportSwarmAction(
     ...(flags.force === true ? { force: true } : {}),
     ...(flags.gpu ? { gpu: flags.gpu } : {}),
   };
-  const { path, swarm } = await exportSwarm(stack, request, lookUpEngine(ctx.env), ctx);
+  const { path, swarm, gpu } = await exportSwarm(stack, request, lookUpEngine(ctx.env), ctx);
   if (flags.json === true) {
     printJson(ctx.stdout, {
       environment: envName,
@@ -36,6 +37,7 @@ export async function exportSwarmAction(
       file: path,
       secrets: swarm.secrets.map((secret) => ({ name: secret.name, variable: secret.variable })),
       fromEnvironment: swarm.interpolated,
+      gpu: gpuJson(gpu),
       notes: swarm.notes,
     });
     return;
@@ -54,6 +56,7 @@ export async function exportSwarmAction(
       ctx.stdout,
       `  docker reads these from its environment at deploy time: ${swarm.interpolated.join(', ')} (set -a; . ./.env.${envName}; set +a)`,
     );
+  printLine(ctx.stdout, `  ${describeGpuDecision(gpu)}`);
   printLine(ctx.stdout, `  deploy: docker stack deploy -c ${relative(ctx.cwd, path) || path} ${swarm.name}`);
   for (const note of swarm.notes) printLine(ctx.stdout, `  note: ${note}`);
 }
@@ -88,7 +91,7 @@ export async function exportK8sAction(
     out: flags.out ?? 'k8s',
     ...(flags.gpu ? { gpu: flags.gpu } : {}),
   };
-  const { folder, rendered } = await exportKubernetes(
+  const { folder, rendered, gpu } = await exportKubernetes(
     stack,
     request,
     flags.externalSecrets === undefined
@@ -110,6 +113,7 @@ export async function exportK8sAction(
       folder,
       apply: `kubectl apply -k ${overlay}`,
       files: rendered.files.map((file) => file.path),
+      gpu: gpuJson(gpu),
       notes: rendered.notes,
     });
     return;
@@ -118,6 +122,7 @@ export async function exportK8sAction(
     ctx.stdout,
     `✔ wrote ${rendered.files.length} files under ${folder} (namespace ${rendered.namespace})`,
   );
+  printLine(ctx.stdout, `  ${describeGpuDecision(gpu)}`);
   printLine(ctx.stdout, `  apply: kubectl apply -k ${overlay}`);
   for (const note of rendered.notes) printLine(ctx.stdout, `  note: ${note}`);
 }

@@ -4,6 +4,9 @@ import { applyFiles, type FileResult } from '../../effects/apply-files.js';
 import { recordValidSchema } from '../../effects/state.js';
 import { printJson, printLine, type CommandContext } from '../context.js';
 import { prepareGeneration } from '../../lifecycle/generation.js';
+import { chooseRunGpu, generatedGpu } from '../../lifecycle/gpu-choice.js';
+import { describeGpuDecision, type GpuDecision } from '../../plan/gpu-choice.js';
+import type { GpuMode } from '../../plan/gpu-layout.js';
 import { loadStack, requireEnvironment, type LoadedStack } from '../load-stack.js';
 
 export interface GenerateFlags {
@@ -11,6 +14,7 @@ export interface GenerateFlags {
   schema?: string;
   check?: boolean;
   json?: boolean;
+  gpu?: GpuMode;
 }
 
 export async function generateAction(
@@ -21,7 +25,19 @@ export async function generateAction(
   const stack = await loadStack(flags.schema, ctx);
   const environments = chooseEnvironments(stack, envs, flags.all === true);
   const check = flags.check === true;
-  const prepared = await prepareGeneration(stack, environments, { createSecrets: !check });
+  // --gpu asks the host (auto, multi, single); without it the recorded layout or the profile is used.
+  const decisions = new Map<string, GpuDecision>();
+  for (const env of environments)
+    decisions.set(
+      env,
+      flags.gpu === undefined
+        ? await generatedGpu(stack, env)
+        : await chooseRunGpu(stack, env, flags.gpu, ctx),
+    );
+  const prepared = await prepareGeneration(stack, environments, {
+    createSecrets: !check,
+    gpuOverride: new Map([...decisions].map(([env, decision]) => [env, decision.selection])),
+  });
   const results = await applyFiles(stack.root, ctx.cwd, prepared.plan.files, { check, signal: ctx.signal });
   // What the files were made from: status, stop and logs fall back to it while the schema is mid-edit.
   if (!check) await recordValidSchema(stack.root, stack.schemaText, stack.file);
@@ -37,6 +53,8 @@ export async function generateAction(
       files: results,
     });
   } else {
+    for (const [env, decision] of decisions)
+      printLine(ctx.stderr, ctx.colors.dim(`${env}: ${describeGpuDecision(decision)}`));
     printReport(results, check, prepared.createdSecrets, ctx);
   }
   if (check && results.some((result) => result.status !== 'unchanged'))

@@ -1,4 +1,5 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
+import { GPU_MODES } from '../../plan/gpu-layout.js';
 import type { CommandContext } from '../context.js';
 import { examples } from '../help.js';
 import type { GenerateFlags } from '../actions/generate.js';
@@ -15,6 +16,12 @@ export function registerGenerate(program: Command, context: () => CommandContext
       'write nothing; exit 1 when a generated file is missing or differs (CI drift check; ' +
         'files carrying secrets are compared only where the environment has secrets)',
     )
+    .addOption(
+      new Option(
+        '--gpu <mode>',
+        'GPU layout to generate (default: the recorded one, else the profile)',
+      ).choices(GPU_MODES),
+    )
     .option('--json', 'print {"environments": [...], "files": [{"path", "status"}]}')
     .addHelpText(
       'after',
@@ -22,6 +29,7 @@ export function registerGenerate(program: Command, context: () => CommandContext
         ['stackctl generate development', 'files for one environment'],
         ['stackctl generate --all', 'files for every environment'],
         ['stackctl generate --all --check', 'CI: fail when generated files drifted from the schema'],
+        ['stackctl generate development --gpu cpu', 'files for a host without GPUs'],
       ]) +
         '\nExisting secrets are always kept; use `stackctl secrets rotate` to replace them.\n' +
         'compose/local.override.yml is yours: read last, never written.\n',

@@ -92,7 +92,8 @@ export async function gatherHostFacts(model: EnvironmentModel, options: ProbeOpt
   };
 }
 
-async function probeGpus(run: NvidiaSmiRunner): Promise<GpuFacts> {
+/** The host's GPUs and their free memory, through nvidia-smi; a failure is a fact, not an error. */
+export async function probeGpus(run: NvidiaSmiRunner): Promise<GpuFacts> {
   try {
     const detection = await detectGpus(run);
     const freeMiB = new Map<number, number>();
