@@ -204,6 +204,43 @@ export async function startContainers(
 }
 
 /** Stops one container, giving it `seconds` (default: its own stop timeout); one already stopped is fine. */
+/** How a container stopped: how long it took, how it exited, and what decided that. */
+export interface StopReport {
+  readonly elapsedMs: number;
+  /** Its exit code after the stop (undefined when it was gone). */
+  readonly exitCode?: number;
+  /** The seconds Docker waited after the stop signal before SIGKILL. */
+  readonly graceSeconds: number;
+  readonly stopSignal: string;
+  /** PID 1 as Docker started it (path and arguments). */
+  readonly command: readonly string[];
+  /** Docker's init (tini) runs as PID 1 and passes signals on. */
+  readonly init: boolean;
+}
+
+/** Stops a container and reports how: Docker's SIGKILL after the grace period shows as exit 137. */
+export async function stopContainerReporting(
+  docker: Docker,
+  id: string,
+  seconds?: number,
+): Promise<StopReport> {
+  const container = docker.getContainer(id);
+  const before = await container.inspect().catch(() => undefined);
+  const started = Date.now();
+  await stopContainer(docker, id, seconds);
+  const elapsedMs = Date.now() - started;
+  const after = await container.inspect().catch(() => undefined);
+  const config = before?.Config as { StopSignal?: string; StopTimeout?: number } | undefined;
+  return {
+    elapsedMs,
+    ...(after ? { exitCode: after.State.ExitCode } : {}),
+    graceSeconds: seconds ?? config?.StopTimeout ?? 10,
+    stopSignal: config?.StopSignal ?? 'SIGTERM',
+    command: before ? [before.Path, ...before.Args] : [],
+    init: (before?.HostConfig as { Init?: boolean } | undefined)?.Init === true,
+  };
+}
+
 export async function stopContainer(docker: Docker, id: string, seconds?: number): Promise<void> {
   try {
     await docker.getContainer(id).stop(seconds === undefined ? {} : { t: seconds });

@@ -41,8 +41,10 @@ export interface InitScriptFact {
 
 export interface HostPathFact extends HostPath {
   readonly exists: boolean;
-  /** A cache folder that was missing and has just been created. */
-  readonly created: boolean;
+  /** A missing cache folder (./models): start creates it, preflight does not. */
+  readonly cache: boolean;
+  /** For a build with an image named: whether that image is on the engine already. */
+  readonly imagePresent?: boolean;
 }
 
 export type DockerFacts = {

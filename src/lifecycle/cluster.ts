@@ -1,21 +1,18 @@
 // An environment resolved for a cluster: the steps of a compose start up to what compose resolves
 // (request, preflight, generated files, `docker compose config` over them and the user's overlay).
 // Swarm stack files and Kubernetes manifests are rendered from it.
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join, relative, sep } from 'node:path';
-import { readComposeConfig } from '../effects/compose-runner.js';
+import { readFile, stat } from 'node:fs/promises';
+import { relative, sep } from 'node:path';
 import type { LoadedStack } from '../effects/schema-file.js';
-import { redactor } from '../generate/redact.js';
 import { resolveEnvironment, type EnvironmentModel } from '../model/environment.js';
 import { asComposeDocument } from '../plan/compose-document.js';
+import { readConfigOverPlan } from './effective-config.js';
 import type { GpuDecision } from '../plan/gpu-choice.js';
 import { planStart, type StartPlan } from '../plan/start.js';
 import type { Check } from '../preflight/checks.js';
 import {
   checkHost,
   composeArgsFor,
-  composeEnvironment,
   prepare,
   resolveRequest,
   writeFiles,
@@ -64,19 +61,15 @@ export async function resolveForCluster(
       ([name, entry]) => [name, entry.value] as const,
     ),
   );
-  const read = async (readArgs: readonly string[]): Promise<unknown> =>
-    readComposeConfig(await engine.compose, readArgs, {
-      env: composeEnvironment(io.env, stack.file),
-      signal: io.signal,
-      redact: redactor([...secrets.values()]),
-    });
   // A dry run writes nothing in the project: compose reads the planned files from a private copy.
-  const effective =
-    current || !request.dryRun
-      ? await read(args)
-      : await withPlannedFiles(generated, (scratch) =>
-          read(args.map((arg) => relocate(arg, stack.root, scratch, generated))),
-        );
+  const effective = await readConfigOverPlan(
+    stack,
+    generated.prepared,
+    args,
+    current || !request.dryRun,
+    await engine.compose,
+    io,
+  );
   return {
     kind: 'ready',
     model,
@@ -105,24 +98,4 @@ async function readMountedFiles(effective: unknown, root: string): Promise<Map<s
     }
   }
   return out;
-}
-
-/** Runs `use` with the planned files written in a private folder (0700), removed afterwards. */
-async function withPlannedFiles<T>(generated: Generated, use: (scratch: string) => Promise<T>): Promise<T> {
-  const scratch = await mkdtemp(join(tmpdir(), 'stackctl-plan-'));
-  try {
-    for (const file of generated.prepared.plan.files) {
-      await mkdir(dirname(join(scratch, file.path)), { recursive: true, mode: 0o700 });
-      await writeFile(join(scratch, file.path), file.content, { mode: 0o600 });
-    }
-    return await use(scratch);
-  } finally {
-    await rm(scratch, { recursive: true, force: true });
-  }
-}
-
-/** A compose argument naming a planned file, pointed at its copy; anything else (the project folder, the user's overlay) as it is. */
-function relocate(arg: string, root: string, scratch: string, generated: Generated): string {
-  const planned = generated.prepared.plan.files.some((file) => join(root, file.path) === arg);
-  return planned ? join(scratch, relative(root, arg)) : arg;
 }

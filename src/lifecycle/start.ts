@@ -17,10 +17,11 @@ import {
   prefetchAnswers,
   recordComposeInvocation,
   takePrefetchedConfig,
-  withoutVariables,
 } from '../effects/config-prefetch.js';
 import { dockerClient, dockerCliEnvironment, findCompose, type ComposeFlavour } from '../effects/docker.js';
 import { execProbeLoop } from '../effects/exec-probe.js';
+import { createCacheFolders } from '../effects/probe/host.js';
+import { hostPathsOf } from '../model/host-paths.js';
 import { environmentServices } from '../effects/swarm.js';
 import { ensureDirectory, writeFileAtomic } from '../effects/files.js';
 import { confirmStable, waitForServices, type WaitResult } from '../effects/health-waiter.js';
@@ -39,6 +40,7 @@ import { redactor } from '../generate/redact.js';
 import type { ServiceState } from '../health/classify.js';
 import { resolveEnvironment, type EnvironmentModel, type GpuSelection } from '../model/environment.js';
 import { parseEffectiveConfig } from '../plan/effective.js';
+import { servicesLeftDown, type LeftDown } from '../plan/left-down.js';
 import { configDigest } from '../plan/reuse.js';
 import { decideGpu, describeGpuDecision, type GpuDecision } from '../plan/gpu-choice.js';
 import type { GpuMode } from '../plan/gpu-layout.js';
@@ -55,6 +57,8 @@ import { prepareGeneration, type PreparedGeneration } from './generation.js';
 import { CreationLedger, type CreationBasis } from './creation.js';
 import { JobLedger } from './jobs.js';
 import { GraphLauncher } from './launcher.js';
+import { composeEnvironment, effectiveReader } from './effective-config.js';
+export { composeEnvironment } from './effective-config.js';
 import { chooseRunGpu, gpuChoiceInput } from './gpu-choice.js';
 
 /** How long one direct healthcheck loop runs inside a container before the next one starts. */
@@ -127,6 +131,8 @@ export type StartOutcome =
       readonly elapsedMs: number;
       readonly findings: readonly Check[];
       readonly waited: boolean;
+      /** Services that ran before this start and do not run after it (a failed start). */
+      readonly leftDown?: readonly LeftDown[];
     };
 
 /**
@@ -161,15 +167,13 @@ export async function startEnvironment(
   resolveRequest(stack.file, request);
   // The files are planned first (in memory) with the GPU layout preflight will most likely choose:
   // when the files on disk already are these, compose's configuration is read while the host is
-  // checked, and used once preflight has chosen that same layout.
-  // The host is checked meanwhile: its probes wait on Docker and the kernel, planning on the CPU.
-  const hostChecked = checkHost(stack, request, io, view);
-  hostChecked.catch(() => undefined); // awaited below
+  // checked (preflight judges it), and used once preflight has chosen that same layout.
   const guess = await likelyGpu(stack, request);
   const early = await prepare(stack, request, guess);
   const ahead =
     engine && !request.dryRun ? await readConfigAhead(stack, request, early, guess, engine, io) : undefined;
-  const host = await hostChecked;
+  const readEffective = ahead ? () => ahead.config : effectiveReader(stack, io);
+  const host = await checkHost(stack, request, io, view, readEffective);
   if (host.failed && !request.dryRun) return { kind: 'preflight-failed', findings: host.findings };
   const asGuessed = sameSelection(host.gpu.selection, guess);
   const generated = await writeFiles(
@@ -179,6 +183,7 @@ export async function startEnvironment(
     io,
   );
   const model = resolveEnvironment(stack.file, request.envName, host.gpu.selection);
+  if (!request.dryRun) await createCacheFoldersOf(stack.root, model, view);
   const planned = await planLaunch(
     stack,
     model,
@@ -312,6 +317,7 @@ export async function checkHost(
   request: StartRequest,
   io: StartIo,
   view: StartView,
+  readEffective?: (model: EnvironmentModel) => Promise<unknown>,
 ): Promise<{ findings: readonly Check[]; failed: boolean; gpu: GpuDecision }> {
   if (request.preflight !== 'run') {
     const gpu = await chooseRunGpu(stack, request.envName, request.gpu, io);
@@ -322,6 +328,7 @@ export async function checkHost(
   const assessment = await assessHost(stack, request.envName, request.gpu, io, {
     generatesFiles: true,
     ...(request.skipChecks ? { skipChecks: request.skipChecks } : {}),
+    readEffective: readEffective ?? effectiveReader(stack, io),
   });
   const findings = assessment.checks.filter((check) => check.status !== 'pass');
   const failed = findings.some((check) => check.status === 'fail');
@@ -477,23 +484,38 @@ async function launchAndWait(
     args: plan.baseArgs,
     withheld: Object.keys(stack.file.variables),
   });
+  const before = await listServiceContainers(docker, model.project);
   await recreateStranded(docker, model.project, plan.baseArgs, run, view);
   const started = Date.now();
-  const finished = (
+  const finished = async (
     kind: 'started' | 'failed',
     results: readonly WaitResult[],
     failure?: WaitResult,
-  ): StartOutcome => ({
-    kind,
-    model,
-    docker,
-    redact,
-    results,
-    ...(failure ? { failure } : {}),
-    elapsedMs: Date.now() - started,
-    findings,
-    waited: request.wait,
-  });
+  ): Promise<StartOutcome> => {
+    const elapsedMs = Date.now() - started;
+    const leftDown =
+      failure?.state.phase === 'failed'
+        ? servicesLeftDown(
+            plan.graph,
+            before,
+            await listServiceContainers(docker, model.project),
+            { service: failure.service, reason: failure.state.reason },
+            new Set(results.filter((r) => r.state.phase === 'ready').map((r) => r.service)),
+          )
+        : [];
+    return {
+      kind,
+      model,
+      docker,
+      redact,
+      results,
+      ...(failure ? { failure } : {}),
+      elapsedMs,
+      findings,
+      waited: request.wait,
+      ...(leftDown.length > 0 ? { leftDown } : {}),
+    };
+  };
 
   if (!request.wait) {
     const progress = view.progress(`Starting ${model.name}: ${plan.graph.map((n) => n.service).join(', ')}`);
@@ -853,6 +875,20 @@ async function recreateStranded(
   }
 }
 
+/**
+ * The cache folders the services mount (./models): created before compose runs, since Docker would
+ * make them root-owned and a swarm task would fail on a missing bind source. Preflight only says so.
+ */
+export async function createCacheFoldersOf(
+  root: string,
+  model: EnvironmentModel,
+  view: StartView,
+): Promise<void> {
+  const created = await createCacheFolders(root, hostPathsOf(model));
+  if (created.length > 0)
+    view.note(`Created ${created.join(', ')} (cache folder${created.length === 1 ? '' : 's'})`);
+}
+
 /** An override that removes start_interval from every healthcheck, for engines that reject it. */
 async function writeLegacyHealthOverride(root: string, model: EnvironmentModel): Promise<string> {
   const lines = [
@@ -868,13 +904,4 @@ async function writeLegacyHealthOverride(root: string, model: EnvironmentModel):
   const path = join(folder, `legacy-health-${model.name}.yml`);
   await writeFileAtomic(path, `${lines.join('\n')}\n`);
   return path;
-}
-
-/**
- * The environment compose runs with: the user's, minus every variable the schema declares and the
- * COMPOSE_* settings, so the generated env file is the only source of values (a stray exported
- * POSTGRES_PORT in a shell must not silently win).
- */
-export function composeEnvironment(env: NodeJS.ProcessEnv, file: StackFile): NodeJS.ProcessEnv {
-  return withoutVariables(env, Object.keys(file.variables));
 }

@@ -1,5 +1,5 @@
 import type Docker from 'dockerode';
-import { stopContainer, type ContainerSummary } from '../effects/containers.js';
+import { stopContainerReporting, type ContainerSummary, type StopReport } from '../effects/containers.js';
 import { LABELS } from '../labels.js';
 import { launchGraph, stopGraph } from '../plan/start.js';
 import type { StackFile } from '../schema/types.js';
@@ -10,24 +10,62 @@ export interface StopOptions {
   readonly seconds?: number;
   readonly signal?: AbortSignal;
   readonly onStopping?: (service: string, containers: readonly ContainerSummary[]) => void;
-  readonly onStopped?: (container: ContainerSummary) => void;
+  readonly onStopped?: (stopped: StoppedContainer) => void;
+}
+
+/** One container stopped: how long it took, and whether Docker had to kill it. */
+export interface StoppedContainer {
+  readonly name: string;
+  readonly service: string;
+  readonly elapsedMs: number;
+  readonly exitCode?: number;
+  /** Killed with SIGKILL after its grace period; `why` says what most likely kept it from exiting. */
+  readonly killed?: { readonly graceSeconds: number; readonly why: string };
+}
+
+/**
+ * Docker kills a container that is still running when its grace period ends: exit 137 (128 + 9)
+ * after at least that long. A shell as PID 1 is the usual reason: the kernel gives PID 1 no default
+ * signal action, so `sh -c` neither exits on SIGTERM nor passes it to its child.
+ */
+export function stopOutcome(container: ContainerSummary, report: StopReport): StoppedContainer {
+  const base = {
+    name: container.name,
+    service: container.service,
+    elapsedMs: report.elapsedMs,
+    ...(report.exitCode === undefined ? {} : { exitCode: report.exitCode }),
+  };
+  const killed =
+    report.exitCode === 137 &&
+    report.stopSignal !== 'SIGKILL' &&
+    report.stopSignal !== '9' &&
+    report.elapsedMs >= report.graceSeconds * 1000 - 250;
+  if (!killed) return base;
+  if (report.graceSeconds === 0)
+    return { ...base, killed: { graceSeconds: 0, why: 'no grace period was given (-t 0)' } };
+  const [program = '', first] = report.command;
+  const shell = /(^|\/)(sh|bash|ash|dash)$/.test(program) && first === '-c' && !report.init;
+  const why = shell
+    ? `PID 1 is \`${program} -c\`, which neither exits on ${report.stopSignal} nor passes it on: exec the program in its command, or set init: true`
+    : `it did not exit within ${report.graceSeconds}s of ${report.stopSignal}: give it longer (-t, or stop_grace_period), or make it handle ${report.stopSignal}`;
+  return { ...base, killed: { graceSeconds: report.graceSeconds, why } };
 }
 
 /**
  * Stops running containers in the start graph's reverse: a service stops once everything that waits
  * for it (its dependents, and the stacks that depend on its stack) has stopped; independent parts
- * stop side by side. Returns the names stopped.
+ * stop side by side. Returns how each container stopped.
  */
 export async function stopInGraphOrder(
   docker: Docker,
   file: StackFile,
   containers: readonly ContainerSummary[],
   options: StopOptions = {},
-): Promise<string[]> {
+): Promise<StoppedContainer[]> {
   const running = containers.filter((c) => c.status === 'running' || c.status === 'restarting');
   const services = [...new Set(running.map((c) => c.service))];
   const before = stopBefore(file, services, running);
-  const stopped: string[] = [];
+  const stopped: StoppedContainer[] = [];
   const done = new Map<string, Promise<void>>();
   const stop = (service: string): Promise<void> => {
     let pending = done.get(service);
@@ -39,9 +77,9 @@ export async function stopInGraphOrder(
       options.onStopping?.(service, group);
       await Promise.all(
         group.map(async (c) => {
-          await stopContainer(docker, c.id, options.seconds);
-          stopped.push(c.name);
-          options.onStopped?.(c);
+          const outcome = stopOutcome(c, await stopContainerReporting(docker, c.id, options.seconds));
+          stopped.push(outcome);
+          options.onStopped?.(outcome);
         }),
       );
     })();

@@ -36,6 +36,7 @@ import type { Check } from '../preflight/checks.js';
 import { resolveForCluster, type ClusterSource } from './cluster.js';
 import {
   composeEnvironment,
+  createCacheFoldersOf,
   type EngineLookup,
   type StartIo,
   type StartRequest,
@@ -140,6 +141,7 @@ export async function startOnSwarm(
 
   const { docker } = engine;
   await requireSwarmManager(docker);
+  await createCacheFoldersOf(stack.root, model, view);
   // Compose and the swarm stack would claim the same network names: one way of running at a time.
   const composed = await projectContainers(docker, model.project);
   if (composed.length > 0)

@@ -11,6 +11,8 @@ export interface HostPath {
   readonly path: string;
   /** Where it is mounted in the container (bind mounts). */
   readonly target?: string;
+  /** The image a build names (compose builds only when it is not on the engine). */
+  readonly image?: string;
 }
 
 /** Folders that only hold caches (model downloads): preflight creates them when missing. */

@@ -2,7 +2,10 @@ import { gatherHostFacts } from '../effects/probe/index.js';
 import { readSecretStore } from '../effects/secret-store.js';
 import type { LoadedStack } from '../effects/schema-file.js';
 import { gpuChoiceInput, NOT_REQUIRED } from '../lifecycle/gpu-choice.js';
-import { resolveEnvironment } from '../model/environment.js';
+import { StackctlError } from '../errors.js';
+import { resolveEnvironment, type EnvironmentModel } from '../model/environment.js';
+import { hostPathsOf } from '../model/host-paths.js';
+import { effectiveHostPaths, effectivePorts } from '../plan/effective-host.js';
 import { decideGpu, needsGpuDetection, type GpuDecision } from '../plan/gpu-choice.js';
 import type { GpuMode } from '../plan/gpu-layout.js';
 import { startProgress } from '../ui/progress.js';
@@ -22,7 +25,12 @@ export async function assessHost(
   envName: string,
   gpuFlag: GpuMode | undefined,
   ctx: UiContext,
-  options: { generatesFiles?: boolean; skipChecks?: readonly string[] } = {},
+  options: {
+    generatesFiles?: boolean;
+    skipChecks?: readonly string[];
+    /** compose's effective configuration for the model (overlay applied); undefined without compose. */
+    readEffective?: (model: EnvironmentModel) => Promise<unknown>;
+  } = {},
 ): Promise<HostAssessment> {
   const { input, required } = await gpuChoiceInput(stack, envName, gpuFlag);
   const needGpu = needsGpuDetection(input, required);
@@ -33,11 +41,20 @@ export async function assessHost(
     envName,
     decideGpu({ ...input, detection: NOT_ASKED }).selection,
   );
+  const effective = await readEffective(draft, options.readEffective);
   const facts = await gatherHostFacts(draft, {
     env: ctx.env,
     root: stack.root,
     needGpu,
     signal: ctx.signal,
+    ...(effective.document === undefined
+      ? {}
+      : {
+          effective: {
+            hostPaths: effectiveHostPaths(effective.document, stack.root, hostPathsOf(draft)),
+            ports: effectivePorts(effective.document),
+          },
+        }),
   }).finally(() => progress.stop());
 
   const gpu = decideGpu({
@@ -57,9 +74,56 @@ export async function assessHost(
     layout: gpu.layout,
     generatesFiles: options.generatesFiles === true,
   });
+  if (effective.problem) checks.unshift(effective.problem);
   const store = await readSecretStore(stack.root, envName);
   if (store) checks.push(...secretStrengthChecks(stack.file, envName, store));
-  return { checks, gpu };
+  return { checks: skipped(checks, options.skipChecks ?? [], envName), gpu };
+}
+
+/** compose's effective configuration, or the check that says why it could not be read. */
+async function readEffective(
+  model: EnvironmentModel,
+  read: ((model: EnvironmentModel) => Promise<unknown>) | undefined,
+): Promise<{ document?: unknown; problem?: Check }> {
+  if (!read) return {};
+  try {
+    const document = await read(model);
+    return document === undefined ? {} : { document };
+  } catch (error) {
+    return {
+      problem: {
+        id: 'compose.config',
+        status: 'fail',
+        message: (error as Error).message,
+        fix:
+          (error as { hint?: string }).hint ??
+          'fix the file compose names (compose/local.override.yml is yours)',
+      },
+    };
+  }
+}
+
+/**
+ * --skip-check ID: the checks of that id (paths.ai-agents) or under it (paths) are reported as
+ * skipped, never as passed; an id that names no check is a usage error, so a typo never hides.
+ */
+function skipped(checks: readonly Check[], skip: readonly string[], envName: string): Check[] {
+  const matches = (check: Check, id: string): boolean => check.id === id || check.id.startsWith(`${id}.`);
+  for (const id of skip)
+    if (!checks.some((check) => matches(check, id)))
+      throw new StackctlError('E_USAGE', `--skip-check ${id} names no preflight check of ${envName}`, {
+        hint: `checks that did not pass: ${
+          checks
+            .filter((check) => check.status !== 'pass')
+            .map((check) => check.id)
+            .join(', ') || 'none'
+        } (every id: stackctl preflight ${envName} --json)`,
+      });
+  return checks.map((check) =>
+    skip.some((id) => matches(check, id)) && check.status !== 'pass'
+      ? { ...check, status: 'warn', message: `skipped (--skip-check): ${check.message}`, fix: '' }
+      : check,
+  );
 }
 
 const NOT_ASKED = { ok: false, why: NOT_REQUIRED } as const;

@@ -82,15 +82,34 @@ function hostPathChecks({ model, facts, generatesFiles }: PreflightInput): Check
   const paths = facts.hostPaths.filter((entry) => !(generatesFiles === true && entry.kind === 'config'));
   for (const entry of paths) {
     const id = `paths.${entry.service}`;
-    if (entry.created)
-      checks.push(pass(id, `${entry.path} (a cache folder of ${entry.service}) did not exist: created it`));
     if (entry.exists) continue;
+    if (entry.cache) {
+      checks.push(
+        pass(id, `${entry.path} (a cache folder of ${entry.service}) does not exist yet: start creates it`),
+      );
+      continue;
+    }
+    if (entry.kind === 'build' && entry.imagePresent === true) {
+      checks.push(
+        pass(
+          id,
+          `${entry.path}: build context of ${entry.service} is missing; compose uses ${entry.image ?? 'its image'}, present on this engine`,
+        ),
+      );
+      continue;
+    }
     if (entry.kind === 'build') {
       checks.push({
         id,
         status: 'fail',
-        message: `${entry.path}: build context of ${entry.service} is missing`,
-        fix: "clone the service's code there, or set an image for it in compose/local.override.yml",
+        message:
+          entry.image === undefined
+            ? `${entry.path}: build context of ${entry.service} is missing`
+            : `${entry.path}: build context of ${entry.service} is missing, and ${entry.image} is not on this engine to use instead`,
+        fix:
+          entry.image === undefined
+            ? `clone the service's code there, or give ${entry.service} an image in compose/local.override.yml (image: NAME, and build: !reset null)`
+            : `clone the service's code there, or pull or load ${entry.image} (docker pull ${entry.image})`,
       });
       continue;
     }
@@ -113,7 +132,9 @@ function hostPathChecks({ model, facts, generatesFiles }: PreflightInput): Check
         : `create ${entry.path} with what ${entry.service} expects there, or drop the mount in compose/local.override.yml`,
     });
   }
-  const missing = paths.filter((entry) => !entry.exists).length;
+  const missing = paths.filter(
+    (entry) => !entry.exists && !entry.cache && !(entry.kind === 'build' && entry.imagePresent === true),
+  ).length;
   if (missing === 0 && paths.length > 0)
     checks.push(
       pass(

@@ -207,7 +207,11 @@ describe('logs, stop, secrets get, completion', () => {
     const result = await runCli(['stop', 'ok', '-t', '0'], { cwd: project.root });
     expect(result.exitCode, result.stderr).toBe(0);
     for (const service of ['web', 'worker', 'db'])
-      expect(result.stderr).toMatch(new RegExp(`stopped ${project.name}-ok-${service}-1 \\(\\d+\\.\\ds\\)`));
+      expect(result.stderr).toMatch(
+        new RegExp(
+          `(stopped ${project.name}-ok-${service}-1 in \\d+\\.\\ds|killed ${project.name}-ok-${service}-1 at once \\(-t 0\\))`,
+        ),
+      );
     expect((await inspect(`${project.name}-ok-db-1`)).State.Status).toBe('exited');
     const bad = await runCli(['stop', 'ok', '-t', 'soon'], { cwd: project.root });
     expect(bad.exitCode).toBe(2);

@@ -390,7 +390,16 @@ describe('preflightChecks', () => {
             kind: 'build',
             path: './services/ai-agents',
             exists: false,
-            created: false,
+            cache: false,
+          },
+          {
+            service: 'ai-workers',
+            kind: 'build',
+            path: './services/ai-workers',
+            image: 'registry.local/ai-workers:1',
+            exists: false,
+            cache: false,
+            imagePresent: true,
           },
           {
             service: 'nginx',
@@ -398,16 +407,16 @@ describe('preflightChecks', () => {
             path: './configs/nginx.conf',
             target: '/etc/nginx/nginx.conf',
             exists: false,
-            created: false,
+            cache: false,
           },
-          { service: 'vllm', kind: 'bind', path: './models', target: '/models', exists: true, created: true },
+          { service: 'vllm', kind: 'bind', path: './models', target: '/models', exists: false, cache: true },
           {
             service: 'litellm',
             kind: 'config',
             path: './configs/development/litellm/config.yaml',
             target: '/app/config.yaml',
             exists: false,
-            created: false,
+            cache: false,
           },
         ],
       }),
@@ -420,7 +429,14 @@ describe('preflightChecks', () => {
         id: 'paths.ai-agents',
         status: 'fail',
         message: './services/ai-agents: build context of ai-agents is missing',
-        fix: "clone the service's code there, or set an image for it in compose/local.override.yml",
+        fix: "clone the service's code there, or give ai-agents an image in compose/local.override.yml (image: NAME, and build: !reset null)",
+      },
+      {
+        id: 'paths.ai-workers',
+        status: 'pass',
+        message:
+          './services/ai-workers: build context of ai-workers is missing; compose uses registry.local/ai-workers:1, present on this engine',
+        fix: '',
       },
       {
         id: 'paths.nginx',
@@ -432,7 +448,7 @@ describe('preflightChecks', () => {
       {
         id: 'paths.vllm',
         status: 'pass',
-        message: './models (a cache folder of vllm) did not exist: created it',
+        message: './models (a cache folder of vllm) does not exist yet: start creates it',
         fix: '',
       },
       {

@@ -3,7 +3,7 @@ import { projectContainers, type ContainerSummary } from '../../effects/containe
 import { durationMs } from '../../duration.js';
 import { didYouMean } from '../../schema/suggest.js';
 import { dockerClient } from '../../effects/docker.js';
-import { stopInGraphOrder } from '../../lifecycle/stop.js';
+import { stopInGraphOrder, type StoppedContainer } from '../../lifecycle/stop.js';
 import { stopOnSwarm } from '../../lifecycle/swarm.js';
 import { environmentServices, swarmNode, type SwarmService } from '../../effects/swarm.js';
 import { acquireLock } from '../../effects/lock.js';
@@ -14,45 +14,81 @@ import { composeProjectName } from '../../model/environment.js';
 import { printJson, printLine, type CommandContext } from '../context.js';
 import { loadStack, requireEnvironment } from '../load-stack.js';
 import { startAction, type StartFlags } from './start.js';
+import { effectiveReader } from '../../lifecycle/effective-config.js';
+import { assessHost } from '../../preflight/assess.js';
+import { formatChecks, report } from './preflight-report.js';
 
 export interface StopFlags {
   stack: string[];
   timeout?: string;
   schema?: string;
   json?: boolean;
+  /** Every environment of the project (the seeds' stop-all). */
+  all?: boolean;
 }
 
-/** Stops an environment's containers in the start graph's reverse order; nothing is removed. */
-export async function stopAction(envName: string, flags: StopFlags, ctx: CommandContext): Promise<void> {
+/** Stops an environment's containers (or, with --all, every environment's) in the start graph's reverse order; nothing is removed. */
+export async function stopAction(
+  envName: string | undefined,
+  flags: StopFlags,
+  ctx: CommandContext,
+): Promise<void> {
   const stack = await loadStack(flags.schema, ctx, { orRecorded: true });
-  requireEnvironment(stack.file, envName);
+  if (flags.all === true && envName !== undefined)
+    throw new StackctlError('E_USAGE', 'give an environment or --all, not both', {
+      hint: 'stackctl stop --all',
+    });
+  if (envName === undefined && flags.all !== true)
+    throw new StackctlError('E_USAGE', 'which environment? name it, or pass --all', {
+      hint: `environments: ${Object.keys(stack.file.environments).join(', ')}`,
+    });
+  const seconds = flags.timeout === undefined ? undefined : Number(flags.timeout);
+  if (seconds !== undefined && (!Number.isInteger(seconds) || seconds < 0)) {
+    throw new StackctlError('E_USAGE', `--timeout "${flags.timeout}" is not a whole number of seconds`, {
+      hint: 'use -t 30',
+    });
+  }
+  const names = envName === undefined ? Object.keys(stack.file.environments) : [envName];
+  if (envName !== undefined) requireEnvironment(stack.file, envName);
+  const reports = [];
+  for (const name of names) reports.push(await stopEnvironment(stack, name, flags, seconds, ctx));
+  if (flags.json === true) {
+    printJson(ctx.stdout, envName === undefined ? { environments: reports } : reports[0]);
+    return;
+  }
+  if (envName === undefined && reports.every((r) => r.stopped.length === 0 && r.swarmServices.length === 0))
+    printLine(ctx.stdout, 'nothing running in any environment');
+}
+
+interface StopReportJson {
+  environment: string;
+  stopped: string[];
+  containers: { name: string; service: string; seconds: number; exitCode?: number; killed?: string }[];
+  swarmServices: string[];
+}
+
+async function stopEnvironment(
+  stack: Awaited<ReturnType<typeof loadStack>>,
+  envName: string,
+  flags: StopFlags,
+  seconds: number | undefined,
+  ctx: CommandContext,
+): Promise<StopReportJson> {
   const lock = await acquireLock(stack.root, envName, `stop ${envName}`);
+  const say = (line: string): void => {
+    if (flags.json !== true) printLine(ctx.stderr, line);
+  };
   try {
     const docker = dockerClient(ctx.env);
     const project = composeProjectName(stack.file, envName);
     const containers = (await projectContainers(docker, project)).filter(
       (c) => flags.stack.length === 0 || flags.stack.includes(c.labels[LABELS.stack] ?? ''),
     );
-    const seconds = flags.timeout === undefined ? undefined : Number(flags.timeout);
-    if (seconds !== undefined && (!Number.isInteger(seconds) || seconds < 0)) {
-      throw new StackctlError('E_USAGE', `--timeout "${flags.timeout}" is not a whole number of seconds`, {
-        hint: 'use -t 30',
-      });
-    }
-    const started = Date.now();
     const stopped = await stopInGraphOrder(docker, stack.file, containers, {
       ...(seconds === undefined ? {} : { seconds }),
       signal: ctx.signal,
-      onStopping: (service) => {
-        if (flags.json !== true) printLine(ctx.stderr, `Stopping ${service}`);
-      },
-      onStopped: (container) => {
-        if (flags.json !== true)
-          printLine(
-            ctx.stderr,
-            `  stopped ${container.name} (${((Date.now() - started) / 1000).toFixed(1)}s)`,
-          );
-      },
+      onStopping: (service) => say(`Stopping ${service}`),
+      onStopped: (container) => say(`  ${stoppedLine(container, ctx)}`),
     });
     // A swarm deployment of the environment, found by its labels, stops the same way.
     const swarmStopped =
@@ -60,54 +96,126 @@ export async function stopAction(envName: string, flags: StopFlags, ctx: Command
         ? await stopOnSwarm(docker, stack.file, envName, {
             stacks: flags.stack,
             signal: ctx.signal,
-            onStopping: (services) => {
-              if (flags.json !== true)
-                printLine(ctx.stderr, `Stopping swarm services ${services.join(', ')}`);
-            },
+            onStopping: (services) => say(`Stopping swarm services ${services.join(', ')}`),
           })
         : [];
-    if (flags.json === true)
-      printJson(ctx.stdout, { environment: envName, stopped, swarmServices: swarmStopped });
-    else if (stopped.length === 0 && swarmStopped.length === 0)
-      printLine(ctx.stdout, `${envName}: nothing running`);
-    else {
-      if (stopped.length > 0)
-        printLine(
-          ctx.stdout,
-          `✔ stopped ${stopped.length} container${stopped.length === 1 ? '' : 's'} of ${envName}`,
-        );
-      if (swarmStopped.length > 0)
-        printLine(
-          ctx.stdout,
-          `✔ scaled ${swarmStopped.length} swarm service${swarmStopped.length === 1 ? '' : 's'} of ${envName} to 0 (start --swarm brings them back)`,
-        );
-    }
+    if (flags.json !== true) printStopSummary(envName, stopped, swarmStopped, flags.all === true, ctx);
+    return {
+      environment: envName,
+      stopped: stopped.map((c) => c.name),
+      containers: stopped.map((c) => ({
+        name: c.name,
+        service: c.service,
+        seconds: Math.round(c.elapsedMs / 100) / 10,
+        ...(c.exitCode === undefined ? {} : { exitCode: c.exitCode }),
+        ...(c.killed ? { killed: c.killed.why } : {}),
+      })),
+      swarmServices: swarmStopped,
+    };
   } finally {
     await lock.release();
   }
 }
 
-/** Stops the selection, then starts it again through the normal start (preflight, generate, wait). */
+/** `stopped web-1 in 0.4s (exit 0)`, or `killed web-1 after its 10s grace period: why`. */
+function stoppedLine(container: StoppedContainer, ctx: CommandContext): string {
+  const took = `${(container.elapsedMs / 1000).toFixed(1)}s`;
+  if (container.killed?.graceSeconds === 0) return `killed ${container.name} at once (-t 0)`;
+  if (container.killed)
+    return ctx.colors.yellow(
+      `killed ${container.name} after its ${container.killed.graceSeconds}s grace period (${took}): ${container.killed.why}`,
+    );
+  return `stopped ${container.name} in ${took}${container.exitCode === undefined ? '' : ` (exit ${container.exitCode})`}`;
+}
+
+function printStopSummary(
+  envName: string,
+  stopped: readonly StoppedContainer[],
+  swarmStopped: readonly string[],
+  quietWhenIdle: boolean,
+  ctx: CommandContext,
+): void {
+  if (stopped.length === 0 && swarmStopped.length === 0) {
+    if (!quietWhenIdle) printLine(ctx.stdout, `${envName}: nothing running`);
+    return;
+  }
+  if (stopped.length > 0) {
+    const killed = stopped.filter((c) => c.killed).length;
+    printLine(
+      ctx.stdout,
+      `✔ stopped ${stopped.length} container${stopped.length === 1 ? '' : 's'} of ${envName}` +
+        (killed === 0 ? '' : ` (${killed} killed after the grace period: see above)`),
+    );
+  }
+  if (swarmStopped.length > 0)
+    printLine(
+      ctx.stdout,
+      `✔ scaled ${swarmStopped.length} swarm service${swarmStopped.length === 1 ? '' : 's'} of ${envName} to 0 (start --swarm brings them back)`,
+    );
+}
+
+/**
+ * Checks the host first (nothing is stopped when the start could not follow), then stops the
+ * selection, saying what, and starts it again through the normal start (generate, wait).
+ */
 export async function restartAction(envName: string, flags: StartFlags, ctx: CommandContext): Promise<void> {
   const stack = await loadStack(flags.schema, ctx);
   requireEnvironment(stack.file, envName);
+  const say = (line: string): void => {
+    if (flags.json !== true) printLine(ctx.stderr, line);
+  };
+  const checked = flags.skipPreflight !== true && flags.dryRun !== true;
+  if (checked) {
+    const assessment = await assessHost(stack, envName, flags.gpu, ctx, {
+      generatesFiles: true,
+      skipChecks: flags.skipCheck ?? [],
+      readEffective: effectiveReader(stack, ctx),
+    });
+    const findings = assessment.checks.filter((check) => check.status !== 'pass');
+    if (findings.some((check) => check.status === 'fail')) {
+      say(ctx.colors.red(`✖ ${envName}: preflight failed; nothing was stopped`));
+      report(envName, findings, flags, ctx);
+    }
+    for (const line of findings.length > 0 ? formatChecks(findings, ctx.colors) : []) say(line);
+  }
   const docker = dockerClient(ctx.env);
   const project = composeProjectName(stack.file, envName);
-  const lock = await acquireLock(stack.root, envName, `restart ${envName}`);
+  const lock =
+    flags.dryRun === true ? undefined : await acquireLock(stack.root, envName, `restart ${envName}`);
   try {
-    if (flags.swarm === true)
-      await stopOnSwarm(docker, stack.file, envName, { stacks: flags.stack, signal: ctx.signal });
     const containers = (await projectContainers(docker, project)).filter(
       (c) =>
         c.status === 'running' &&
         (flags.stack.length === 0 || flags.stack.includes(c.labels[LABELS.stack] ?? '')) &&
         (flags.service.length === 0 || flags.service.includes(c.service)),
     );
-    await stopInGraphOrder(docker, stack.file, containers, { signal: ctx.signal });
+    if (flags.dryRun === true) {
+      say(
+        containers.length === 0
+          ? `Would stop nothing (no selected container of ${envName} runs), then start:`
+          : `Would stop ${containers.map((c) => c.name).join(', ')}, then start:`,
+      );
+    } else {
+      if (flags.swarm === true)
+        await stopOnSwarm(docker, stack.file, envName, {
+          stacks: flags.stack,
+          signal: ctx.signal,
+          onStopping: (services) => say(`Stopping swarm services ${services.join(', ')}`),
+        });
+      await stopInGraphOrder(docker, stack.file, containers, {
+        signal: ctx.signal,
+        onStopping: (service) => say(`Stopping ${service}`),
+        onStopped: (container) => say(`  ${stoppedLine(container, ctx)}`),
+      });
+    }
+    await startAction(envName, flags, ctx, {
+      stack,
+      ...(lock ? { lockHeld: true } : {}),
+      ...(checked ? { withoutPreflight: true } : {}),
+    });
   } finally {
-    await lock.release();
+    await lock?.release();
   }
-  await startAction(envName, flags, ctx);
 }
 
 export interface LogsFlags {

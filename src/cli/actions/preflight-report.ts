@@ -6,6 +6,8 @@ import { printJson, printLine, type CommandContext } from '../context.js';
 
 export interface PreflightFlags {
   gpu?: GpuMode;
+  /** Check ids (or their prefix) reported as skipped instead of failing. */
+  skipCheck?: string[];
   schema?: string;
   json?: boolean;
   ci?: boolean;

@@ -1,3 +1,4 @@
+import { effectiveReader } from '../../lifecycle/effective-config.js';
 import { assessHost } from '../../preflight/assess.js';
 import type { CommandContext } from '../context.js';
 import { loadStack, requireEnvironment } from '../load-stack.js';
@@ -15,6 +16,9 @@ export async function preflightAction(
   }
   const stack = await loadStack(flags.schema, ctx);
   requireEnvironment(stack.file, envName);
-  const assessment = await assessHost(stack, envName, flags.gpu, ctx);
+  const assessment = await assessHost(stack, envName, flags.gpu, ctx, {
+    skipChecks: flags.skipCheck ?? [],
+    readEffective: effectiveReader(stack, ctx),
+  });
   report(envName, assessment.checks, flags, ctx);
 }

@@ -10,6 +10,7 @@ import type { ServiceState } from '../../health/classify.js';
 import type { EnvironmentModel } from '../../model/environment.js';
 import type { StartCounts, StartView } from '../../lifecycle/start.js';
 import type { GpuMode } from '../../plan/gpu-layout.js';
+import { describeLeftDown, type LeftDown } from '../../plan/left-down.js';
 import type { LaunchNode, StartPlan } from '../../plan/start.js';
 import type { Check } from '../../preflight/checks.js';
 import { startProgress, type Progress } from '../../ui/progress.js';
@@ -27,6 +28,8 @@ export interface StartFlags {
   settle?: string;
   wait: boolean;
   skipPreflight?: boolean;
+  /** Preflight checks (or groups) reported as skipped instead of failing. */
+  skipCheck?: string[];
   dryRun?: boolean;
   json?: boolean;
   schema?: string;
@@ -192,6 +195,7 @@ export async function explainFailure(
   flags: StartFlags,
   ctx: CommandContext,
   preflight: readonly Check[],
+  leftDown: readonly LeftDown[] = [],
 ): Promise<void> {
   const container = pickContainer(failure.containers);
   const health = container ? await lastHealthOutput(docker, container.id) : undefined;
@@ -208,6 +212,7 @@ export async function explainFailure(
       lastHealthcheck: health === undefined ? null : redact(health),
       logs,
       services: results.map(serviceJson),
+      leftDown,
       preflight,
     });
     return;
@@ -219,7 +224,14 @@ export async function explainFailure(
     printLine(ctx.stderr, `  last ${logs.length} log lines of ${container?.name ?? failure.service}:`);
     for (const line of logs) printLine(ctx.stderr, `    ${line}`);
   }
-  printLine(ctx.stderr, `  The stack is left running for inspection. Stop it with: stackctl stop ${envName}`);
+  if (leftDown.length > 0) {
+    printLine(ctx.stderr, colors.yellow(`  Running before this start, not running now:`));
+    for (const entry of leftDown) printLine(ctx.stderr, colors.yellow(`    ${describeLeftDown(entry)}`));
+  }
+  printLine(
+    ctx.stderr,
+    `  The rest is left running for inspection. Start again once ${failure.service} is fixed (stackctl start ${envName}), or stop it: stackctl stop ${envName}`,
+  );
 }
 
 function pickContainer(containers: readonly ContainerSummary[]): ContainerSummary | undefined {

@@ -40,11 +40,12 @@ export async function startAction(
     settleMs: flags.settle === undefined ? STABLE_MS : parseDuration('--settle', flags.settle),
     wait: flags.wait,
     preflight: options.withoutPreflight === true ? 'caller' : flags.skipPreflight === true ? 'skip' : 'run',
+    ...(flags.skipCheck && flags.skipCheck.length > 0 ? { skipChecks: flags.skipCheck } : {}),
     dryRun,
   };
   if (flags.swarm === true) {
     const { startSwarmAction } = await import('./swarm.js');
-    await startSwarmAction(stack, flags, request, ctx);
+    await startSwarmAction(stack, flags, request, ctx, options.lockHeld === true);
     return;
   }
   const lock =
@@ -83,6 +84,7 @@ export async function startAction(
             flags,
             ctx,
             outcome.findings,
+            outcome.leftDown,
           );
         throw new ReportedFailure(EXIT.runtime);
       case 'started':

@@ -14,11 +14,13 @@ export async function startSwarmAction(
   flags: StartFlags,
   request: StartRequest,
   ctx: CommandContext,
+  lockHeld = false,
 ): Promise<void> {
   const { envName } = request;
-  const lock = request.dryRun
-    ? undefined
-    : await acquireLock(stack.root, envName, `start ${envName} --swarm`);
+  const lock =
+    request.dryRun || lockHeld
+      ? undefined
+      : await acquireLock(stack.root, envName, `start ${envName} --swarm`);
   try {
     const view = startView(envName, flags, ctx);
     if (request.preflight === 'skip') view.skippedPreflight();

@@ -20,6 +20,12 @@ function startOptions(command: Command): Command {
       '3s',
     )
     .option('--skip-preflight', 'do not check the host first (a warning says so)')
+    .option(
+      '--skip-check <id>',
+      'run preflight but report this check (paths.ai-agents) or group (paths) as skipped (repeatable)',
+      collect,
+      [],
+    )
     .option('--dry-run', 'print the plan (files, compose commands, waits) and change nothing')
     .option('-s, --schema <path>', 'stack file')
     .option('--json', 'print only a final JSON document')
@@ -64,23 +70,29 @@ export function registerLifecycle(program: Command, context: () => CommandContex
   program
     .command('stop')
     .description('stop an environment, dependents first, independent parts side by side (nothing is removed)')
-    .argument('<env>', 'environment name')
+    .argument('[env]', 'environment name (or --all)')
+    .option('-a, --all', 'every environment of the project')
     .option('--stack <name>', 'only this stack (repeatable)', collect, [])
     .option(
       '-t, --timeout <seconds>',
       'seconds each container gets to stop before it is killed (default: its own)',
     )
     .option('-s, --schema <path>', 'stack file')
-    .option('--json', 'print {"environment", "stopped": [...]}')
+    .option(
+      '--json',
+      'print {"environment", "stopped": [names], "containers": [{"name", "service", "seconds", "exitCode", "killed"}]}',
+    )
     .addHelpText(
       'after',
       examples([
         ['stackctl stop development', 'stop everything'],
         ['stackctl stop development --stack ui', 'only the UIs'],
         ['stackctl stop development -t 60', 'give slow databases a minute to shut down'],
-      ]),
+        ['stackctl stop --all', 'every environment of the project'],
+      ]) +
+        '\nEach container gets its stop signal (SIGTERM), then is killed after its grace period: the report names each one killed and why.\n',
     )
-    .action(async (env: string, flags: StopFlags) => {
+    .action(async (env: string | undefined, flags: StopFlags) => {
       const { stopAction } = await import('../actions/lifecycle.js');
       await stopAction(env, flags, context());
     });

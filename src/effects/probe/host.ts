@@ -72,15 +72,29 @@ export async function probeHostNetworks(): Promise<{ cidr: string; via: string; 
 export async function probeHostPaths(root: string, paths: readonly HostPath[]): Promise<HostPathFact[]> {
   return Promise.all(
     paths.map(async (entry) => {
-      const absolute = entry.path.startsWith('~')
-        ? join(homedir(), entry.path.slice(1))
-        : resolve(root, entry.path);
-      if (await exists(absolute)) return { ...entry, exists: true, created: false };
-      if (entry.kind === 'bind' && CACHE_FOLDERS.has(basename(absolute))) {
-        await mkdir(absolute, { recursive: true });
-        return { ...entry, exists: true, created: true };
-      }
-      return { ...entry, exists: false, created: false };
+      const absolute = hostPathOf(root, entry.path);
+      if (await exists(absolute)) return { ...entry, exists: true, cache: false };
+      return { ...entry, exists: false, cache: isCacheFolder(entry, absolute) };
     }),
   );
+}
+
+function hostPathOf(root: string, path: string): string {
+  return path.startsWith('~') ? join(homedir(), path.slice(1)) : resolve(root, path);
+}
+
+function isCacheFolder(entry: HostPath, absolute: string): boolean {
+  return entry.kind === 'bind' && CACHE_FOLDERS.has(basename(absolute));
+}
+
+/** Creates the missing cache folders (./models) the services mount: start does, before compose runs. */
+export async function createCacheFolders(root: string, paths: readonly HostPath[]): Promise<string[]> {
+  const created: string[] = [];
+  for (const entry of paths) {
+    const absolute = hostPathOf(root, entry.path);
+    if (!isCacheFolder(entry, absolute) || (await exists(absolute))) continue;
+    await mkdir(absolute, { recursive: true });
+    created.push(entry.path);
+  }
+  return created;
 }

@@ -1,5 +1,5 @@
 import type Docker from 'dockerode';
-import type { GpuFacts, HostFacts, PortHolderContainer, PortProbe } from '../../host/facts.js';
+import type { GpuFacts, HostFacts, HostPathFact, PortHolderContainer, PortProbe } from '../../host/facts.js';
 import { COMPOSE_LABELS, LABELS } from '../../labels.js';
 import { detectGpus } from '../../host/gpus.js';
 import { classifyNvidiaSmiFailure } from '../../host/nvidia-smi/failure.js';
@@ -17,7 +17,7 @@ import {
   probeMemory,
   probeNvidiaCdi,
 } from './host.js';
-import { hostPathsOf } from '../../model/host-paths.js';
+import { hostPathsOf, type HostPath } from '../../model/host-paths.js';
 import { probeInitScripts } from './init-scripts.js';
 import { portHolder, tryBind } from './ports.js';
 
@@ -27,7 +27,17 @@ export interface ProbeOptions {
   readonly root: string;
   readonly needGpu: boolean;
   readonly signal?: AbortSignal;
+  /**
+   * What compose will really use (the effective configuration, overlay applied), when it was read:
+   * its bind sources and build contexts, and its published ports. Without it, the schema's.
+   */
+  readonly effective?: {
+    readonly hostPaths: readonly HostPath[];
+    readonly ports: readonly WantedPort[];
+  };
 }
+
+type WantedPort = ReturnType<typeof publishedHostPorts>[number];
 
 /** Gathers everything preflight needs about the host, probing in parallel. */
 export async function gatherHostFacts(model: EnvironmentModel, options: ProbeOptions): Promise<HostFacts> {
@@ -61,13 +71,15 @@ export async function gatherHostFacts(model: EnvironmentModel, options: ProbeOpt
     remote
       ? { path: dataRoot, error: `the daemon runs on another host (${dockerFacts.host})` }
       : probeDisk(dataRoot),
-    probePorts(model, reachable ? docker : undefined),
+    probePorts(model, options.effective?.ports ?? publishedHostPorts(model), reachable ? docker : undefined),
     reachable ? probeDockerNetworks(docker).catch(() => undefined) : undefined,
     probeHostNetworks(),
     reachable ? probeDiskUsage(docker) : undefined,
     probeMaxMapCount(),
     probeNvidiaCdi(),
-    probeHostPaths(options.root, hostPathsOf(model)),
+    probeHostPaths(options.root, options.effective?.hostPaths ?? hostPathsOf(model)).then((paths) =>
+      reachable ? withImagePresence(docker, paths) : paths,
+    ),
   ]);
   const initScripts = await probeInitScripts(
     model,
@@ -139,11 +151,34 @@ async function publishedPorts(docker: Docker): Promise<Map<number, PortHolderCon
   return holders;
 }
 
-async function probePorts(model: EnvironmentModel, docker: Docker | undefined): Promise<PortProbe[]> {
+/** For a missing build context with an image named: whether compose can use that image instead. */
+async function withImagePresence(docker: Docker, paths: HostPathFact[]): Promise<HostPathFact[]> {
+  return Promise.all(
+    paths.map(async (entry) =>
+      entry.kind === 'build' && !entry.exists && entry.image !== undefined
+        ? {
+            ...entry,
+            imagePresent: await docker
+              .getImage(entry.image)
+              .inspect()
+              .then(
+                () => true,
+                () => false,
+              ),
+          }
+        : entry,
+    ),
+  );
+}
+
+async function probePorts(
+  model: EnvironmentModel,
+  wanted: readonly WantedPort[],
+  docker: Docker | undefined,
+): Promise<PortProbe[]> {
   const own = docker
     ? await probeProjectPorts(docker, model.project).catch(() => new Set<number>())
     : new Set<number>();
-  const wanted = publishedHostPorts(model);
   let publishers: Promise<Map<number, PortHolderContainer>> | undefined;
   return Promise.all(
     wanted.map(async (port): Promise<PortProbe> => {

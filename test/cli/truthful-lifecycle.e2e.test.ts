@@ -1,0 +1,135 @@
+// What start, restart and stop do and what they say must match (issue 26), on a real engine with a
+// real recreate: a failed start names what it took down, restart checks before it stops, stop
+// names the containers Docker had to kill.
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { inspect, stackProject, USER_OVERLAY, type StackProject } from '../helpers/stack-project.js';
+
+let project: StackProject;
+beforeAll(async () => {
+  project = await stackProject(232);
+});
+afterAll(() => project.remove());
+
+const overlay = (text: string): Promise<void> =>
+  writeFile(join(project.root, 'compose', 'local.override.yml'), USER_OVERLAY + text);
+const container = (env: string, service: string): string => `${project.name}-${env}-${service}-1`;
+
+describe('a failed start', () => {
+  it('names each service it recreated and did not start again, and why', async () => {
+    const healthy = ['  bad:', '    healthcheck:', "      test: ['CMD', 'true']", ''].join('\n');
+    // bad turns unhealthy and late is changed: compose recreates both.
+    const failing = ['  late:', '    environment:', "      CHANGED: '1'", ''].join('\n');
+    const cycle = async (json: boolean) => {
+      await overlay(healthy);
+      const first = await runCli(['start', 'blame', '--skip-preflight'], { cwd: project.root });
+      expect(first.exitCode, first.stderr).toBe(0);
+      expect((await inspect(container('blame', 'late'))).State.Status).toBe('running');
+      await overlay(failing);
+      const args = ['start', 'blame', '--skip-preflight', '--timeout', '30s', ...(json ? ['--json'] : [])];
+      const failed = await runCli(args, { cwd: project.root });
+      expect(failed.exitCode).toBe(1);
+      return failed;
+    };
+    const report = JSON.parse((await cycle(true)).stdout) as {
+      leftDown: unknown[];
+      failed: { service: string };
+    };
+    expect(report.failed.service).toBe('bad');
+    expect(report.leftDown).toEqual([
+      {
+        service: 'late',
+        state: 'created',
+        recreated: true,
+        because: 'it waits for bad, and bad is unhealthy',
+      },
+    ]);
+    const text = await cycle(false);
+    expect(text.stderr).toContain('Running before this start, not running now:');
+    expect(text.stderr).toContain('late: recreated, not started: it waits for bad, and bad is unhealthy');
+    await overlay('');
+    await runCli(['wipe', 'blame', '--yes'], { cwd: project.root });
+  }, 180_000);
+});
+
+describe('restart', () => {
+  it('checks first: a failing preflight stops nothing; then it says what it stops', async () => {
+    await overlay('');
+    const started = await runCli(['start', 'ok'], { cwd: project.root });
+    expect(started.exitCode, started.stderr).toBe(0);
+    const before = await inspect(container('ok', 'worker'));
+    await overlay(
+      ['  worker:', "    volumes: ['./not-here/worker.conf:/etc/worker.conf:ro']", ''].join('\n'),
+    );
+    const refused = await runCli(['restart', 'ok', '--service', 'worker'], { cwd: project.root });
+    expect(refused.exitCode).toBe(3);
+    expect(refused.stderr).toContain('✖ ok: preflight failed; nothing was stopped');
+    expect(refused.stdout).toContain(
+      './not-here/worker.conf (mounted into worker at /etc/worker.conf) does not exist',
+    );
+    const still = await inspect(container('ok', 'worker'));
+    expect(still.State.Status).toBe('running');
+    expect(still.State.StartedAt).toBe(before.State.StartedAt);
+
+    await overlay('');
+    const restarted = await runCli(['restart', 'ok', '--service', 'worker'], { cwd: project.root });
+    expect(restarted.exitCode, restarted.stderr).toBe(0);
+    expect(restarted.stderr).toMatch(
+      new RegExp(`Stopping worker\\n  stopped ${container('ok', 'worker')} in [\\d.]+s \\(exit \\d+\\)`),
+    );
+    expect((await inspect(container('ok', 'worker'))).State.Status).toBe('running');
+  }, 120_000);
+
+  it('--dry-run stops nothing and says what it would stop', async () => {
+    const before = await inspect(container('ok', 'worker'));
+    const result = await runCli(['restart', 'ok', '--service', 'worker', '--dry-run'], { cwd: project.root });
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stderr).toContain(`Would stop ${container('ok', 'worker')}, then start:`);
+    expect((await inspect(container('ok', 'worker'))).State.StartedAt).toBe(before.State.StartedAt);
+  });
+});
+
+describe('stop', () => {
+  it('names each container killed after its grace period, and why; per-container times', async () => {
+    // worker without Docker's init: PID 1 is `sh -c`, which ignores SIGTERM.
+    await overlay(['  worker:', '    init: false', "    command: ['sh', '-c', 'sleep 3600']", ''].join('\n'));
+    const started = await runCli(['start', 'ok', '--skip-preflight'], { cwd: project.root });
+    expect(started.exitCode, started.stderr).toBe(0);
+    const result = await runCli(['stop', 'ok', '-t', '1', '--json'], { cwd: project.root });
+    expect(result.exitCode, result.stderr).toBe(0);
+    const report = JSON.parse(result.stdout) as {
+      containers: { name: string; seconds: number; exitCode: number; killed?: string }[];
+    };
+    const worker = report.containers.find((c) => c.name === container('ok', 'worker'));
+    expect(worker).toMatchObject({ exitCode: 137 });
+    expect(worker?.killed).toBe(
+      'PID 1 is `sh -c`, which neither exits on SIGTERM nor passes it on: exec the program in its command, or set init: true',
+    );
+    const db = report.containers.find((c) => c.name === container('ok', 'db'));
+    expect(db?.killed).toBeUndefined();
+    expect(db?.seconds).toBeLessThan(1);
+
+    await runCli(['start', 'ok', '--skip-preflight'], { cwd: project.root });
+    const text = await runCli(['stop', 'ok', '-t', '1'], { cwd: project.root });
+    expect(text.stderr).toContain(`killed ${container('ok', 'worker')} after its 1s grace period (`);
+    expect(text.stdout).toMatch(
+      /✔ stopped \d+ containers of ok \(1 killed after the grace period: see above\)/,
+    );
+    await overlay('');
+  }, 120_000);
+
+  it('stop --all stops every environment of the project', async () => {
+    await runCli(['start', 'ok', '--skip-preflight'], { cwd: project.root });
+    const result = await runCli(['stop', '--all', '--json'], { cwd: project.root });
+    expect(result.exitCode, result.stderr).toBe(0);
+    const report = JSON.parse(result.stdout) as {
+      environments: { environment: string; stopped: string[] }[];
+    };
+    expect(report.environments.find((e) => e.environment === 'ok')?.stopped.length).toBeGreaterThan(0);
+    expect((await inspect(container('ok', 'db'))).State.Status).toBe('exited');
+    const both = await runCli(['stop', 'ok', '--all'], { cwd: project.root });
+    expect(both.exitCode).toBe(2);
+  }, 60_000);
+});
