@@ -237,7 +237,7 @@ export async function stopContainerReporting(
     graceSeconds: seconds ?? config?.StopTimeout ?? 10,
     stopSignal: config?.StopSignal ?? 'SIGTERM',
     command: before ? [before.Path, ...before.Args] : [],
-    init: (before?.HostConfig as { Init?: boolean } | undefined)?.Init === true,
+    init: before?.HostConfig.Init === true,
   };
 }
 
