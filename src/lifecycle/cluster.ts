@@ -2,7 +2,8 @@
 // (request, preflight, generated files, `docker compose config` over them and the user's overlay).
 // Swarm stack files and Kubernetes manifests are rendered from it.
 import { readFile, stat } from 'node:fs/promises';
-import { relative, sep } from 'node:path';
+import { join, relative, sep } from 'node:path';
+import { COMPOSE_DIR, LOCAL_OVERRIDE } from '../generate/compose-files.js';
 import type { LoadedStack } from '../effects/schema-file.js';
 import { resolveEnvironment, type EnvironmentModel } from '../model/environment.js';
 import { asComposeDocument } from '../plan/compose-document.js';
@@ -36,6 +37,8 @@ export interface ClusterSource {
   readonly findings: readonly Check[];
   /** The GPU layout the files were generated with, and why. */
   readonly gpu: GpuDecision;
+  /** The user's overlay compose read (its path), or why none was: absent, or left out (--no-overlay). */
+  readonly overlay: string;
 }
 
 /**
@@ -48,13 +51,21 @@ export async function resolveForCluster(
   engine: EngineLookup,
   io: StartIo,
   view: StartView,
+  options: { readonly withoutOverlay?: boolean } = {},
 ): Promise<{ kind: 'preflight-failed'; findings: readonly Check[] } | ({ kind: 'ready' } & ClusterSource)> {
   resolveRequest(stack.file, request);
   const host = await checkHost(stack, request, io, view);
   if (host.failed && !request.dryRun) return { kind: 'preflight-failed', findings: host.findings };
   const generated = await writeFiles(stack, request, await prepare(stack, request, host.gpu.selection), io);
   const model = resolveEnvironment(stack.file, request.envName, host.gpu.selection);
-  const args = await composeArgsFor(stack, model, generated.envFiles, undefined);
+  const overlayPath = join(stack.root, COMPOSE_DIR, LOCAL_OVERRIDE);
+  const withOverlay = await composeArgsFor(stack, model, generated.envFiles, undefined);
+  const overlay = withOverlay.includes(overlayPath) ? `${COMPOSE_DIR}/${LOCAL_OVERRIDE}` : undefined;
+  // --no-overlay: the files generate writes, without the user's compose/local.override.yml.
+  const args =
+    options.withoutOverlay === true
+      ? withOverlay.filter((arg, index) => arg !== overlayPath && withOverlay[index + 1] !== overlayPath)
+      : withOverlay;
   const current = generated.files.every((file) => file.status === 'unchanged');
   const secrets = new Map(
     Object.entries(generated.prepared.stores.get(request.envName)?.secrets ?? {}).map(
@@ -80,6 +91,7 @@ export async function resolveForCluster(
     plan: planStart(stack.file, model, args, { stacks: request.stacks, services: request.services }),
     findings: host.findings,
     gpu: host.gpu,
+    overlay: overlay === undefined ? 'absent' : options.withoutOverlay === true ? 'left out' : overlay,
   };
 }
 

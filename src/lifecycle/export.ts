@@ -9,6 +9,7 @@ import type { LoadedStack } from '../effects/schema-file.js';
 import { renderKustomize, type K8sExport } from '../plan/k8s/kustomize.js';
 import type { SecretStoreRef } from '../plan/k8s/secrets.js';
 import type { GpuDecision } from '../plan/gpu-choice.js';
+import { builtImages, type BuiltImages } from '../plan/registry.js';
 import type { GpuMode } from '../plan/gpu-layout.js';
 import type { SwarmStack } from '../plan/swarm.js';
 import { resolveForCluster, type ClusterSource } from './cluster.js';
@@ -22,6 +23,18 @@ export interface ExportRequest {
   readonly out: string;
   /** Replace a file at `out` that stackctl did not write (swarm). */
   readonly force?: boolean;
+  /** Leave the user's compose/local.override.yml out (--no-overlay). */
+  readonly withoutOverlay?: boolean;
+  /** HOST[/NAMESPACE] the cluster pulls images built from source from (--registry). */
+  readonly registry?: string;
+}
+
+/** What an export wrote besides its files: the layout, the overlay, the images to push. */
+export interface ExportedWith {
+  readonly gpu: GpuDecision;
+  /** The overlay compose read, or `absent` / `left out`. */
+  readonly overlay: string;
+  readonly images: BuiltImages;
 }
 
 /** A namespace (the compose project, `<project>-<env>`) must be a DNS label: 63 characters at most. */
@@ -41,6 +54,7 @@ async function whatIsAt(path: string): Promise<'none' | 'folder' | 'other' | { f
 const QUIET: StartView = {
   preflight: () => undefined,
   progress: () => undefined,
+  launching: () => undefined,
   serviceChanged: () => undefined,
   stackReady: () => undefined,
   note: () => undefined,
@@ -65,9 +79,19 @@ async function resolved(
     preflight: 'skip',
     dryRun: false,
   };
-  const source = await resolveForCluster(stack, startRequest, engine, io, QUIET);
+  const source = await resolveForCluster(stack, startRequest, engine, io, QUIET, {
+    withoutOverlay: request.withoutOverlay === true,
+  });
   if (source.kind !== 'ready') throw new Error('an export runs no preflight');
   return source;
+}
+
+function exportedWith(source: ClusterSource, images: BuiltImages): ExportedWith {
+  return { gpu: source.gpu, overlay: source.overlay, images };
+}
+
+function pushedImages(images: BuiltImages): Map<string, string> {
+  return new Map(images.push.map((target) => [target.service, target.image]));
 }
 
 export async function exportSwarm(
@@ -75,9 +99,15 @@ export async function exportSwarm(
   request: ExportRequest,
   engine: EngineLookup,
   io: StartIo,
-): Promise<{ path: string; swarm: SwarmStack; gpu: GpuDecision }> {
+): Promise<{ path: string; swarm: SwarmStack } & ExportedWith> {
   const source = await resolved(stack, request, engine, io);
-  const swarm = swarmStackOf(source, stack.root, await swarmKnowsStartInterval(engine, io.env));
+  const images = builtImages(source.effective, source.model.project, request.registry);
+  const swarm = swarmStackOf(
+    source,
+    stack.root,
+    await swarmKnowsStartInterval(engine, io.env),
+    pushedImages(images),
+  );
   const path = resolve(io.cwd, request.out);
   const existing = await whatIsAt(path);
   if (existing === 'folder' || existing === 'other')
@@ -102,12 +132,14 @@ export async function exportSwarm(
     );
   await mkdir(dirname(path), { recursive: true });
   await writeFileAtomic(path, swarmFileText(swarm));
-  return { path, swarm, gpu: source.gpu };
+  return { path, swarm, ...exportedWith(source, images) };
 }
 
 export interface KubernetesOptions {
   /** Refer to the secrets through an ExternalSecret of this store instead of writing their values. */
   readonly externalSecrets?: SecretStoreRef;
+  /** NVIDIA time-slicing: each GPU advertised this many times. */
+  readonly gpuSharing?: number;
 }
 
 export async function exportKubernetes(
@@ -116,7 +148,7 @@ export async function exportKubernetes(
   options: KubernetesOptions,
   engine: EngineLookup,
   io: StartIo,
-): Promise<{ folder: string; rendered: K8sExport; gpu: GpuDecision }> {
+): Promise<{ folder: string; rendered: K8sExport } & ExportedWith> {
   const folder = resolve(io.cwd, request.out);
   const existing = await whatIsAt(folder);
   if (existing !== 'none' && existing !== 'folder')
@@ -131,6 +163,15 @@ export async function exportKubernetes(
       { hint: 'shorten project.name or the environment name in the schema' },
     );
   const source = await resolved(stack, request, engine, io);
+  const images = builtImages(source.effective, source.model.project, request.registry);
+  if (images.unpullable.length > 0)
+    throw new StackctlError(
+      'E_USAGE',
+      `${images.unpullable.join(', ')} ${images.unpullable.length === 1 ? 'is' : 'are'} built from source: no cluster can pull ${images.unpullable.length === 1 ? 'it' : 'them'}; no manifest was written`,
+      {
+        hint: `name a registry the cluster pulls from (--registry registry.example.com/${source.model.project}: the images are tagged for it and the push commands listed), or give each an image in compose/local.override.yml`,
+      },
+    );
   const rendered = renderKustomize({
     file: stack.file,
     model: source.model,
@@ -140,6 +181,8 @@ export async function exportKubernetes(
     root: stack.root,
     graph: source.plan.graph,
     ...(options.externalSecrets ? { externalSecrets: options.externalSecrets } : {}),
+    ...(options.gpuSharing !== undefined ? { gpuSharing: options.gpuSharing } : {}),
+    images: pushedImages(images),
   });
   await mkdir(folder, { recursive: true });
   // A folder that holds secret values is the owner's only; its parents are made first.
@@ -153,5 +196,5 @@ export async function exportKubernetes(
     await ensureDirectory(join(folder, inside), mode);
   for (const file of rendered.files)
     await writeFileAtomic(join(folder, file.path), file.content, { mode: file.mode });
-  return { folder, rendered, gpu: source.gpu };
+  return { folder, rendered, ...exportedWith(source, images) };
 }

@@ -86,6 +86,11 @@ export interface StartView {
   preflight(findings: readonly Check[], failed: boolean): void;
   /** Something that takes a while: a spinner or a line, or undefined when nothing is shown. */
   progress(text: string): Progress | undefined;
+  /**
+   * The launch of the graph, from the first create to the last ready service: the view reads the
+   * counts whenever it redraws (a spinner shows the phase, what is pending and the time so far).
+   */
+  launching(counts: () => StartCounts): Progress | undefined;
   /** A service changed state while waiting. */
   serviceChanged(service: string, state: ServiceState, progress: StartCounts): void;
   /** Every selected service of a stack is ready. */
@@ -104,6 +109,12 @@ export interface StartCounts {
   readonly elapsedMs: number;
   /** Stacks with a service launched but not every service ready. */
   readonly starting: readonly string[];
+  /** creating: compose is creating (or recreating) containers; starting: services are being launched; waiting: all launched, some not ready. */
+  readonly phase: 'creating' | 'starting' | 'waiting';
+  /** The services compose is creating now (phase creating). */
+  readonly creating: readonly string[];
+  /** Services not ready yet, in graph order. */
+  readonly pending: readonly string[];
 }
 
 export interface StartIo extends UiContext {
@@ -550,7 +561,18 @@ async function launchAndWait(
       stableMs: request.settleMs,
       isJob: (service) => plan.waits.find((wait) => wait.service === service)?.kind === 'job',
       signal: io.signal,
-    }).finally(() => settling?.stop());
+    })
+      .catch((error: unknown) => {
+        if (!io.signal.aborted) throw error;
+        throw new StackctlError(
+          'E_INTERRUPTED',
+          `start of ${model.name} interrupted while checking that every service stays up: all ${results.length} were ready and are left running`,
+          {
+            hint: `see them with: stackctl status ${model.name}; stop them with: stackctl stop ${model.name}`,
+          },
+        );
+      })
+      .finally(() => settling?.stop());
     const crashed = stable.find((result) => result.state.phase === 'failed');
     return crashed ? finished('failed', stable, crashed) : finished('started', stable);
   }
@@ -609,14 +631,12 @@ async function launchGraph(graphRun: GraphRun): Promise<WaitResult[]> {
   const startable = new Map<string, string[]>();
   // Jobs that completed earlier in the container compose kept are not run again.
   const doneEarlier = new Set<string>();
-  const create = async (step: CreateStep, first: boolean): Promise<void> => {
+  const create = async (step: CreateStep): Promise<void> => {
     tracker.created(step.services);
     let listed = await creations.unchanged(step);
     if (listed === undefined) {
-      const progress = first
-        ? view.progress(`Creating ${model.name}: ${step.services.join(', ')}`)
-        : undefined;
-      await upOrFail(step.args, model.name).finally(() => progress?.stop());
+      tracker.creating(step.services);
+      await upOrFail(step.args, model.name).finally(() => tracker.creating([]));
       listed = await listServiceContainers(docker, model.project);
       await creations.ran(step, listed);
     }
@@ -630,10 +650,11 @@ async function launchGraph(graphRun: GraphRun): Promise<WaitResult[]> {
   // The waiter opens Docker's event stream while the first containers are created; launches wait
   // for the containers either way (markCreated).
   const [firstStep, ...laterSteps] = plan.create;
-  const firstCreated = firstStep ? create(firstStep, true) : Promise.resolve();
+  const launching = view.launching(() => tracker.counts());
+  const firstCreated = firstStep ? create(firstStep) : Promise.resolve();
   // The rest is created while the first services start.
   const rest = firstCreated.then(async () => {
-    for (const step of laterSteps) await create(step, false);
+    for (const step of laterSteps) await create(step);
   });
   rest.catch((error: unknown) => launchFailed.abort(error));
 
@@ -647,7 +668,6 @@ async function launchGraph(graphRun: GraphRun): Promise<WaitResult[]> {
       : (id: string, command: readonly string[], everyMs: number) =>
           execProbeLoop(docker, id, command, { everyMs, forMs: PROBE_WINDOW_MS, timeoutMs: 5000 });
   const stackOf = new Map(plan.graph.map((node) => [node.service, node.stack]));
-  let waiting: Progress | undefined;
   const waited = waitForServices(docker, model.project, targets, {
     deadline: Date.now() + request.timeoutMs,
     since,
@@ -667,9 +687,6 @@ async function launchGraph(graphRun: GraphRun): Promise<WaitResult[]> {
   let results: WaitResult[];
   try {
     await firstCreated.catch(() => undefined); // a failure ends the wait (launchFailed)
-    waiting = view.progress(
-      `Waiting for ${tracker.starting().join(', ') || model.name} (${tracker.counted()})`,
-    );
     results = await waited;
     await rotations.settled();
     if (launchFailed.signal.aborted) throw launchFailed.signal.reason;
@@ -683,7 +700,7 @@ async function launchGraph(graphRun: GraphRun): Promise<WaitResult[]> {
     });
   } finally {
     launcher.stop();
-    waiting?.stop();
+    launching?.stop();
   }
   await rest.catch(() => undefined);
   await jobs.record(results);
@@ -702,12 +719,16 @@ class StackTracker {
   private readonly servicesOf = new Map<string, string[]>();
   private readonly stackOf = new Map<string, string>();
   private readonly order: string[];
+  private readonly services: readonly string[];
+  private readonly launchedSet = new Set<string>();
+  private creatingNow: readonly string[] = [];
 
   constructor(
     plan: StartPlan,
     private readonly since: number,
   ) {
     this.total = plan.graph.length;
+    this.services = plan.graph.map((node) => node.service);
     for (const node of plan.graph) {
       this.stackOf.set(node.service, node.stack);
       this.servicesOf.set(node.stack, [...(this.servicesOf.get(node.stack) ?? []), node.service]);
@@ -721,6 +742,12 @@ class StackTracker {
 
   launched(service: string): void {
     this.touched.add(this.stackOf.get(service) ?? '');
+    this.launchedSet.add(service);
+  }
+
+  /** The services compose is creating now (none once it is done). */
+  creating(services: readonly string[]): void {
+    this.creatingNow = services;
   }
 
   /** Marks a service ready; true when that made its whole stack ready. */
@@ -748,11 +775,20 @@ class StackTracker {
   }
 
   counts(): StartCounts {
+    const pending = this.services.filter((service) => !this.readySet.has(service));
     return {
       ready: this.readySet.size,
       total: this.total,
       elapsedMs: Date.now() - this.since,
       starting: this.starting(),
+      phase:
+        this.creatingNow.length > 0
+          ? 'creating'
+          : pending.some((service) => !this.launchedSet.has(service))
+            ? 'starting'
+            : 'waiting',
+      creating: this.creatingNow,
+      pending,
     };
   }
 }

@@ -38,6 +38,7 @@ import {
   composeEnvironment,
   createCacheFoldersOf,
   type EngineLookup,
+  type StartCounts,
   type StartIo,
   type StartRequest,
   type StartView,
@@ -94,7 +95,12 @@ export async function swarmKnowsStartInterval(
   );
 }
 
-export function swarmStackOf(source: ClusterSource, root: string, startInterval: boolean): SwarmStack {
+export function swarmStackOf(
+  source: ClusterSource,
+  root: string,
+  startInterval: boolean,
+  images?: ReadonlyMap<string, string>,
+): SwarmStack {
   const digests = new Map(
     [...source.mountedFiles].map(([path, text]) => [path, createHash('sha256').update(text).digest('hex')]),
   );
@@ -105,6 +111,7 @@ export function swarmStackOf(source: ClusterSource, root: string, startInterval:
     fileDigests: digests,
     root,
     startInterval,
+    ...(images ? { images } : {}),
   });
 }
 
@@ -218,16 +225,24 @@ async function walkGraph(
   const waits = new Map(plan.waits.map((wait) => [wait.service, wait]));
   const stackOf = new Map(plan.graph.map((node) => [node.service, node.stack]));
   const total = plan.graph.length;
-  const counts = (): { ready: number; total: number; elapsedMs: number; starting: string[] } => ({
-    ready: [...finished.values()].filter((result) => result.state.phase === 'ready').length,
-    total,
-    elapsedMs: Date.now() - started,
-    starting: [
-      ...new Set(
-        [...deployedAt.keys()].filter((service) => !finished.has(service)).map((s) => stackOf.get(s) ?? ''),
-      ),
-    ],
-  });
+  const counts = (): StartCounts => {
+    const pending = plan.graph
+      .map((node) => node.service)
+      .filter((service) => finished.get(service)?.state.phase !== 'ready');
+    return {
+      ready: total - pending.length,
+      total,
+      elapsedMs: Date.now() - started,
+      starting: [
+        ...new Set(
+          [...deployedAt.keys()].filter((service) => !finished.has(service)).map((s) => stackOf.get(s) ?? ''),
+        ),
+      ],
+      phase: pending.some((service) => !deployedAt.has(service)) ? 'starting' : 'waiting',
+      creating: [],
+      pending,
+    };
+  };
   const met = (node: LaunchNode): boolean =>
     node.waitsFor.every((dep) => {
       const state = finished.get(dep.service)?.state ?? states.get(dep.service);

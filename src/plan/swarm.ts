@@ -33,6 +33,8 @@ export interface SwarmInputs {
   readonly root: string;
   /** The docker CLI and the engine know start_interval (CLI 25+, API 1.44+). */
   readonly startInterval: boolean;
+  /** The image the nodes pull for a service built from source (its registry copy). */
+  readonly images?: ReadonlyMap<string, string>;
 }
 
 /** A Docker secret the stack refers to; stackctl creates it (value by variable) before deploying. */
@@ -129,9 +131,11 @@ export function renderSwarmStack(inputs: SwarmInputs): SwarmStack {
     for (const key of PASSED_THROUGH) if (service[key] != null) out[key] = hide.deep(service[key]);
     // compose names the image it builds <project>-<service>: the name swarm must find on each node.
     if (service.image == null) out['image'] = `${model.project}-${name}`;
+    const pushed = inputs.images?.get(name);
+    if (pushed !== undefined) out['image'] = pushed;
     for (const key of Object.keys(service))
       if (!HANDLED.has(key) && service[key] != null) dropped.set(key, [...(dropped.get(key) ?? []), name]);
-    if (service.build != null && service.image == null)
+    if (service.build != null && service.image == null && pushed === undefined)
       notes.push(`${name} is built from source: build and push its image to a registry every node reaches`);
 
     const environment = swarmEnvironment(service, {

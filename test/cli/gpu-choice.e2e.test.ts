@@ -89,9 +89,21 @@ describe('--gpu on every path', () => {
     expect(
       Object.values(stackFile.services).some((s) => s.deploy?.resources?.reservations?.generic_resources),
     ).toBe(false);
-    const k8s = await runCli(['export', 'k8s', 'development', '--gpu', 'cpu', '--out', 'k8s', '--json'], {
-      cwd: project.root,
-    });
+    const k8s = await runCli(
+      [
+        'export',
+        'k8s',
+        'development',
+        '--gpu',
+        'cpu',
+        '--out',
+        'k8s',
+        '--registry',
+        'localhost:5000/x',
+        '--json',
+      ],
+      { cwd: project.root },
+    );
     expect(k8s.exitCode).toBe(0);
     expect((JSON.parse(k8s.stdout) as { gpu: unknown }).gpu).toEqual({ profile: 'cpu', source: 'asked' });
   });

@@ -54,7 +54,9 @@ async function storedSecrets(env: string): Promise<Record<string, string>> {
 const secretValues = async (env: string): Promise<string[]> => Object.values(await storedSecrets(env));
 
 async function exportEnvironment(env: string, out: string, extra: string[] = []) {
-  const result = await runCli(['export', 'k8s', env, '--out', out, '--json', ...extra], {
+  // The services built from source need a registry a cluster pulls from.
+  const registry = ['--registry', 'registry.test/multimodal'];
+  const result = await runCli(['export', 'k8s', env, '--out', out, '--json', ...registry, ...extra], {
     cwd: project.root,
   });
   expect(result.exitCode, result.stderr).toBe(0);

@@ -123,7 +123,7 @@ describe('stackctl start', () => {
     expect(result.stderr).toContain('crasher: giving up');
     expect(result.stderr).toContain('crasher: using ***');
     expect(result.stderr).not.toContain(await secret('crash'));
-    expect(result.stderr).toContain('Stop it with: stackctl stop crash');
+    expect(result.stderr).toContain('or stop it: stackctl stop crash');
     expect((await inspect(container('crash', 'db'))).State.Status).toBe('running');
   });
 

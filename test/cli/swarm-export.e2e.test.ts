@@ -125,7 +125,18 @@ describe('export swarm', () => {
     const stack = parse(await readFile(join(project.root, 'cpu.yml'), 'utf8')) as StackFile;
     expect(stack.services['vllm']?.deploy.resources?.reservations?.generic_resources).toBeUndefined();
     const k8s = await runCli(
-      ['export', 'k8s', 'production', '--gpu', 'single', '--out', 'k8s-single', '--json'],
+      [
+        'export',
+        'k8s',
+        'production',
+        '--gpu',
+        'single',
+        '--out',
+        'k8s-single',
+        '--registry',
+        'registry.test/multimodal',
+        '--json',
+      ],
       {
         cwd: project.root,
       },

@@ -31,7 +31,8 @@ describe('Ctrl-C', () => {
   it('stops a start while its spinner runs: exit 130 within a second, lock released, what is left said', async () => {
     // stuck never turns healthy: start would wait minutes.
     const terminal = await open(['start', 'stuck', '--skip-preflight']);
-    await terminal.waitFor(/Waiting for app/);
+    // The spinner names the phase, what is pending (not what changed last) and the time so far.
+    await terminal.waitFor(/Waiting for: stuck \(1\/2 ready, \d+s\)/);
     expect(await terminal.exitCode()).toBeUndefined();
     const pressed = Date.now();
     await terminal.send('C-c');
@@ -83,6 +84,36 @@ describe('terminal width', () => {
     // migrate may count already: a job that completed earlier with this configuration is ready.
     expect(screen).toMatch(/✔ core ready in \d+\.\ds \([12]\/4 ready\)/);
     expect(screen).toMatch(/✔ app ready in \d+\.\ds \(4\/4 ready\)/);
+    // A line per service on a terminal too, not only when piped.
+    expect(screen).toMatch(/^web: healthy.* \(\d+\.\ds\) \[\d\/4 ready\]$/m);
+    expect(screen).toMatch(/^worker: .* \[\d\/4 ready\]$/m);
+  });
+
+  it('Ctrl-C in the settle window leaves a line saying what runs', async () => {
+    const terminal = await open(['start', 'ok', '--skip-preflight', '--settle', '60s'], { columns: 120 });
+    await terminal.waitFor('Checking that every service stays up', 60_000);
+    await terminal.send('C-c');
+    expect(await terminal.exitCode(5000)).toBe(130);
+    expect(await terminal.screen()).toContain(
+      'start of ok interrupted while checking that every service stays up: all 4 were ready and are left running',
+    );
+  });
+
+  it('secrets rotate names the services it will recreate before it asks', async () => {
+    const terminal = await open(['secrets', 'rotate', 'ok', '--name', 'DB_PASSWORD'], { columns: 200 });
+    await terminal.waitFor('Type "yes" to go on:');
+    const screen = await terminal.screen();
+    expect(screen).toContain(
+      'Rotate 1 secret of ok (DB_PASSWORD)? This recreates db, web (running, they use it).',
+    );
+    await terminal.send('no', 'Enter');
+    expect(await terminal.exitCode(2000)).toBe(4);
+    const rotated = await runCli(['secrets', 'rotate', 'ok', '--name', 'DB_PASSWORD', '--yes'], {
+      cwd: project.root,
+    });
+    expect(rotated.exitCode, rotated.stderr).toBe(0);
+    expect(rotated.stderr).not.toContain('preflight skipped');
+    await runCli(['stop', 'ok'], { cwd: project.root });
   });
 });
 
@@ -91,10 +122,12 @@ describe('compose output on a terminal', () => {
     await mkdir(join(project.root, 'services', 'hello'), { recursive: true });
     await writeFile(
       join(project.root, 'services', 'hello', 'Dockerfile'),
-      'FROM stackctl-test/busybox:1\nRUN echo hello-build-marker && sleep 1\n',
+      'FROM stackctl-test/busybox:1\nRUN echo hello-build-marker && sleep 4\n',
     );
     const terminal = await open(['start', 'built', '--skip-preflight'], { columns: 160 });
     try {
+      // While compose builds, the spinner says so (not "waiting").
+      await terminal.waitFor(/Creating: .*hello.* \(\d\/2 ready, \d+s\)/, 60_000);
       expect(await terminal.exitCode(90_000)).toBe(0);
       const screen = await terminal.screen();
       expect(screen).toMatch(/^#\d+ .*RUN echo hello-build-marker/m);

@@ -1,13 +1,26 @@
 import { relative } from 'node:path';
 import { StackctlError } from '../../errors.js';
-import { exportKubernetes, exportSwarm, type ExportRequest } from '../../lifecycle/export.js';
+import {
+  exportKubernetes,
+  exportSwarm,
+  type ExportedWith,
+  type ExportRequest,
+} from '../../lifecycle/export.js';
+import { pushCommands, REGISTRY_PATTERN } from '../../plan/registry.js';
 import { lookUpEngine } from '../../lifecycle/start.js';
 import { describeGpuDecision, gpuJson } from '../../plan/gpu-choice.js';
 import type { GpuMode } from '../../plan/gpu-layout.js';
 import { printJson, printLine, type CommandContext } from '../context.js';
 import { loadStack, requireEnvironment } from '../load-stack.js';
 
-export interface ExportSwarmFlags {
+/** Flags both exports take. */
+interface ExportCommonFlags {
+  /** false with --no-overlay. */
+  overlay?: boolean;
+  registry?: string;
+}
+
+export interface ExportSwarmFlags extends ExportCommonFlags {
   out?: string;
   force?: boolean;
   gpu?: GpuMode;
@@ -28,8 +41,9 @@ export async function exportSwarmAction(
     out: flags.out ?? `${envName}.swarm.yml`,
     ...(flags.force === true ? { force: true } : {}),
     ...(flags.gpu ? { gpu: flags.gpu } : {}),
+    ...commonRequest(flags),
   };
-  const { path, swarm, gpu } = await exportSwarm(stack, request, lookUpEngine(ctx.env), ctx);
+  const { path, swarm, ...used } = await exportSwarm(stack, request, lookUpEngine(ctx.env), ctx);
   if (flags.json === true) {
     printJson(ctx.stdout, {
       environment: envName,
@@ -37,7 +51,7 @@ export async function exportSwarmAction(
       file: path,
       secrets: swarm.secrets.map((secret) => ({ name: secret.name, variable: secret.variable })),
       fromEnvironment: swarm.interpolated,
-      gpu: gpuJson(gpu),
+      ...usedJson(used),
       notes: swarm.notes,
     });
     return;
@@ -56,12 +70,13 @@ export async function exportSwarmAction(
       ctx.stdout,
       `  docker reads these from its environment at deploy time: ${swarm.interpolated.join(', ')} (set -a; . ./.env.${envName}; set +a)`,
     );
-  printLine(ctx.stdout, `  ${describeGpuDecision(gpu)}`);
+  printUsed(used, ctx);
   printLine(ctx.stdout, `  deploy: docker stack deploy -c ${relative(ctx.cwd, path) || path} ${swarm.name}`);
   for (const note of swarm.notes) printLine(ctx.stdout, `  note: ${note}`);
 }
 
-export interface ExportK8sFlags {
+export interface ExportK8sFlags extends ExportCommonFlags {
+  gpuSharing?: string;
   out?: string;
   gpu?: GpuMode;
   externalSecrets?: string;
@@ -86,22 +101,35 @@ export async function exportK8sAction(
         hint: 'name the SecretStore (or ClusterSecretStore with --cluster-store) the ExternalSecret reads from',
       },
     );
+  const sharing = flags.gpuSharing === undefined ? undefined : Number(flags.gpuSharing);
+  if (sharing !== undefined && (!Number.isInteger(sharing) || sharing < 2 || sharing > 64))
+    throw new StackctlError(
+      'E_USAGE',
+      `--gpu-sharing "${flags.gpuSharing}" is not a whole number from 2 to 64`,
+      {
+        hint: 'how many pods may share one GPU, e.g. --gpu-sharing 4',
+      },
+    );
   const request: ExportRequest = {
     envName,
     out: flags.out ?? 'k8s',
     ...(flags.gpu ? { gpu: flags.gpu } : {}),
+    ...commonRequest(flags),
   };
-  const { folder, rendered, gpu } = await exportKubernetes(
+  const { folder, rendered, ...used } = await exportKubernetes(
     stack,
     request,
-    flags.externalSecrets === undefined
-      ? {}
-      : {
-          externalSecrets: {
-            store: flags.externalSecrets,
-            kind: flags.clusterStore === true ? 'ClusterSecretStore' : 'SecretStore',
-          },
-        },
+    {
+      ...(flags.externalSecrets === undefined
+        ? {}
+        : {
+            externalSecrets: {
+              store: flags.externalSecrets,
+              kind: flags.clusterStore === true ? 'ClusterSecretStore' : 'SecretStore',
+            },
+          }),
+      ...(sharing === undefined ? {} : { gpuSharing: sharing }),
+    },
     lookUpEngine(ctx.env),
     ctx,
   );
@@ -113,7 +141,7 @@ export async function exportK8sAction(
       folder,
       apply: `kubectl apply -k ${overlay}`,
       files: rendered.files.map((file) => file.path),
-      gpu: gpuJson(gpu),
+      ...usedJson(used),
       notes: rendered.notes,
     });
     return;
@@ -122,7 +150,51 @@ export async function exportK8sAction(
     ctx.stdout,
     `✔ wrote ${rendered.files.length} files under ${folder} (namespace ${rendered.namespace})`,
   );
-  printLine(ctx.stdout, `  ${describeGpuDecision(gpu)}`);
+  printUsed(used, ctx);
   printLine(ctx.stdout, `  apply: kubectl apply -k ${overlay}`);
   for (const note of rendered.notes) printLine(ctx.stdout, `  note: ${note}`);
+}
+
+function commonRequest(flags: ExportCommonFlags): Pick<ExportRequest, 'withoutOverlay' | 'registry'> {
+  if (flags.registry !== undefined && !REGISTRY_PATTERN.test(flags.registry))
+    throw new StackctlError('E_USAGE', `--registry "${flags.registry}" is not HOST[:PORT][/NAMESPACE]`, {
+      hint: 'e.g. --registry registry.example.com/multimodal or --registry localhost:5000/team (no scheme, no tag)',
+    });
+  return {
+    ...(flags.overlay === false ? { withoutOverlay: true } : {}),
+    ...(flags.registry !== undefined ? { registry: flags.registry } : {}),
+  };
+}
+
+function usedJson(used: ExportedWith) {
+  return {
+    gpu: gpuJson(used.gpu),
+    overlay: used.overlay.startsWith('compose/') ? used.overlay : null,
+    push: used.images.push,
+  };
+}
+
+/** The GPU layout, the overlay read (or why none), and the images to push before deploying. */
+function printUsed(used: ExportedWith, ctx: CommandContext): void {
+  printLine(ctx.stdout, `  ${describeGpuDecision(used.gpu)}`);
+  printLine(
+    ctx.stdout,
+    used.overlay === 'absent'
+      ? '  overlay: none (compose/local.override.yml does not exist)'
+      : used.overlay === 'left out'
+        ? '  overlay: compose/local.override.yml left out (--no-overlay)'
+        : `  overlay: ${used.overlay} read last (its images and settings are in the export; --no-overlay leaves it out)`,
+  );
+  if (used.images.push.length > 0) {
+    printLine(
+      ctx.stdout,
+      '  push the images built from source before deploying (build them first: docker compose build):',
+    );
+    for (const command of pushCommands(used.images.push)) printLine(ctx.stdout, `    ${command}`);
+  }
+  for (const named of used.images.named)
+    printLine(
+      ctx.stdout,
+      `  note: ${named.service} is built from source as ${named.image}: push it where the cluster pulls from`,
+    );
 }

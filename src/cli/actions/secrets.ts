@@ -161,7 +161,14 @@ export async function secretsRotateAction(
     else printLine(ctx.stderr, ctx.colors.green(`✔ nothing to rotate in ${env}`));
     return;
   }
-  const question = `Rotate ${chosen.length} secret${chosen.length === 1 ? '' : 's'} of ${env} (${chosen.join(', ')})?`;
+  const effects = await rotationEffects(stack, env, chosen, dockerClient(ctx.env));
+  const consequences = [
+    effects.liveIn.length > 0 ? `changes it inside ${effects.liveIn.join(', ')} (running)` : '',
+    effects.recreated.length > 0
+      ? `recreates ${effects.recreated.join(', ')} (running, they use ${chosen.length === 1 ? 'it' : 'them'})`
+      : 'recreates no running service',
+  ].filter((part) => part !== '');
+  const question = `Rotate ${chosen.length} secret${chosen.length === 1 ? '' : 's'} of ${env} (${chosen.join(', ')})? This ${consequences.join(' and ')}.`;
   await confirm(ctx, question, flags.yes === true);
   // Like every command that changes an environment: a start running now must not see half of it.
   const lock = await acquireLock(stack.root, env, `secrets rotate ${env}`);
@@ -172,6 +179,43 @@ export async function secretsRotateAction(
   } finally {
     await lock.release();
   }
+}
+
+/**
+ * What a rotation does to what runs: the services a credential is changed in (a database role),
+ * and the running services recreated because their environment names a rotated value.
+ */
+async function rotationEffects(
+  stack: LoadedStack,
+  env: string,
+  chosen: readonly string[],
+  docker: ReturnType<typeof dockerClient>,
+): Promise<{ liveIn: string[]; recreated: string[] }> {
+  const model = resolveEnvironment(stack.file, env);
+  const running = new Set(
+    (await projectContainers(docker, model.project).catch(() => []))
+      .filter((c) => c.status === 'running')
+      .map((c) => c.service),
+  );
+  const liveIn = [
+    ...new Set(
+      chosen
+        .map((name) => stack.file.variables[name]?.rotation)
+        .filter((rotation) => rotation?.service !== undefined && rotation.method !== 'manual')
+        .map((rotation) => rotation?.service ?? '')
+        .filter((service) => running.has(service)),
+    ),
+  ];
+  const recreated = model.services
+    .filter((service) => running.has(service.name))
+    .filter((service) =>
+      Object.values(service.definition.environment ?? {}).some(
+        (value) =>
+          typeof value === 'string' && findVariableReferences(value).some((ref) => chosen.includes(ref.name)),
+      ),
+    )
+    .map((service) => service.name);
+  return { liveIn, recreated };
 }
 
 /**
@@ -238,21 +282,7 @@ async function rotateLocked(
   }
   // Running services pick up the new values only when recreated: start does exactly that for the
   // services whose configuration changed, in dependency order, and waits until they are healthy.
-  const runningServices = new Set(
-    (await projectContainers(docker, model.project))
-      .filter((c) => c.status === 'running')
-      .map((c) => c.service),
-  );
-  // The running services whose configuration carries a rotated value (their environment names it).
-  const affected = model.services
-    .filter((service) => runningServices.has(service.name))
-    .filter((service) =>
-      Object.values(service.definition.environment ?? {}).some(
-        (value) =>
-          typeof value === 'string' && findVariableReferences(value).some((ref) => chosen.includes(ref.name)),
-      ),
-    )
-    .map((service) => service.name);
+  const affected = (await rotationEffects(stack, env, chosen, docker)).recreated;
   const running = affected.length > 0;
   if (running) {
     if (flags.json !== true)
@@ -264,12 +294,12 @@ async function rotateLocked(
         service: affected,
         timeout: '10m',
         wait: true,
-        skipPreflight: true,
         json: false,
         schema: flags.schema,
       },
       flags.json === true ? { ...ctx, stdout: { write: () => true }, stderr: { write: () => true } } : ctx,
-      { lockHeld: true },
+      // The services run already on this host: what is recreated needs no host check.
+      { lockHeld: true, withoutPreflight: true },
     );
   }
   if (flags.json === true) {

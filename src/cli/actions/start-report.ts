@@ -72,13 +72,31 @@ export function startView(
       if (failed) say(ctx.colors.red(`✖ ${envName}: preflight failed; the plan once that is fixed:`));
     },
     progress: (text) => (onScreen = quiet ? undefined : startProgress(ctx, text)),
+    launching: (counts) => {
+      if (quiet) return undefined;
+      const columns = (ctx.stderr as { columns?: number }).columns ?? 80;
+      const spinner = startProgress(ctx, launchLine(counts(), columns));
+      onScreen = spinner;
+      // A spinner shows the time so far even while nothing changes (a long pull, a slow healthcheck).
+      const timer = spinner.animated
+        ? setInterval(() => spinner.update(launchLine(counts(), columns)), 1000)
+        : undefined;
+      timer?.unref();
+      return {
+        animated: spinner.animated,
+        update: (text) => spinner.update(text),
+        log: (line) => spinner.log(line),
+        stop: () => {
+          clearInterval(timer);
+          spinner.stop();
+        },
+      };
+    },
     serviceChanged: (service, state, counts) => {
-      if (onScreen?.animated === true) {
-        const stacks = counts.starting.join(', ') || envName;
-        onScreen.update(`Waiting for ${stacks} (${counted(counts)}): ${service}: ${state.detail}`);
-      } else if (state.phase !== 'starting') {
-        say(`${service}: ${state.detail} (${seconds(counts.elapsedMs)}) [${counted(counts)}]`);
-      }
+      const columns = (ctx.stderr as { columns?: number }).columns ?? 80;
+      if (onScreen?.animated === true) onScreen.update(launchLine(counts, columns));
+      if (state.phase !== 'starting')
+        show(`${service}: ${state.detail} (${seconds(counts.elapsedMs)}) [${counted(counts)}]`);
     },
     stackReady: (stack, counts) =>
       show(ctx.colors.green(`✔ ${stack} ready in ${seconds(counts.elapsedMs)} (${counted(counts)})`)),
@@ -88,6 +106,30 @@ export function startView(
     },
     composeOutput: say,
   };
+}
+
+const PHASE_WORDS = { creating: 'Creating', starting: 'Starting', waiting: 'Waiting for' } as const;
+
+/**
+ * The spinner's line: the phase, the services it concerns (those being created, else those not
+ * ready yet), the count and the time so far, cut to the terminal's width with "+N more".
+ */
+export function launchLine(counts: StartCounts, columns: number): string {
+  const names = counts.phase === 'creating' ? counts.creating : counts.pending;
+  const tail = ` (${counts.ready}/${counts.total} ready, ${Math.floor(counts.elapsedMs / 1000)}s)`;
+  const head = `${PHASE_WORDS[counts.phase]}: `;
+  // The spinner and a space take 2 columns; a line that wraps would be redrawn forever.
+  const room = Math.max(20, columns - 3) - head.length - tail.length;
+  let shown = '';
+  for (const [index, name] of names.entries()) {
+    const rest = names.length - index - 1;
+    const next = shown === '' ? name : `${shown}, ${name}`;
+    const more = rest > 0 ? ` +${rest} more` : '';
+    if (next.length + more.length > room && shown !== '')
+      return `${head}${shown} +${names.length - index} more${tail}`;
+    shown = next;
+  }
+  return `${head}${shown}${tail}`;
 }
 
 function seconds(ms: number): string {

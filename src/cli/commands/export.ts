@@ -23,8 +23,16 @@ export function registerExport(program: Command, context: () => CommandContext):
     .option('-o, --out <file>', 'where to write it (default: <env>.swarm.yml)')
     .option('--force', 'replace a file at --out that stackctl did not write')
     .addOption(new Option('--gpu <mode>', 'GPU layout to export').choices(GPU_MODES))
+    .option(
+      '--no-overlay',
+      'leave compose/local.override.yml out (it is read by default, and the output says so)',
+    )
+    .option(
+      '--registry <host/namespace>',
+      'tag the images built from source for this registry (the push commands are listed)',
+    )
     .option('-s, --schema <path>', 'stack file')
-    .option('--json', 'print {"file", "secrets", "fromEnvironment", "notes"}')
+    .option('--json', 'print {"file", "secrets", "fromEnvironment", "gpu", "overlay", "push", "notes"}')
     .addHelpText(
       'after',
       examples([
@@ -48,8 +56,20 @@ export function registerExport(program: Command, context: () => CommandContext):
       'reference secrets through an ExternalSecret of this SecretStore (no values written)',
     )
     .option('--cluster-store', 'the --external-secrets store is a ClusterSecretStore')
+    .option(
+      '--no-overlay',
+      'leave compose/local.override.yml out (it is read by default, and the output says so)',
+    )
+    .option(
+      '--registry <host/namespace>',
+      'tag the images built from source for this registry (the push commands are listed)',
+    )
+    .option(
+      '--gpu-sharing <n>',
+      "share each GPU n ways (NVIDIA time-slicing): writes the device plugin's config in cluster/",
+    )
     .option('-s, --schema <path>', 'stack file')
-    .option('--json', 'print {"namespace", "folder", "apply", "files", "notes"}')
+    .option('--json', 'print {"namespace", "folder", "apply", "files", "gpu", "overlay", "push", "notes"}')
     .addHelpText(
       'after',
       examples([
@@ -58,6 +78,11 @@ export function registerExport(program: Command, context: () => CommandContext):
           'stackctl export k8s staging --external-secrets vault',
           'secrets from an external store, no values on disk',
         ],
+        [
+          'stackctl export k8s production --registry registry.example.com/multimodal',
+          'built services tagged for your registry, push commands listed',
+        ],
+        ['stackctl export k8s production --gpu-sharing 4', 'four pods per GPU (time-slicing)'],
       ]) + '\nWithout --external-secrets the overlay holds secret.yaml (mode 0600, its folder 0700).\n',
     )
     .action(async (env: string, flags: ExportK8sFlags) => {

@@ -73,7 +73,9 @@ export function registerSecrets(program: Command, context: () => CommandContext)
         ['stackctl secrets rotate staging --name POSTGRES_PASSWORD', 'one secret'],
         ['stackctl secrets rotate production --type jwt_secret --yes', 'every JWT secret'],
         ['stackctl secrets rotate production --due --yes', 'whatever is overdue'],
-      ]) + '\nRunning containers keep the old values until restarted (stackctl restart ENV).\n',
+      ]) +
+        '\nA credential a service keeps in its data (a database role) is changed inside the running service first;\n' +
+        'then the running services that use a rotated value are recreated and waited for. The question lists them.\n',
     )
     .action(async (env: string, flags: RotateFlags) => {
       const { secretsRotateAction } = await import('../actions/secrets.js');

@@ -16,14 +16,8 @@ import type { StackFile } from '../../schema/types.js';
 import { asComposeDocument, type ComposeService } from '../compose-document.js';
 import type { LaunchNode } from '../start.js';
 import { dnsLabel, partOf, secretName, strategicMerge, yamlDocuments, type Manifest } from './manifest.js';
-import {
-  claimSize,
-  containerEnvironment,
-  containerResources,
-  K8S_GPU_RESOURCE,
-  podStorage,
-  secretFileVolume,
-} from './pod.js';
+import { claimSize, containerEnvironment, containerResources, podStorage, secretFileVolume } from './pod.js';
+import { gpuDemand, gpuDemandNote, timeSlicingConfig } from './gpu-demand.js';
 import { networkPolicies } from './policies.js';
 import { containerPorts, type ContainerPort } from './ports.js';
 import { probesFromHealthcheck } from './probes.js';
@@ -47,6 +41,10 @@ export interface K8sInputs {
   readonly graph: readonly LaunchNode[];
   /** Reference secrets through an ExternalSecret (external-secrets.io) instead of writing values. */
   readonly externalSecrets?: SecretStoreRef;
+  /** The image the cluster pulls for a service built from source (its registry copy). */
+  readonly images?: ReadonlyMap<string, string>;
+  /** NVIDIA time-slicing: each GPU advertised this many times (writes the device plugin's config). */
+  readonly gpuSharing?: number;
 }
 
 export interface K8sFile {
@@ -154,7 +152,10 @@ export function renderKustomize(inputs: K8sInputs): K8sExport {
       job: resolved?.kind === 'job',
       // The schema's image where it names one outright; each overlay sets the environment's own.
       image:
-        declaredImage !== undefined && !declaredImage.includes('$') ? declaredImage : (service.image ?? name),
+        inputs.images?.get(name) ??
+        (declaredImage !== undefined && !declaredImage.includes('$')
+          ? declaredImage
+          : (service.image ?? name)),
       ports: portsOf.get(name) ?? [],
       storage,
     };
@@ -188,7 +189,7 @@ export function renderKustomize(inputs: K8sInputs): K8sExport {
         `${name} also waits for ${unwaited.map((dep) => dep.service).join(', ')} (no port to wait on): not enforced on Kubernetes`,
       );
     const patch = environmentPatch(shape, {
-      service,
+      service: inputs.images?.has(name) ? { ...service, image: shape.image } : service,
       environment,
       resources: containerResources(service.deploy?.resources, resolved?.gpu === true ? gpuCount : 0),
       probes: shape.job ? undefined : probesFromHealthcheck(service.healthcheck),
@@ -252,10 +253,19 @@ export function renderKustomize(inputs: K8sInputs): K8sExport {
     ...(configMaps.length > 0 ? { configMapGenerator: configMaps } : {}),
     patches: patches.map((path) => ({ path })),
   });
-  if (gpuCount > 0 && model.services.some((service) => service.gpu))
-    layout.notes.push(
-      `GPU services request ${gpuCount} ${K8S_GPU_RESOURCE} each: the cluster needs the NVIDIA device plugin`,
-    );
+  const gpuNote = gpuDemandNote(gpuDemand(inputs.effective, model, gpuCount), inputs.gpuSharing);
+  if (gpuNote !== undefined) layout.notes.push(gpuNote);
+  if (inputs.gpuSharing !== undefined)
+    layout.files.push({
+      path: 'cluster/nvidia-time-slicing.yaml',
+      content:
+        `# Written by stackctl export k8s --gpu-sharing ${inputs.gpuSharing}: the NVIDIA device plugin's time-slicing\n` +
+        '# configuration, cluster-wide (not part of the overlay). With the GPU operator:\n' +
+        '#   kubectl create -n gpu-operator -f cluster/nvidia-time-slicing.yaml\n' +
+        `#   kubectl patch clusterpolicies.nvidia.com/cluster-policy -n gpu-operator --type merge -p '{"spec": {"devicePlugin": {"config": {"name": "time-slicing-config", "default": "any"}}}}'\n` +
+        yamlDocuments([timeSlicingConfig(inputs.gpuSharing)]),
+      mode: 0o644,
+    });
   return { namespace: model.project, files: layout.files, manifests: layout.manifests, notes: layout.notes };
 }
 
