@@ -8,6 +8,7 @@ import type { ProcessIO } from './program.js';
 
 interface StatusArgs {
   env?: string;
+  stack: string[];
   json: boolean;
   schema?: string;
   color: boolean;
@@ -24,7 +25,7 @@ export async function quickStatus(args: readonly string[], io: ProcessIO): Promi
       colorEnabled({ noColorFlag: !parsed.color, env: io.env, isTTY: io.stdout.isTTY === true }),
     );
     const ctx = { ...io, colors, verbose: false, interactive: io.stdinIsTTY && io.stderr.isTTY === true };
-    await statusOf(names, parsed.env, { json: parsed.json }, ctx);
+    await statusOf(names, parsed.env, { json: parsed.json, stack: parsed.stack }, ctx);
     return 0;
   } catch {
     // Nothing was printed: the full program runs it again and reports the error as every command does.
@@ -35,11 +36,12 @@ export async function quickStatus(args: readonly string[], io: ProcessIO): Promi
 /** `status [ENV] [--json] [--schema PATH] [--no-color]`, or undefined for anything else. */
 function parseStatusArgs(args: readonly string[]): StatusArgs | undefined {
   if (args[0] !== 'status') return undefined;
-  const parsed: StatusArgs = { json: false, color: true };
+  const parsed: StatusArgs = { json: false, color: true, stack: [] };
   for (let index = 1; index < args.length; index += 1) {
     const arg = args[index] ?? '';
     if (arg === '--json') parsed.json = true;
     else if (arg === '--no-color') parsed.color = false;
+    else if (arg === '--stack' && index + 1 < args.length) parsed.stack.push(args[++index] ?? '');
     else if (arg === '--schema' && index + 1 < args.length) parsed.schema = args[++index];
     else if (arg.startsWith('--schema=')) parsed.schema = arg.slice('--schema='.length);
     else if (!arg.startsWith('-') && parsed.env === undefined) parsed.env = arg;

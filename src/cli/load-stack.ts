@@ -79,3 +79,16 @@ export function requireEnvironment(file: StackFile, name: string): EnvironmentDe
   }
   return env;
 }
+
+/** The error for a command run without an environment: one line naming the environments there are. */
+export async function whichEnvironment(
+  schemaFlag: string | undefined,
+  ctx: CommandContext,
+  command: string,
+): Promise<StackctlError> {
+  const stack = await loadStack(schemaFlag, ctx, { orRecorded: true });
+  const names = Object.keys(stack.file.environments);
+  return new StackctlError('E_USAGE', `which environment? ${names.join(', ')}`, {
+    hint: `e.g. stackctl ${command} ${names[0] ?? 'ENV'}`,
+  });
+}

@@ -101,6 +101,8 @@ function buildProgram(io: ProcessIO): Command {
     .description('print a completion script for bash, zsh or fish')
     .argument('[shell]', 'bash, zsh or fish')
     .option('--environments', "print the schema's environment names (what the scripts complete)")
+    .option('--stacks', 'print the stacks of the environment given as [shell] (or every stack)')
+    .option('--services', 'print the services of the environment given as [shell] (or every service)')
     .option('-s, --schema <path>', 'stack file')
     .addHelpText(
       'after',
@@ -110,10 +112,15 @@ function buildProgram(io: ProcessIO): Command {
         ['stackctl completion fish > ~/.config/fish/completions/stackctl.fish', 'fish'],
       ]),
     )
-    .action(async (shell: string | undefined, flags: { environments?: boolean; schema?: string }) => {
-      const { completionAction } = await import('./actions/completion.js');
-      await completionAction(program, shell, flags, getContext());
-    });
+    .action(
+      async (
+        shell: string | undefined,
+        flags: { environments?: boolean; stacks?: boolean; services?: boolean; schema?: string },
+      ) => {
+        const { completionAction } = await import('./actions/completion.js');
+        await completionAction(program, shell, flags, getContext());
+      },
+    );
 
   applyToAll(program, (command) => command.exitOverride().showSuggestionAfterError(true));
   return program;

@@ -350,20 +350,48 @@ export async function verifyBackup(
 }
 
 /** Finds a backup set by id in any tier. */
+/**
+ * A backup by id, by a prefix of one (unique among the sets), or `latest`: the newest set of the
+ * environment (every environment's newest without one).
+ */
 export async function findBackup(
   tiers: readonly TierStore[],
   id: string,
+  environment?: string,
 ): Promise<{ tier: TierStore; manifest: BackupManifest }> {
-  const matches: { tier: TierStore; manifest: BackupManifest }[] = [];
-  for (const tier of tiers) {
-    for (const manifest of await tier.list()) if (manifest.id === id) matches.push({ tier, manifest });
+  const every: { tier: TierStore; manifest: BackupManifest }[] = [];
+  for (const tier of tiers) for (const manifest of await tier.list()) every.push({ tier, manifest });
+  const list = environment === undefined ? 'stackctl backup list' : `stackctl backup list ${environment}`;
+  if (id === 'latest') {
+    const newest = every
+      .filter((entry) => environment === undefined || entry.manifest.environment === environment)
+      .sort((a, b) => b.manifest.created.localeCompare(a.manifest.created))[0];
+    if (!newest)
+      throw new StackctlError(
+        'E_USAGE',
+        `no backup${environment === undefined ? '' : ` of ${environment}`} yet`,
+        {
+          hint:
+            environment === undefined
+              ? 'stackctl backup ENV makes one'
+              : `stackctl backup ${environment} makes one`,
+        },
+      );
+    return newest;
   }
-  const [found] = matches;
-  if (!found)
-    throw new StackctlError('E_USAGE', `no backup ${id}`, {
-      hint: 'stackctl backup list shows the backups there are',
+  const exact = every.find((entry) => entry.manifest.id === id);
+  if (exact) return exact;
+  const ids = [
+    ...new Set(every.filter((entry) => entry.manifest.id.startsWith(id)).map((e) => e.manifest.id)),
+  ];
+  if (ids.length === 1) return every.find((entry) => entry.manifest.id === ids[0]) as (typeof every)[number];
+  if (ids.length > 1)
+    throw new StackctlError('E_USAGE', `backup id "${id}" is the start of ${ids.length} backups`, {
+      hint: `give more of it: ${ids.slice(0, 5).join(', ')}${ids.length > 5 ? ', …' : ''}`,
     });
-  return found;
+  throw new StackctlError('E_USAGE', `no backup ${id}`, {
+    hint: `${list} shows the backups there are (or use --from latest)`,
+  });
 }
 
 export interface RestoreInput {

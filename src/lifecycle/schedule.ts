@@ -101,3 +101,26 @@ async function removeLegacyUnits(
   }
   return removed;
 }
+
+/**
+ * Which of the jobs are installed on this host, and how: stackctl's crontab block or its systemd
+ * timer. A crontab that cannot be read (no cron here) counts as none.
+ */
+export async function installedSchedules(
+  project: string,
+  jobs: readonly Pick<ScheduledJob, 'environment' | 'unit'>[],
+  root: string,
+  schemaPath: string,
+  env: NodeJS.ProcessEnv,
+): Promise<Map<string, 'cron' | 'systemd'>> {
+  const crontab = await readCrontab(env).catch(() => '');
+  const folder = unitFolder(env);
+  const out = new Map<string, 'cron' | 'systemd'>();
+  for (const job of jobs) {
+    if (hasCrontabEntry(crontab, project, job.environment, schemaPath, root))
+      out.set(job.environment, 'cron');
+    else if ((await readRegularText(join(folder, `${job.unit}.timer`)).catch(() => undefined)) !== undefined)
+      out.set(job.environment, 'systemd');
+  }
+  return out;
+}

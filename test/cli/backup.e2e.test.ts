@@ -143,6 +143,15 @@ describe('backup and restore of real data services', () => {
       ],
     });
 
+    // A person reads the list as a table; latest and a unique start of an id name the same set.
+    const table = await cli(['backup', 'list', stack.env]);
+    expect(table.stdout.split('\n')[0]).toMatch(/^ID +ENVIRONMENT +CREATED +TIER +SIZE +SERVICES$/);
+    for (const from of ['latest', made.id.slice(0, 12)]) {
+      const dry = await cli(['restore', stack.env, '--from', from, '--dry-run', '--json']);
+      expect(dry.exitCode, dry.stderr).toBe(0);
+      expect((JSON.parse(dry.stdout) as { id: string }).id).toBe(made.id);
+    }
+
     expect((await stack.sql('drop table items')).exitCode).toBe(0);
     expect(await stack.redis('FLUSHALL')).toBe('OK');
     expect((await qdrantFile('rm /qdrant/storage/points.bin')).exitCode).toBe(0);

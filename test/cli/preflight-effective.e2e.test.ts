@@ -5,7 +5,8 @@ import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../helpers/cli.js';
+import { runCli, stackctlCommand } from '../helpers/cli.js';
+import { Terminal } from '../helpers/terminal.js';
 import { freePort, minimalProject, shippedProject, type TempProject } from '../helpers/project.js';
 
 interface Report {
@@ -97,6 +98,26 @@ describe('preflight over the effective configuration (shipped schema)', () => {
     const { report } = await preflight();
     expect(check(report, 'compose.config')).toMatchObject({ status: 'fail' });
     await overlay(project.root, 'services: {}\n');
+  });
+});
+
+describe('preflight on a narrow terminal', () => {
+  it('wraps messages and fixes at spaces, each continued under its own text', async () => {
+    const project = await shippedProject();
+    const terminal = await Terminal.open([stackctlCommand(), 'preflight', 'development', '--gpu', 'cpu'], {
+      cwd: project.root,
+      columns: 72,
+    });
+    try {
+      await terminal.exitCode(30_000);
+      const rows = (await terminal.screen()).split('\n').filter((row) => row.trim() !== '');
+      expect(rows.some((row) => /^ +fix: /.test(row))).toBe(true);
+      // A row the terminal wrapped would start mid-text: every row starts with a mark or an indent.
+      for (const row of rows) expect(row, row).toMatch(/^(✔|⚠|✖| {4,})/);
+    } finally {
+      await terminal.close();
+      await project.remove();
+    }
   });
 });
 

@@ -247,12 +247,28 @@ describe('logs, stop, secrets get, completion', () => {
       expect.arrayContaining(['ok', 'stuck', 'chain', 'blame']),
     );
     expect(await complete(['stackctl', 'wipe', 'ok', '--da'])).toEqual(['--data']);
+    // After an option that takes a value, its values only; a service where logs expects one.
+    expect(await complete(['stackctl', 'start', 'ok', '--gpu', ''])).toEqual([
+      'auto',
+      'cpu',
+      'multi',
+      'single',
+    ]);
+    expect(await complete(['stackctl', 'start', 'ok', '--stack', ''])).toEqual(['app', 'core']);
+    expect(await complete(['stackctl', 'start', '--timeout', ''])).toEqual([]);
+    const services = await complete(['stackctl', 'logs', 'ok', '']);
+    expect(services).toEqual(expect.arrayContaining(['db', 'migrate', 'web', 'worker']));
+    expect(services).not.toContain('stuck');
+    expect(await complete(['stackctl', 'logs', 'ok', 'web', ''])).not.toContain('db');
     const zsh = await runCli(['completion', 'zsh'], { cwd: project.root });
     expect(zsh.stdout).toContain('bashcompinit');
     const fish = await runCli(['completion', 'fish'], { cwd: project.root });
     expect(fish.stdout).toContain("complete -c stackctl -n '__fish_use_subcommand' -a 'validate start");
     expect(fish.stdout).toContain(
       "complete -c stackctl -n '__fish_seen_subcommand_from start' -a '(stackctl completion --environments 2>/dev/null)'",
+    );
+    expect(fish.stdout).toContain(
+      "complete -c stackctl -n '__fish_seen_subcommand_from start' -l 'gpu' -x -a 'auto multi single cpu'",
     );
     expect((await runCli(['completion', 'tcsh'], { cwd: project.root })).exitCode).toBe(2);
   });

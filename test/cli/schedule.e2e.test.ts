@@ -30,6 +30,11 @@ describe('stackctl schedule with cron', () => {
   it('show prints what install writes; install adds one entry per scheduled environment; remove takes only those out', async () => {
     const shown = await runCli(['schedule', 'show', '--cron'], { cwd: project.root });
     expect(shown.exitCode, shown.stderr).toBe(0);
+    // Before install, retention status says the schedule is not installed, not that it runs.
+    const before = await runCli(['retention', 'status', 'production'], { cwd: project.root });
+    expect(before.stdout).toContain(
+      'schedule "0 1 * * 0" not installed on this host (stackctl schedule install)',
+    );
     const installed = await runCli(['schedule', 'install', '--cron', '--json'], { cwd: project.root });
     expect(installed.exitCode, installed.stderr).toBe(0);
     expect((JSON.parse(installed.stdout) as { installed: string[] }).installed).toEqual([
@@ -43,6 +48,14 @@ describe('stackctl schedule with cron', () => {
     expect(
       after.match(/^0 1 \* \* 0 cd .* backup production .* retention cleanup production --yes/m),
     ).not.toBeNull();
+    const status = await runCli(['retention', 'status', 'production', '--json'], { cwd: project.root });
+    expect(
+      (JSON.parse(status.stdout) as { environments: { installed: string | null }[] }).environments[0]
+        ?.installed,
+    ).toBe('cron');
+    expect((await runCli(['retention', 'status', 'production'], { cwd: project.root })).stdout).toContain(
+      'scheduled "0 1 * * 0" (crontab)',
+    );
     // Twice is the same as once.
     expect((await runCli(['schedule', 'install', '--cron'], { cwd: project.root })).exitCode).toBe(0);
     expect(await crontab()).toBe(after);

@@ -91,6 +91,41 @@ describe('restart', () => {
   });
 });
 
+describe('status and logs', () => {
+  it('status has a stack column, a summary line and the URLs; --stack on status and logs', async () => {
+    await overlay('');
+    expect((await runCli(['start', 'ok', '--skip-preflight'], { cwd: project.root })).exitCode).toBe(0);
+    const text = await runCli(['status', 'ok'], { cwd: project.root });
+    expect(text.exitCode, text.stderr).toBe(0);
+    expect(text.stdout.split('\n')[0]).toMatch(/^ENVIRONMENT +STACK +SERVICE +STATE +HEALTH +PORTS +STATUS$/);
+    expect(text.stdout).toMatch(/^ok +core +db +running +healthy /m);
+    expect(text.stdout).toContain('ok: 3 running (2 healthy), 1 exited');
+    expect(text.stdout).toContain(`open: web http://localhost:${project.webPort}`);
+    const json = JSON.parse((await runCli(['status', 'ok', '--json'], { cwd: project.root })).stdout) as {
+      containers: { service: string; stack: string; urls: string[] }[];
+    };
+    expect(json.containers.find((c) => c.service === 'web')).toMatchObject({
+      stack: 'app',
+      urls: [`http://localhost:${project.webPort}`],
+    });
+    const core = await runCli(['status', 'ok', '--stack', 'core', '--json'], { cwd: project.root });
+    expect(
+      (JSON.parse(core.stdout) as { containers: { service: string }[] }).containers.map((c) => c.service),
+    ).toEqual(['db']);
+    const logs = await runCli(['logs', 'ok', '--stack', 'core'], { cwd: project.root });
+    expect(logs.stdout).toContain('db: ready');
+    expect(logs.stdout).not.toContain('web: connecting');
+    const wrong = await runCli(['logs', 'ok', '--stack', 'nope'], { cwd: project.root });
+    expect(wrong.exitCode).toBe(2);
+  }, 60_000);
+
+  it('start without an environment names them', async () => {
+    const result = await runCli(['start'], { cwd: project.root });
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain('which environment? ok, stuck, crash, chain');
+  });
+});
+
 describe('stop', () => {
   it('names each container killed after its grace period, and why; per-container times', async () => {
     // worker without Docker's init: PID 1 is `sh -c`, which ignores SIGTERM.

@@ -31,6 +31,7 @@ import {
 import { dependencyNames } from '../../schema/values.js';
 import type { BackupDef, StackFile } from '../../schema/types.js';
 import { formatBytes } from '../../ui/bytes.js';
+import { table } from '../../ui/table.js';
 import { confirm } from '../../ui/confirm.js';
 import { startProgress } from '../../ui/progress.js';
 import { printJson, printLine, type CommandContext } from '../context.js';
@@ -279,11 +280,21 @@ export async function backupListAction(
     printLine(ctx.stdout, `no backups${envName === undefined ? '' : ` of ${envName}`}`);
     return;
   }
-  for (const row of rows)
-    printLine(
-      ctx.stdout,
-      `${row.id}  ${row.environment}  ${row.tier}  ${formatBytes(row.bytes)}  ${row.services.join(', ')}`,
-    );
+  const lines = table(
+    [
+      ['ID', 'ENVIRONMENT', 'CREATED', 'TIER', 'SIZE', 'SERVICES'],
+      ...rows.map((row) => [
+        row.id,
+        row.environment,
+        row.created.replace('T', ' ').replace(/\.\d+Z$|Z$/, ' UTC'),
+        row.tier,
+        formatBytes(row.bytes),
+        row.services.join(', '),
+      ]),
+    ],
+    ctx.colors.bold,
+  );
+  for (const line of lines) printLine(ctx.stdout, line);
 }
 
 export async function backupStatusAction(
@@ -369,7 +380,7 @@ export async function backupVerifyAction(
 ): Promise<void> {
   const stack = await loadStack(flags.schema, ctx, { orRecorded: true });
   const { tier, manifest } = await findBackup(await tiersOf(stack, await allStores(stack), ctx), id);
-  const progress = flags.json === true ? undefined : startProgress(ctx, `Verifying ${id}`);
+  const progress = flags.json === true ? undefined : startProgress(ctx, `Verifying ${manifest.id}`);
   const problems = await verifyBackup(tier, manifest).finally(() => progress?.stop());
   if (flags.json === true)
     printJson(ctx.stdout, {
@@ -436,6 +447,7 @@ export async function restoreAction(
   const { tier, manifest } = await findBackup(
     await tiersOf(stack, [store, ...(await allStores(stack))], ctx),
     flags.from,
+    envName,
   );
   if (manifest.environment !== envName)
     throw new StackctlError(

@@ -9,16 +9,15 @@ import { printLine, type CommandContext } from '../context.js';
 export async function completionAction(
   program: Command,
   shell: string | undefined,
-  flags: { environments?: boolean; schema?: string },
+  flags: { environments?: boolean; stacks?: boolean; services?: boolean; schema?: string },
   ctx: CommandContext,
 ): Promise<void> {
-  if (flags.environments === true) {
+  if (flags.environments === true || flags.stacks === true || flags.services === true) {
     // Asked at every Tab: never fail, and read a half-edited schema as far as it parses.
     const source = await readSchema(flags.schema, ctx.cwd).catch(() => undefined);
     const parsed = source ? parseFast(source.text) : { ok: false as const };
-    const environments = parsed.ok ? (parsed.data as { environments?: unknown }).environments : undefined;
-    if (environments && typeof environments === 'object')
-      for (const name of Object.keys(environments)) printLine(ctx.stdout, name);
+    const data = (parsed.ok ? parsed.data : {}) as Partial<CompletionSource>;
+    for (const name of completionWords(data, flags, shell)) printLine(ctx.stdout, name);
     return;
   }
   if (!SHELLS.includes(shell as Shell)) {
@@ -31,4 +30,32 @@ export async function completionAction(
     );
   }
   ctx.stdout.write(renderCompletion(shell as Shell, commandShapes(program)));
+}
+
+interface CompletionSource {
+  environments: Record<string, { services?: unknown } | null>;
+  services: Record<string, { stack?: unknown } | null>;
+}
+
+/** Environment names; or the services (or their stacks) of one environment, every one without it. */
+function completionWords(
+  data: Partial<CompletionSource>,
+  flags: { environments?: boolean; stacks?: boolean },
+  envName: string | undefined,
+): string[] {
+  const environments = typeof data.environments === 'object' && data.environments ? data.environments : {};
+  if (flags.environments === true) return Object.keys(environments);
+  const services = typeof data.services === 'object' && data.services ? data.services : {};
+  const listed = envName === undefined ? undefined : environments[envName]?.services;
+  const names = Array.isArray(listed)
+    ? listed.filter((name): name is string => typeof name === 'string')
+    : Object.keys(services);
+  if (flags.stacks !== true) return names;
+  return [
+    ...new Set(
+      names
+        .map((name) => services[name]?.stack)
+        .filter((stack): stack is string => typeof stack === 'string'),
+    ),
+  ];
 }

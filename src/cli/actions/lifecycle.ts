@@ -16,7 +16,7 @@ import { loadStack, requireEnvironment } from '../load-stack.js';
 import { startAction, type StartFlags } from './start.js';
 import { effectiveReader } from '../../lifecycle/effective-config.js';
 import { assessHost } from '../../preflight/assess.js';
-import { formatChecks, report } from './preflight-report.js';
+import { formatChecks, report, terminalColumns } from './preflight-report.js';
 
 export interface StopFlags {
   stack: string[];
@@ -176,7 +176,10 @@ export async function restartAction(envName: string, flags: StartFlags, ctx: Com
       say(ctx.colors.red(`✖ ${envName}: preflight failed; nothing was stopped`));
       report(envName, findings, flags, ctx);
     }
-    for (const line of findings.length > 0 ? formatChecks(findings, ctx.colors) : []) say(line);
+    for (const line of findings.length > 0
+      ? formatChecks(findings, ctx.colors, terminalColumns(ctx.stderr))
+      : [])
+      say(line);
   }
   const docker = dockerClient(ctx.env);
   const project = composeProjectName(stack.file, envName);
@@ -219,6 +222,8 @@ export async function restartAction(envName: string, flags: StartFlags, ctx: Com
 }
 
 export interface LogsFlags {
+  /** Only the services of these stacks. */
+  stack?: string[];
   follow?: boolean;
   tail: string;
   since?: string;
@@ -253,10 +258,19 @@ export async function logsAction(
   const since = flags.since === undefined ? undefined : parseSince(flags.since, Date.now());
   const docker = dockerClient(ctx.env);
   const project = composeProjectName(stack.file, envName);
-  const containers = await projectContainers(docker, project, service);
+  // --stack: the services of those stacks (the seeds' logs-{stack}).
+  const stacks = flags.stack ?? [];
+  for (const name of stacks)
+    if (!env.services.some((s) => stack.file.services[s]?.stack === name))
+      throw new StackctlError('E_USAGE', `${envName} runs no service of stack "${name}"`, {
+        hint: `stacks of ${envName}: ${[...new Set(env.services.map((s) => stack.file.services[s]?.stack))].join(', ')}`,
+      });
+  const inStacks = (name: string): boolean =>
+    stacks.length === 0 || stacks.includes(stack.file.services[name]?.stack ?? '');
+  const containers = (await projectContainers(docker, project, service)).filter((c) => inStacks(c.service));
   if (containers.length === 0 && (await swarmNode(docker)).manager) {
     const services = (await environmentServices(docker, stack.file.project.name, envName)).filter(
-      (candidate) => service === undefined || candidate.name === service,
+      (candidate) => (service === undefined || candidate.name === service) && inStacks(candidate.name),
     );
     if (services.length > 0) {
       const redact = await environmentRedactor(docker, stack.root, stack.file, envName, []);

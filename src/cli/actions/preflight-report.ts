@@ -2,6 +2,7 @@ import { EXIT, ReportedFailure } from '../../errors.js';
 import type { Check } from '../../preflight/checks.js';
 import type { GpuMode } from '../../plan/gpu-layout.js';
 import type { Colors } from '../../ui/colors.js';
+import { wrapWords } from '../../ui/wrap.js';
 import { printJson, printLine, type CommandContext } from '../context.js';
 
 export interface PreflightFlags {
@@ -24,26 +25,45 @@ export function report(
   if (flags.json === true) {
     printJson(ctx.stdout, { environment: envName, ok, checks });
   } else {
-    for (const line of formatChecks(checks, ctx.colors)) printLine(ctx.stdout, line);
+    for (const line of formatChecks(checks, ctx.colors, terminalColumns(ctx.stdout)))
+      printLine(ctx.stdout, line);
     printLine(ctx.stdout, summary(envName, checks, ctx.colors, scope));
   }
   if (!ok) throw new ReportedFailure(EXIT.preflight);
 }
 
-/** Checks as preflight prints them, aligned: one line each, and a fix line under each problem. */
-export function formatChecks(checks: readonly Check[], colors: Colors): string[] {
+/** The width of a terminal to wrap to; 0 (no wrapping) when it is not one, or says none. */
+export function terminalColumns(stream: unknown): number {
+  const { isTTY, columns } = stream as { isTTY?: boolean; columns?: number };
+  return isTTY === true && typeof columns === 'number' && columns > 0 ? columns : 0;
+}
+
+/**
+ * Checks as preflight prints them, aligned: a line each, and a fix line under each problem. On a
+ * terminal (columns > 0) long messages and fixes wrap at spaces, continued under their own text.
+ */
+export function formatChecks(checks: readonly Check[], colors: Colors, columns = 0): string[] {
   const width = Math.max(...checks.map((check) => check.id.length));
-  return checks.map((check) => formatCheck(check, width, colors));
+  return checks.map((check) => formatCheck(check, width, colors, columns));
 }
 
 const MARKS = { pass: '✔', warn: '⚠', fail: '✖' } as const;
 
-function formatCheck(check: Check, width: number, colors: Colors): string {
+function formatCheck(check: Check, width: number, colors: Colors, columns: number): string {
   const paint = check.status === 'pass' ? colors.green : check.status === 'warn' ? colors.yellow : colors.red;
-  const line = `${paint(MARKS[check.status])} ${check.id.padEnd(width)}  ${check.message}`;
-  return check.status === 'pass' || check.fix === ''
-    ? line
-    : `${line}\n  ${' '.repeat(width)}  ${colors.dim('fix:')} ${check.fix}`;
+  const indent = ' '.repeat(width + 4);
+  const wrap = (text: string, lead: number): string[] =>
+    wrapWords(text, columns > 0 ? Math.max(20, columns - lead - 1) : 0);
+  const [first = '', ...rest] = wrap(check.message, width + 4);
+  const lines = [
+    `${paint(MARKS[check.status])} ${check.id.padEnd(width)}  ${first}`,
+    ...rest.map((l) => indent + l),
+  ];
+  if (check.status !== 'pass' && check.fix !== '') {
+    const [fixFirst = '', ...fixRest] = wrap(check.fix, width + 9);
+    lines.push(`${indent}${colors.dim('fix:')} ${fixFirst}`, ...fixRest.map((l) => `${indent}     ${l}`));
+  }
+  return lines.join('\n');
 }
 
 function summary(envName: string, checks: readonly Check[], colors: Colors, scope: 'host' | 'ci'): string {

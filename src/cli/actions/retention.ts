@@ -16,7 +16,9 @@ import {
 import { verifyBackup } from '../../lifecycle/backup.js';
 import type { RetentionPolicyDef } from '../../schema/types.js';
 import { confirm } from '../../ui/confirm.js';
+import { installedSchedules } from '../../lifecycle/schedule.js';
 import { printJson, printLine, type CommandContext } from '../context.js';
+import { jobsOf } from './schedule.js';
 import { loadStack, requireEnvironment, type LoadedStack } from '../load-stack.js';
 import { parseNow, requireBackup, tiersOf } from './backup.js';
 
@@ -124,11 +126,20 @@ export async function retentionStatusAction(
   if (envName !== undefined) requireEnvironment(stack.file, envName);
   const backup = requireBackup(stack.file);
   const { environments } = await evaluate(stack, envName, parseNow(flags.now), ctx, false);
+  const installed = await installedSchedules(
+    stack.file.project.name,
+    await jobsOf(stack, envName),
+    stack.root,
+    stack.schemaPath,
+    ctx.env,
+  );
   const rows = environments.map(({ environment, policy, decisions }) => ({
     environment,
     days: policy?.days ?? null,
     services: policy?.services ?? {},
     schedule: policy?.schedule ?? null,
+    /** How the schedule is installed on this host: cron, systemd, or null (not installed). */
+    installed: installed.get(environment) ?? null,
     tier: policy?.tier ?? backup.defaultTier,
     backups: decisions.length,
     expired: decisions.filter((decision) => decision.expired).length,
@@ -148,9 +159,17 @@ export async function retentionStatusAction(
     const overrides = Object.entries(row.services).map(([service, days]) => `${service} ${days}`);
     printLine(
       ctx.stdout,
-      `${row.environment}: keep ${row.days} days${overrides.length > 0 ? ` (${overrides.join(', ')})` : ''}, ${row.schedule ? `scheduled "${row.schedule}"` : 'not scheduled'} to ${row.tier}; ${row.backups} backups, ${row.expired} expired`,
+      `${row.environment}: keep ${row.days} days${overrides.length > 0 ? ` (${overrides.join(', ')})` : ''}, ${scheduleWords(row.schedule, row.installed)} to ${row.tier}; ${row.backups} backups, ${row.expired} expired`,
     );
   }
+}
+
+/** `scheduled "0 2 * * *" (systemd timer)`, or what is missing for it to run. */
+function scheduleWords(schedule: string | null, installed: 'cron' | 'systemd' | null): string {
+  if (schedule === null) return 'not scheduled';
+  if (installed === null)
+    return `schedule "${schedule}" not installed on this host (stackctl schedule install)`;
+  return `scheduled "${schedule}" (${installed === 'cron' ? 'crontab' : 'systemd timer'})`;
 }
 
 function describe(

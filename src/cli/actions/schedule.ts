@@ -24,7 +24,7 @@ async function stackctlCommandLine(): Promise<string[]> {
   return script === undefined ? [process.execPath] : [process.execPath, realpathSync(script)];
 }
 
-async function jobsOf(stack: LoadedStack, envName: string | undefined) {
+export async function jobsOf(stack: LoadedStack, envName: string | undefined) {
   requireBackup(stack.file);
   if (envName !== undefined) requireEnvironment(stack.file, envName);
   const environments = envName === undefined ? Object.keys(stack.file.environments) : [envName];

@@ -15,8 +15,9 @@ import type { LaunchNode, StartPlan } from '../../plan/start.js';
 import type { Check } from '../../preflight/checks.js';
 import { startProgress, type Progress } from '../../ui/progress.js';
 import { table } from '../../ui/table.js';
+import { publishedUrls } from '../../ui/urls.js';
 import { printJson, printLine, type CommandContext } from '../context.js';
-import { formatChecks } from './preflight-report.js';
+import { formatChecks, terminalColumns } from './preflight-report.js';
 
 export interface StartFlags {
   yes?: boolean;
@@ -68,7 +69,7 @@ export function startView(
     preflight: (findings, failed) => {
       // A failure outside a dry run is reported in full by the caller (exit 3).
       if (quiet || findings.length === 0 || (failed && flags.dryRun !== true)) return;
-      for (const line of formatChecks(findings, ctx.colors)) say(line);
+      for (const line of formatChecks(findings, ctx.colors, terminalColumns(ctx.stderr))) say(line);
       if (failed) say(ctx.colors.red(`✖ ${envName}: preflight failed; the plan once that is fixed:`));
     },
     progress: (text) => (onScreen = quiet ? undefined : startProgress(ctx, text)),
@@ -300,30 +301,8 @@ function serviceJson(result: WaitResult) {
   };
 }
 
-/** How a client reaches a container port, by what listens there (well-known ports of the stack). */
-const SCHEMES: Readonly<Record<number, string>> = {
-  5432: 'postgres',
-  6379: 'redis',
-  6334: 'grpc',
-  50051: 'grpc',
-  9200: 'http',
-  5044: 'tcp',
-  11211: 'tcp',
-};
-
 export function serviceUrls(containers: readonly ContainerSummary[]): string[] {
-  const out = new Set<string>();
-  for (const container of containers) {
-    for (const port of container.ports) {
-      const host =
-        port.hostIp === '' || port.hostIp === '0.0.0.0' || port.hostIp === '127.0.0.1'
-          ? 'localhost'
-          : port.hostIp;
-      if (port.hostIp === '::') continue;
-      out.add(`${SCHEMES[port.containerPort] ?? 'http'}://${host}:${port.hostPort}`);
-    }
-  }
-  return [...out].sort();
+  return publishedUrls(containers.flatMap((container) => container.ports));
 }
 
 export async function printSummary(

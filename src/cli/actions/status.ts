@@ -4,11 +4,14 @@ import { readUnchangedSchemaNames } from '../../effects/known-schema.js';
 import { environmentsDeployedToSwarm } from '../../effects/swarm-state.js';
 import { COMPOSE_LABELS, LABELS, SWARM_LABELS } from '../../labels.js';
 import { table } from '../../ui/table.js';
+import { publishedUrls } from '../../ui/urls.js';
 import { printJson, printLine, type CommandContext } from '../context.js';
 
 export interface StatusFlags {
   schema?: string;
   json?: boolean;
+  /** Only these stacks (by the containers' stack label). */
+  stack?: string[];
 }
 
 /**
@@ -60,6 +63,7 @@ export async function statusOf(
         service: service.name.startsWith(`${namespace}_`)
           ? service.name.slice(namespace.length + 1)
           : service.name,
+        stack: service.labels[LABELS.stack] ?? '',
         container: `swarm service ${service.name}`,
         state:
           service.running > 0
@@ -69,6 +73,7 @@ export async function statusOf(
               : (service.newest?.state ?? 'pending'),
         health: null,
         ports: service.ports.map((p) => `*:${p.hostPort}->${p.containerPort}`),
+        urls: publishedUrls(service.ports.map((p) => ({ ...p, hostIp: '0.0.0.0' }))),
         status: `${service.running}/${service.replicas} tasks running${service.newest?.error ? ` (${service.newest.error})` : ''}`,
         swarm: true,
       },
@@ -83,36 +88,43 @@ export async function statusOf(
         {
           environment,
           service: container.labels[COMPOSE_LABELS.service] ?? '',
+          stack: container.labels[LABELS.stack] ?? '',
           container: container.name,
           state: container.state,
           health: container.health ?? null,
           ports: container.ports.map(
             (p) => `${p.hostIp === '' ? '0.0.0.0' : p.hostIp}:${p.hostPort}->${p.containerPort}`,
           ),
+          urls: container.state === 'running' ? publishedUrls(container.ports) : [],
           status: container.status,
           swarm: false,
         },
       ];
     });
-  const entries = [...composeEntries, ...swarmEntries].sort(
-    (a, b) => a.environment.localeCompare(b.environment) || a.container.localeCompare(b.container),
-  );
+  const stacks = flags.stack ?? [];
+  const entries = [...composeEntries, ...swarmEntries]
+    .filter((entry) => stacks.length === 0 || stacks.includes(entry.stack))
+    .sort((a, b) => a.environment.localeCompare(b.environment) || a.container.localeCompare(b.container));
   if (flags.json === true) {
     printJson(ctx.stdout, { containers: entries });
     return;
   }
   if (entries.length === 0) {
+    const scope = stacks.length === 0 ? '' : ` in stack ${stacks.join(', ')}`;
     printLine(
       ctx.stdout,
-      envName === undefined ? 'No stackctl containers or swarm services.' : `${envName}: no containers.`,
+      envName === undefined
+        ? `No stackctl containers or swarm services${scope}.`
+        : `${envName}: no containers${scope}.`,
     );
     return;
   }
   const lines = table(
     [
-      ['ENVIRONMENT', 'SERVICE', 'STATE', 'HEALTH', 'PORTS', 'STATUS'],
+      ['ENVIRONMENT', 'STACK', 'SERVICE', 'STATE', 'HEALTH', 'PORTS', 'STATUS'],
       ...entries.map((e) => [
         e.environment,
+        e.stack || '-',
         e.service,
         e.state,
         e.health ?? '-',
@@ -123,6 +135,34 @@ export async function statusOf(
     ctx.colors.bold,
   );
   for (const line of lines) printLine(ctx.stdout, line);
+  printLine(ctx.stdout, '');
+  for (const environment of [...new Set(entries.map((e) => e.environment))]) {
+    const mine = entries.filter((e) => e.environment === environment);
+    printLine(ctx.stdout, summaryLine(environment, mine, ctx));
+    const urls = mine.filter((e) => e.urls.length > 0).map((e) => `${e.service} ${e.urls.join(' ')}`);
+    if (urls.length > 0) printLine(ctx.stdout, `  open: ${urls.join(' · ')}`);
+  }
+}
+
+/** `development: 14 running (12 healthy, 1 starting, 1 unhealthy), 2 exited`. */
+function summaryLine(
+  environment: string,
+  entries: readonly { state: string; health: string | null }[],
+  ctx: CommandContext,
+): string {
+  const count = (pick: (e: { state: string; health: string | null }) => boolean): number =>
+    entries.filter(pick).length;
+  const running = count((e) => e.state === 'running');
+  const health = (['healthy', 'starting', 'unhealthy'] as const)
+    .map((word) => [word, count((e) => e.state === 'running' && e.health === word)] as const)
+    .filter(([, n]) => n > 0)
+    .map(([word, n]) => `${n} ${word}`);
+  const others = [...new Set(entries.map((e) => e.state).filter((state) => state !== 'running'))].map(
+    (state) => `${count((e) => e.state === state)} ${state}`,
+  );
+  const text = `${environment}: ${running} running${health.length > 0 ? ` (${health.join(', ')})` : ''}${others.length > 0 ? `, ${others.join(', ')}` : ''}`;
+  const bad = others.length > 0 || health.some((part) => part.endsWith('unhealthy'));
+  return bad ? ctx.colors.yellow(text) : ctx.colors.green(text);
 }
 
 /** The project and environment names, from a schema validated only when it changed. */

@@ -105,7 +105,10 @@ export function registerBackup(program: Command, context: () => CommandContext):
       'restore a backup into an environment: verified first, previewed, confirmed, then waited for',
     )
     .argument('<env>', 'environment')
-    .requiredOption('--from <id>', 'the backup to restore (stackctl backup list)')
+    .requiredOption(
+      '--from <id>',
+      'the backup to restore: its id (stackctl backup list), a unique start of it, or latest',
+    )
     .option('--service <name>', 'only this service (repeatable; config only when named)', collect, [])
     .option('--dry-run', 'verify and show what would be restored and stopped; change nothing')
     .option(

@@ -43,7 +43,7 @@ export function registerLifecycle(program: Command, context: () => CommandContex
       .description(
         'preflight, generate, start an environment (each service once what it waits for is ready), and wait until it is healthy',
       )
-      .argument('<env>', 'environment name'),
+      .argument('[env]', 'environment name (without one: the list of environments)'),
   )
     .addHelpText(
       'after',
@@ -59,9 +59,13 @@ export function registerLifecycle(program: Command, context: () => CommandContex
       ]) +
         '\nExit 0 healthy, 1 a service failed or timed out (the stack is left running), 2 bad input, 3 preflight failed, 4 locked.\n',
     )
-    .action(async (env: string, flags: StartFlags) => {
-      // compose's configuration is read while the rest of stackctl loads (see config-prefetch.ts).
+    .action(async (env: string | undefined, flags: StartFlags) => {
       const ctx = context();
+      if (env === undefined) {
+        const { whichEnvironment } = await import('../load-stack.js');
+        throw await whichEnvironment(flags.schema, ctx, 'start');
+      }
+      // compose's configuration is read while the rest of stackctl loads (see config-prefetch.ts).
       if (flags.dryRun !== true && flags.swarm !== true) await prefetchComposeConfig(flags.schema, env, ctx);
       const { startOrFirstRun } = await import('../actions/first-run.js');
       await startOrFirstRun(env, flags, ctx);
@@ -116,13 +120,18 @@ export function registerLifecycle(program: Command, context: () => CommandContex
     .command('status')
     .description('containers of one or every environment: service, state, health, ports, uptime')
     .argument('[env]', 'environment name (default: all)')
+    .option('--stack <name>', 'only this stack (repeatable)', collect, [])
     .option('-s, --schema <path>', 'stack file')
-    .option('--json', 'print {"containers": [...]}')
+    .option(
+      '--json',
+      'print {"containers": [{"environment", "stack", "service", "state", "health", "ports", "urls", ...}]}',
+    )
     .addHelpText(
       'after',
       examples([
-        ['stackctl status', 'every environment'],
+        ['stackctl status', 'every environment, a summary line each, and the URLs to open'],
         ['stackctl status staging --json', 'one, as JSON'],
+        ['stackctl status development --stack inference', 'one stack'],
       ]),
     )
     .action(async (env: string | undefined, flags: StatusFlags) => {
@@ -138,6 +147,7 @@ export function registerLifecycle(program: Command, context: () => CommandContex
     .argument('<env>', 'environment name')
     .argument('[service]', 'service name (default: every service)')
     .option('-f, --follow', 'keep printing new lines until Ctrl-C')
+    .option('--stack <name>', 'only the services of this stack (repeatable)', collect, [])
     .option('--tail <lines>', 'lines from the end of each container, or "all"', '100')
     .option('--since <when>', 'only lines since a duration ago (10m, 1h30m) or a date (2026-12-01T09:00:00Z)')
     .option('-t, --timestamps', 'show when each line was written')
@@ -148,6 +158,7 @@ export function registerLifecycle(program: Command, context: () => CommandContex
         ['stackctl logs development litellm -f', 'follow LiteLLM'],
         ['stackctl logs staging postgres --tail 20', 'the last 20 lines'],
         ['stackctl logs production --since 10m -t', 'every service, the last ten minutes, with times'],
+        ['stackctl logs development --stack inference -f', 'the inference stack'],
       ]),
     )
     .action(async (env: string, service: string | undefined, flags: LogsFlags) => {
