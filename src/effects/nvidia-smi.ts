@@ -1,9 +1,8 @@
 import { execa } from 'execa';
 
-export type NvidiaSmiResult =
-  { readonly found: false } | { readonly found: true; readonly exitCode: number; readonly output: string };
+import type { NvidiaSmiRunner } from '../host/nvidia-smi/runner.js';
 
-export type NvidiaSmiRunner = (args: readonly string[]) => Promise<NvidiaSmiResult>;
+export type { NvidiaSmiResult, NvidiaSmiRunner } from '../host/nvidia-smi/runner.js';
 
 /** Runs nvidia-smi from PATH. Stdout and stderr come back together: errors go to either. */
 export function nvidiaSmiRunner(

@@ -2,16 +2,17 @@
 // prometheus.yml, the ELK pipeline), rendered from the schema for one environment. Pure: the
 // resolved environment in, file contents out. They carry no secret value: services read secrets
 // from their environment (LiteLLM's os.environ/NAME), so these files are shareable.
-import { posix } from 'node:path';
 import { Document } from 'yaml';
 import type { EnvironmentModel, ResolvedService } from '../model/environment.js';
 import { interpolate } from '../schema/interpolate.js';
 import type { ConfigFileDef, ConfigGenerator, StackFile } from '../schema/types.js';
+import { configFilePath } from '../model/config-paths.js';
+import { BEATS_PORT } from '../schema/generated-ports.js';
 
-export const CONFIGS_DIR = 'configs';
+export { CONFIGS_DIR, configFilePath } from '../model/config-paths.js';
 
 /** The port Logstash's Beats input listens on, and the one Filebeat ships to. */
-export const BEATS_PORT = 5044;
+export { BEATS_PORT };
 
 /** One generated config file of an environment, and where its service mounts it. */
 export interface ConfigFile {
@@ -22,11 +23,6 @@ export interface ConfigFile {
   /** Where the service mounts it (read-only). */
   readonly target: string;
   readonly content: string;
-}
-
-/** Where an environment's config file for a service lies, relative to the project root. */
-export function configFilePath(environment: string, service: string, target: string): string {
-  return posix.join(CONFIGS_DIR, environment, service, posix.basename(target));
 }
 
 /** The containers compose names for a service's replicas: <project>-<service>-<n>. */

@@ -1,5 +1,5 @@
 import { StackctlError } from '../errors.js';
-import type { NvidiaSmiRunner } from '../effects/nvidia-smi.js';
+import type { NvidiaSmiRunner } from './nvidia-smi/runner.js';
 import { classifyNvidiaSmiFailure } from './nvidia-smi/failure.js';
 import { GPU_QUERY_FIELDS, parseGpuQuery, QueryParseError } from './nvidia-smi/query.js';
 import { parseTopology, TopologyParseError, type GpuLink, type Topology } from './nvidia-smi/topology.js';

@@ -45,7 +45,7 @@ import { configDigest } from '../plan/reuse.js';
 import { decideGpu, describeGpuDecision, type GpuDecision } from '../plan/gpu-choice.js';
 import type { GpuMode } from '../plan/gpu-layout.js';
 import { composeArgs, planStart, type CreateStep, type StartPlan } from '../plan/start.js';
-import { assessHost } from '../preflight/assess.js';
+import { assessHost } from './preflight.js';
 import { compareVersions, START_INTERVAL_API, type Check } from '../preflight/checks.js';
 import { interpolate } from '../schema/interpolate.js';
 import type { EnvironmentDef, StackFile } from '../schema/types.js';

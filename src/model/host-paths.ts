@@ -1,4 +1,4 @@
-import { configFilePath } from '../generate/config-files.js';
+import { configFilePath } from './config-paths.js';
 import { interpolate } from '../schema/interpolate.js';
 import type { EnvironmentModel } from './environment.js';
 

@@ -15,7 +15,7 @@ import { printJson, printLine, type CommandContext } from '../context.js';
 import { loadStack, requireEnvironment } from '../load-stack.js';
 import { startAction, type StartFlags } from './start.js';
 import { effectiveReader } from '../../lifecycle/effective-config.js';
-import { assessHost } from '../../preflight/assess.js';
+import { assessHost } from '../../lifecycle/preflight.js';
 import { formatChecks, report, terminalColumns } from './preflight-report.js';
 
 export interface StopFlags {

@@ -1,4 +1,4 @@
-import { execa } from 'execa';
+import { ignoredPaths, trackedSecretFiles } from '../../effects/git.js';
 import { join, relative } from 'node:path';
 import { staleTemporaries } from '../../effects/files.js';
 import { readSecretStore } from '../../effects/secret-store.js';
@@ -159,12 +159,8 @@ async function leftoverTemporaryCheck(root: string, ctx: CommandContext): Promis
 
 /** Generated secrets and env files must never be committed. */
 async function trackedSecretChecks(root: string, envName: string, ctx: CommandContext): Promise<Check[]> {
-  const listed = await execa('git', ['ls-files', '-z', '--', '.env.*', 'secrets', 'k8s-secrets-*.yaml'], {
-    cwd: root,
-    reject: false,
-    env: ctx.env,
-  });
-  if (listed.exitCode !== 0) {
+  const trackedFiles = await trackedSecretFiles(root, ctx.env);
+  if (trackedFiles === undefined) {
     return [
       {
         id: 'security.git',
@@ -174,18 +170,7 @@ async function trackedSecretChecks(root: string, envName: string, ctx: CommandCo
       },
     ];
   }
-  // Kubernetes Secrets in clear (stackctl export k8s writes one per overlay), wherever they are.
-  const manifests = await execa(
-    'git',
-    ['grep', '--cached', '-l', '-z', '-E', '^kind: *Secret *$', '--', '*.yaml', '*.yml'],
-    { cwd: root, reject: false, env: ctx.env },
-  );
-  const tracked = [
-    ...new Set([
-      ...listed.stdout.split('\0'),
-      ...(manifests.exitCode === 0 ? manifests.stdout.split('\0') : []),
-    ]),
-  ].filter((path) => path !== '' && !path.endsWith('.example'));
+  const tracked = trackedFiles.filter((path) => !path.endsWith('.example'));
   const checks: Check[] = [];
   checks.push(
     tracked.length === 0
@@ -203,13 +188,8 @@ async function trackedSecretChecks(root: string, envName: string, ctx: CommandCo
         },
   );
   const probes = [`.env.${envName}`, `secrets/.env.${envName}.json`, `k8s-secrets-${envName}.yaml`];
-  const ignored = await execa('git', ['check-ignore', '--no-index', ...probes], {
-    cwd: root,
-    reject: false,
-    env: ctx.env,
-  });
-  const ignoredPaths = new Set(ignored.stdout.split('\n').filter(Boolean));
-  const unignored = probes.filter((path) => !ignoredPaths.has(path));
+  const covered = await ignoredPaths(root, probes, ctx.env);
+  const unignored = probes.filter((path) => !covered.has(path));
   checks.push(
     unignored.length === 0
       ? {

@@ -1,5 +1,5 @@
 import { effectiveReader } from '../../lifecycle/effective-config.js';
-import { assessHost } from '../../preflight/assess.js';
+import { assessHost } from '../../lifecycle/preflight.js';
 import type { CommandContext } from '../context.js';
 import { loadStack, requireEnvironment } from '../load-stack.js';
 import { runCiChecks } from './preflight-ci.js';

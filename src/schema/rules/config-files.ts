@@ -1,5 +1,5 @@
 import { posix } from 'node:path';
-import { BEATS_PORT } from '../../generate/config-files.js';
+import { BEATS_PORT } from '../generated-ports.js';
 import { didYouMean } from '../suggest.js';
 import type { Rule } from './context.js';
 import { stackClosure } from './networks.js';

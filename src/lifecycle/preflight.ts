@@ -1,7 +1,9 @@
+// Preflight's gathering: the host probed (Docker, GPUs, ports, paths), the recorded GPU choice and the
+// secret store read, compose's effective configuration asked; src/preflight/ then judges the facts.
 import { gatherHostFacts } from '../effects/probe/index.js';
 import { readSecretStore } from '../effects/secret-store.js';
 import type { LoadedStack } from '../effects/schema-file.js';
-import { gpuChoiceInput, NOT_REQUIRED } from '../lifecycle/gpu-choice.js';
+import { gpuChoiceInput, NOT_REQUIRED } from './gpu-choice.js';
 import { StackctlError } from '../errors.js';
 import { resolveEnvironment, type EnvironmentModel } from '../model/environment.js';
 import { hostPathsOf } from '../model/host-paths.js';
@@ -10,8 +12,8 @@ import { decideGpu, needsGpuDetection, type GpuDecision } from '../plan/gpu-choi
 import type { GpuMode } from '../plan/gpu-layout.js';
 import { startProgress } from '../ui/progress.js';
 import type { UiContext } from '../ui/terminal.js';
-import { preflightChecks, type Check } from './checks.js';
-import { secretStrengthChecks } from './secret-strength.js';
+import { preflightChecks, type Check } from '../preflight/checks.js';
+import { secretStrengthChecks } from '../preflight/secret-strength.js';
 
 export interface HostAssessment {
   readonly checks: readonly Check[];
