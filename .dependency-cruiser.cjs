@@ -29,7 +29,8 @@ module.exports = {
     },
     {
       name: 'pure-layers-stay-pure',
-      comment: 'schema, model, host, generate, health, plan, preflight and import compute; they never reach the host',
+      comment:
+        'schema, model, host, generate, health, plan, preflight and import compute; they never reach the host',
       severity: 'error',
       from: { path: '^src/(schema|model|host|plan|generate|health|preflight|import)/' },
       to: { path: '^src/(effects|lifecycle|ui)/' },
