@@ -1,30 +1,17 @@
 import { StackctlError } from '../../errors.js';
 import { escapeControlCharacters } from '../../text.js';
-import { projectContainers } from '../../effects/containers.js';
-import { dockerClient } from '../../effects/docker.js';
-import {
-  applyInService,
-  liveRotation,
-  readPendingRotations,
-  runningContainer,
-  writePendingRotations,
-  type LiveRotation,
-} from '../../effects/rotation.js';
-import { resolveEnvironment } from '../../model/environment.js';
-import { findVariableReferences, interpolate } from '../../schema/interpolate.js';
+import { rotateLocked, rotationEffects } from '../../lifecycle/rotate.js';
 import { startAction } from './start.js';
 import { didYouMean } from '../../schema/suggest.js';
-import { applyFiles } from '../../effects/apply-files.js';
 import { displayPathOf } from '../../effects/schema-file.js';
 import { backupSecrets, readSecretStore, secretStorePath } from '../../effects/secret-store.js';
 import { ensureDirectory, writeFileAtomic } from '../../effects/files.js';
 import { SECRETS_DIR } from '../../generate/plan.js';
 import type { StackFile } from '../../schema/types.js';
 import { join } from 'node:path';
-import { rotateSecrets, serializeSecretStore, type SecretStore } from '../../generate/secrets.js';
+import { serializeSecretStore, type SecretStore } from '../../generate/secrets.js';
 import { confirm } from '../../ui/confirm.js';
 import { printJson, printLine, type CommandContext } from '../context.js';
-import { cryptoRandom, prepareGeneration } from '../../lifecycle/generation.js';
 import { loadStack, requireEnvironment, type LoadedStack } from '../load-stack.js';
 import { acquireLock } from '../../effects/lock.js';
 import { table } from '../../ui/table.js';
@@ -161,7 +148,7 @@ export async function secretsRotateAction(
     else printLine(ctx.stderr, ctx.colors.green(`✔ nothing to rotate in ${env}`));
     return;
   }
-  const effects = await rotationEffects(stack, env, chosen, dockerClient(ctx.env));
+  const effects = await rotationEffects(stack, env, chosen, ctx);
   const consequences = [
     effects.liveIn.length > 0 ? `changes it inside ${effects.liveIn.join(', ')} (running)` : '',
     effects.recreated.length > 0
@@ -175,56 +162,14 @@ export async function secretsRotateAction(
   try {
     // Read again under the lock: another rotation may have finished while we asked.
     const current = (await readSecretStore(stack.root, env)) ?? store;
-    await rotateLocked(stack, env, current, chosen, flags, ctx);
+    await rotateAndReport(stack, env, current, chosen, flags, ctx);
   } finally {
     await lock.release();
   }
 }
 
-/**
- * What a rotation does to what runs: the services a credential is changed in (a database role),
- * and the running services recreated because their environment names a rotated value.
- */
-async function rotationEffects(
-  stack: LoadedStack,
-  env: string,
-  chosen: readonly string[],
-  docker: ReturnType<typeof dockerClient>,
-): Promise<{ liveIn: string[]; recreated: string[] }> {
-  const model = resolveEnvironment(stack.file, env);
-  const running = new Set(
-    (await projectContainers(docker, model.project).catch(() => []))
-      .filter((c) => c.status === 'running')
-      .map((c) => c.service),
-  );
-  const liveIn = [
-    ...new Set(
-      chosen
-        .map((name) => stack.file.variables[name]?.rotation)
-        .filter((rotation) => rotation?.service !== undefined && rotation.method !== 'manual')
-        .map((rotation) => rotation?.service ?? '')
-        .filter((service) => running.has(service)),
-    ),
-  ];
-  const recreated = model.services
-    .filter((service) => running.has(service.name))
-    .filter((service) =>
-      Object.values(service.definition.environment ?? {}).some(
-        (value) =>
-          typeof value === 'string' && findVariableReferences(value).some((ref) => chosen.includes(ref.name)),
-      ),
-    )
-    .map((service) => service.name);
-  return { liveIn, recreated };
-}
-
-/**
- * Rotates under the environment's lock. A credential a running service keeps in its data
- * (declared by the variable's `rotation`) is changed inside that service first; only then are the
- * new values written and the services that use them recreated (in dependency order, waited for).
- * If the service is not running, the change is applied at the next start.
- */
-async function rotateLocked(
+/** Rotates under the lock held by the caller, recreating through start, and prints what happened. */
+async function rotateAndReport(
   stack: LoadedStack,
   env: string,
   store: SecretStore,
@@ -232,106 +177,48 @@ async function rotateLocked(
   flags: RotateFlags,
   ctx: CommandContext,
 ): Promise<void> {
-  const now = new Date();
-  const rotated = rotateSecrets(stack.file, store, chosen, cryptoRandom, now);
-  const model = resolveEnvironment(stack.file, env);
-  const docker = dockerClient(ctx.env);
-  const live = chosen.flatMap((name) => {
-    const def = stack.file.variables[name];
-    const role =
-      def?.rotation?.role === undefined ? undefined : interpolate(def.rotation.role, model.values).value;
-    const rotation = liveRotation(name, def?.rotation, role);
-    return rotation && model.services.some((service) => service.name === rotation.service) ? [rotation] : [];
-  });
-  const applied: string[] = [];
-  const pending: LiveRotation[] = [];
-  for (const rotation of live) {
-    const container = await runningContainer(docker, model.project, rotation.service);
-    const values = {
-      previous: store.secrets[rotation.name]?.value ?? '',
-      next: rotated.store.secrets[rotation.name]?.value ?? '',
-    };
-    if (container === undefined) {
-      // Redis takes requirepass from its environment at every start; a database role does not.
-      if (rotation.method === 'postgres') pending.push(rotation);
-      continue;
-    }
-    await applyInService(container, rotation, values, ctx.env, ctx.signal);
-    applied.push(rotation.name);
-  }
-  // The backup holds the whole previous store, so every old value can be restored together.
-  const backup = await backupSecrets(stack.root, env, store, now.toISOString());
-  const prepared = await prepareGeneration(stack, [env], {
-    createSecrets: true,
-    replaceStores: new Map([[env, rotated.store]]),
-    now,
-  });
-  const files = prepared.plan.files.filter(
-    (file) =>
-      file.path.startsWith('secrets/') ||
-      file.path.startsWith('.env.') ||
-      file.path.startsWith('k8s-secrets-'),
-  );
-  const results = await applyFiles(stack.root, ctx.cwd, files, { check: false, signal: ctx.signal });
-  if (pending.length > 0) {
-    const already = await readPendingRotations(stack.root, env);
-    await writePendingRotations(stack.root, env, [
-      ...already.filter((entry) => !pending.some((next) => next.name === entry.name)),
-      ...pending,
-    ]);
-  }
-  // Running services pick up the new values only when recreated: start does exactly that for the
-  // services whose configuration changed, in dependency order, and waits until they are healthy.
-  const affected = (await rotationEffects(stack, env, chosen, docker)).recreated;
-  const running = affected.length > 0;
-  if (running) {
+  const outcome = await rotateLocked(stack, env, store, chosen, ctx, async (services) => {
     if (flags.json !== true)
       printLine(ctx.stderr, `Recreating the services of ${env} that use the new values…`);
     await startAction(
       env,
-      {
-        stack: [],
-        service: affected,
-        timeout: '10m',
-        wait: true,
-        json: false,
-        schema: flags.schema,
-      },
+      { stack: [], service: [...services], timeout: '10m', wait: true, json: false, schema: flags.schema },
       flags.json === true ? { ...ctx, stdout: { write: () => true }, stderr: { write: () => true } } : ctx,
       // The services run already on this host: what is recreated needs no host check.
       { lockHeld: true, withoutPreflight: true },
     );
-  }
+  });
+  const running = outcome.recreated.length > 0;
   if (flags.json === true) {
     printJson(ctx.stdout, {
       environment: env,
-      rotated: chosen,
-      backup: displayPathOf(backup, ctx.cwd),
-      files: results,
-      applied,
-      pending: pending.map((entry) => entry.name),
+      rotated: outcome.rotated,
+      backup: displayPathOf(outcome.backup, ctx.cwd),
+      files: outcome.files,
+      applied: outcome.applied,
+      pending: outcome.pending.map((entry) => entry.name),
       recreated: running,
     });
     return;
   }
-  printLine(ctx.stdout, `rotated: ${chosen.join(', ')}`);
-  for (const name of applied) printLine(ctx.stdout, `applied in the running service: ${name}`);
-  for (const entry of pending)
+  printLine(ctx.stdout, `rotated: ${outcome.rotated.join(', ')}`);
+  for (const name of outcome.applied) printLine(ctx.stdout, `applied in the running service: ${name}`);
+  for (const entry of outcome.pending)
     printLine(
       ctx.stdout,
       `${entry.service} is not running: ${entry.name} is applied to it at the next start`,
     );
-  for (const result of results.filter((r) => r.status !== 'unchanged'))
+  for (const result of outcome.files.filter((r) => r.status !== 'unchanged'))
     printLine(ctx.stdout, `${result.status.padEnd(9)} ${result.path}`);
   printLine(
     ctx.stdout,
-    ctx.colors.dim(`previous values backed up (0600) in ${displayPathOf(backup, ctx.cwd)}`),
+    ctx.colors.dim(`previous values backed up (0600) in ${displayPathOf(outcome.backup, ctx.cwd)}`),
   );
   printLine(
     ctx.stderr,
     ctx.colors.green(
       running
-        ? `✔ rotated; ${affected.join(', ')} of ${env} run${affected.length === 1 ? 's' : ''} with the new values`
+        ? `✔ rotated; ${outcome.recreated.join(', ')} of ${env} run${outcome.recreated.length === 1 ? 's' : ''} with the new values`
         : `✔ rotated; ${env} is not running: it starts with the new values (stackctl start ${env})`,
     ),
   );

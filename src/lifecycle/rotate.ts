@@ -1,0 +1,150 @@
+// Secret rotation, as a workflow: what it will do to what runs (asked before confirming), then,
+// under the environment's lock, each credential a running service keeps in its data changed inside
+// it, the new values written, and the services that use them recreated through a start.
+import type { FileResult } from '../effects/apply-files.js';
+import { applyFiles } from '../effects/apply-files.js';
+import { projectContainers } from '../effects/containers.js';
+import { dockerClient } from '../effects/docker.js';
+import {
+  applyInService,
+  liveRotation,
+  readPendingRotations,
+  runningContainer,
+  writePendingRotations,
+  type LiveRotation,
+} from '../effects/rotation.js';
+import type { LoadedStack } from '../effects/schema-file.js';
+import { backupSecrets } from '../effects/secret-store.js';
+import { rotateSecrets, type SecretStore } from '../generate/secrets.js';
+import { resolveEnvironment } from '../model/environment.js';
+import { findVariableReferences, interpolate } from '../schema/interpolate.js';
+import { cryptoRandom, prepareGeneration } from './generation.js';
+
+export interface RotationIo {
+  readonly env: NodeJS.ProcessEnv;
+  readonly cwd: string;
+  readonly signal: AbortSignal;
+}
+
+/** What a rotation will do to what runs now. */
+export interface RotationEffects {
+  /** Services a credential is changed in (a database role, Redis requirepass). */
+  readonly liveIn: readonly string[];
+  /** Running services recreated because their environment names a rotated value. */
+  readonly recreated: readonly string[];
+}
+
+export async function rotationEffects(
+  stack: LoadedStack,
+  env: string,
+  chosen: readonly string[],
+  io: Pick<RotationIo, 'env'>,
+): Promise<RotationEffects> {
+  const model = resolveEnvironment(stack.file, env);
+  const running = new Set(
+    (await projectContainers(dockerClient(io.env), model.project).catch(() => []))
+      .filter((c) => c.status === 'running')
+      .map((c) => c.service),
+  );
+  const liveIn = [
+    ...new Set(
+      chosen
+        .map((name) => stack.file.variables[name]?.rotation)
+        .filter((rotation) => rotation?.service !== undefined && rotation.method !== 'manual')
+        .map((rotation) => rotation?.service ?? '')
+        .filter((service) => running.has(service)),
+    ),
+  ];
+  const recreated = model.services
+    .filter((service) => running.has(service.name))
+    .filter((service) =>
+      Object.values(service.definition.environment ?? {}).some(
+        (value) =>
+          typeof value === 'string' && findVariableReferences(value).some((ref) => chosen.includes(ref.name)),
+      ),
+    )
+    .map((service) => service.name);
+  return { liveIn, recreated };
+}
+
+export interface RotationOutcome {
+  readonly rotated: readonly string[];
+  /** The previous store, backed up (0600). */
+  readonly backup: string;
+  readonly files: readonly FileResult[];
+  /** Rotations applied inside a running service. */
+  readonly applied: readonly string[];
+  /** Rotations left for the next start (the service was not running). */
+  readonly pending: readonly LiveRotation[];
+  /** The running services recreated with the new values. */
+  readonly recreated: readonly string[];
+}
+
+/**
+ * Rotates under the environment's lock (the caller holds it). A credential a running service keeps
+ * in its data is changed inside that service first; only then are the new values written and the
+ * services that use them recreated by `recreate` (a start of those services, waited for). A service
+ * that is not running gets the change at the next start.
+ */
+export async function rotateLocked(
+  stack: LoadedStack,
+  env: string,
+  store: SecretStore,
+  chosen: readonly string[],
+  io: RotationIo,
+  recreate: (services: readonly string[]) => Promise<void>,
+): Promise<RotationOutcome> {
+  const now = new Date();
+  const rotated = rotateSecrets(stack.file, store, chosen, cryptoRandom, now);
+  const model = resolveEnvironment(stack.file, env);
+  const docker = dockerClient(io.env);
+  const live = chosen.flatMap((name) => {
+    const def = stack.file.variables[name];
+    const role =
+      def?.rotation?.role === undefined ? undefined : interpolate(def.rotation.role, model.values).value;
+    const rotation = liveRotation(name, def?.rotation, role);
+    return rotation && model.services.some((service) => service.name === rotation.service) ? [rotation] : [];
+  });
+  const applied: string[] = [];
+  const pending: LiveRotation[] = [];
+  for (const rotation of live) {
+    const container = await runningContainer(docker, model.project, rotation.service);
+    const values = {
+      previous: store.secrets[rotation.name]?.value ?? '',
+      next: rotated.store.secrets[rotation.name]?.value ?? '',
+    };
+    if (container === undefined) {
+      // Redis takes requirepass from its environment at every start; a database role does not.
+      if (rotation.method === 'postgres') pending.push(rotation);
+      continue;
+    }
+    await applyInService(container, rotation, values, io.env, io.signal);
+    applied.push(rotation.name);
+  }
+  // The backup holds the whole previous store, so every old value can be restored together.
+  const backup = await backupSecrets(stack.root, env, store, now.toISOString());
+  const prepared = await prepareGeneration(stack, [env], {
+    createSecrets: true,
+    replaceStores: new Map([[env, rotated.store]]),
+    now,
+  });
+  const files = prepared.plan.files.filter(
+    (file) =>
+      file.path.startsWith('secrets/') ||
+      file.path.startsWith('.env.') ||
+      file.path.startsWith('k8s-secrets-'),
+  );
+  const results = await applyFiles(stack.root, io.cwd, files, { check: false, signal: io.signal });
+  if (pending.length > 0) {
+    const already = await readPendingRotations(stack.root, env);
+    await writePendingRotations(stack.root, env, [
+      ...already.filter((entry) => !pending.some((next) => next.name === entry.name)),
+      ...pending,
+    ]);
+  }
+  // Running services pick up the new values only when recreated: start does exactly that for the
+  // services whose configuration changed, in dependency order, and waits until they are healthy.
+  const affected = (await rotationEffects(stack, env, chosen, io)).recreated;
+  if (affected.length > 0) await recreate(affected);
+  return { rotated: chosen, backup, files: results, applied, pending, recreated: affected };
+}
