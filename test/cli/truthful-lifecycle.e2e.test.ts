@@ -1,7 +1,7 @@
 // What start, restart and stop do and what they say must match (issue 26), on a real engine with a
 // real recreate: a failed start names what it took down, restart checks before it stops, stop
 // names the containers Docker had to kill.
-import { writeFile } from 'node:fs/promises';
+import { stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
@@ -9,13 +9,35 @@ import { inspect, stackProject, USER_OVERLAY, type StackProject } from '../helpe
 
 let project: StackProject;
 beforeAll(async () => {
-  project = await stackProject(232);
+  // worker mounts a cache folder (./models), as vLLM does in the shipped schema.
+  project = await stackProject(232, (schema) =>
+    schema.replace(
+      '  worker:\n    stack: app\n    image: stackctl-test/busybox:1\n    init: true\n',
+      "  worker:\n    stack: app\n    image: stackctl-test/busybox:1\n    init: true\n    volumes: ['./models:/models:ro']\n",
+    ),
+  );
 });
 afterAll(() => project.remove());
 
 const overlay = (text: string): Promise<void> =>
   writeFile(join(project.root, 'compose', 'local.override.yml'), USER_OVERLAY + text);
 const container = (env: string, service: string): string => `${project.name}-${env}-${service}-1`;
+
+describe('cache folders', () => {
+  it('preflight only says ./models is missing; start creates it, and says so', async () => {
+    const models = join(project.root, 'models');
+    const checked = await runCli(['preflight', 'ok', '--json'], { cwd: project.root });
+    const report = JSON.parse(checked.stdout) as { checks: { id: string; message: string }[] };
+    expect(report.checks.find((c) => c.id === 'paths.worker')?.message).toBe(
+      './models (a cache folder of worker) does not exist yet: start creates it',
+    );
+    await expect(stat(models)).rejects.toThrow();
+    const started = await runCli(['start', 'ok'], { cwd: project.root });
+    expect(started.exitCode, started.stderr).toBe(0);
+    expect(started.stderr).toContain('Created ./models (cache folder)');
+    expect((await stat(models)).isDirectory()).toBe(true);
+  }, 60_000);
+});
 
 describe('a failed start', () => {
   it('names each service it recreated and did not start again, and why', async () => {
