@@ -50,7 +50,7 @@ beforeAll(async () => {
     stdio: 'ignore',
   });
   // A volume of logs on qdrant, for retention's expiry of old log files.
-  stack = await dataStack('bkp', 238, {
+  stack = await dataStack('bkp', 233, {
     schema: (text) =>
       text
         .replace(

@@ -1,14 +1,7 @@
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import { StackctlError } from '../../errors.js';
-import { dockerClient } from '../../effects/docker.js';
-import { exists } from '../../effects/files.js';
-import { readInventory, removePlanned } from '../../effects/inventory.js';
-import { acquireLock, type Lock } from '../../effects/lock.js';
-import { backupFile } from '../../effects/secret-store.js';
-import { swarmStackPath } from '../../effects/swarm-state.js';
 import { displayPathOf } from '../../effects/schema-file.js';
-import { isEmptyPlan, planWipe, type WipePlan } from '../../plan/wipe.js';
+import { wipeEnvironments } from '../../lifecycle/wipe.js';
+import { isEmptyPlan, type WipePlan } from '../../plan/wipe.js';
 import type { DataKind } from '../../schema/types.js';
 import { formatBytes } from '../../ui/bytes.js';
 import { confirm } from '../../ui/confirm.js';
@@ -60,7 +53,7 @@ export async function wipeAction(
   await wipe(stack, environments, flags, ctx);
 }
 
-/** Wipes the chosen environments' resources (and secrets with --secrets), under their locks. */
+/** Wipes the chosen environments' resources (and secrets with --secrets): flags to a request, printing. */
 export async function wipe(
   stack: LoadedStack,
   environments: readonly string[],
@@ -81,87 +74,43 @@ export async function wipe(
       });
     }
   }
-  const locks: Lock[] = [];
-  try {
-    if (flags.dryRun !== true)
-      for (const env of environments) locks.push(await acquireLock(stack.root, env, 'wipe'));
-    const docker = dockerClient(ctx.env);
-    const scope = { file: stack.file, environments, stacks: flags.stack, data: flags.data as DataKind[] };
-    const plan = planWipe(await readInventory(docker, stack.file.project.name), scope);
-    const secretFiles = flags.secrets === true ? await existingSecretFiles(stack.root, environments) : [];
-    const nothing = isEmptyPlan(plan) && secretFiles.length === 0;
-
-    if (flags.json !== true || flags.dryRun === true) preview(plan, secretFiles, environments, flags, ctx);
-    refuseBlocked(plan);
-    if (nothing || flags.dryRun === true) return plan;
-
-    const count =
-      plan.containers.length +
-      plan.volumes.length +
-      plan.networks.length +
-      plan.swarm.length +
-      secretFiles.length;
-    await confirm(ctx, `Remove ${count === 1 ? 'this item' : `these ${count} items`}?`, flags.yes === true);
-    // Look again after the question: something may have started using a volume meanwhile.
-    refuseBlocked(planWipe(await readInventory(docker, stack.file.project.name), scope));
-    const stamp = new Date().toISOString();
-    const backups: string[] = [];
-    for (const file of secretFiles) {
-      const backup = await backupFile(stack.root, file, stamp);
-      if (backup !== undefined) backups.push(backup);
-    }
-    await removePlanned(docker, plan, ctx.signal);
-    // A whole environment gone from the swarm: its stack file goes too (status stops asking for it).
-    if (flags.stack.length === 0 && flags.data.length === 0)
-      for (const env of environments) await rm(swarmStackPath(stack.root, env), { force: true });
-    for (const file of secretFiles) await rm(join(stack.root, file), { force: true });
-    if (flags.json === true) {
-      printJson(ctx.stdout, {
-        removed: {
-          containers: plan.containers.map((c) => c.name),
-          volumes: plan.volumes.map((v) => v.name),
-          networks: plan.networks.map((n) => n.name),
-          swarm: plan.swarm.map((item) => ({ kind: item.kind, name: item.name })),
-          files: secretFiles,
-        },
-        backups,
-      });
-    } else {
-      printLine(ctx.stdout, ctx.colors.green(`✔ removed ${count} item${count === 1 ? '' : 's'}`));
-      for (const backup of backups)
-        printLine(ctx.stdout, ctx.colors.dim(`backed up (0600) in ${displayPathOf(backup, ctx.cwd)}`));
-    }
-    return plan;
-  } finally {
-    for (const lock of locks) await lock.release();
-  }
-}
-
-/** A wipe that Docker would stop half-way removes nothing: name what holds on, and how to free it. */
-function refuseBlocked(plan: WipePlan): void {
-  const [first, ...rest] = plan.blockers;
-  if (!first) return;
-  const more =
-    rest.length === 0
-      ? ''
-      : ` (and ${rest.length} more: ${rest.map((b) => `${b.resource} ${b.name} by ${b.usedBy}`).join(', ')})`;
-  throw new StackctlError(
-    'E_REFUSED',
-    `nothing removed: ${first.resource} ${first.name} is in use by container ${first.usedBy}, which is not part of this wipe${more}`,
+  const outcome = await wipeEnvironments(
+    stack,
     {
-      hint: `stop and remove that container first (docker rm -f ${first.usedBy}${rest.map((b) => ` ${b.usedBy}`).join('')}), then wipe again`,
+      environments,
+      stacks: flags.stack,
+      data: flags.data as DataKind[],
+      secrets: flags.secrets === true,
+      dryRun: flags.dryRun === true,
+    },
+    ctx,
+    {
+      preview: (plan, files) => {
+        if (flags.json !== true || flags.dryRun === true) preview(plan, files, environments, flags, ctx);
+      },
+      confirm: (count) =>
+        confirm(ctx, `Remove ${count === 1 ? 'this item' : `these ${count} items`}?`, flags.yes === true),
     },
   );
-}
-
-async function existingSecretFiles(root: string, environments: readonly string[]): Promise<string[]> {
-  const files: string[] = [];
-  for (const env of environments) {
-    for (const path of [`secrets/.env.${env}.json`, `.env.${env}`, `k8s-secrets-${env}.yaml`]) {
-      if (await exists(join(root, path))) files.push(path);
-    }
+  if (outcome.kind !== 'removed') return outcome.plan;
+  const { plan, files, backups, count } = outcome;
+  if (flags.json === true) {
+    printJson(ctx.stdout, {
+      removed: {
+        containers: plan.containers.map((c) => c.name),
+        volumes: plan.volumes.map((v) => v.name),
+        networks: plan.networks.map((n) => n.name),
+        swarm: plan.swarm.map((item) => ({ kind: item.kind, name: item.name })),
+        files,
+      },
+      backups,
+    });
+  } else {
+    printLine(ctx.stdout, ctx.colors.green(`✔ removed ${count} item${count === 1 ? '' : 's'}`));
+    for (const backup of backups)
+      printLine(ctx.stdout, ctx.colors.dim(`backed up (0600) in ${displayPathOf(backup, ctx.cwd)}`));
   }
-  return files;
+  return plan;
 }
 
 function preview(
