@@ -1,13 +1,11 @@
 import { StackctlError } from '../errors.js';
-import { displayPathOf, projectRoot, readSchema, type LoadedStack } from '../effects/schema-file.js';
-import { readRecordedSchema, RECORDED_SCHEMA } from '../effects/state.js';
+import { readStack } from '../lifecycle/stack-loading.js';
+import type { LoadedStack } from '../model/stack.js';
 import type { EnvironmentDef, StackFile } from '../schema/types.js';
-import { parseFast } from '../schema/parse-fast.js';
-import { validatedBefore } from '../effects/known-schema.js';
 import { didYouMean } from '../schema/suggest.js';
 import { printLine, type CommandContext } from './context.js';
 
-export type { LoadedStack } from '../effects/schema-file.js';
+export type { LoadedStack } from '../model/stack.js';
 
 /**
  * Reads and validates the stack file; an invalid file stops the command with its issues (exit 2).
@@ -20,54 +18,23 @@ export async function loadStack(
   ctx: CommandContext,
   options: { orRecorded?: boolean; trustValidatedBefore?: boolean } = {},
 ): Promise<LoadedStack> {
-  const source = await readSchema(schemaFlag, ctx.cwd);
-  const root = projectRoot(source.path);
-  // The schema a generate or start of this same build validated, byte for byte: read, not re-checked.
-  if (options.trustValidatedBefore === true && (await validatedBefore(root, source.text))) {
-    const fast = parseFast(source.text);
-    if (fast.ok)
-      return { file: fast.data as StackFile, schemaPath: source.path, schemaText: source.text, root };
+  const load = await readStack(schemaFlag, ctx.cwd, options);
+  if (load.ok) {
+    const instead = load.recordedInsteadOf;
+    if (instead)
+      printLine(
+        ctx.stderr,
+        ctx.colors.yellow(
+          `⚠ ${instead.displayPath} has ${instead.errors} error${instead.errors === 1 ? '' : 's'} (stackctl validate); using the schema as it was at the last generate or start`,
+        ),
+      );
+    return load.stack;
   }
-  // Loaded only when needed: the rules and their libraries are much of what a start would load.
-  const { validateStackText } = await import('../schema/validate.js');
-  const result = await validateStackText(source.text, { fileName: source.displayPath });
-  if (!result.valid || !result.file) {
-    const errors = result.issues.filter((issue) => issue.severity === 'error');
-    const recorded =
-      options.orRecorded === true ? await loadRecorded(source.path, errors.length, ctx) : undefined;
-    if (recorded) return recorded;
-    const { formatIssue } = await import('./actions/validate.js');
-    for (const issue of errors.slice(0, 10)) printLine(ctx.stderr, formatIssue(issue, ctx.colors));
-    throw new StackctlError('E_SCHEMA', `${source.displayPath} is not valid (${errors.length} errors)`, {
-      hint: `run: stackctl validate${schemaFlag === undefined ? '' : ` --schema ${schemaFlag}`}`,
-    });
-  }
-  return {
-    file: result.file,
-    schemaPath: source.path,
-    schemaText: source.text,
-    root,
-  };
-}
-
-async function loadRecorded(
-  schemaPath: string,
-  errors: number,
-  ctx: CommandContext,
-): Promise<LoadedStack | undefined> {
-  const root = projectRoot(schemaPath);
-  const text = await readRecordedSchema(root);
-  if (text === undefined) return undefined;
-  const { validateStackText } = await import('../schema/validate.js');
-  const recorded = await validateStackText(text, { fileName: RECORDED_SCHEMA });
-  if (!recorded.valid || !recorded.file) return undefined;
-  printLine(
-    ctx.stderr,
-    ctx.colors.yellow(
-      `⚠ ${displayPathOf(schemaPath, ctx.cwd)} has ${errors} error${errors === 1 ? '' : 's'} (stackctl validate); using the schema as it was at the last generate or start`,
-    ),
-  );
-  return { file: recorded.file, schemaPath, schemaText: text, root };
+  const { formatIssue } = await import('./actions/validate.js');
+  for (const issue of load.errors.slice(0, 10)) printLine(ctx.stderr, formatIssue(issue, ctx.colors));
+  throw new StackctlError('E_SCHEMA', `${load.displayPath} is not valid (${load.errors.length} errors)`, {
+    hint: `run: stackctl validate${schemaFlag === undefined ? '' : ` --schema ${schemaFlag}`}`,
+  });
 }
 
 export function requireEnvironment(file: StackFile, name: string): EnvironmentDef {

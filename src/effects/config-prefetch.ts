@@ -8,7 +8,8 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { dockerConnection } from './docker-connection.js';
 import { readRegularText, ensureDirectory, writeFileAtomic } from './files.js';
-import { findSchemaPath, projectRoot } from './schema-file.js';
+import { findSchemaPath } from './schema-file.js';
+import { projectRoot } from '../model/stack.js';
 
 /** How the last start ran compose for an environment (no value of any variable: only names). */
 export interface ComposeInvocation {

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { CHECKS_ID } from '../schema/generated/checks-id.js';
 import { readRegularText } from './files.js';
-import { projectRoot, readSchema } from './schema-file.js';
+import { readSchema } from './schema-file.js';
+import { projectRoot } from '../model/stack.js';
 
 /** The names of the recorded valid schema, with its digest: what quick commands (status) read. */
 export const SCHEMA_NAMES = '.stackctl/last-valid-schema.names.json';

@@ -1,5 +1,5 @@
-import type { StackFile } from '../schema/types.js';
-import { basename, dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { displayPathOf } from '../model/stack.js';
 import { StackctlError } from '../errors.js';
 import { textEncodingProblem } from '../text.js';
 import { exists, NotAFileError, readRegularFile } from './files.js';
@@ -71,23 +71,4 @@ export async function readSchema(explicit: string | undefined, cwd: string): Pro
   return { path, displayPath, text: bytes.toString('utf8') };
 }
 
-/** The project folder of a stack file: the parent of schemas/ (generated files and state live there). */
-export function projectRoot(schemaPath: string): string {
-  const folder = dirname(schemaPath);
-  return basename(folder) === 'schemas' ? dirname(folder) : folder;
-}
-
-export function displayPathOf(path: string, cwd: string): string {
-  const rel = relative(cwd, path);
-  return rel === '' || rel.startsWith('..') ? path : rel;
-}
-
-/** A schema file read and validated, with where it lives. */
-export interface LoadedStack {
-  readonly file: StackFile;
-  /** Absolute path of the stack file. */
-  readonly schemaPath: string;
-  readonly schemaText: string;
-  /** The project folder: the parent of schemas/ (generated files and state live here). */
-  readonly root: string;
-}
+export { displayPathOf, projectRoot, type LoadedStack } from '../model/stack.js';

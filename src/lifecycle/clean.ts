@@ -4,7 +4,7 @@
 import { COMPOSE_LABELS, LABELS } from '../labels.js';
 import { dockerClient, dockerReason } from '../effects/docker.js';
 import { acquireLock, type Lock } from '../effects/lock.js';
-import type { LoadedStack } from '../effects/schema-file.js';
+import type { LoadedStack } from '../model/stack.js';
 import { composeProjectName } from '../model/environment.js';
 
 const STOPPED = new Set(['exited', 'created', 'dead']);

@@ -4,7 +4,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { COMPOSE_DIR, LOCAL_OVERRIDE } from '../generate/compose-files.js';
-import type { LoadedStack } from '../effects/schema-file.js';
+import type { LoadedStack } from '../model/stack.js';
 import { resolveEnvironment, type EnvironmentModel } from '../model/environment.js';
 import { asComposeDocument } from '../plan/compose-document.js';
 import { readConfigOverPlan } from './effective-config.js';

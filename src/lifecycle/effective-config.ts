@@ -8,7 +8,7 @@ import { applyFiles } from '../effects/apply-files.js';
 import { withoutVariables } from '../effects/config-prefetch.js';
 import { readComposeConfig } from '../effects/compose-runner.js';
 import { findCompose, type ComposeFlavour } from '../effects/docker.js';
-import type { LoadedStack } from '../effects/schema-file.js';
+import type { LoadedStack } from '../model/stack.js';
 import { redactor } from '../generate/redact.js';
 import type { EnvironmentModel } from '../model/environment.js';
 import { composeArgs } from '../plan/start.js';

@@ -5,7 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { ensureDirectory, readRegularText, writeFileAtomic } from '../effects/files.js';
 import { StackctlError } from '../errors.js';
 import { composeProjectName } from '../model/environment.js';
-import type { LoadedStack } from '../effects/schema-file.js';
+import type { LoadedStack } from '../model/stack.js';
 import { renderKustomize, type K8sExport } from '../plan/k8s/kustomize.js';
 import type { SecretStoreRef } from '../plan/k8s/secrets.js';
 import type { GpuDecision } from '../plan/gpu-choice.js';

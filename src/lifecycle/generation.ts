@@ -8,7 +8,7 @@ import { COMPOSE_DIR, LOCAL_OVERRIDE } from '../generate/compose-files.js';
 import { planGeneration, type GenerationPlan } from '../generate/plan.js';
 import { ensureSecrets, type RandomBytes, type SecretStore } from '../generate/secrets.js';
 import type { GpuSelection } from '../model/environment.js';
-import type { LoadedStack } from '../effects/schema-file.js';
+import type { LoadedStack } from '../model/stack.js';
 
 export const cryptoRandom: RandomBytes = (size) => randomFillSync(new Uint8Array(size));
 

@@ -3,7 +3,7 @@
 import { StackctlError } from '../errors.js';
 import { nvidiaSmiRunner } from '../effects/nvidia-smi.js';
 import { probeGpus } from '../effects/probe/index.js';
-import type { LoadedStack } from '../effects/schema-file.js';
+import type { LoadedStack } from '../model/stack.js';
 import { readGpuChoice } from '../effects/state.js';
 import { decideGpu, needsGpuDetection, type GpuChoiceInput, type GpuDecision } from '../plan/gpu-choice.js';
 import type { GpuMode } from '../plan/gpu-layout.js';

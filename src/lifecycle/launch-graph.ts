@@ -10,7 +10,7 @@ import {
 } from '../effects/containers.js';
 import { execProbeLoop } from '../effects/exec-probe.js';
 import { waitForServices, type WaitResult } from '../effects/health-waiter.js';
-import type { LoadedStack } from '../effects/schema-file.js';
+import type { LoadedStack } from '../model/stack.js';
 import type { EnvironmentModel } from '../model/environment.js';
 import type { CreateStep } from '../plan/start.js';
 import type { PreparedGeneration } from './generation.js';

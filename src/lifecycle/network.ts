@@ -5,7 +5,7 @@ import { COMPOSE_LABELS, LABELS } from '../labels.js';
 import { dockerClient, dockerStatusCode } from '../effects/docker.js';
 import { probeDockerNetworks } from '../effects/probe/docker-facts.js';
 import { probeHostNetworks } from '../effects/probe/host.js';
-import type { LoadedStack } from '../effects/schema-file.js';
+import type { LoadedStack } from '../model/stack.js';
 import { composeProjectName, resolveEnvironment } from '../model/environment.js';
 import { subnetChecks, type Check } from '../preflight/checks.js';
 import type { StackFile } from '../schema/types.js';

@@ -2,7 +2,7 @@
 // secret store read, compose's effective configuration asked; src/preflight/ then judges the facts.
 import { gatherHostFacts } from '../effects/probe/index.js';
 import { readSecretStore } from '../effects/secret-store.js';
-import type { LoadedStack } from '../effects/schema-file.js';
+import type { LoadedStack } from '../model/stack.js';
 import { gpuChoiceInput, NOT_REQUIRED } from './gpu-choice.js';
 import { StackctlError } from '../errors.js';
 import { resolveEnvironment, type EnvironmentModel } from '../model/environment.js';

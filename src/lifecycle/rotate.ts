@@ -13,7 +13,7 @@ import {
   writePendingRotations,
   type LiveRotation,
 } from '../effects/rotation.js';
-import type { LoadedStack } from '../effects/schema-file.js';
+import type { LoadedStack } from '../model/stack.js';
 import { backupSecrets } from '../effects/secret-store.js';
 import { rotateSecrets, type SecretStore } from '../generate/secrets.js';
 import { resolveEnvironment } from '../model/environment.js';

@@ -13,7 +13,7 @@ import {
 import { dockerCliEnvironment, findCompose } from '../effects/docker.js';
 import { environmentServices } from '../effects/swarm.js';
 import { confirmStable, type WaitResult } from '../effects/health-waiter.js';
-import type { LoadedStack } from '../effects/schema-file.js';
+import type { LoadedStack } from '../model/stack.js';
 import { readSecretHistory } from '../effects/secret-store.js';
 import { recordValidSchema } from '../effects/state.js';
 import { redactor } from '../generate/redact.js';

@@ -8,7 +8,7 @@ import type Docker from 'dockerode';
 import { stringify } from 'yaml';
 import type { FileResult } from '../effects/apply-files.js';
 import { ensureDirectory, writeFileAtomic } from '../effects/files.js';
-import type { LoadedStack } from '../effects/schema-file.js';
+import type { LoadedStack } from '../model/stack.js';
 import { stateDirectory } from '../effects/state.js';
 import { swarmStackPath } from '../effects/swarm-state.js';
 import { projectContainers } from '../effects/containers.js';

@@ -7,7 +7,7 @@ import { dockerClient } from '../effects/docker.js';
 import { exists } from '../effects/files.js';
 import { readInventory, removePlanned } from '../effects/inventory.js';
 import { acquireLock, type Lock } from '../effects/lock.js';
-import type { LoadedStack } from '../effects/schema-file.js';
+import type { LoadedStack } from '../model/stack.js';
 import { backupFile } from '../effects/secret-store.js';
 import { swarmStackPath } from '../effects/swarm-state.js';
 import { isEmptyPlan, planWipe, type WipePlan } from '../plan/wipe.js';

@@ -2,8 +2,9 @@
 // the schema and the resolved environment. The effects (dumps, copies, tiers) live in
 // src/effects/backup/.
 import { StackctlError } from '../errors.js';
-import type { EnvironmentModel, ResolvedService } from '../model/environment.js';
+import { resolveEnvironment, type EnvironmentModel, type ResolvedService } from '../model/environment.js';
 import { interpolate } from '../schema/interpolate.js';
+import { dependencyNames } from '../schema/values.js';
 import type { BackupDef, RetentionPolicyDef, StackFile } from '../schema/types.js';
 
 export const ARTIFACT_TYPES = [
@@ -386,4 +387,75 @@ export function evaluateRetention(
         reason: `${Math.floor(ageDays)} days old, past ${[...new Set(backup.services.map((service) => keepDays(policy, service)))].join('/')} days${damaged}`,
       };
     });
+}
+
+/** Every service that depends on one of these, directly or not (they are stopped during a restore). */
+export function dependentsOf(model: EnvironmentModel, services: readonly string[]): string[] {
+  const found = new Set<string>();
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const service of model.services) {
+      if (found.has(service.name) || services.includes(service.name)) continue;
+      const deps = dependencyNames(service.definition);
+      if (deps.some((dep) => services.includes(dep) || found.has(dep))) {
+        found.add(service.name);
+        grew = true;
+      }
+    }
+  }
+  return model.services.map((service) => service.name).filter((name) => found.has(name));
+}
+
+/** How recent one service's newest backup is in one tier, against the environment's policy. */
+export interface BackupAge {
+  readonly environment: string;
+  readonly service: string;
+  readonly tier: string;
+  readonly last: string | null;
+  readonly ageDays: number | null;
+  readonly keepDays: number;
+  readonly status: 'ok' | 'overdue' | 'never';
+}
+
+/**
+ * Per environment, service with data (and the config) and tier: the newest backup and its age. A
+ * tier with no backup of the service is listed only when it is the environment's tier.
+ */
+export function backupAges(
+  file: StackFile,
+  environments: readonly string[],
+  backups: readonly BackupSummary[],
+  now: Date,
+): BackupAge[] {
+  const backup = file.backup;
+  if (!backup) return [];
+  const rows: BackupAge[] = [];
+  for (const env of environments) {
+    const policy = backup.retention?.[env];
+    const model = resolveEnvironment(file, env);
+    const services = [...servicesWithData(file, model).map((service) => service.name), CONFIG_SERVICE];
+    for (const service of services) {
+      for (const tier of Object.keys(backup.tiers)) {
+        const last = backups
+          .filter(
+            (entry) => entry.tier === tier && entry.environment === env && entry.services.includes(service),
+          )
+          .at(-1);
+        const ageDays = last ? (now.getTime() - last.created.getTime()) / 86_400_000 : null;
+        const keep = policy ? keepDays(policy, service) : 0;
+        if (!last && tier !== (policy?.tier ?? backup.defaultTier)) continue;
+        rows.push({
+          environment: env,
+          service,
+          tier,
+          last: last?.id ?? null,
+          ageDays: ageDays === null ? null : Math.round(ageDays * 10) / 10,
+          keepDays: keep,
+          status: !last ? 'never' : policy && ageDays !== null && ageDays > keep ? 'overdue' : 'ok',
+        });
+      }
+    }
+  }
+  return rows;
 }

@@ -1,10 +1,7 @@
-import { readRegularFile } from '../../effects/files.js';
-import { textEncodingProblem } from '../../text.js';
 import { StackctlError } from '../../errors.js';
-import { nvidiaSmiRunner } from '../../effects/nvidia-smi.js';
-import { displayPathOf } from '../../effects/schema-file.js';
-import { writeGpuChoice } from '../../effects/state.js';
-import { detectGpus, nvidiaSmiError, TOPOLOGY_ARGS, type GpuDetection } from '../../host/gpus.js';
+import { configureGpu, detectHostGpus, readTopologyText } from '../../lifecycle/gpu.js';
+import { displayPathOf } from '../../model/stack.js';
+import type { GpuDetection } from '../../host/gpus.js';
 import {
   parseTopology,
   TopologyParseError,
@@ -12,12 +9,12 @@ import {
   type Topology,
 } from '../../host/nvidia-smi/topology.js';
 import { table } from '../../ui/table.js';
-import { chooseGpuLayout, type GpuMode } from '../../plan/gpu-layout.js';
+import type { GpuMode } from '../../plan/gpu-layout.js';
 import { printJson, printLine, type CommandContext } from '../context.js';
 import { loadStack, requireEnvironment } from '../load-stack.js';
 
 export async function gpuDetectAction(flags: { json?: boolean }, ctx: CommandContext): Promise<void> {
-  const detection = await detectGpus(nvidiaSmiRunner({ env: ctx.env, signal: ctx.signal }));
+  const detection = await detectHostGpus(ctx);
   if (flags.json === true) {
     printJson(ctx.stdout, { gpus: detection.gpus, links: detection.links });
     return;
@@ -60,7 +57,7 @@ export async function gpuTopologyAction(
   flags: { input?: string; json?: boolean },
   ctx: CommandContext,
 ): Promise<void> {
-  const text = await topologyText(flags.input, ctx);
+  const text = await readTopologyText(flags.input, ctx);
   let topology: Topology;
   try {
     topology = parseTopology(text);
@@ -77,48 +74,6 @@ export async function gpuTopologyAction(
     return;
   }
   for (const line of describeTopology(topology, ctx)) printLine(ctx.stdout, line);
-}
-
-async function topologyText(input: string | undefined, ctx: CommandContext): Promise<string> {
-  if (input !== undefined) {
-    let bytes: Buffer | undefined;
-    try {
-      bytes = input === '-' ? await readStdin() : await readRegularFile(input);
-    } catch (error) {
-      if (error instanceof StackctlError) throw error;
-      throw new StackctlError('E_USAGE', `cannot read ${input}: ${(error as Error).message}`, {
-        hint: 'pass a file holding `nvidia-smi topo -m` output, or - for stdin',
-      });
-    }
-    if (bytes === undefined)
-      throw new StackctlError('E_USAGE', `${input} does not exist`, {
-        hint: 'pass a file holding `nvidia-smi topo -m` output, or - for stdin',
-      });
-    const problem = textEncodingProblem(bytes);
-    if (problem !== undefined)
-      throw new StackctlError(
-        'E_USAGE',
-        `${input === '-' ? 'stdin' : input} is ${problem}, not nvidia-smi output`,
-        {
-          hint: 'save the output of `nvidia-smi topo -m` as text (nvidia-smi topo -m > topo.txt)',
-        },
-      );
-    return bytes.toString('utf8');
-  }
-  const result = await nvidiaSmiRunner({ env: ctx.env, signal: ctx.signal })(TOPOLOGY_ARGS);
-  if (!result.found) {
-    throw new StackctlError('E_PREFLIGHT', 'nvidia-smi is not on PATH', {
-      hint: 'install the NVIDIA driver, or pass a saved output with --input FILE',
-    });
-  }
-  if (result.exitCode !== 0) throw nvidiaSmiError(result.output);
-  return result.output;
-}
-
-async function readStdin(): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
 }
 
 function describeTopology(topology: Topology, ctx: CommandContext): string[] {
@@ -148,36 +103,12 @@ export async function gpuConfigureAction(
   ctx: CommandContext,
 ): Promise<void> {
   const stack = await loadStack(flags.schema, ctx);
-  const env = requireEnvironment(stack.file, envName);
-  const requested = mode as GpuMode;
-  const detection: GpuDetection =
-    requested === 'cpu' || (requested === 'auto' && !env.gpu.required)
-      ? { nvidiaSmi: false, gpus: [], links: [], notes: [] }
-      : await detectGpus(nvidiaSmiRunner({ env: ctx.env, signal: ctx.signal }));
-  const choice = chooseGpuLayout(detection, requested);
-  if (!choice.ok) {
-    throw new StackctlError('E_PREFLIGHT', choice.reason, {
-      hint: `run: stackctl gpu configure ${envName} ${choice.workingMode}`,
-    });
-  }
-  const { layout } = choice;
-  if (!Object.hasOwn(stack.file.gpuProfiles, layout.profile)) {
-    throw new StackctlError('E_SCHEMA', `the schema has no "${layout.profile}" GPU profile`, {
-      hint: `add gpuProfiles.${layout.profile} to the schema, or choose another mode`,
-    });
-  }
-  const record = {
-    environment: envName,
-    profile: layout.profile,
-    devices: [...layout.devices],
-    tensorParallelSize: layout.tensorParallelSize,
-    variables: { ...layout.variables },
-  };
-  const path = flags.dryRun === true ? undefined : await writeGpuChoice(stack.root, record);
-  const notes = [...detection.notes, ...layout.notes];
-  if (env.gpu.required && layout.profile === 'cpu') {
-    notes.push(`${envName} expects GPUs (${env.gpu.profile}); with the cpu profile vLLM gets no GPU`);
-  }
+  requireEnvironment(stack.file, envName);
+  const { record, layout, notes, path } = await configureGpu(
+    stack,
+    { envName, mode: mode as GpuMode, dryRun: flags.dryRun === true },
+    ctx,
+  );
   if (flags.json === true) {
     const recorded = path === undefined ? null : displayPathOf(path, ctx.cwd);
     printJson(ctx.stdout, { ...record, nvlinked: layout.nvlinked, notes, recorded });

@@ -3,7 +3,7 @@ import { escapeControlCharacters } from '../../text.js';
 import { rotateLocked, rotationEffects } from '../../lifecycle/rotate.js';
 import { startAction } from './start.js';
 import { didYouMean } from '../../schema/suggest.js';
-import { displayPathOf } from '../../effects/schema-file.js';
+import { displayPathOf } from '../../model/stack.js';
 import { backupSecrets, readSecretStore, secretStorePath } from '../../effects/secret-store.js';
 import { ensureDirectory, writeFileAtomic } from '../../effects/files.js';
 import { SECRETS_DIR } from '../../generate/plan.js';

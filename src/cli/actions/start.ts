@@ -1,7 +1,7 @@
 import { EXIT, ReportedFailure, StackctlError } from '../../errors.js';
 import { durationMs } from '../../duration.js';
 import { acquireLock } from '../../effects/lock.js';
-import type { LoadedStack } from '../../effects/schema-file.js';
+import type { LoadedStack } from '../../model/stack.js';
 import { STABLE_MS } from '../../health/classify.js';
 import { lookUpEngine, startEnvironment, type StartRequest } from '../../lifecycle/start.js';
 import type { CommandContext } from '../context.js';

@@ -1,6 +1,6 @@
 import { EXIT, ReportedFailure } from '../../errors.js';
 import { acquireLock } from '../../effects/lock.js';
-import type { LoadedStack } from '../../effects/schema-file.js';
+import type { LoadedStack } from '../../model/stack.js';
 import { startOnSwarm, type SwarmServiceResult } from '../../lifecycle/swarm.js';
 import { lookUpEngine, type StartRequest } from '../../lifecycle/start.js';
 import { table } from '../../ui/table.js';

@@ -1,5 +1,6 @@
 import { EXIT, ReportedFailure } from '../../errors.js';
-import { displayPathOf, projectRoot, readSchema } from '../../effects/schema-file.js';
+import { readSchema } from '../../effects/schema-file.js';
+import { displayPathOf, projectRoot } from '../../model/stack.js';
 import { readSecretStore, secretStorePath } from '../../effects/secret-store.js';
 import { secretStrengthChecks } from '../../preflight/secret-strength.js';
 import type { StackFile } from '../../schema/types.js';

@@ -1,5 +1,5 @@
 import { StackctlError } from '../../errors.js';
-import { displayPathOf } from '../../effects/schema-file.js';
+import { displayPathOf } from '../../model/stack.js';
 import { wipeEnvironments } from '../../lifecycle/wipe.js';
 import { isEmptyPlan, type WipePlan } from '../../plan/wipe.js';
 import type { DataKind } from '../../schema/types.js';

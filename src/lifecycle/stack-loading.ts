@@ -1,0 +1,62 @@
+// Reading the stack file a command works on: the schema found, read, validated (or trusted, when
+// this build validated these same bytes before), and, for commands that only look at what runs,
+// the copy recorded at the last generate or start when the file is being edited.
+import { readSchema } from '../effects/schema-file.js';
+import { readRecordedSchema, RECORDED_SCHEMA } from '../effects/state.js';
+import { validatedBefore } from '../effects/known-schema.js';
+import { projectRoot, type LoadedStack } from '../model/stack.js';
+import type { Issue } from '../schema/issue.js';
+import { parseFast } from '../schema/parse-fast.js';
+import type { StackFile } from '../schema/types.js';
+
+export interface StackLoadOptions {
+  /** An invalid schema gives way to the copy recorded at the last generate or start. */
+  readonly orRecorded?: boolean;
+  /** Bytes a generate or start of this build validated are parsed, not checked again. */
+  readonly trustValidatedBefore?: boolean;
+}
+
+export type StackLoad =
+  | {
+      readonly ok: true;
+      readonly stack: LoadedStack;
+      /** Set when the file is invalid and the recorded copy is used instead: its error count. */
+      readonly recordedInsteadOf?: { readonly displayPath: string; readonly errors: number };
+    }
+  | { readonly ok: false; readonly displayPath: string; readonly errors: readonly Issue[] };
+
+export async function readStack(
+  schemaFlag: string | undefined,
+  cwd: string,
+  options: StackLoadOptions = {},
+): Promise<StackLoad> {
+  const source = await readSchema(schemaFlag, cwd);
+  const root = projectRoot(source.path);
+  const loaded = (file: StackFile, schemaText = source.text): LoadedStack => ({
+    file,
+    schemaPath: source.path,
+    schemaText,
+    root,
+  });
+  if (options.trustValidatedBefore === true && (await validatedBefore(root, source.text))) {
+    const fast = parseFast(source.text);
+    if (fast.ok) return { ok: true, stack: loaded(fast.data as StackFile) };
+  }
+  // Loaded only when needed: the rules and their libraries are much of what a start would load.
+  const { validateStackText } = await import('../schema/validate.js');
+  const result = await validateStackText(source.text, { fileName: source.displayPath });
+  if (result.valid && result.file) return { ok: true, stack: loaded(result.file) };
+  const errors = result.issues.filter((issue) => issue.severity === 'error');
+  if (options.orRecorded === true) {
+    const text = await readRecordedSchema(root);
+    const recorded =
+      text === undefined ? undefined : await validateStackText(text, { fileName: RECORDED_SCHEMA });
+    if (text !== undefined && recorded?.valid === true && recorded.file)
+      return {
+        ok: true,
+        stack: loaded(recorded.file, text),
+        recordedInsteadOf: { displayPath: source.displayPath, errors: errors.length },
+      };
+  }
+  return { ok: false, displayPath: source.displayPath, errors };
+}
