@@ -1,11 +1,10 @@
 import { StackctlError } from '../errors.js';
 import { readStack } from '../lifecycle/stack-loading.js';
 import type { LoadedStack } from '../model/stack.js';
-import type { EnvironmentDef, StackFile } from '../schema/types.js';
-import { didYouMean } from '../schema/suggest.js';
 import { printLine, type CommandContext } from './context.js';
 
 export type { LoadedStack } from '../model/stack.js';
+export { requireEnvironment } from '../model/stack.js';
 
 /**
  * Reads and validates the stack file; an invalid file stops the command with its issues (exit 2).
@@ -35,16 +34,6 @@ export async function loadStack(
   throw new StackctlError('E_SCHEMA', `${load.displayPath} is not valid (${load.errors.length} errors)`, {
     hint: `run: stackctl validate${schemaFlag === undefined ? '' : ` --schema ${schemaFlag}`}`,
   });
-}
-
-export function requireEnvironment(file: StackFile, name: string): EnvironmentDef {
-  const env = Object.hasOwn(file.environments, name) ? file.environments[name] : undefined;
-  if (!env) {
-    throw new StackctlError('E_USAGE', `unknown environment "${name}"`, {
-      hint: didYouMean(name, Object.keys(file.environments)),
-    });
-  }
-  return env;
 }
 
 /** The error for a command run without an environment: one line naming the environments there are. */

@@ -52,6 +52,7 @@ async function whatIsAt(path: string): Promise<'none' | 'folder' | 'other' | { f
 
 /** Nothing of a start is shown while exporting. */
 const QUIET: StartView = {
+  skippedPreflight: () => undefined,
   preflight: () => undefined,
   progress: () => undefined,
   launching: () => undefined,

@@ -1,8 +1,9 @@
 import { randomFillSync } from 'node:crypto';
 import { join, relative } from 'node:path';
+import { applyFiles, type FileResult } from '../effects/apply-files.js';
 import { exists } from '../effects/files.js';
 import { readSecretStore } from '../effects/secret-store.js';
-import { readGpuChoice } from '../effects/state.js';
+import { readGpuChoice, recordValidSchema } from '../effects/state.js';
 import { readTemplates } from '../effects/templates.js';
 import { COMPOSE_DIR, LOCAL_OVERRIDE } from '../generate/compose-files.js';
 import { planGeneration, type GenerationPlan } from '../generate/plan.js';
@@ -66,4 +67,36 @@ export async function prepareGeneration(
     shareableOnlyWithoutSecrets: !options.createSecrets,
   });
   return { plan, createdSecrets: created, stores, gpuSelection: gpu };
+}
+
+export type { FileResult } from '../effects/apply-files.js';
+
+export interface GenerateRequest {
+  readonly environments: readonly string[];
+  /** Compare with what is on disk; write nothing, create no secret. */
+  readonly check: boolean;
+  /** Each environment's GPU layout (the decision, made by the caller). */
+  readonly gpu: ReadonlyMap<string, GpuSelection>;
+}
+
+/**
+ * Writes (or, with check, compares) every generated file of the environments, creating their
+ * missing secrets, and records the schema they were made from: status, stop and logs fall back
+ * to it while the schema is being edited.
+ */
+export async function generateEnvironments(
+  stack: LoadedStack,
+  request: GenerateRequest,
+  io: { readonly cwd: string; readonly signal: AbortSignal },
+): Promise<{ prepared: PreparedGeneration; results: FileResult[] }> {
+  const prepared = await prepareGeneration(stack, request.environments, {
+    createSecrets: !request.check,
+    gpuOverride: request.gpu,
+  });
+  const results = await applyFiles(stack.root, io.cwd, prepared.plan.files, {
+    check: request.check,
+    signal: io.signal,
+  });
+  if (!request.check) await recordValidSchema(stack.root, stack.schemaText, stack.file);
+  return { prepared, results };
 }

@@ -14,7 +14,10 @@ import {
   type LiveRotation,
 } from '../effects/rotation.js';
 import type { LoadedStack } from '../model/stack.js';
-import { backupSecrets } from '../effects/secret-store.js';
+import { backupSecrets, readSecretStore } from '../effects/secret-store.js';
+import { acquireLock } from '../effects/lock.js';
+import { StackctlError } from '../errors.js';
+import { chooseSecrets, type SecretSelection } from '../plan/secret-selection.js';
 import { rotateSecrets, type SecretStore } from '../generate/secrets.js';
 import { resolveEnvironment } from '../model/environment.js';
 import { findVariableReferences, interpolate } from '../schema/interpolate.js';
@@ -147,4 +150,63 @@ export async function rotateLocked(
   const affected = (await rotationEffects(stack, env, chosen, io)).recreated;
   if (affected.length > 0) await recreate(affected);
   return { rotated: chosen, backup, files: results, applied, pending, recreated: affected };
+}
+
+export interface RotationRequest {
+  readonly envName: string;
+  readonly selection: SecretSelection;
+}
+
+/** What a person sees while secrets rotate. */
+export interface RotationView {
+  /** A chosen secret only a person can rotate (kept in a service's data with no live change). */
+  manualOnly(name: string, steps: string): void;
+  /** Resolves to go on; throws (E_REFUSED, E_INTERRUPTED) to stop with nothing changed. */
+  confirm(chosen: readonly string[], effects: RotationEffects): Promise<void>;
+  /** Recreates the running services that use the new values (a start of them, waited for). */
+  recreate(services: readonly string[]): Promise<void>;
+}
+
+/**
+ * Rotates the chosen secrets of an environment: the manual ones named and left, what the rest will
+ * do to what runs asked about, then, under the environment's lock and from the store as it is then
+ * (another rotation may have finished meanwhile), rotateLocked. Undefined when nothing was chosen.
+ */
+export async function rotateEnvironmentSecrets(
+  stack: LoadedStack,
+  request: RotationRequest,
+  io: RotationIo,
+  view: RotationView,
+): Promise<RotationOutcome | undefined> {
+  const env = request.envName;
+  const store = await readSecretStore(stack.root, env);
+  if (!store)
+    throw new StackctlError('E_USAGE', `${env} has no secrets yet`, {
+      hint: `run: stackctl generate ${env}`,
+    });
+  const requested = chooseSecrets(stack.file.variables, store, request.selection, Date.now());
+  // Secrets a service keeps in its data with no way to change them live: refused, with the steps.
+  const manual = requested.filter((name) => stack.file.variables[name]?.rotation?.method === 'manual');
+  const chosen = requested.filter((name) => !manual.includes(name));
+  for (const name of manual) view.manualOnly(name, stack.file.variables[name]?.rotation?.steps ?? '');
+  if (chosen.length === 0) {
+    if (manual.length > 0)
+      throw new StackctlError(
+        'E_REFUSED',
+        `nothing rotated: ${manual.join(', ')} can only be rotated by hand`,
+        {
+          hint: 'follow the steps above',
+        },
+      );
+    return undefined;
+  }
+  await view.confirm(chosen, await rotationEffects(stack, env, chosen, io));
+  // Like every command that changes an environment: a start running now must not see half of it.
+  const lock = await acquireLock(stack.root, env, `secrets rotate ${env}`);
+  try {
+    const current = (await readSecretStore(stack.root, env)) ?? store;
+    return await rotateLocked(stack, env, current, chosen, io, (services) => view.recreate(services));
+  } finally {
+    await lock.release();
+  }
 }

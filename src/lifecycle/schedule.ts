@@ -3,16 +3,60 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensureDirectory, readRegularText, writeFileAtomic } from '../effects/files.js';
-import { readCrontab, systemctl, unitFolder, writeCrontab, type Scheduler } from '../effects/scheduler.js';
+import { realpathSync } from 'node:fs';
+import {
+  detectScheduler,
+  readCrontab,
+  systemctl,
+  unitFolder,
+  writeCrontab,
+  type Scheduler,
+} from '../effects/scheduler.js';
+import { requireEnvironment, type LoadedStack } from '../model/stack.js';
+import { requireBackup } from './backup-sets.js';
 import {
   crontabMarkers,
   hasCrontabEntry,
   legacyScheduleUnit,
+  scheduledJobs,
   shellWord,
   systemdUnits,
   withCrontabEntry,
   type ScheduledJob,
 } from '../plan/schedule.js';
+
+/** How a scheduled run starts this stackctl: the single binary itself, or node and the script. */
+async function stackctlCommandLine(): Promise<string[]> {
+  try {
+    const sea = (await import('node:sea')) as { isSea?: () => boolean };
+    if (sea.isSea?.() === true) return [process.execPath];
+  } catch {
+    // node:sea is missing before Node 20.12: not a single binary.
+  }
+  const script = process.argv[1];
+  return script === undefined ? [process.execPath] : [process.execPath, realpathSync(script)];
+}
+
+/** The scheduled backup jobs of one environment, or of every one. */
+export async function jobsOf(stack: LoadedStack, envName: string | undefined) {
+  requireBackup(stack.file);
+  if (envName !== undefined) requireEnvironment(stack.file, envName);
+  const environments = envName === undefined ? Object.keys(stack.file.environments) : [envName];
+  return scheduledJobs(stack.file, environments, await stackctlCommandLine(), stack.schemaPath);
+}
+
+/** The scheduler to use: cron when asked for, else the one this host runs (cron when none is found, with orCron). */
+export async function chooseScheduler(
+  cron: boolean,
+  env: NodeJS.ProcessEnv,
+  options: { orCron?: boolean } = {},
+): Promise<Scheduler> {
+  if (cron) return 'cron';
+  const detected = detectScheduler(env);
+  return options.orCron === true ? detected.catch((): Scheduler => 'cron') : detected;
+}
+
+export { unitFolder };
 
 /** Writes and enables the jobs; returns what was written where. */
 export async function installSchedule(

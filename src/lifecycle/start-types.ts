@@ -31,10 +31,14 @@ export interface StartRequest {
   /** Preflight checks not to run (their ids, as `preflight --json` prints them). */
   readonly skipChecks?: readonly string[];
   readonly dryRun: boolean;
+  /** The caller holds the environment's lock (a restore or rotation starting services again). */
+  readonly lockHeld?: boolean;
 }
 
 /** What a person sees while start runs; the caller decides how (spinners, lines, or nothing). */
 export interface StartView {
+  /** The user said not to check the host (said once the start really begins, under its lock). */
+  skippedPreflight(): void;
   /** Non-passing preflight checks; `failed` when one of them stops the start. */
   preflight(findings: readonly Check[], failed: boolean): void;
   /** Something that takes a while: a spinner or a line, or undefined when nothing is shown. */

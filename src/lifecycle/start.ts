@@ -5,6 +5,7 @@ import { StackctlError } from '../errors.js';
 import { applyFiles, type FileResult } from '../effects/apply-files.js';
 import { readComposeConfig, runCompose, type ComposeRun } from '../effects/compose-runner.js';
 import { listServiceContainers } from '../effects/containers.js';
+import { acquireLock } from '../effects/lock.js';
 import {
   prefetchAnswers,
   recordComposeInvocation,
@@ -54,7 +55,38 @@ export async function startEnvironment(
   io: StartIo,
   view: StartView,
 ): Promise<StartOutcome> {
+  return withStartLock(stack, request, `start ${request.envName}`, () =>
+    startLocked(stack, request, engine, io, view),
+  );
+}
+
+/** Runs a start under the environment's lock, unless it changes nothing or the caller holds it. */
+export async function withStartLock<T>(
+  stack: LoadedStack,
+  request: StartRequest,
+  holder: string,
+  run: () => Promise<T>,
+): Promise<T> {
+  const lock =
+    request.dryRun || request.lockHeld === true
+      ? undefined
+      : await acquireLock(stack.root, request.envName, holder);
+  try {
+    return await run();
+  } finally {
+    await lock?.release();
+  }
+}
+
+async function startLocked(
+  stack: LoadedStack,
+  request: StartRequest,
+  engine: EngineLookup | undefined,
+  io: StartIo,
+  view: StartView,
+): Promise<StartOutcome> {
   resolveRequest(stack.file, request);
+  if (request.preflight === 'skip') view.skippedPreflight();
   // The files are planned first (in memory) with the GPU layout preflight will most likely choose:
   // when the files on disk already are these, compose's configuration is read while the host is
   // checked (preflight judges it), and used once preflight has chosen that same layout.

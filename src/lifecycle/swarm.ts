@@ -31,6 +31,7 @@ import { LABELS, SWARM_LABELS } from '../labels.js';
 import { projectNameOf, stackOrder, type EnvironmentModel } from '../model/environment.js';
 import type { StackFile } from '../schema/types.js';
 import type { LaunchNode, StartPlan } from '../plan/start.js';
+import { withStartLock } from './start.js';
 import { projectLabels, renderSwarmStack, swarmSubset, type SwarmStack } from '../plan/swarm.js';
 import type { Check } from '../preflight/checks.js';
 import { resolveForCluster, type ClusterSource } from './cluster.js';
@@ -137,6 +138,19 @@ export async function startOnSwarm(
   io: StartIo,
   view: StartView,
 ): Promise<SwarmStartOutcome> {
+  return withStartLock(stack, request, `start ${request.envName} --swarm`, () =>
+    deployLocked(stack, request, engine, io, view),
+  );
+}
+
+async function deployLocked(
+  stack: LoadedStack,
+  request: StartRequest,
+  engine: EngineLookup,
+  io: StartIo,
+  view: StartView,
+): Promise<SwarmStartOutcome> {
+  if (request.preflight === 'skip') view.skippedPreflight();
   const source = await resolveForCluster(stack, request, engine, io, view);
   if (source.kind === 'preflight-failed') return source;
   const { plan, model, secrets, findings } = source;

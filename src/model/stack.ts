@@ -1,6 +1,8 @@
 // A stack file as a run holds it: the validated schema and where its project lives.
 import { basename, dirname, relative } from 'node:path';
-import type { StackFile } from '../schema/types.js';
+import { StackctlError } from '../errors.js';
+import { didYouMean } from '../schema/suggest.js';
+import type { EnvironmentDef, StackFile } from '../schema/types.js';
 
 /** A schema file read and validated, with where it lives. */
 export interface LoadedStack {
@@ -22,4 +24,15 @@ export function projectRoot(schemaPath: string): string {
 export function displayPathOf(path: string, cwd: string): string {
   const rel = relative(cwd, path);
   return rel === '' || rel.startsWith('..') ? path : rel;
+}
+
+/** The environment of that name, or a usage error naming the closest one. */
+export function requireEnvironment(file: StackFile, name: string): EnvironmentDef {
+  const env = Object.hasOwn(file.environments, name) ? file.environments[name] : undefined;
+  if (!env) {
+    throw new StackctlError('E_USAGE', `unknown environment "${name}"`, {
+      hint: didYouMean(name, Object.keys(file.environments)),
+    });
+  }
+  return env;
 }

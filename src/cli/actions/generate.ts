@@ -1,9 +1,7 @@
 import { relative, join } from 'node:path';
 import { EXIT, ReportedFailure, StackctlError } from '../../errors.js';
-import { applyFiles, type FileResult } from '../../effects/apply-files.js';
-import { recordValidSchema } from '../../effects/state.js';
 import { printJson, printLine, type CommandContext } from '../context.js';
-import { prepareGeneration } from '../../lifecycle/generation.js';
+import { generateEnvironments, type FileResult } from '../../lifecycle/generation.js';
 import { chooseRunGpu, generatedGpu } from '../../lifecycle/gpu-choice.js';
 import { describeGpuDecision, type GpuDecision } from '../../plan/gpu-choice.js';
 import type { GpuMode } from '../../plan/gpu-layout.js';
@@ -34,13 +32,15 @@ export async function generateAction(
         ? await generatedGpu(stack, env)
         : await chooseRunGpu(stack, env, flags.gpu, ctx),
     );
-  const prepared = await prepareGeneration(stack, environments, {
-    createSecrets: !check,
-    gpuOverride: new Map([...decisions].map(([env, decision]) => [env, decision.selection])),
-  });
-  const results = await applyFiles(stack.root, ctx.cwd, prepared.plan.files, { check, signal: ctx.signal });
-  // What the files were made from: status, stop and logs fall back to it while the schema is mid-edit.
-  if (!check) await recordValidSchema(stack.root, stack.schemaText, stack.file);
+  const { prepared, results } = await generateEnvironments(
+    stack,
+    {
+      environments,
+      check,
+      gpu: new Map([...decisions].map(([env, decision]) => [env, decision.selection])),
+    },
+    ctx,
+  );
 
   const rel = (path: string): string => relative(ctx.cwd, join(stack.root, path)) || path;
   if (flags.json === true) {

@@ -1,6 +1,5 @@
-import { applyFiles } from '../../effects/apply-files.js';
 import { printLine, type CommandContext } from '../context.js';
-import { prepareGeneration } from '../../lifecycle/generation.js';
+import { generateEnvironments } from '../../lifecycle/generation.js';
 import { loadStack, requireEnvironment } from '../load-stack.js';
 import { startAction, type StartFlags } from './start.js';
 import { wipe } from './wipe.js';
@@ -54,8 +53,11 @@ export async function resetAction(envName: string, flags: ResetFlags, ctx: Comma
     if (flags.start === true) await startAction(envName, startFlags, ctx);
     return;
   }
-  const prepared = await prepareGeneration(stack, [envName], { createSecrets: true });
-  await applyFiles(stack.root, ctx.cwd, prepared.plan.files, { check: false, signal: ctx.signal });
+  const { prepared } = await generateEnvironments(
+    stack,
+    { environments: [envName], check: false, gpu: new Map() },
+    ctx,
+  );
   const created = prepared.createdSecrets.get(envName)?.length ?? 0;
   if (flags.json !== true)
     printLine(

@@ -10,7 +10,7 @@ import {
 } from '../../lifecycle/retention.js';
 import { requireBackup } from '../../lifecycle/backup-sets.js';
 import { printJson, printLine, type CommandContext } from '../context.js';
-import { jobsOf } from './schedule.js';
+import { jobsOf } from '../../lifecycle/schedule.js';
 import { loadStack, requireEnvironment } from '../load-stack.js';
 import { parseNow } from './backup.js';
 

@@ -1,38 +1,18 @@
-import { realpathSync } from 'node:fs';
-import { detectScheduler, unitFolder, type Scheduler } from '../../effects/scheduler.js';
-import { installSchedule, removeSchedule } from '../../lifecycle/schedule.js';
-import { scheduleUnit, scheduledJobs, systemdUnits, withCrontabEntry } from '../../plan/schedule.js';
+import {
+  chooseScheduler,
+  installSchedule,
+  jobsOf,
+  removeSchedule,
+  unitFolder,
+} from '../../lifecycle/schedule.js';
+import { scheduleUnit, systemdUnits, withCrontabEntry } from '../../plan/schedule.js';
 import { printJson, printLine, type CommandContext } from '../context.js';
-import { loadStack, requireEnvironment, type LoadedStack } from '../load-stack.js';
-import { requireBackup } from './backup.js';
+import { loadStack, requireEnvironment } from '../load-stack.js';
 
 export interface ScheduleFlags {
   cron?: boolean;
   json?: boolean;
   schema?: string;
-}
-
-/** How a scheduled run starts this stackctl: the single binary itself, or node and the script. */
-async function stackctlCommandLine(): Promise<string[]> {
-  try {
-    const sea = (await import('node:sea')) as { isSea?: () => boolean };
-    if (sea.isSea?.() === true) return [process.execPath];
-  } catch {
-    // node:sea is missing before Node 20.12: not a single binary.
-  }
-  const script = process.argv[1];
-  return script === undefined ? [process.execPath] : [process.execPath, realpathSync(script)];
-}
-
-export async function jobsOf(stack: LoadedStack, envName: string | undefined) {
-  requireBackup(stack.file);
-  if (envName !== undefined) requireEnvironment(stack.file, envName);
-  const environments = envName === undefined ? Object.keys(stack.file.environments) : [envName];
-  return scheduledJobs(stack.file, environments, await stackctlCommandLine(), stack.schemaPath);
-}
-
-async function schedulerOf(flags: ScheduleFlags, ctx: CommandContext): Promise<Scheduler> {
-  return flags.cron === true ? 'cron' : detectScheduler(ctx.env);
 }
 
 export async function scheduleShowAction(
@@ -42,8 +22,8 @@ export async function scheduleShowAction(
 ): Promise<void> {
   const stack = await loadStack(flags.schema, ctx);
   const jobs = await jobsOf(stack, envName);
-  const scheduler =
-    flags.cron === true ? 'cron' : await detectScheduler(ctx.env).catch((): Scheduler => 'cron');
+  const scheduler = await chooseScheduler(flags.cron === true, ctx.env, { orCron: true });
+  const folder = scheduler === 'systemd' ? unitFolder(ctx.env) : '';
   if (flags.json === true) {
     printJson(ctx.stdout, {
       scheduler,
@@ -51,9 +31,7 @@ export async function scheduleShowAction(
         environment: job.environment,
         schedule: job.schedule,
         command: job.command,
-        ...(scheduler === 'systemd'
-          ? { units: systemdUnits(job, stack.root), folder: unitFolder(ctx.env) }
-          : {}),
+        ...(scheduler === 'systemd' ? { units: systemdUnits(job, stack.root), folder: folder } : {}),
       })),
     });
     return;
@@ -65,9 +43,9 @@ export async function scheduleShowAction(
   for (const job of jobs) {
     if (scheduler === 'systemd') {
       const units = systemdUnits(job, stack.root);
-      printLine(ctx.stdout, `# ${unitFolder(ctx.env)}/${job.unit}.timer`);
+      printLine(ctx.stdout, `# ${folder}/${job.unit}.timer`);
       ctx.stdout.write(units.timer);
-      printLine(ctx.stdout, `# ${unitFolder(ctx.env)}/${job.unit}.service`);
+      printLine(ctx.stdout, `# ${folder}/${job.unit}.service`);
       ctx.stdout.write(units.service);
     } else {
       ctx.stdout.write(
@@ -91,7 +69,7 @@ export async function scheduleInstallAction(
     );
     return;
   }
-  const scheduler = await schedulerOf(flags, ctx);
+  const scheduler = await chooseScheduler(flags.cron === true, ctx.env);
   const written = await installSchedule(
     scheduler,
     stack.file.project.name,
@@ -124,7 +102,7 @@ export async function scheduleRemoveAction(
     environment,
     unit: scheduleUnit(stack.file.project.name, environment, stack.schemaPath),
   }));
-  const scheduler = await schedulerOf(flags, ctx);
+  const scheduler = await chooseScheduler(flags.cron === true, ctx.env);
   const removed = await removeSchedule(
     scheduler,
     stack.file.project.name,

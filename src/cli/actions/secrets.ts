@@ -1,19 +1,19 @@
 import { StackctlError } from '../../errors.js';
 import { escapeControlCharacters } from '../../text.js';
-import { rotateLocked, rotationEffects } from '../../lifecycle/rotate.js';
+import {
+  rotateEnvironmentSecrets,
+  type RotationEffects,
+  type RotationOutcome,
+} from '../../lifecycle/rotate.js';
+import { readEnvironmentSecrets, readSecretStores, storeSecretValue } from '../../lifecycle/secrets.js';
 import { startAction } from './start.js';
 import { didYouMean } from '../../schema/suggest.js';
 import { displayPathOf } from '../../model/stack.js';
-import { backupSecrets, readSecretStore, secretStorePath } from '../../effects/secret-store.js';
-import { ensureDirectory, writeFileAtomic } from '../../effects/files.js';
-import { SECRETS_DIR } from '../../generate/plan.js';
 import type { StackFile } from '../../schema/types.js';
-import { join } from 'node:path';
-import { serializeSecretStore, type SecretStore } from '../../generate/secrets.js';
+import type { SecretStore } from '../../generate/secrets.js';
 import { confirm } from '../../ui/confirm.js';
 import { printJson, printLine, type CommandContext } from '../context.js';
-import { loadStack, requireEnvironment, type LoadedStack } from '../load-stack.js';
-import { acquireLock } from '../../effects/lock.js';
+import { loadStack, requireEnvironment } from '../load-stack.js';
 import { table } from '../../ui/table.js';
 
 export interface StatusFlags {
@@ -50,10 +50,8 @@ export async function secretsStatusAction(
   if (env !== undefined) requireEnvironment(stack.file, env);
   const now = Date.now();
   const report: { name: string; generated: boolean; secrets: SecretRow[] }[] = [];
-  for (const name of names) {
-    const store = await readSecretStore(stack.root, name);
+  for (const { name, store } of await readSecretStores(stack, names))
     report.push({ name, generated: store !== undefined, secrets: store ? rows(store, now) : [] });
-  }
   if (flags.json === true) {
     printJson(ctx.stdout, { environments: report });
     return;
@@ -109,34 +107,29 @@ export async function secretsRotateAction(
 ): Promise<void> {
   const stack = await loadStack(flags.schema, ctx);
   requireEnvironment(stack.file, env);
-  const store = await readSecretStore(stack.root, env);
-  if (!store) {
-    throw new StackctlError('E_USAGE', `${env} has no secrets yet`, {
-      hint: `run: stackctl generate ${env}`,
-    });
-  }
-  const requested = chooseSecrets(stack.file.variables, store, flags);
-  // Secrets a service keeps in its data with no way to change them live: refused, with the steps.
-  const manual = requested.filter((name) => stack.file.variables[name]?.rotation?.method === 'manual');
-  const chosen = requested.filter((name) => !manual.includes(name));
-  for (const name of manual) {
-    printLine(
-      ctx.stderr,
-      ctx.colors.yellow(
-        `⚠ ${name} is not rotated: stackctl cannot apply it to a running service. By hand: ${stack.file.variables[name]?.rotation?.steps ?? ''}`,
+  const json = flags.json === true;
+  const outcome = await rotateEnvironmentSecrets(stack, { envName: env, selection: flags }, ctx, {
+    manualOnly: (name, steps) =>
+      printLine(
+        ctx.stderr,
+        ctx.colors.yellow(
+          `⚠ ${name} is not rotated: stackctl cannot apply it to a running service. By hand: ${steps}`,
+        ),
       ),
-    );
-  }
-  if (chosen.length === 0) {
-    if (manual.length > 0)
-      throw new StackctlError(
-        'E_REFUSED',
-        `nothing rotated: ${manual.join(', ')} can only be rotated by hand`,
-        {
-          hint: 'follow the steps above',
-        },
+    confirm: (chosen, effects) => confirm(ctx, rotationQuestion(env, chosen, effects), flags.yes === true),
+    recreate: async (services) => {
+      if (!json) printLine(ctx.stderr, `Recreating the services of ${env} that use the new values…`);
+      await startAction(
+        env,
+        { stack: [], service: [...services], timeout: '10m', wait: true, json: false, schema: flags.schema },
+        json ? { ...ctx, stdout: { write: () => true }, stderr: { write: () => true } } : ctx,
+        // The services run already on this host: what is recreated needs no host check.
+        { lockHeld: true, withoutPreflight: true },
       );
-    if (flags.json === true)
+    },
+  });
+  if (outcome === undefined) {
+    if (json)
       printJson(ctx.stdout, {
         environment: env,
         rotated: [],
@@ -148,48 +141,24 @@ export async function secretsRotateAction(
     else printLine(ctx.stderr, ctx.colors.green(`✔ nothing to rotate in ${env}`));
     return;
   }
-  const effects = await rotationEffects(stack, env, chosen, ctx);
+  printRotation(env, outcome, json, ctx);
+}
+
+/** The question before a rotation: what it changes inside running services and what it recreates. */
+function rotationQuestion(env: string, chosen: readonly string[], effects: RotationEffects): string {
   const consequences = [
     effects.liveIn.length > 0 ? `changes it inside ${effects.liveIn.join(', ')} (running)` : '',
     effects.recreated.length > 0
       ? `recreates ${effects.recreated.join(', ')} (running, they use ${chosen.length === 1 ? 'it' : 'them'})`
       : 'recreates no running service',
   ].filter((part) => part !== '');
-  const question = `Rotate ${chosen.length} secret${chosen.length === 1 ? '' : 's'} of ${env} (${chosen.join(', ')})? This ${consequences.join(' and ')}.`;
-  await confirm(ctx, question, flags.yes === true);
-  // Like every command that changes an environment: a start running now must not see half of it.
-  const lock = await acquireLock(stack.root, env, `secrets rotate ${env}`);
-  try {
-    // Read again under the lock: another rotation may have finished while we asked.
-    const current = (await readSecretStore(stack.root, env)) ?? store;
-    await rotateAndReport(stack, env, current, chosen, flags, ctx);
-  } finally {
-    await lock.release();
-  }
+  return `Rotate ${chosen.length} secret${chosen.length === 1 ? '' : 's'} of ${env} (${chosen.join(', ')})? This ${consequences.join(' and ')}.`;
 }
 
-/** Rotates under the lock held by the caller, recreating through start, and prints what happened. */
-async function rotateAndReport(
-  stack: LoadedStack,
-  env: string,
-  store: SecretStore,
-  chosen: readonly string[],
-  flags: RotateFlags,
-  ctx: CommandContext,
-): Promise<void> {
-  const outcome = await rotateLocked(stack, env, store, chosen, ctx, async (services) => {
-    if (flags.json !== true)
-      printLine(ctx.stderr, `Recreating the services of ${env} that use the new values…`);
-    await startAction(
-      env,
-      { stack: [], service: [...services], timeout: '10m', wait: true, json: false, schema: flags.schema },
-      flags.json === true ? { ...ctx, stdout: { write: () => true }, stderr: { write: () => true } } : ctx,
-      // The services run already on this host: what is recreated needs no host check.
-      { lockHeld: true, withoutPreflight: true },
-    );
-  });
+/** What a rotation did. */
+function printRotation(env: string, outcome: RotationOutcome, json: boolean, ctx: CommandContext): void {
   const running = outcome.recreated.length > 0;
-  if (flags.json === true) {
+  if (json) {
     printJson(ctx.stdout, {
       environment: env,
       rotated: outcome.rotated,
@@ -224,47 +193,6 @@ async function rotateAndReport(
   );
 }
 
-function chooseSecrets(
-  variables: Record<string, { type: string; secretType?: string }>,
-  store: SecretStore,
-  flags: RotateFlags,
-): string[] {
-  const declared = Object.entries(variables).filter(([, def]) => def.type === 'secret');
-  const selectors =
-    flags.name.length + flags.type.length + (flags.due === true ? 1 : 0) + (flags.all === true ? 1 : 0);
-  if (selectors === 0) {
-    throw new StackctlError('E_USAGE', 'which secrets? give --name, --type, --due or --all', {
-      hint: 'stackctl secrets rotate ENV --due',
-    });
-  }
-  const types = [...new Set(declared.map(([, def]) => def.secretType ?? ''))].filter(Boolean).sort();
-  for (const type of flags.type) {
-    if (!types.includes(type)) {
-      throw new StackctlError('E_USAGE', `"${type}" is not a secret type any secret variable has`, {
-        hint: `secret types in use: ${types.join(', ')}`,
-      });
-    }
-  }
-  for (const name of flags.name) {
-    if (!declared.some(([declaredName]) => declaredName === name)) {
-      throw new StackctlError('E_USAGE', `"${name}" is not a secret variable of the schema`, {
-        hint: `secret variables: ${declared.map(([n]) => n).join(', ')}`,
-      });
-    }
-  }
-  const now = Date.now();
-  return declared
-    .map(([name, def]) => ({ name, def }))
-    .filter(
-      ({ name, def }) =>
-        flags.all === true ||
-        flags.name.includes(name) ||
-        flags.type.includes(def.secretType ?? '') ||
-        (flags.due === true && Date.parse(store.secrets[name]?.rotationDueAt ?? '') <= now),
-    )
-    .map(({ name }) => name);
-}
-
 /**
  * One secret's value, asked for by name: the only command that ever prints a secret. To stdout,
  * alone, so it can be piped (stackctl secrets get production POSTGRES_PASSWORD | psql ...).
@@ -289,8 +217,7 @@ export async function secretsGetAction(
       hint: didYouMean(name, declared, 'secret variables'),
     });
   }
-  const store = await readSecretStore(stack.root, env);
-  const entry = store?.secrets[name];
+  const entry = (await readEnvironmentSecrets(stack, env))?.secrets[name];
   if (!entry) {
     throw new StackctlError('E_USAGE', `${env} has no value for ${name} yet`, {
       hint: `run: stackctl generate ${env}`,
@@ -371,30 +298,11 @@ export async function secretsSetAction(
     throw new StackctlError('E_USAGE', `the value of ${name} on stdin is empty or has control characters`, {
       hint: 'pipe the value alone, e.g. printf %s "$VALUE"',
     });
-  const store = (await readSecretStore(stack.root, env)) ?? {
-    version: 1 as const,
-    environment: env,
-    secrets: {},
-  };
-  if (store.secrets[name] !== undefined && flags.replace !== true)
-    throw new StackctlError('E_REFUSED', `${env} already has a value for ${name}; it was left as is`, {
-      hint: `pass --replace to replace it (the old one is backed up 0600 in secrets/)`,
-    });
-  const now = new Date();
-  if (store.secrets[name] !== undefined) await backupSecrets(stack.root, env, store, now.toISOString());
-  const next = {
-    ...store,
-    secrets: {
-      ...store.secrets,
-      [name]: {
-        value,
-        type: provided.includes(name) ? 'provided' : (generated?.secretType ?? 'provided'),
-        createdAt: now.toISOString(),
-        rotationDueAt: new Date(now.getTime() + 365 * 86_400_000).toISOString(),
-      },
-    },
-  };
-  await ensureDirectory(join(stack.root, SECRETS_DIR), 0o700);
-  await writeFileAtomic(secretStorePath(stack.root, env), serializeSecretStore(next), { mode: 0o600 });
+  await storeSecretValue(stack, env, {
+    name,
+    value,
+    type: provided.includes(name) ? 'provided' : (generated?.secretType ?? 'provided'),
+    replace: flags.replace === true,
+  });
   printLine(ctx.stderr, ctx.colors.green(`✔ ${env}: ${name} stored (0600, never printed)`));
 }

@@ -42,11 +42,7 @@ export interface StartFlags {
  * What start shows while it runs, on stderr: preflight findings, a spinner (or plain lines) with the
  * count of ready services, a line per ready stack. With --json, nothing: stdout gets one document.
  */
-export function startView(
-  envName: string,
-  flags: StartFlags,
-  ctx: CommandContext,
-): StartView & { skippedPreflight(): void } {
+export function startView(envName: string, flags: StartFlags, ctx: CommandContext): StartView {
   const quiet = flags.json === true;
   let onScreen: Progress | undefined;
   const say = (line: string): void => {

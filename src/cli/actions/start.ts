@@ -1,6 +1,5 @@
 import { EXIT, ReportedFailure, StackctlError } from '../../errors.js';
 import { durationMs } from '../../duration.js';
-import { acquireLock } from '../../effects/lock.js';
 import type { LoadedStack } from '../../model/stack.js';
 import { STABLE_MS } from '../../health/classify.js';
 import { lookUpEngine, startEnvironment, type StartRequest } from '../../lifecycle/start.js';
@@ -42,65 +41,57 @@ export async function startAction(
     preflight: options.withoutPreflight === true ? 'caller' : flags.skipPreflight === true ? 'skip' : 'run',
     ...(flags.skipCheck && flags.skipCheck.length > 0 ? { skipChecks: flags.skipCheck } : {}),
     dryRun,
+    ...(options.lockHeld === true ? { lockHeld: true } : {}),
   };
   if (flags.swarm === true) {
     const { startSwarmAction } = await import('./swarm.js');
-    await startSwarmAction(stack, flags, request, ctx, options.lockHeld === true);
+    await startSwarmAction(stack, flags, request, ctx);
     return;
   }
-  const lock =
-    dryRun || options.lockHeld === true
-      ? undefined
-      : await acquireLock(stack.root, envName, `start ${envName}`);
-  try {
-    const view = startView(envName, flags, ctx);
-    if (request.preflight === 'skip') view.skippedPreflight();
-    const outcome = await startEnvironment(stack, request, engine, ctx, view);
-    switch (outcome.kind) {
-      case 'preflight-failed':
-        report(envName, outcome.findings, { json: flags.json }, ctx);
-        return;
-      case 'planned':
-        printDryRun(
-          outcome.plan,
-          outcome.files,
-          outcome.model,
-          ctx,
-          flags.json === true,
-          flags.wait,
-          outcome.findings,
-        );
-        if (outcome.findings.some((check) => check.status === 'fail'))
-          throw new ReportedFailure(EXIT.preflight);
-        return;
-      case 'failed':
-        if (outcome.failure)
-          await explainFailure(
-            outcome.docker,
-            envName,
-            outcome.failure,
-            outcome.redact,
-            outcome.results,
-            flags,
-            ctx,
-            outcome.findings,
-            outcome.leftDown,
-          );
-        throw new ReportedFailure(EXIT.runtime);
-      case 'started':
-        await printSummary(
+  const view = startView(envName, flags, ctx);
+  const outcome = await startEnvironment(stack, request, engine, ctx, view);
+  switch (outcome.kind) {
+    case 'preflight-failed':
+      report(envName, outcome.findings, { json: flags.json }, ctx);
+      return;
+    case 'planned':
+      printDryRun(
+        outcome.plan,
+        outcome.files,
+        outcome.model,
+        ctx,
+        flags.json === true,
+        flags.wait,
+        outcome.findings,
+      );
+      if (outcome.findings.some((check) => check.status === 'fail'))
+        throw new ReportedFailure(EXIT.preflight);
+      return;
+    case 'failed':
+      if (outcome.failure)
+        await explainFailure(
           outcome.docker,
           envName,
-          outcome.model,
+          outcome.failure,
+          outcome.redact,
           outcome.results,
           flags,
           ctx,
-          outcome.elapsedMs,
           outcome.findings,
+          outcome.leftDown,
         );
-    }
-  } finally {
-    await lock?.release();
+      throw new ReportedFailure(EXIT.runtime);
+    case 'started':
+      await printSummary(
+        outcome.docker,
+        envName,
+        outcome.model,
+        outcome.results,
+        flags,
+        ctx,
+        outcome.elapsedMs,
+        outcome.findings,
+      );
   }
 }
 

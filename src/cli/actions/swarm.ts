@@ -1,5 +1,4 @@
 import { EXIT, ReportedFailure } from '../../errors.js';
-import { acquireLock } from '../../effects/lock.js';
 import type { LoadedStack } from '../../model/stack.js';
 import { startOnSwarm, type SwarmServiceResult } from '../../lifecycle/swarm.js';
 import { lookUpEngine, type StartRequest } from '../../lifecycle/start.js';
@@ -14,81 +13,71 @@ export async function startSwarmAction(
   flags: StartFlags,
   request: StartRequest,
   ctx: CommandContext,
-  lockHeld = false,
 ): Promise<void> {
   const { envName } = request;
-  const lock =
-    request.dryRun || lockHeld
-      ? undefined
-      : await acquireLock(stack.root, envName, `start ${envName} --swarm`);
-  try {
-    const view = startView(envName, flags, ctx);
-    if (request.preflight === 'skip') view.skippedPreflight();
-    const outcome = await startOnSwarm(stack, request, lookUpEngine(ctx.env), ctx, view);
-    switch (outcome.kind) {
-      case 'preflight-failed':
-        report(envName, outcome.findings, { json: flags.json }, ctx);
-        return;
-      case 'planned': {
-        const order = outcome.plan.graph.map((node) => ({
-          service: node.service,
-          stack: node.stack,
-          waitsFor: node.waitsFor,
-        }));
-        if (flags.json === true) {
-          printJson(ctx.stdout, {
-            environment: envName,
-            swarm: true,
-            stack: outcome.stack.name,
-            stackFile: outcome.stackFile,
-            secrets: outcome.stack.secrets.map((secret) => secret.name),
-            fromEnvironment: outcome.stack.interpolated,
-            graph: order,
-            notes: outcome.stack.notes,
-            preflight: outcome.findings,
-          });
-        } else {
-          printLine(
-            ctx.stdout,
-            `Plan for ${envName} on the swarm (stack ${outcome.stack.name}); nothing is changed:`,
-          );
-          printLine(ctx.stdout, `  stack file: ${outcome.stackFile}`);
-          printLine(
-            ctx.stdout,
-            `  Docker secrets: ${outcome.stack.secrets.map((secret) => secret.name).join(', ') || 'none'}`,
-          );
-          printLine(ctx.stdout, '  deploy each service once what it waits for is ready:');
-          for (const node of order)
-            printLine(
-              ctx.stdout,
-              `    [${node.stack}] ${node.service.padEnd(20)} ${
-                node.waitsFor.length === 0
-                  ? 'at once'
-                  : `after ${node.waitsFor.map((dep) => dep.service).join(', ')}`
-              }`,
-            );
-          for (const note of outcome.stack.notes) printLine(ctx.stdout, `  note: ${note}`);
-        }
-        if (outcome.findings.some((check) => check.status === 'fail'))
-          throw new ReportedFailure(EXIT.preflight);
-        return;
-      }
-      case 'started':
-      case 'failed':
-        printSwarmOutcome(
-          envName,
-          outcome.kind === 'started',
-          outcome.results,
-          outcome.failure,
-          outcome.failureLogs ?? [],
-          outcome.elapsedMs,
-          flags,
-          ctx,
+  const view = startView(envName, flags, ctx);
+  const outcome = await startOnSwarm(stack, request, lookUpEngine(ctx.env), ctx, view);
+  switch (outcome.kind) {
+    case 'preflight-failed':
+      report(envName, outcome.findings, { json: flags.json }, ctx);
+      return;
+    case 'planned': {
+      const order = outcome.plan.graph.map((node) => ({
+        service: node.service,
+        stack: node.stack,
+        waitsFor: node.waitsFor,
+      }));
+      if (flags.json === true) {
+        printJson(ctx.stdout, {
+          environment: envName,
+          swarm: true,
+          stack: outcome.stack.name,
+          stackFile: outcome.stackFile,
+          secrets: outcome.stack.secrets.map((secret) => secret.name),
+          fromEnvironment: outcome.stack.interpolated,
+          graph: order,
+          notes: outcome.stack.notes,
+          preflight: outcome.findings,
+        });
+      } else {
+        printLine(
+          ctx.stdout,
+          `Plan for ${envName} on the swarm (stack ${outcome.stack.name}); nothing is changed:`,
         );
-        if (outcome.kind === 'failed') throw new ReportedFailure(EXIT.runtime);
+        printLine(ctx.stdout, `  stack file: ${outcome.stackFile}`);
+        printLine(
+          ctx.stdout,
+          `  Docker secrets: ${outcome.stack.secrets.map((secret) => secret.name).join(', ') || 'none'}`,
+        );
+        printLine(ctx.stdout, '  deploy each service once what it waits for is ready:');
+        for (const node of order)
+          printLine(
+            ctx.stdout,
+            `    [${node.stack}] ${node.service.padEnd(20)} ${
+              node.waitsFor.length === 0
+                ? 'at once'
+                : `after ${node.waitsFor.map((dep) => dep.service).join(', ')}`
+            }`,
+          );
+        for (const note of outcome.stack.notes) printLine(ctx.stdout, `  note: ${note}`);
+      }
+      if (outcome.findings.some((check) => check.status === 'fail'))
+        throw new ReportedFailure(EXIT.preflight);
+      return;
     }
-  } finally {
-    await lock?.release();
+    case 'started':
+    case 'failed':
+      printSwarmOutcome(
+        envName,
+        outcome.kind === 'started',
+        outcome.results,
+        outcome.failure,
+        outcome.failureLogs ?? [],
+        outcome.elapsedMs,
+        flags,
+        ctx,
+      );
+      if (outcome.kind === 'failed') throw new ReportedFailure(EXIT.runtime);
   }
 }
 

@@ -1,11 +1,7 @@
 import { EXIT, ReportedFailure } from '../../errors.js';
-import { readSchema } from '../../effects/schema-file.js';
-import { displayPathOf, projectRoot } from '../../model/stack.js';
-import { readSecretStore, secretStorePath } from '../../effects/secret-store.js';
-import { secretStrengthChecks } from '../../preflight/secret-strength.js';
-import type { StackFile } from '../../schema/types.js';
+import { validateProject } from '../../lifecycle/validation.js';
 import type { Issue } from '../../schema/issue.js';
-import { validateStackText, type ValidationResult } from '../../schema/validate.js';
+import type { ValidationResult } from '../../schema/validate.js';
 import type { Colors } from '../../ui/colors.js';
 import { printJson, printLine, type CommandContext } from '../context.js';
 
@@ -17,51 +13,17 @@ export interface ValidateFlags {
 }
 
 export async function validateAction(flags: ValidateFlags, ctx: CommandContext): Promise<void> {
-  const source = await readSchema(flags.schema, ctx.cwd);
-  const checked = await validateStackText(source.text, {
-    fileName: source.displayPath,
-    environment: flags.env,
-  });
-  const result =
-    flags.secrets === true && checked.file
-      ? await withSecretIssues(checked, checked.file, projectRoot(source.path), flags.env, ctx.cwd)
-      : checked;
+  const { result, displayPath } = await validateProject(
+    { schemaFlag: flags.schema, environment: flags.env, secrets: flags.secrets === true },
+    ctx.cwd,
+  );
   if (flags.json === true) {
     printJson(ctx.stdout, { valid: result.valid, issues: result.issues });
   } else {
     for (const issue of result.issues) printLine(ctx.stdout, formatIssue(issue, ctx.colors));
-    printLine(ctx.stderr, summary(result, source.displayPath, ctx.colors));
+    printLine(ctx.stderr, summary(result, displayPath, ctx.colors));
   }
   if (!result.valid) throw new ReportedFailure(EXIT.usage);
-}
-
-/** Adds the stored secrets' problems (never their values) as issues of each store file. */
-async function withSecretIssues(
-  result: ValidationResult,
-  file: StackFile,
-  root: string,
-  only: string | undefined,
-  cwd: string,
-): Promise<ValidationResult> {
-  const issues = [...result.issues];
-  for (const env of only === undefined ? Object.keys(file.environments) : [only]) {
-    const store = await readSecretStore(root, env);
-    if (!store) continue;
-    for (const check of secretStrengthChecks(file, env, store)) {
-      if (check.status === 'pass') continue;
-      issues.push({
-        severity: check.status === 'fail' ? 'error' : 'warning',
-        file: displayPathOf(secretStorePath(root, env), cwd),
-        line: 1,
-        column: 1,
-        path: `${env}.${check.id.replace(/^secrets\./, '')}`,
-        message: check.message,
-        hint: check.fix,
-      });
-    }
-  }
-  const valid = issues.every((issue) => issue.severity !== 'error');
-  return { valid, issues, file: valid ? file : undefined };
 }
 
 /** `file:line:col path: message (hint)`, the form editors and CI logs turn into links. */

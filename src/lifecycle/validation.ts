@@ -1,0 +1,62 @@
+// Validation of the stack file as `validate` runs it: the schema found and checked, and, when asked,
+// each environment's stored secrets judged (their problems, never their values, as issues of the
+// store file). Kept light: the secret checks load only when asked for.
+import { readSchema } from '../effects/schema-file.js';
+import { displayPathOf, projectRoot } from '../model/stack.js';
+import type { StackFile } from '../schema/types.js';
+import { validateStackText, type ValidationResult } from '../schema/validate.js';
+
+export interface ValidationRequest {
+  readonly schemaFlag: string | undefined;
+  /** Environment-specific checks for this environment only. */
+  readonly environment: string | undefined;
+  /** Judge the stored secrets too. */
+  readonly secrets: boolean;
+}
+
+export async function validateProject(
+  request: ValidationRequest,
+  cwd: string,
+): Promise<{ readonly result: ValidationResult; readonly displayPath: string }> {
+  const source = await readSchema(request.schemaFlag, cwd);
+  const checked = await validateStackText(source.text, {
+    fileName: source.displayPath,
+    environment: request.environment,
+  });
+  const result =
+    request.secrets && checked.file
+      ? await withSecretIssues(checked, checked.file, projectRoot(source.path), request.environment, cwd)
+      : checked;
+  return { result, displayPath: source.displayPath };
+}
+
+/** Adds the stored secrets' problems (never their values) as issues of each store file. */
+async function withSecretIssues(
+  result: ValidationResult,
+  file: StackFile,
+  root: string,
+  only: string | undefined,
+  cwd: string,
+): Promise<ValidationResult> {
+  const { readSecretStore, secretStorePath } = await import('../effects/secret-store.js');
+  const { secretStrengthChecks } = await import('../preflight/secret-strength.js');
+  const issues = [...result.issues];
+  for (const env of only === undefined ? Object.keys(file.environments) : [only]) {
+    const store = await readSecretStore(root, env);
+    if (!store) continue;
+    for (const check of secretStrengthChecks(file, env, store)) {
+      if (check.status === 'pass') continue;
+      issues.push({
+        severity: check.status === 'fail' ? 'error' : 'warning',
+        file: displayPathOf(secretStorePath(root, env), cwd),
+        line: 1,
+        column: 1,
+        path: `${env}.${check.id.replace(/^secrets\./, '')}`,
+        message: check.message,
+        hint: check.fix,
+      });
+    }
+  }
+  const valid = issues.every((issue) => issue.severity !== 'error');
+  return { valid, issues, file: valid ? file : undefined };
+}
