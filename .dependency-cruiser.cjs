@@ -21,6 +21,14 @@ module.exports = {
       to: { path: '^src/cli/' },
     },
     {
+      name: 'cli-reaches-the-host-through-workflows',
+      comment:
+        'a command maps flags to a request, calls a workflow (lifecycle/) with a view and prints: it never touches Docker, files or processes itself',
+      severity: 'error',
+      from: { path: '^src/cli/' },
+      to: { path: '^src/effects/' },
+    },
+    {
       name: 'effects-take-no-policy',
       comment: 'adapters do what they are told: plans, judgements and workflows are handed to them',
       severity: 'error',

@@ -1,7 +1,7 @@
 // `stackctl status` without the command-line parser and the other commands: the one command people
 // run in a loop (watch stackctl status). Only its plain forms, and only when the schema is the one
 // recorded at the last generate or start; anything else goes through the full program.
-import { readUnchangedSchemaNames } from '../effects/known-schema.js';
+import { unchangedSchemaNames } from '../lifecycle/status.js';
 import { colorEnabled, createColors } from '../ui/colors.js';
 import { statusOf } from './actions/status.js';
 import type { ProcessIO } from './program.js';
@@ -19,7 +19,7 @@ export async function quickStatus(args: readonly string[], io: ProcessIO): Promi
   const parsed = parseStatusArgs(args);
   if (!parsed) return undefined;
   try {
-    const names = await readUnchangedSchemaNames(parsed.schema, io.cwd);
+    const names = await unchangedSchemaNames(parsed.schema, io.cwd);
     if (!names || (parsed.env !== undefined && !names.environments.includes(parsed.env))) return undefined;
     const colors = createColors(
       colorEnabled({ noColorFlag: !parsed.color, env: io.env, isTTY: io.stdout.isTTY === true }),

@@ -60,3 +60,16 @@ export async function readStack(
   }
   return { ok: false, displayPath: source.displayPath, errors };
 }
+
+/**
+ * The stack file as far as it parses, never failing (asked at every Tab of a shell completion):
+ * an empty object when it cannot be found or read.
+ */
+export async function readStackLoosely(
+  schemaFlag: string | undefined,
+  cwd: string,
+): Promise<Partial<StackFile>> {
+  const source = await readSchema(schemaFlag, cwd).catch(() => undefined);
+  const parsed = source ? parseFast(source.text) : { ok: false as const };
+  return (parsed.ok ? parsed.data : {}) as Partial<StackFile>;
+}

@@ -14,6 +14,9 @@ import type { Progress } from '../ui/progress.js';
 import type { UiContext } from '../ui/terminal.js';
 import type { CreationBasis } from './creation.js';
 
+export type { ContainerSummary } from '../effects/containers.js';
+export type { WaitResult } from '../effects/health-waiter.js';
+
 /** Hides known secret values in text compose or a container printed. */
 type Redact = (text: string) => string;
 
@@ -78,6 +81,13 @@ export interface StartIo extends UiContext {
   readonly cwd: string;
 }
 
+/** The container of a failed service a person should look at, and what it last said. */
+export interface FailureDiagnosis {
+  readonly container: string | undefined;
+  readonly lastHealthcheck: string | undefined;
+  readonly logs: readonly string[];
+}
+
 /** Everything start found, for the caller to report. */
 export type StartOutcome =
   | {
@@ -91,11 +101,12 @@ export type StartOutcome =
   | {
       readonly kind: 'started' | 'failed';
       readonly model: EnvironmentModel;
-      readonly docker: Docker;
-      readonly redact: Redact;
+      /** Each service's state as last seen: when not waited for, what Docker says right after. */
       readonly results: readonly WaitResult[];
       /** The service that failed (kind failed). */
       readonly failure?: WaitResult;
+      /** What its container says (kind failed): last healthcheck output and log lines, redacted. */
+      readonly diagnosis?: FailureDiagnosis;
       readonly elapsedMs: number;
       readonly findings: readonly Check[];
       readonly waited: boolean;

@@ -4,7 +4,13 @@
 import { StackctlError } from '../errors.js';
 import { applyFiles, type FileResult } from '../effects/apply-files.js';
 import { readComposeConfig, runCompose, type ComposeRun } from '../effects/compose-runner.js';
-import { listServiceContainers } from '../effects/containers.js';
+import type Docker from 'dockerode';
+import {
+  lastHealthOutput,
+  listServiceContainers,
+  projectContainers,
+  tailLogs,
+} from '../effects/containers.js';
 import { acquireLock } from '../effects/lock.js';
 import {
   prefetchAnswers,
@@ -37,6 +43,7 @@ import { createCacheFoldersOf, recreateStranded, writeLegacyHealthOverride } fro
 import {
   lookUpEngine,
   type EngineLookup,
+  type FailureDiagnosis,
   type PlannedLaunch,
   type StartCounts,
   type StartIo,
@@ -419,10 +426,9 @@ async function launchAndWait(
     return {
       kind,
       model,
-      docker,
-      redact,
-      results,
-      ...(failure ? { failure } : {}),
+      // Without waiting there are no results yet: the state is read once for the report.
+      results: kind === 'started' && results.length === 0 ? await currentState(docker, model) : results,
+      ...(failure ? { failure, diagnosis: await diagnose(docker, failure, redact) } : {}),
       elapsedMs,
       findings,
       waited: request.wait,
@@ -484,4 +490,36 @@ async function launchAndWait(
 /** Compose's pull and build lines, the ones worth showing while a first start downloads. */
 function isTransferLine(line: string): boolean {
   return /\b(pull|pulling|pulled|download|downloading|extracting|build|building|built)\b|^#\d+ /i.test(line);
+}
+
+/** The failed service's container to look at (one not running or unhealthy), and what it said last. */
+async function diagnose(
+  docker: Docker,
+  failure: WaitResult,
+  redact: (text: string) => string,
+): Promise<FailureDiagnosis> {
+  const container =
+    failure.containers.find((c) => c.status !== 'running' || c.health === 'unhealthy') ??
+    failure.containers[0];
+  const health = container ? await lastHealthOutput(docker, container.id) : undefined;
+  return {
+    container: container?.name,
+    lastHealthcheck: health === undefined ? undefined : redact(health),
+    logs: container ? (await tailLogs(docker, container.id, 20)).map(redact) : [],
+  };
+}
+
+/** What Docker says of each service right now (a start not waited for). */
+async function currentState(docker: Docker, model: EnvironmentModel): Promise<WaitResult[]> {
+  const containers = await projectContainers(docker, model.project);
+  return model.services
+    .map((service) => ({ service, containers: containers.filter((c) => c.service === service.name) }))
+    .filter((entry) => entry.containers.length > 0)
+    .map((entry) => ({
+      service: entry.service.name,
+      state: { phase: 'starting' as const, detail: 'not waited for' },
+      elapsedMs: 0,
+      at: Date.now(),
+      containers: entry.containers,
+    }));
 }

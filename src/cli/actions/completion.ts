@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { StackctlError } from '../../errors.js';
-import { readSchema } from '../../effects/schema-file.js';
-import { parseFast } from '../../schema/parse-fast.js';
+import { readStackLoosely } from '../../lifecycle/stack-loading.js';
 import { commandShapes, renderCompletion, SHELLS, type Shell } from '../completion.js';
 import { printLine, type CommandContext } from '../context.js';
 
@@ -14,9 +13,7 @@ export async function completionAction(
 ): Promise<void> {
   if (flags.environments === true || flags.stacks === true || flags.services === true) {
     // Asked at every Tab: never fail, and read a half-edited schema as far as it parses.
-    const source = await readSchema(flags.schema, ctx.cwd).catch(() => undefined);
-    const parsed = source ? parseFast(source.text) : { ok: false as const };
-    const data = (parsed.ok ? parsed.data : {}) as Partial<CompletionSource>;
+    const data = (await readStackLoosely(flags.schema, ctx.cwd)) as Partial<CompletionSource>;
     for (const name of completionWords(data, flags, shell)) printLine(ctx.stdout, name);
     return;
   }

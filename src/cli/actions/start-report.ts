@@ -1,14 +1,12 @@
-import type Docker from 'dockerode';
-import {
-  lastHealthOutput,
-  projectContainers,
-  tailLogs,
-  type ContainerSummary,
-} from '../../effects/containers.js';
-import type { WaitResult } from '../../effects/health-waiter.js';
 import type { ServiceState } from '../../health/classify.js';
 import type { EnvironmentModel } from '../../model/environment.js';
-import type { StartCounts, StartView } from '../../lifecycle/start.js';
+import type {
+  ContainerSummary,
+  FailureDiagnosis,
+  StartCounts,
+  StartView,
+  WaitResult,
+} from '../../lifecycle/start-types.js';
 import type { GpuMode } from '../../plan/gpu-layout.js';
 import { describeLeftDown, type LeftDown } from '../../plan/left-down.js';
 import type { LaunchNode, StartPlan } from '../../plan/start.js';
@@ -225,20 +223,17 @@ function waitsForText(node: LaunchNode, graph: readonly LaunchNode[]): string {
   return parts.length === 0 ? 'at once' : `after ${parts.join('; ')}`;
 }
 
-export async function explainFailure(
-  docker: Docker,
+export function explainFailure(
   envName: string,
   failure: WaitResult,
-  redact: (text: string) => string,
+  diagnosis: FailureDiagnosis,
   results: readonly WaitResult[],
   flags: StartFlags,
   ctx: CommandContext,
   preflight: readonly Check[],
   leftDown: readonly LeftDown[] = [],
-): Promise<void> {
-  const container = pickContainer(failure.containers);
-  const health = container ? await lastHealthOutput(docker, container.id) : undefined;
-  const logs = container ? (await tailLogs(docker, container.id, 20)).map(redact) : [];
+): void {
+  const { lastHealthcheck: health, logs } = diagnosis;
   if (flags.json === true) {
     printJson(ctx.stdout, {
       environment: envName,
@@ -248,7 +243,7 @@ export async function explainFailure(
         reason: failureReason(failure.state),
         detail: failure.state.detail,
       },
-      lastHealthcheck: health === undefined ? null : redact(health),
+      lastHealthcheck: health ?? null,
       logs,
       services: results.map(serviceJson),
       leftDown,
@@ -258,9 +253,9 @@ export async function explainFailure(
   }
   const { colors } = ctx;
   printLine(ctx.stderr, colors.red(`✖ ${failure.service}: ${failure.state.detail}`));
-  if (health !== undefined) printLine(ctx.stderr, `  last healthcheck: ${redact(health)}`);
+  if (health !== undefined) printLine(ctx.stderr, `  last healthcheck: ${health}`);
   if (logs.length > 0) {
-    printLine(ctx.stderr, `  last ${logs.length} log lines of ${container?.name ?? failure.service}:`);
+    printLine(ctx.stderr, `  last ${logs.length} log lines of ${diagnosis.container ?? failure.service}:`);
     for (const line of logs) printLine(ctx.stderr, `    ${line}`);
   }
   if (leftDown.length > 0) {
@@ -271,10 +266,6 @@ export async function explainFailure(
     ctx.stderr,
     `  The rest is left running for inspection. Start again once ${failure.service} is fixed (stackctl start ${envName}), or stop it: stackctl stop ${envName}`,
   );
-}
-
-function pickContainer(containers: readonly ContainerSummary[]): ContainerSummary | undefined {
-  return containers.find((c) => c.status !== 'running' || c.health === 'unhealthy') ?? containers[0];
 }
 
 function failureReason(state: ServiceState): string {
@@ -301,18 +292,15 @@ export function serviceUrls(containers: readonly ContainerSummary[]): string[] {
   return publishedUrls(containers.flatMap((container) => container.ports));
 }
 
-export async function printSummary(
-  docker: Docker,
+export function printSummary(
   envName: string,
   model: EnvironmentModel,
-  results: readonly WaitResult[],
+  rows: readonly WaitResult[],
   flags: StartFlags,
   ctx: CommandContext,
   elapsedMs: number,
   preflight: readonly Check[],
-): Promise<void> {
-  // Without waiting there are no results yet: read the state once for the table.
-  const rows = results.length > 0 ? results : await currentState(docker, model);
+): void {
   if (flags.json === true) {
     printJson(ctx.stdout, {
       environment: envName,
@@ -370,18 +358,4 @@ function notWaitedLine(
   return ctx.colors.yellow(
     `• ${envName} was started in ${took}, not waited for: ${counts}, health not checked (stackctl status ${envName})`,
   );
-}
-
-async function currentState(docker: Docker, model: EnvironmentModel): Promise<WaitResult[]> {
-  const containers = await projectContainers(docker, model.project);
-  return model.services
-    .map((service) => ({ service, containers: containers.filter((c) => c.service === service.name) }))
-    .filter((entry) => entry.containers.length > 0)
-    .map((entry) => ({
-      service: entry.service.name,
-      state: { phase: 'starting' as const, detail: 'not waited for' },
-      elapsedMs: 0,
-      at: Date.now(),
-      containers: entry.containers,
-    }));
 }

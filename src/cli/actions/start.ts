@@ -69,11 +69,10 @@ export async function startAction(
       return;
     case 'failed':
       if (outcome.failure)
-        await explainFailure(
-          outcome.docker,
+        explainFailure(
           envName,
           outcome.failure,
-          outcome.redact,
+          outcome.diagnosis ?? { container: undefined, lastHealthcheck: undefined, logs: [] },
           outcome.results,
           flags,
           ctx,
@@ -82,16 +81,7 @@ export async function startAction(
         );
       throw new ReportedFailure(EXIT.runtime);
     case 'started':
-      await printSummary(
-        outcome.docker,
-        envName,
-        outcome.model,
-        outcome.results,
-        flags,
-        ctx,
-        outcome.elapsedMs,
-        outcome.findings,
-      );
+      printSummary(envName, outcome.model, outcome.results, flags, ctx, outcome.elapsedMs, outcome.findings);
   }
 }
 

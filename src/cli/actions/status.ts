@@ -1,10 +1,5 @@
-import { listContainersByLabel, listSwarmServicesByLabel } from '../../effects/container-list.js';
-import { dockerConnection } from '../../effects/docker-connection.js';
-import { readUnchangedSchemaNames } from '../../effects/known-schema.js';
-import { environmentsDeployedToSwarm } from '../../effects/swarm-state.js';
-import { COMPOSE_LABELS, LABELS, SWARM_LABELS } from '../../labels.js';
+import { readStatus, unchangedSchemaNames } from '../../lifecycle/status.js';
 import { table } from '../../ui/table.js';
-import { publishedUrls } from '../../ui/urls.js';
 import { printJson, printLine, type CommandContext } from '../context.js';
 
 export interface StatusFlags {
@@ -33,78 +28,8 @@ export async function statusOf(
   flags: StatusFlags,
   ctx: CommandContext,
 ): Promise<void> {
-  const connection = dockerConnection(ctx.env);
-  const environments = envName === undefined ? names.environments : [envName];
-  const projects = new Map(environments.map((env) => [`${names.project}-${env}`, env]));
-  // By compose's project label: services the user's overlay adds carry no stackctl label. Swarm
-  // deployments by stackctl's labels, asked at the same time.
-  // Only when this project deployed one of them to a swarm: a plain compose host pays nothing.
-  const onSwarm = (await environmentsDeployedToSwarm(names.root)).some((env) => environments.includes(env));
-  const [listed, swarm] = await Promise.all([
-    listContainersByLabel(connection, [
-      envName === undefined
-        ? COMPOSE_LABELS.project
-        : `${COMPOSE_LABELS.project}=${names.project}-${envName}`,
-    ]),
-    onSwarm
-      ? listSwarmServicesByLabel(connection, [
-          `${LABELS.project}=${names.project}`,
-          ...(envName === undefined ? [] : [`${LABELS.environment}=${envName}`]),
-        ])
-      : [],
-  ]);
-  const swarmEntries = swarm.flatMap((service) => {
-    const environment = service.labels[LABELS.environment] ?? '';
-    if (!environments.includes(environment)) return [];
-    const namespace = service.labels[SWARM_LABELS.namespace] ?? '';
-    return [
-      {
-        environment,
-        service: service.name.startsWith(`${namespace}_`)
-          ? service.name.slice(namespace.length + 1)
-          : service.name,
-        stack: service.labels[LABELS.stack] ?? '',
-        container: `swarm service ${service.name}`,
-        state:
-          service.running > 0
-            ? 'running'
-            : service.replicas === 0
-              ? 'stopped'
-              : (service.newest?.state ?? 'pending'),
-        health: null,
-        ports: service.ports.map((p) => `*:${p.hostPort}->${p.containerPort}`),
-        urls: publishedUrls(service.ports.map((p) => ({ ...p, hostIp: '0.0.0.0' }))),
-        status: `${service.running}/${service.replicas} tasks running${service.newest?.error ? ` (${service.newest.error})` : ''}`,
-        swarm: true,
-      },
-    ];
-  });
-  const composeEntries = listed
-    .filter((container) => container.labels[COMPOSE_LABELS.oneoff] !== 'True')
-    .flatMap((container) => {
-      const environment = projects.get(container.labels[COMPOSE_LABELS.project] ?? '');
-      if (environment === undefined) return [];
-      return [
-        {
-          environment,
-          service: container.labels[COMPOSE_LABELS.service] ?? '',
-          stack: container.labels[LABELS.stack] ?? '',
-          container: container.name,
-          state: container.state,
-          health: container.health ?? null,
-          ports: container.ports.map(
-            (p) => `${p.hostIp === '' ? '0.0.0.0' : p.hostIp}:${p.hostPort}->${p.containerPort}`,
-          ),
-          urls: container.state === 'running' ? publishedUrls(container.ports) : [],
-          status: container.status,
-          swarm: false,
-        },
-      ];
-    });
   const stacks = flags.stack ?? [];
-  const entries = [...composeEntries, ...swarmEntries]
-    .filter((entry) => stacks.length === 0 || stacks.includes(entry.stack))
-    .sort((a, b) => a.environment.localeCompare(b.environment) || a.container.localeCompare(b.container));
+  const entries = await readStatus(names, envName, stacks, ctx.env);
   if (flags.json === true) {
     printJson(ctx.stdout, { containers: entries });
     return;
@@ -171,7 +96,7 @@ async function schemaNames(
   envName: string | undefined,
   ctx: CommandContext,
 ): Promise<{ project: string; environments: readonly string[]; root: string }> {
-  const unchanged = await readUnchangedSchemaNames(schemaFlag, ctx.cwd).catch(() => undefined);
+  const unchanged = await unchangedSchemaNames(schemaFlag, ctx.cwd).catch(() => undefined);
   if (unchanged && (envName === undefined || unchanged.environments.includes(envName))) return unchanged;
   const { loadStack, requireEnvironment } = await import('../load-stack.js');
   const stack = await loadStack(schemaFlag, ctx, { orRecorded: true });

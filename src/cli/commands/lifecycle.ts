@@ -5,7 +5,7 @@ import { collect, examples } from '../help.js';
 import type { StartFlags } from '../actions/start.js';
 import type { LogsFlags, StopFlags } from '../actions/lifecycle.js';
 import type { StatusFlags } from '../actions/status.js';
-import { prefetchComposeConfig } from '../../effects/config-prefetch.js';
+import { prefetchStartConfig } from '../../lifecycle/start-prefetch.js';
 
 function startOptions(command: Command): Command {
   return command
@@ -66,7 +66,7 @@ export function registerLifecycle(program: Command, context: () => CommandContex
         throw await whichEnvironment(flags.schema, ctx, 'start');
       }
       // compose's configuration is read while the rest of stackctl loads (see config-prefetch.ts).
-      if (flags.dryRun !== true && flags.swarm !== true) await prefetchComposeConfig(flags.schema, env, ctx);
+      if (flags.dryRun !== true && flags.swarm !== true) await prefetchStartConfig(flags.schema, env, ctx);
       const { startOrFirstRun } = await import('../actions/first-run.js');
       await startOrFirstRun(env, flags, ctx);
     });
