@@ -2,7 +2,39 @@
 // report every liberty taken is written to, and the small readers of the original's loose YAML.
 import type { DataKind, VariableDef } from '../schema/types.js';
 import type { ReportEntry, ReportSeverity } from './report.js';
-import type { OriginalProject, SourceFile } from './convert.js';
+import type { SecretStore } from '../generate/secrets.js';
+import type { StackFile } from '../schema/types.js';
+import type { ServiceEnvFile } from './service-env.js';
+
+export interface SourceFile {
+  /** As shown in the report: relative to the original project. */
+  readonly path: string;
+  readonly data: unknown;
+  /** 1-based line of a YAML path (keys), for the report; undefined when unknown. */
+  readonly lineOf: (path: readonly (string | number)[]) => number | undefined;
+}
+
+export interface OriginalProject {
+  readonly schema: SourceFile;
+  readonly environmentSchema?: SourceFile;
+  /** secrets/.env.<env>.json (a flat NAME: value object), or values read from .env.<env>. */
+  readonly secrets: ReadonlyMap<
+    string,
+    { readonly file: string; readonly values: Readonly<Record<string, string>>; readonly created?: string }
+  >;
+  /** `.env.d/*.env`: the per-service copies setup_secrets.py renders. */
+  readonly serviceEnvFiles?: readonly ServiceEnvFile[];
+}
+
+export interface Conversion {
+  readonly file: StackFile;
+  readonly stores: ReadonlyMap<string, SecretStore>;
+  /** Every named volume of the imported schema. */
+  readonly volumes: readonly string[];
+  /** User-name variables whose original value was a well-known one (postgres, admin): name → value. */
+  readonly originalUsers: ReadonlyMap<string, string>;
+  readonly report: readonly ReportEntry[];
+}
 
 export type Json = Record<string, unknown>;
 export const isObject = (value: unknown): value is Json =>

@@ -16,7 +16,7 @@ import {
   type ConversionContext,
   type Json,
 } from './convert-context.js';
-import type { OriginalProject } from './convert.js';
+import type { OriginalProject } from './convert-context.js';
 import type { ConvertedServices } from './convert-services.js';
 
 const GPU_VARIABLES: Record<

@@ -5,49 +5,27 @@
 // report.
 import type { SecretStore } from '../generate/secrets.js';
 import type { HealthcheckTemplateDef, StackFile } from '../schema/types.js';
-import { dnsName, isObject, text, type ConversionContext, type Json } from './convert-context.js';
+import {
+  dnsName,
+  isObject,
+  text,
+  type Conversion,
+  type ConversionContext,
+  type Json,
+  type OriginalProject,
+} from './convert-context.js';
 import { convertEnvironments } from './convert-environments.js';
 import { firstRunOf, secretStoresOf } from './convert-secrets.js';
 import { convertServices, stacksOf } from './convert-services.js';
 import { completeVariables, environmentSchemaOf, secretTypesOf, volumeDefsOf } from './convert-variables.js';
 import type { ReportEntry } from './report.js';
-import type { ServiceEnvFile } from './service-env.js';
 import { reconcileVariableTypes } from './variable-types.js';
 
 export { dnsName, SECRET_NAME } from './convert-context.js';
 export { reconcileVariableTypes } from './variable-types.js';
 
-export interface SourceFile {
-  /** As shown in the report: relative to the original project. */
-  readonly path: string;
-  readonly data: unknown;
-  /** 1-based line of a YAML path (keys), for the report; undefined when unknown. */
-  readonly lineOf: (path: readonly (string | number)[]) => number | undefined;
-}
-
-export interface OriginalProject {
-  readonly schema: SourceFile;
-  readonly environmentSchema?: SourceFile;
-  /** secrets/.env.<env>.json (a flat NAME: value object), or values read from .env.<env>. */
-  readonly secrets: ReadonlyMap<
-    string,
-    { readonly file: string; readonly values: Readonly<Record<string, string>>; readonly created?: string }
-  >;
-  /** `.env.d/*.env`: the per-service copies setup_secrets.py renders. */
-  readonly serviceEnvFiles?: readonly ServiceEnvFile[];
-}
-
+export type { Conversion, OriginalProject, SourceFile } from './convert-context.js';
 export type { ReportEntry, ReportSeverity } from './report.js';
-
-export interface Conversion {
-  readonly file: StackFile;
-  readonly stores: ReadonlyMap<string, SecretStore>;
-  /** Every named volume of the imported schema. */
-  readonly volumes: readonly string[];
-  /** User-name variables whose original value was a well-known one (postgres, admin): name → value. */
-  readonly originalUsers: ReadonlyMap<string, string>;
-  readonly report: readonly ReportEntry[];
-}
 
 const KNOWN_SECTIONS = new Set([
   'version',

@@ -1,7 +1,7 @@
 // One type per plain variable that all the evidence fits (its default, each environment's value,
 // the environment schema's declared type), settled the way compose reads values: as text.
 import type { EnvironmentDef, VariableDef } from '../schema/types.js';
-import type { SourceFile } from './convert.js';
+import type { SourceFile } from './convert-context.js';
 import type { ReportEntry } from './report.js';
 
 type ScalarType = 'boolean' | 'integer' | 'float' | 'string';

@@ -1,39 +1,28 @@
 import type { DockerNetworkFact, HostFacts, PortProbe } from '../host/facts.js';
 import { reclaimableShare } from '../host/disk-usage.js';
+
+export {
+  DEFAULT_DISK_MINIMUM_GB,
+  ELASTICSEARCH_MAX_MAP_COUNT,
+  parseSize,
+  RECLAIMABLE_WARN_BYTES,
+  RECLAIMABLE_WARN_SHARE,
+  START_INTERVAL_API,
+} from './check.js';
+export type { Check, CheckStatus, PreflightInput } from './check.js';
 import type { EnvironmentModel } from '../model/environment.js';
-import type { GpuMode, LayoutChoice } from '../plan/gpu-layout.js';
 import { cidrsOverlap, parseCidr, type Cidr } from '../schema/cidr.js';
-import { walkStrings } from '../schema/rules/walk.js';
-
-export type CheckStatus = 'pass' | 'warn' | 'fail';
-
-/** One preflight finding: what was checked, how it went, and how to fix it. */
-export interface Check {
-  readonly id: string;
-  readonly status: CheckStatus;
-  readonly message: string;
-  readonly fix: string;
-}
-
-export interface PreflightInput {
-  readonly model: EnvironmentModel;
-  readonly facts: HostFacts;
-  /** The GPU mode asked for (--gpu, the recorded choice, or the environment's profile). */
-  readonly gpuMode: GpuMode;
-  /** The layout for this host; undefined when no GPU is needed or GPU detection failed. */
-  readonly layout: LayoutChoice | undefined;
-  /** The caller generates the environment's files next (start): a missing generated config file is fine. */
-  readonly generatesFiles?: boolean;
-}
-
-/** Free disk an environment needs unless it says otherwise (diskMinimumGb). */
-export const DEFAULT_DISK_MINIMUM_GB = 20;
-export const RECLAIMABLE_WARN_SHARE = 0.3;
-/** Below this, reclaimable space is not worth a warning whatever its share (2 MB of 4 MB is 50%). */
-export const RECLAIMABLE_WARN_BYTES = 1e9;
-export const ELASTICSEARCH_MAX_MAP_COUNT = 262_144;
-/** Docker API version that supports healthcheck start_interval (Engine 25). */
-export const START_INTERVAL_API = '1.44';
+import {
+  DEFAULT_DISK_MINIMUM_GB,
+  pass,
+  RECLAIMABLE_WARN_BYTES,
+  RECLAIMABLE_WARN_SHARE,
+  START_INTERVAL_API,
+  type Check,
+  type PreflightInput,
+} from './check.js';
+import { gpuChecks } from './gpu-checks.js';
+import { workloadChecks } from './workload-checks.js';
 
 /** Every check for one environment on one host. Pure: the facts were gathered beforehand. */
 export function preflightChecks(input: PreflightInput): Check[] {
@@ -145,10 +134,6 @@ function hostPathChecks({ model, facts, generatesFiles }: PreflightInput): Check
   return checks;
 }
 
-function pass(id: string, message: string): Check {
-  return { id, status: 'pass', message, fix: '' };
-}
-
 function dockerChecks({ facts }: PreflightInput): Check[] {
   const { docker } = facts;
   const checks: Check[] = [];
@@ -204,129 +189,6 @@ function dockerChecks({ facts }: PreflightInput): Check[] {
     });
   } else {
     checks.push(pass('docker.compose', `docker compose ${docker.compose.version}`));
-  }
-  return checks;
-}
-
-function gpuChecks({ model, facts, layout, gpuMode }: PreflightInput): Check[] {
-  const required = model.definition.gpu.required;
-  if (gpuMode === 'cpu' || facts.gpus === undefined) {
-    if (!required) return [pass('gpu', `${model.name} needs no GPU`)];
-    return [
-      {
-        id: 'gpu.profile',
-        status: 'warn',
-        message: `${model.name} expects GPUs (${model.definition.gpu.profile}) but runs with the cpu profile: vLLM gets no GPU`,
-        fix: 'use a host with NVIDIA GPUs, or accept CPU-only inference',
-      },
-    ];
-  }
-  const gpus = facts.gpus;
-  if (!gpus.ok) {
-    return [
-      { id: 'gpu.driver', status: 'fail', message: `nvidia-smi failed: ${gpus.message}`, fix: gpus.fix },
-    ];
-  }
-  const checks: Check[] = [];
-  const { detection } = gpus;
-  if (!detection.nvidiaSmi) {
-    checks.push({
-      id: 'gpu.driver',
-      status: 'fail',
-      message: 'nvidia-smi is not on PATH, so no NVIDIA GPU can be used',
-      fix: 'install the NVIDIA driver, or run with --gpu cpu',
-    });
-  } else {
-    const driver = detection.gpus[0]?.driverVersion ?? 'unknown';
-    checks.push(pass('gpu.driver', `NVIDIA driver ${driver}`));
-  }
-  if (layout && !layout.ok) {
-    checks.push({ id: 'gpu.count', status: 'fail', message: layout.reason, fix: layout.fix });
-    return checks;
-  }
-  if (!layout) return checks;
-  const chosen = layout.layout;
-  const names = chosen.devices.map(
-    (index) => detection.gpus.find((gpu) => gpu.index === index)?.name ?? `GPU${index}`,
-  );
-  checks.push(
-    pass(
-      'gpu.count',
-      chosen.devices.length === 0
-        ? 'cpu profile: no GPU reserved'
-        : `${chosen.profile} profile on GPU ${chosen.devices.join(', ')} (${[...new Set(names)].join(', ')}), tensor parallel ${chosen.tensorParallelSize}`,
-    ),
-  );
-  if (layout.fallbackFrom) {
-    checks.push({
-      id: 'gpu.fallback',
-      status: 'warn',
-      message: `${model.name} prefers the ${layout.fallbackFrom.mode} GPU profile, but ${layout.fallbackFrom.reason}: using its fallback, ${chosen.profile}`,
-      fix: `run with more GPUs for ${layout.fallbackFrom.mode}, or record this choice: stackctl gpu configure ${model.name} ${chosen.profile}`,
-    });
-  }
-  if (chosen.profile === 'multi') {
-    const nvNote = chosen.notes.find((note) => note.startsWith('no NVLink'));
-    checks.push(
-      nvNote === undefined
-        ? pass('gpu.nvlink', `GPU ${chosen.devices.join(', ')} are joined by NVLink`)
-        : {
-            id: 'gpu.nvlink',
-            status: 'warn',
-            message: nvNote,
-            fix: 'fit an NVLink bridge, or use --gpu single',
-          },
-    );
-  }
-  checks.push(...gpuMemoryChecks(model, detection.gpus, gpus.freeMiB, chosen.devices));
-  if (chosen.devices.length > 0) {
-    const runtimes = facts.docker.daemon.reachable ? facts.docker.daemon.runtimes : [];
-    checks.push(
-      runtimes.includes('nvidia') || facts.nvidiaCdi
-        ? pass(
-            'gpu.toolkit',
-            runtimes.includes('nvidia')
-              ? 'Docker has the nvidia runtime'
-              : 'NVIDIA CDI devices are configured',
-          )
-        : {
-            id: 'gpu.toolkit',
-            status: 'fail',
-            message: `Docker cannot give containers GPUs: no nvidia runtime (runtimes: ${runtimes.join(', ') || 'unknown'}) and no NVIDIA CDI spec`,
-            fix: 'install nvidia-container-toolkit, run `sudo nvidia-ctk runtime configure --runtime=docker`, restart Docker',
-          },
-    );
-  }
-  return checks;
-}
-
-function gpuMemoryChecks(
-  model: EnvironmentModel,
-  gpus: readonly { index: number; memoryTotalMiB: number | null }[],
-  freeMiB: ReadonlyMap<number, number>,
-  devices: readonly number[],
-): Check[] {
-  const utilization = Number(model.values.get('VLLM_GPU_MEMORY_UTILIZATION') ?? NaN);
-  if (!Number.isFinite(utilization) || devices.length === 0) return [];
-  const checks: Check[] = [];
-  for (const index of devices) {
-    const total = gpus.find((gpu) => gpu.index === index)?.memoryTotalMiB ?? null;
-    const free = freeMiB.get(index);
-    if (total === null || free === undefined) continue;
-    const needed = Math.ceil(total * utilization);
-    checks.push(
-      free >= needed
-        ? pass(
-            `gpu.memory.${index}`,
-            `GPU${index}: ${free} MiB free of ${total} MiB; vLLM at ${utilization} needs ${needed} MiB`,
-          )
-        : {
-            id: `gpu.memory.${index}`,
-            status: 'fail',
-            message: `GPU${index} has ${free} MiB free; vLLM at ${utilization} needs ${needed} MiB of ${total} MiB`,
-            fix: 'stop what holds GPU memory (see nvidia-smi), or lower VLLM_GPU_MEMORY_UTILIZATION for this environment',
-          },
-    );
   }
   return checks;
 }
@@ -544,72 +406,6 @@ function networkClash(
 function overlaps(text: string, cidr: Cidr): boolean {
   const parsed = parseCidr(text);
   return parsed.ok && cidrsOverlap(parsed.cidr, cidr);
-}
-
-function workloadChecks({ model, facts }: PreflightInput): Check[] {
-  const checks: Check[] = [];
-  if (
-    model.services.some(
-      (service) => service.name === 'elasticsearch' || isElasticsearch(service.definition.image),
-    )
-  ) {
-    const count = facts.maxMapCount;
-    checks.push(
-      count === undefined
-        ? { id: 'host.max_map_count', status: 'warn', message: 'cannot read vm.max_map_count', fix: '' }
-        : count >= ELASTICSEARCH_MAX_MAP_COUNT
-          ? pass('host.max_map_count', `vm.max_map_count is ${count}`)
-          : {
-              id: 'host.max_map_count',
-              status: 'fail',
-              message: `vm.max_map_count is ${count}; Elasticsearch needs at least ${ELASTICSEARCH_MAX_MAP_COUNT}`,
-              fix: `sudo sysctl -w vm.max_map_count=${ELASTICSEARCH_MAX_MAP_COUNT} (persist it in /etc/sysctl.d/99-elasticsearch.conf)`,
-            },
-    );
-  }
-  const tensorParallel = Number(model.values.get('VLLM_TENSOR_PARALLEL_SIZE') ?? 1);
-  if (tensorParallel > 1) {
-    for (const service of model.services.filter((s) => s.gpu && usesTensorParallelism(s.definition))) {
-      const shm = parseSize(service.definition.shm_size);
-      const ok = service.definition.ipc === 'host' || (shm !== undefined && shm >= 1024 ** 3);
-      checks.push(
-        ok
-          ? pass(
-              `${service.name}.shm`,
-              `${service.name} shares memory for tensor parallelism ${tensorParallel}`,
-            )
-          : {
-              id: `${service.name}.shm`,
-              status: 'fail',
-              message: `${service.name} runs tensor parallelism ${tensorParallel} with Docker's 64 MB /dev/shm: NCCL will fail`,
-              fix: `set ipc: host (or shm_size: 16g) on services.${service.name}`,
-            },
-      );
-    }
-  }
-  return checks;
-}
-
-function isElasticsearch(image: string | undefined): boolean {
-  return image !== undefined && /elasticsearch/.test(image);
-}
-
-function usesTensorParallelism(definition: object): boolean {
-  let found = false;
-  walkStrings(definition, [], (text) => {
-    if (text.includes('VLLM_TENSOR_PARALLEL_SIZE') || text.includes('--tensor-parallel-size')) found = true;
-  });
-  return found;
-}
-
-/** Docker sizes: a number of bytes, or 512m, 16g, 1gb. */
-export function parseSize(value: string | number | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value === 'number') return value;
-  const match = /^(\d+(?:\.\d+)?)\s*([bkmg]?)b?$/i.exec(value.trim());
-  if (!match) return undefined;
-  const unit = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[(match[2] ?? '').toLowerCase()] ?? 1;
-  return Number(match[1]) * unit;
 }
 
 function gb(bytes: number): string {
