@@ -43,6 +43,15 @@ export default tseslint.config(
     },
   },
   {
+    // A file a newcomer can hold in their head (docs/architecture.md): one over these says why at
+    // its top, with an eslint-disable comment giving the reason.
+    files: ['src/**/*.ts'],
+    rules: {
+      'max-lines': ['error', { max: 500, skipBlankLines: true, skipComments: true }],
+      'max-lines-per-function': ['error', { max: 120, skipBlankLines: true, skipComments: true }],
+    },
+  },
+  {
     files: PURE_FOLDERS,
     rules: {
       'no-restricted-imports': [

@@ -61,7 +61,13 @@ const PROBES_IN_FLIGHT = 12;
  * Waits until every target is ready, or one fails, reacting to Docker events (health_status, die,
  * oom, restart, start) and inspecting only then: no polling loop, no fixed sleeps. Returns one
  * result per target; waiting stops at the first failure.
+ *
+ * Longer than a function should be, on purpose: it is one event loop whose handlers (events, the
+ * deadline, direct probes, abort) share its state (pending targets, timers, deaths, results) and
+ * must settle it exactly once; split into functions, that state would be threaded through each by
+ * hand and the settle-once rule spread over several places.
  */
+// eslint-disable-next-line max-lines-per-function -- one event loop over shared state (see above)
 export async function waitForServices(
   docker: Docker,
   project: string,
@@ -81,6 +87,7 @@ export async function waitForServices(
     ...(options.since === undefined ? {} : { since: Math.floor(options.since) / 1000 }),
   })) as NodeJS.ReadableStream & { destroy(): void };
 
+  // eslint-disable-next-line max-lines-per-function -- the event loop itself (see the function's comment)
   return new Promise<WaitResult[]>((resolve, reject) => {
     let finished = false;
     let timer: NodeJS.Timeout | undefined;

@@ -12,6 +12,7 @@ import { serializeSecretStore } from '../generate/secrets.js';
 import {
   convertOriginal,
   SECRET_NAME,
+  type Conversion,
   type OriginalProject,
   type ReportEntry,
   type SourceFile,
@@ -20,6 +21,7 @@ import { pgvectorForInitScripts, projectMountSources } from '../import/init-scri
 import type { ServiceEnvFile } from '../import/service-env.js';
 import { convertTemplates, type TemplateSource } from '../import/templates.js';
 import { COMPOSE_LABELS } from '../labels.js';
+import type { StackFile } from '../schema/types.js';
 import { validateStackText } from '../schema/validate.js';
 import { dockerClient } from '../effects/docker.js';
 import {
@@ -306,80 +308,8 @@ async function planImport(request: ImportRequest): Promise<{
   );
   report.push(...conversion.report);
 
-  // Existing data: the imported environments mount the volumes compose made for the original.
-  const prefix = conversion.file.project.name;
-  const found = await existingVolumes(request.env, prefix, conversion.volumes);
-  const kept: Record<string, string> = {};
-  const absent: string[] = [];
-  for (const volume of conversion.volumes) {
-    const existing = found?.get(volume);
-    // Without an engine to ask, the names compose would have given them are assumed.
-    if (existing !== undefined || found === undefined) kept[volume] = existing ?? `${prefix}_${volume}`;
-    else absent.push(volume);
-  }
-  if (found === undefined && conversion.stores.size > 0)
-    report.push({
-      severity: 'warning',
-      file: schema.path,
-      line: 1,
-      message: 'no Docker engine answered, so the volumes holding the original data could not be looked for',
-      action: `their names are assumed to be ${prefix}_<volume>; check them with docker volume ls before the first start`,
-    });
-  if (absent.length > 0 && conversion.stores.size > 0)
-    report.push({
-      severity: 'info',
-      file: schema.path,
-      line: 1,
-      message: `no volume of the original project on this engine for ${absent.join(', ')}`,
-      action:
-        'stackctl creates new, empty ones; if the data is on another host, map them in environments.<env>.externalVolumes',
-    });
-  const envsWithData = [...conversion.stores.keys()].filter((env) => conversion.file.environments[env]);
-  for (const env of envsWithData) {
-    const definition = conversion.file.environments[env];
-    if (!definition) continue;
-    const used = new Set(
-      definition.services.flatMap((service) =>
-        (conversion.file.services[service]?.volumes ?? []).map((mount) => mount.split(':')[0] ?? ''),
-      ),
-    );
-    const external = Object.fromEntries(Object.entries(kept).filter(([volume]) => used.has(volume)));
-    if (Object.keys(external).length === 0) continue;
-    definition.externalVolumes = external;
-    // Its data was made with the original user names (a database role): they stay.
-    const variables = { ...definition.variables };
-    for (const [name, value] of conversion.originalUsers) variables[name] = value;
-    definition.variables = variables;
-  }
-  const keptVolumes = envsWithData.length > 0 ? kept : {};
-  if (envsWithData.length > 0 && Object.keys(kept).length > 0)
-    report.push({
-      severity: 'info',
-      file: schema.path,
-      line: 1,
-      message: `${envsWithData.join(', ')} keep mounting the original volumes: ${Object.entries(kept)
-        .map(
-          ([volume, name]) =>
-            `${volume} → ${name}${found === undefined ? ' (assumed: no engine answered)' : found.has(volume) ? '' : ' (assumed: not found on this engine)'}`,
-        )
-        .join(', ')}`,
-      action:
-        'stackctl never removes them (they carry no stackctl labels); move the data into stackctl volumes with backup and restore when you are ready',
-    });
-
-  // Files of the project the services mount (sql/init.sql): copied as they are, when they are files.
-  const mounted = new Map<string, string>();
-  for (const source of projectMountSources(conversion.file)) {
-    try {
-      const text = await read(source);
-      if (text !== undefined) mounted.set(source, text);
-    } catch (error) {
-      const entry = unreadable(source, error);
-      // A folder (a cache such as ./models) is created by preflight, not copied.
-      if (entry && !(error instanceof NotAFileError && error.kind === 'a folder')) report.push(entry);
-      else if (!entry) throw error;
-    }
-  }
+  const keptVolumes = await keepOriginalVolumes(request.env, conversion, schema.path, report);
+  const mounted = await readMountedFiles(read, conversion.file, report);
   report.push(...pgvectorForInitScripts(conversion.file, mounted, schema.path));
 
   const schemaOut = renderSchema(conversion.file, from);
@@ -505,4 +435,99 @@ export async function importProject(request: ImportRequest): Promise<ImportOutco
   if (!planned.valid || request.dryRun) return { ...base, files: planned.valid ? paths : [], replaced: [] };
   const { replaced, keptIn } = await writeAll(request.out, planned.files, request.now);
   return { ...base, replaced, ...(keptIn !== undefined ? { replacedKeptIn: keptIn } : {}) };
+}
+
+/**
+ * Existing data: the imported environments that have secrets (so data) mount the volumes compose
+ * made for the original, and keep its user names (their data was made with them). Returns the
+ * volumes kept, by key.
+ */
+async function keepOriginalVolumes(
+  env: NodeJS.ProcessEnv,
+  conversion: Conversion,
+  schemaPath: string,
+  report: ReportEntry[],
+): Promise<Record<string, string>> {
+  const schema = { path: schemaPath };
+  const prefix = conversion.file.project.name;
+  const found = await existingVolumes(env, prefix, conversion.volumes);
+  const kept: Record<string, string> = {};
+  const absent: string[] = [];
+  for (const volume of conversion.volumes) {
+    const existing = found?.get(volume);
+    // Without an engine to ask, the names compose would have given them are assumed.
+    if (existing !== undefined || found === undefined) kept[volume] = existing ?? `${prefix}_${volume}`;
+    else absent.push(volume);
+  }
+  if (found === undefined && conversion.stores.size > 0)
+    report.push({
+      severity: 'warning',
+      file: schema.path,
+      line: 1,
+      message: 'no Docker engine answered, so the volumes holding the original data could not be looked for',
+      action: `their names are assumed to be ${prefix}_<volume>; check them with docker volume ls before the first start`,
+    });
+  if (absent.length > 0 && conversion.stores.size > 0)
+    report.push({
+      severity: 'info',
+      file: schema.path,
+      line: 1,
+      message: `no volume of the original project on this engine for ${absent.join(', ')}`,
+      action:
+        'stackctl creates new, empty ones; if the data is on another host, map them in environments.<env>.externalVolumes',
+    });
+  const envsWithData = [...conversion.stores.keys()].filter((env) => conversion.file.environments[env]);
+  for (const env of envsWithData) {
+    const definition = conversion.file.environments[env];
+    if (!definition) continue;
+    const used = new Set(
+      definition.services.flatMap((service) =>
+        (conversion.file.services[service]?.volumes ?? []).map((mount) => mount.split(':')[0] ?? ''),
+      ),
+    );
+    const external = Object.fromEntries(Object.entries(kept).filter(([volume]) => used.has(volume)));
+    if (Object.keys(external).length === 0) continue;
+    definition.externalVolumes = external;
+    // Its data was made with the original user names (a database role): they stay.
+    const variables = { ...definition.variables };
+    for (const [name, value] of conversion.originalUsers) variables[name] = value;
+    definition.variables = variables;
+  }
+  if (envsWithData.length > 0 && Object.keys(kept).length > 0)
+    report.push({
+      severity: 'info',
+      file: schema.path,
+      line: 1,
+      message: `${envsWithData.join(', ')} keep mounting the original volumes: ${Object.entries(kept)
+        .map(
+          ([volume, name]) =>
+            `${volume} → ${name}${found === undefined ? ' (assumed: no engine answered)' : found.has(volume) ? '' : ' (assumed: not found on this engine)'}`,
+        )
+        .join(', ')}`,
+      action:
+        'stackctl never removes them (they carry no stackctl labels); move the data into stackctl volumes with backup and restore when you are ready',
+    });
+
+  return envsWithData.length > 0 ? kept : {};
+}
+
+/** Files of the project the services mount (sql/init.sql): copied as they are, when they are files. */
+async function readMountedFiles(
+  read: (path: string) => Promise<string | undefined>,
+  file: StackFile,
+  report: ReportEntry[],
+): Promise<Map<string, string>> {
+  const mounted = new Map<string, string>();
+  for (const source of projectMountSources(file)) {
+    try {
+      const text = await read(source);
+      if (text !== undefined) mounted.set(source, text);
+    } catch (error) {
+      const entry = unreadable(source, error);
+      // A folder (a cache such as ./models) is created by preflight, not copied.
+      if (entry && !(error instanceof NotAFileError && error.kind === 'a folder')) report.push(entry);
+      else if (!entry) throw error;
+    }
+  }
+  return mounted;
 }

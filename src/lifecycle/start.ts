@@ -390,15 +390,7 @@ async function launchAndWait(
       hint: `see the compose output above; the stack is left as it is: stackctl status ${model.name}`,
     });
   };
-  const onSwarm = await environmentServices(docker, stack.file.project.name, model.name).catch(() => []);
-  if (onSwarm.length > 0)
-    throw new StackctlError(
-      'E_REFUSED',
-      `${model.name} is deployed on the swarm (${onSwarm.length} services)`,
-      {
-        hint: `start it there (stackctl start ${model.name} --swarm), or remove the stack, volumes kept (docker stack rm ${model.project})`,
-      },
-    );
+  await refuseIfOnSwarm(docker, stack, model);
   await recordComposeInvocation(stack.root, model.name, {
     command: compose.command,
     args: plan.baseArgs,
@@ -522,4 +514,17 @@ async function currentState(docker: Docker, model: EnvironmentModel): Promise<Wa
       at: Date.now(),
       containers: entry.containers,
     }));
+}
+
+/** An environment deployed on the swarm is started there, never a second time by compose. */
+async function refuseIfOnSwarm(docker: Docker, stack: LoadedStack, model: EnvironmentModel): Promise<void> {
+  const onSwarm = await environmentServices(docker, stack.file.project.name, model.name).catch(() => []);
+  if (onSwarm.length > 0)
+    throw new StackctlError(
+      'E_REFUSED',
+      `${model.name} is deployed on the swarm (${onSwarm.length} services)`,
+      {
+        hint: `start it there (stackctl start ${model.name} --swarm), or remove the stack, volumes kept (docker stack rm ${model.project})`,
+      },
+    );
 }

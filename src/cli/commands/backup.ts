@@ -99,6 +99,12 @@ export function registerBackup(program: Command, context: () => CommandContext):
       await backupVerifyAction(id, flags, context());
     });
 
+  registerRestore(program, context);
+  registerRetention(program, context);
+  registerSchedule(program, context);
+}
+
+function registerRestore(program: Command, context: () => CommandContext): void {
   program
     .command('restore')
     .description(
@@ -136,7 +142,9 @@ export function registerBackup(program: Command, context: () => CommandContext):
       const { restoreAction } = await import('../actions/backup.js');
       await restoreAction(env, flags, context());
     });
+}
 
+function registerRetention(program: Command, context: () => CommandContext): void {
   const retention = program
     .command('retention')
     .description('how long backups are kept, what has expired, and removing it')
@@ -182,7 +190,9 @@ export function registerBackup(program: Command, context: () => CommandContext):
       const { retentionCleanupAction } = await import('../actions/retention.js');
       await retentionCleanupAction(env, flags, context());
     });
+}
 
+function registerSchedule(program: Command, context: () => CommandContext): void {
   const schedule = program
     .command('schedule')
     .description(

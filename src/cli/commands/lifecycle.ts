@@ -101,6 +101,10 @@ export function registerLifecycle(program: Command, context: () => CommandContex
       await stopAction(env, flags, context());
     });
 
+  registerRestartAndStatus(program, context);
+}
+
+function registerRestartAndStatus(program: Command, context: () => CommandContext): void {
   startOptions(
     program
       .command('restart')

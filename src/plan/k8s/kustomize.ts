@@ -11,7 +11,7 @@
 // Pure: the caller reads compose's configuration and the mounted files, and writes the files.
 import { posix } from 'node:path';
 import { LABELS } from '../../labels.js';
-import type { EnvironmentModel } from '../../model/environment.js';
+import type { EnvironmentModel, ResolvedService } from '../../model/environment.js';
 import type { StackFile } from '../../schema/types.js';
 import { asComposeDocument, type ComposeService } from '../compose-document.js';
 import type { LaunchNode } from '../start.js';
@@ -125,107 +125,19 @@ export function renderKustomize(inputs: K8sInputs): K8sExport {
   const portsOf = new Map(services.map(([name, service]) => [name, containerPorts(file, name, service)]));
   const secret = secretName(model);
 
+  const scope: ServiceScope = { inputs, layout, overlay, selected, graph, portsOf, secret, shared, gpuCount };
   for (const [name, service] of services) {
-    const resolved = selected.get(name);
-    const storage = podStorage(name, service, {
-      file,
-      root: inputs.root,
-      shared: new Set(shared.keys()),
-      mountedFiles: inputs.mountedFiles,
-    });
-    layout.notes.push(...storage.notes, ...hostLevelNotes(name, service));
-    const environment = containerEnvironment(service, {
-      secrets: inputs.secrets,
-      secretName: secret,
-      fileVariables: resolved?.definition.secretFiles ?? {},
-    });
-    if (environment.secretFiles.length > 0) {
-      const { volume, mount } = secretFileVolume(secret, environment.secretFiles);
-      storage.volumes.push(volume);
-      storage.mounts.push(mount);
-    }
-    const declaredImage = file.services[name]?.image;
-    const shape: ServiceShape = {
-      name,
-      stack: resolved?.stack ?? service.labels?.[LABELS.stack] ?? '',
-      partOf: partOf(model),
-      job: resolved?.kind === 'job',
-      // The schema's image where it names one outright; each overlay sets the environment's own.
-      image:
-        inputs.images?.get(name) ??
-        (declaredImage !== undefined && !declaredImage.includes('$')
-          ? declaredImage
-          : (service.image ?? name)),
-      ports: portsOf.get(name) ?? [],
-      storage,
-    };
-
-    const base = baseManifests(shape);
-    const baseFile = `base/${name}/${name}.yaml`;
-    layout.write(baseFile, base.service ? [base.workload, base.service] : [base.workload]);
-    if (base.service) layout.created(baseFile, base.service);
-    layout.kustomization(`base/${name}/kustomization.yaml`, { resources: [`${name}.yaml`] });
-    resources.push(`../../base/${name}`);
-
-    if (storage.configFiles.length > 0) {
-      configMaps.push({
-        name: `${name}-config`,
-        files: storage.configFiles.map(
-          (path) => `${posix.basename(path)}=files/${name}/${posix.basename(path)}`,
-        ),
-      });
-      for (const path of storage.configFiles)
-        layout.files.push({
-          path: `${overlay}/files/${name}/${posix.basename(path)}`,
-          content: inputs.mountedFiles.get(path) ?? '',
-          mode: 0o644,
-        });
-    }
-
-    const waits = graph.get(name)?.waitsFor ?? [];
-    const unwaited = waits.filter((dep) => !portsOf.get(dep.service)?.length);
-    if (unwaited.length > 0)
-      layout.notes.push(
-        `${name} also waits for ${unwaited.map((dep) => dep.service).join(', ')} (no port to wait on): not enforced on Kubernetes`,
-      );
-    const patch = environmentPatch(shape, {
-      service: inputs.images?.has(name) ? { ...service, image: shape.image } : service,
-      environment,
-      resources: containerResources(service.deploy?.resources, resolved?.gpu === true ? gpuCount : 0),
-      probes: shape.job ? undefined : probesFromHealthcheck(service.healthcheck),
-      gpus: resolved?.gpu === true ? gpuCount : 0,
-      waitsFor: waits.flatMap((dep) => {
-        const port: ContainerPort | undefined = portsOf.get(dep.service)?.[0];
-        return port ? [{ service: dep.service, port: port.port }] : [];
-      }),
-    });
-    layout.write(`${overlay}/patches/${name}.yaml`, [patch]);
-    layout.created(`${overlay}/patches/${name}.yaml`, strategicMerge(base.workload, patch) as Manifest);
-    patches.push(`patches/${name}.yaml`);
+    const rendered = renderService(scope, name, service);
+    resources.push(rendered.resource);
+    patches.push(rendered.patch);
+    if (rendered.configMap) configMaps.push(rendered.configMap);
   }
   resources.push(...[...shared.keys()].map((volume) => `../../base/volumes/${volume}`));
 
   const namespace: Manifest = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: model.project } };
   layout.write(`${overlay}/namespace.yaml`, [namespace]);
   layout.created(`${overlay}/namespace.yaml`, namespace);
-  if (inputs.externalSecrets) {
-    const external = externalSecret(model, inputs.secrets, inputs.externalSecrets);
-    layout.write(`${overlay}/external-secret.yaml`, [external]);
-    layout.created(`${overlay}/external-secret.yaml`, external);
-    resources.push('external-secret.yaml');
-  } else {
-    const values = secretManifest(model, inputs.secrets);
-    layout.write(`${overlay}/secret.yaml`, [values], 0o600);
-    // Every value in clear: kept out of git beside it, whatever the project's own ignore rules say.
-    layout.files.push({
-      path: `${overlay}/.gitignore`,
-      content:
-        '# Written by stackctl export k8s: secret.yaml holds every secret of the environment in clear.\nsecret.yaml\n',
-      mode: 0o644,
-    });
-    layout.created(`${overlay}/secret.yaml`, values);
-    resources.push('secret.yaml');
-  }
+  resources.push(writeSecrets(layout, overlay, inputs));
   const policies = networkPolicies(
     file,
     model,
@@ -284,4 +196,128 @@ function hostLevelNotes(name: string, service: ComposeService): string[] {
     (key) => service[key] != null,
   );
   return keys.length > 0 ? [`${name}: ${keys.join(', ')} left out (no Kubernetes equivalent here)`] : [];
+}
+
+/** What every service of one export shares. */
+interface ServiceScope {
+  readonly inputs: K8sInputs;
+  readonly layout: Layout;
+  readonly overlay: string;
+  readonly selected: ReadonlyMap<string, ResolvedService>;
+  readonly graph: ReadonlyMap<string, LaunchNode>;
+  readonly portsOf: ReadonlyMap<string, ContainerPort[]>;
+  readonly secret: string;
+  readonly shared: ReadonlyMap<string, string[]>;
+  readonly gpuCount: number;
+}
+
+/** One service: its base workload and Service, its overlay patch, and its config files. */
+function renderService(
+  scope: ServiceScope,
+  name: string,
+  service: ComposeService,
+): { resource: string; patch: string; configMap?: { name: string; files: string[] } } {
+  const { inputs, layout, overlay, selected, graph, portsOf, secret, shared, gpuCount } = scope;
+  const { model, file } = inputs;
+  let configMap: { name: string; files: string[] } | undefined;
+  const resolved = selected.get(name);
+  const storage = podStorage(name, service, {
+    file,
+    root: inputs.root,
+    shared: new Set(shared.keys()),
+    mountedFiles: inputs.mountedFiles,
+  });
+  layout.notes.push(...storage.notes, ...hostLevelNotes(name, service));
+  const environment = containerEnvironment(service, {
+    secrets: inputs.secrets,
+    secretName: secret,
+    fileVariables: resolved?.definition.secretFiles ?? {},
+  });
+  if (environment.secretFiles.length > 0) {
+    const { volume, mount } = secretFileVolume(secret, environment.secretFiles);
+    storage.volumes.push(volume);
+    storage.mounts.push(mount);
+  }
+  const declaredImage = file.services[name]?.image;
+  const shape: ServiceShape = {
+    name,
+    stack: resolved?.stack ?? service.labels?.[LABELS.stack] ?? '',
+    partOf: partOf(model),
+    job: resolved?.kind === 'job',
+    // The schema's image where it names one outright; each overlay sets the environment's own.
+    image:
+      inputs.images?.get(name) ??
+      (declaredImage !== undefined && !declaredImage.includes('$') ? declaredImage : (service.image ?? name)),
+    ports: portsOf.get(name) ?? [],
+    storage,
+  };
+
+  const base = baseManifests(shape);
+  const baseFile = `base/${name}/${name}.yaml`;
+  layout.write(baseFile, base.service ? [base.workload, base.service] : [base.workload]);
+  if (base.service) layout.created(baseFile, base.service);
+  layout.kustomization(`base/${name}/kustomization.yaml`, { resources: [`${name}.yaml`] });
+
+  if (storage.configFiles.length > 0) {
+    configMap = {
+      name: `${name}-config`,
+      files: storage.configFiles.map(
+        (path) => `${posix.basename(path)}=files/${name}/${posix.basename(path)}`,
+      ),
+    };
+    for (const path of storage.configFiles)
+      layout.files.push({
+        path: `${overlay}/files/${name}/${posix.basename(path)}`,
+        content: inputs.mountedFiles.get(path) ?? '',
+        mode: 0o644,
+      });
+  }
+
+  const waits = graph.get(name)?.waitsFor ?? [];
+  const unwaited = waits.filter((dep) => !portsOf.get(dep.service)?.length);
+  if (unwaited.length > 0)
+    layout.notes.push(
+      `${name} also waits for ${unwaited.map((dep) => dep.service).join(', ')} (no port to wait on): not enforced on Kubernetes`,
+    );
+  const patch = environmentPatch(shape, {
+    service: inputs.images?.has(name) ? { ...service, image: shape.image } : service,
+    environment,
+    resources: containerResources(service.deploy?.resources, resolved?.gpu === true ? gpuCount : 0),
+    probes: shape.job ? undefined : probesFromHealthcheck(service.healthcheck),
+    gpus: resolved?.gpu === true ? gpuCount : 0,
+    waitsFor: waits.flatMap((dep) => {
+      const port: ContainerPort | undefined = portsOf.get(dep.service)?.[0];
+      return port ? [{ service: dep.service, port: port.port }] : [];
+    }),
+  });
+  layout.write(`${overlay}/patches/${name}.yaml`, [patch]);
+  layout.created(`${overlay}/patches/${name}.yaml`, strategicMerge(base.workload, patch) as Manifest);
+  return {
+    resource: `../../base/${name}`,
+    patch: `patches/${name}.yaml`,
+    ...(configMap ? { configMap } : {}),
+  };
+}
+
+/** The environment's secrets: an ExternalSecret, or a Secret in clear kept out of git. Returns its resource. */
+function writeSecrets(layout: Layout, overlay: string, inputs: K8sInputs): string {
+  const { model } = inputs;
+  if (inputs.externalSecrets) {
+    const external = externalSecret(model, inputs.secrets, inputs.externalSecrets);
+    layout.write(`${overlay}/external-secret.yaml`, [external]);
+    layout.created(`${overlay}/external-secret.yaml`, external);
+    return 'external-secret.yaml';
+  } else {
+    const values = secretManifest(model, inputs.secrets);
+    layout.write(`${overlay}/secret.yaml`, [values], 0o600);
+    // Every value in clear: kept out of git beside it, whatever the project's own ignore rules say.
+    layout.files.push({
+      path: `${overlay}/.gitignore`,
+      content:
+        '# Written by stackctl export k8s: secret.yaml holds every secret of the environment in clear.\nsecret.yaml\n',
+      mode: 0o644,
+    });
+    layout.created(`${overlay}/secret.yaml`, values);
+    return 'secret.yaml';
+  }
 }
