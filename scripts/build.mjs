@@ -19,6 +19,9 @@ await build({
   chunkNames: 'chunks/[name]-[hash]',
   sourcemap: 'linked',
   legalComments: 'none',
+  minify: true,
+  // Names kept: errors and stack traces name the functions they came from.
+  keepNames: true,
   logLevel: 'warning',
   plugins: [optionalNativeAddons, withoutBuildkitSession, lazySsh2],
   // CommonJS dependencies bundled into ESM still use require(), __dirname and __filename.

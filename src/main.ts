@@ -33,9 +33,13 @@ export async function main(): Promise<void> {
     stdinIsTTY: process.stdin.isTTY === true,
     signal: controller.signal,
   };
-  // status skips loading the command-line parser and every other command when it can.
+  // --version and status skip loading the command-line parser and every other command when they can.
   const quick =
-    args[0] === 'status' ? await (await import('./cli/fast-status.js')).quickStatus(args, io) : undefined;
+    args.length === 1 && (args[0] === '--version' || args[0] === '-V')
+      ? await (await import('./cli/version-line.js')).printVersion(io.stdout)
+      : args[0] === 'status'
+        ? await (await import('./cli/fast-status.js')).quickStatus(args, io)
+        : undefined;
   const code = quick ?? (await (await import('./cli/program.js')).run(args, io));
   process.exitCode = code;
   // Let stdout drain (pipes) before leaving; handles still open (dockerode sockets) must not keep us.

@@ -19,7 +19,7 @@ export async function quickStatus(args: readonly string[], io: ProcessIO): Promi
   const parsed = parseStatusArgs(args);
   if (!parsed) return undefined;
   try {
-    const names = await unchangedSchemaNames(parsed.schema, io.cwd);
+    const names = await unchangedSchemaNames(parsed.schema, io.cwd, io.env);
     if (!names || (parsed.env !== undefined && !names.environments.includes(parsed.env))) return undefined;
     const colors = createColors(
       colorEnabled({ noColorFlag: !parsed.color, env: io.env, isTTY: io.stdout.isTTY === true }),

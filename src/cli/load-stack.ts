@@ -15,9 +15,9 @@ export { requireEnvironment } from '../model/stack.js';
 export async function loadStack(
   schemaFlag: string | undefined,
   ctx: CommandContext,
-  options: { orRecorded?: boolean; trustValidatedBefore?: boolean } = {},
+  options: { orRecorded?: boolean } = {},
 ): Promise<LoadedStack> {
-  const load = await readStack(schemaFlag, ctx.cwd, options);
+  const load = await readStack(schemaFlag, ctx, options);
   if (load.ok) {
     const instead = load.recordedInsteadOf;
     if (instead)

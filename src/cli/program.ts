@@ -1,7 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { EXIT, ReportedFailure, dockerConnectionError, isStackctlError } from '../errors.js';
 import { colorEnabled, createColors } from '../ui/colors.js';
-import { SCHEMA_FORMAT_VERSION, STACKCTL_VERSION } from '../version.js';
+import { VERSION_LINE } from './version-line.js';
 import { registerBackup } from './commands/backup.js';
 import { registerExport } from './commands/export.js';
 import { registerGenerate } from './commands/generate.js';
@@ -66,7 +66,7 @@ function buildProgram(io: ProcessIO): Command {
 
   program
     .description('Validate, generate, preflight, start and wipe the LLM Multimodal Stack from one schema')
-    .version(`stackctl ${STACKCTL_VERSION} (schema format ${SCHEMA_FORMAT_VERSION})`, '-V, --version')
+    .version(VERSION_LINE, '-V, --version')
     .addOption(new Option('-v, --verbose', 'show details and stack traces on errors'))
     .addOption(new Option('--no-color', 'plain output (also NO_COLOR=1)'))
     .showSuggestionAfterError(true)

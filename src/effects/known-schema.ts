@@ -4,6 +4,7 @@ import { CHECKS_ID } from '../schema/generated/checks-id.js';
 import { readRegularText } from './files.js';
 import { readSchema } from './schema-file.js';
 import { projectRoot } from '../model/stack.js';
+import type { StackFile } from '../schema/types.js';
 
 /** The names of the recorded valid schema, with its digest: what quick commands (status) read. */
 export const SCHEMA_NAMES = '.stackctl/last-valid-schema.names.json';
@@ -20,13 +21,25 @@ export function schemaDigest(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
+/** The parsed schema recorded as valid, with its digest: read instead of parsing the YAML again. */
+export const VALID_SCHEMA_DATA = '.stackctl/last-valid-schema.data.json';
+
 /**
- * Whether this text is the schema recorded as valid by a build with these same rules: then it need
- * not be validated again.
+ * The schema's data when this text is the schema recorded as valid by a build with these same
+ * rules: it need not be parsed nor validated again. Undefined otherwise.
  */
-export async function validatedBefore(root: string, text: string): Promise<boolean> {
+export async function validatedBefore(root: string, text: string): Promise<StackFile | undefined> {
   const names = await readNames(root);
-  return names !== undefined && names.checks === CHECKS_ID && names.sha256 === schemaDigest(text);
+  if (names === undefined || names.checks !== CHECKS_ID || names.sha256 !== schemaDigest(text))
+    return undefined;
+  const recorded = await readRegularText(join(root, VALID_SCHEMA_DATA));
+  if (recorded === undefined) return undefined;
+  try {
+    const data = JSON.parse(recorded) as { sha256?: string; file?: StackFile };
+    return data.sha256 === names.sha256 ? data.file : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 async function readNames(root: string): Promise<SchemaNames | undefined> {

@@ -5,7 +5,7 @@ import { StackctlError } from '../errors.js';
 import { CHECKS_ID } from '../schema/generated/checks-id.js';
 import type { StackFile } from '../schema/types.js';
 import { ensureDirectory, readRegularText, writeFileAtomic } from './files.js';
-import { schemaDigest, SCHEMA_NAMES, type SchemaNames } from './known-schema.js';
+import { schemaDigest, SCHEMA_NAMES, VALID_SCHEMA_DATA, type SchemaNames } from './known-schema.js';
 
 /** Where stackctl keeps what it decided for a project (not secrets): `<root>/.stackctl/`. */
 export function stateDirectory(root: string): string {
@@ -124,7 +124,8 @@ export async function readRecordedSchema(root: string): Promise<string | undefin
 export async function recordValidSchema(root: string, text: string, file: StackFile): Promise<void> {
   if (
     (await readRecordedSchema(root)) === text &&
-    (await readRegularText(join(root, SCHEMA_NAMES))) !== undefined
+    (await readRegularText(join(root, SCHEMA_NAMES))) !== undefined &&
+    (await readRegularText(join(root, VALID_SCHEMA_DATA))) !== undefined
   )
     return;
   await ensureDirectory(stateDirectory(root), 0o755);
@@ -135,5 +136,6 @@ export async function recordValidSchema(root: string, text: string, file: StackF
     project: file.project.name,
     environments: Object.keys(file.environments),
   };
+  await writeFileAtomic(join(root, VALID_SCHEMA_DATA), `${JSON.stringify({ sha256: names.sha256, file })}\n`);
   await writeFileAtomic(join(root, SCHEMA_NAMES), `${JSON.stringify(names)}\n`);
 }

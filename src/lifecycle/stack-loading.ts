@@ -3,7 +3,9 @@
 // the copy recorded at the last generate or start when the file is being edited.
 import { readSchema } from '../effects/schema-file.js';
 import { readRecordedSchema, RECORDED_SCHEMA } from '../effects/state.js';
-import { validatedBefore } from '../effects/known-schema.js';
+import { schemaDigest, validatedBefore } from '../effects/known-schema.js';
+import { readKnownSchema, writeKnownSchema } from '../effects/validation-cache.js';
+import { CHECKS_ID } from '../schema/generated/checks-id.js';
 import { projectRoot, type LoadedStack } from '../model/stack.js';
 import type { Issue } from '../schema/issue.js';
 import { parseFast } from '../schema/parse-fast.js';
@@ -12,8 +14,6 @@ import type { StackFile } from '../schema/types.js';
 export interface StackLoadOptions {
   /** An invalid schema gives way to the copy recorded at the last generate or start. */
   readonly orRecorded?: boolean;
-  /** Bytes a generate or start of this build validated are parsed, not checked again. */
-  readonly trustValidatedBefore?: boolean;
 }
 
 export type StackLoad =
@@ -27,9 +27,10 @@ export type StackLoad =
 
 export async function readStack(
   schemaFlag: string | undefined,
-  cwd: string,
+  io: { readonly cwd: string; readonly env: NodeJS.ProcessEnv },
   options: StackLoadOptions = {},
 ): Promise<StackLoad> {
+  const { cwd, env } = io;
   const source = await readSchema(schemaFlag, cwd);
   const root = projectRoot(source.path);
   const loaded = (file: StackFile, schemaText = source.text): LoadedStack => ({
@@ -38,14 +39,18 @@ export async function readStack(
     schemaText,
     root,
   });
-  if (options.trustValidatedBefore === true && (await validatedBefore(root, source.text))) {
-    const fast = parseFast(source.text);
-    if (fast.ok) return { ok: true, stack: loaded(fast.data as StackFile) };
-  }
+  // Bytes a generate or start of a build with these same rules validated: their recorded data is
+  // read, neither parsed nor checked again (validation is a pure function of the two).
+  const digest = schemaDigest(source.text);
+  const known = (await validatedBefore(root, source.text)) ?? (await readKnownSchema(env, digest, CHECKS_ID));
+  if (known) return { ok: true, stack: loaded(known) };
   // Loaded only when needed: the rules and their libraries are much of what a start would load.
   const { validateStackText } = await import('../schema/validate.js');
   const result = await validateStackText(source.text, { fileName: source.displayPath });
-  if (result.valid && result.file) return { ok: true, stack: loaded(result.file) };
+  if (result.valid && result.file) {
+    await writeKnownSchema(env, digest, CHECKS_ID, result.file);
+    return { ok: true, stack: loaded(result.file) };
+  }
   const errors = result.issues.filter((issue) => issue.severity === 'error');
   if (options.orRecorded === true) {
     const text = await readRecordedSchema(root);

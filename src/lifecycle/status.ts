@@ -4,13 +4,37 @@
 // Kept small: `status` is run in a loop, and this is all it loads besides printing.
 import { listContainersByLabel, listSwarmServicesByLabel } from '../effects/container-list.js';
 import { dockerConnection } from '../effects/docker-connection.js';
-import { readUnchangedSchemaNames } from '../effects/known-schema.js';
+import { readUnchangedSchemaNames, schemaDigest } from '../effects/known-schema.js';
+import { readSchema } from '../effects/schema-file.js';
+import { readKnownSchema } from '../effects/validation-cache.js';
+import { projectRoot } from '../model/stack.js';
+import { CHECKS_ID } from '../schema/generated/checks-id.js';
 import { environmentsDeployedToSwarm } from '../effects/swarm-state.js';
 import { COMPOSE_LABELS, LABELS, SWARM_LABELS } from '../labels.js';
 import { publishedUrls } from '../ui/urls.js';
 
-/** The project and environment names of a schema recorded unchanged at the last generate or start. */
-export const unchangedSchemaNames = readUnchangedSchemaNames;
+/**
+ * The project and environment names of the stack file without parsing or validating it: from the
+ * copy recorded at the last generate or start when it is unchanged, else from the user's cache of
+ * schemas this build validated. Undefined when neither knows it (the caller loads it in full).
+ */
+export async function unchangedSchemaNames(
+  schemaFlag: string | undefined,
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+): Promise<StatusNames | undefined> {
+  const recorded = await readUnchangedSchemaNames(schemaFlag, cwd);
+  if (recorded) return recorded;
+  const source = await readSchema(schemaFlag, cwd);
+  const file = await readKnownSchema(env, schemaDigest(source.text), CHECKS_ID);
+  return file
+    ? {
+        project: file.project.name,
+        environments: Object.keys(file.environments),
+        root: projectRoot(source.path),
+      }
+    : undefined;
+}
 
 export interface StatusNames {
   readonly project: string;

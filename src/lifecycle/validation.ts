@@ -1,10 +1,13 @@
 // Validation of the stack file as `validate` runs it: the schema found and checked, and, when asked,
 // each environment's stored secrets judged (their problems, never their values, as issues of the
 // store file). Kept light: the secret checks load only when asked for.
+import { createHash } from 'node:crypto';
 import { readSchema } from '../effects/schema-file.js';
+import { readCachedValidation, writeCachedValidation } from '../effects/validation-cache.js';
+import { CHECKS_ID } from '../schema/generated/checks-id.js';
 import { displayPathOf, projectRoot } from '../model/stack.js';
 import type { StackFile } from '../schema/types.js';
-import { validateStackText, type ValidationResult } from '../schema/validate.js';
+import type { ValidationResult } from '../schema/validate.js';
 
 export interface ValidationRequest {
   readonly schemaFlag: string | undefined;
@@ -16,13 +19,25 @@ export interface ValidationRequest {
 
 export async function validateProject(
   request: ValidationRequest,
-  cwd: string,
+  { cwd, env }: { readonly cwd: string; readonly env: NodeJS.ProcessEnv },
 ): Promise<{ readonly result: ValidationResult; readonly displayPath: string }> {
   const source = await readSchema(request.schemaFlag, cwd);
+  // The schema alone is a pure function of its text and this build's rules: cached by their digest.
+  const key = createHash('sha256')
+    .update(JSON.stringify([CHECKS_ID, source.displayPath, request.environment ?? null, source.text]))
+    .digest('hex');
+  const cached = request.secrets
+    ? undefined
+    : await readCachedValidation<Pick<ValidationResult, 'valid' | 'issues'>>(env, key);
+  if (cached) return { result: { ...cached, file: undefined }, displayPath: source.displayPath };
+  // Loaded only when needed: the rules and their libraries are most of what validate would load.
+  const { validateStackText } = await import('../schema/validate.js');
   const checked = await validateStackText(source.text, {
     fileName: source.displayPath,
     environment: request.environment,
   });
+  if (!request.secrets)
+    await writeCachedValidation(env, key, { valid: checked.valid, issues: checked.issues });
   const result =
     request.secrets && checked.file
       ? await withSecretIssues(checked, checked.file, projectRoot(source.path), request.environment, cwd)

@@ -1,4 +1,4 @@
-import { mkdtemp, mkdir, copyFile, writeFile, rm } from 'node:fs/promises';
+import { mkdtemp, mkdir, copyFile, readdir, readFile, stat, writeFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -39,6 +39,40 @@ describe('stackctl validate', () => {
       /^typo\.yaml:\d+:\d+ services\.[a-z-]+\.depends_on\.litelm: unknown service "litelm" \(did you mean "litellm"\?\)$/m,
     );
     expect(result.stdout + result.stderr).not.toContain('\u001b[');
+  });
+
+  it('reads an unchanged schema’s result back from its cache (0600 in 0700), never a changed one’s', async () => {
+    const cache = join(project, 'cache');
+    const env = { STACKCTL_CACHE_DIR: cache };
+    const text = (await import('node:fs')).readFileSync(SHIPPED_SCHEMA, 'utf8');
+    const schema = join(project, 'cached.yaml');
+    await writeFile(
+      schema,
+      text.replace('litellm: { condition: service_started }', 'litelm: { condition: service_started }'),
+    );
+    const first = await runCli(['validate', '--schema', 'cached.yaml'], { cwd: project, env });
+    expect(first.exitCode).toBe(2);
+    const entries = await readdir(join(cache, 'validate'));
+    expect(entries).toHaveLength(1);
+    expect((await stat(join(cache, 'validate'))).mode & 0o777).toBe(0o700);
+    expect((await stat(join(cache, 'validate', entries[0] ?? ''))).mode & 0o777).toBe(0o600);
+    // The same text again: the same report, and no new entry.
+    const again = await runCli(['validate', '--schema', 'cached.yaml'], { cwd: project, env });
+    expect(again).toEqual(first);
+    expect(await readdir(join(cache, 'validate'))).toHaveLength(1);
+    // What is read is the entry: a changed entry changes the report (it is not parsed again)...
+    const entry = join(cache, 'validate', entries[0] ?? '');
+    const recorded = JSON.parse(await readFile(entry, 'utf8')) as { issues: { message: string }[] };
+    recorded.issues[0]!.message = 'from the cache';
+    await writeFile(entry, JSON.stringify(recorded));
+    expect((await runCli(['validate', '--schema', 'cached.yaml'], { cwd: project, env })).stdout).toContain(
+      'from the cache',
+    );
+    // ...and the fixed schema is validated afresh, under its own digest.
+    await writeFile(schema, text);
+    const fixed = await runCli(['validate', '--schema', 'cached.yaml'], { cwd: project, env });
+    expect(fixed.exitCode).toBe(0);
+    expect(await readdir(join(cache, 'validate'))).toHaveLength(2);
   });
 
   it('checks one environment with --env and rejects an unknown one with a suggestion', async () => {

@@ -15,7 +15,7 @@ export async function startOrFirstRun(
   ctx: CommandContext,
 ): Promise<void> {
   // A schema validated at the last generate or start (by this build) is not checked again.
-  const stack = await loadStack(flags.schema, ctx, { trustValidatedBefore: true });
+  const stack = await loadStack(flags.schema, ctx);
   if (envName === FIRST_RUN && stack.file.firstRun && !Object.hasOwn(stack.file.environments, FIRST_RUN)) {
     const { environment, regenerateSecrets } = stack.file.firstRun;
     await resetAction(

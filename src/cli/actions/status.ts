@@ -96,7 +96,7 @@ async function schemaNames(
   envName: string | undefined,
   ctx: CommandContext,
 ): Promise<{ project: string; environments: readonly string[]; root: string }> {
-  const unchanged = await unchangedSchemaNames(schemaFlag, ctx.cwd).catch(() => undefined);
+  const unchanged = await unchangedSchemaNames(schemaFlag, ctx.cwd, ctx.env).catch(() => undefined);
   if (unchanged && (envName === undefined || unchanged.environments.includes(envName))) return unchanged;
   const { loadStack, requireEnvironment } = await import('../load-stack.js');
   const stack = await loadStack(schemaFlag, ctx, { orRecorded: true });

@@ -15,7 +15,7 @@ export interface ValidateFlags {
 export async function validateAction(flags: ValidateFlags, ctx: CommandContext): Promise<void> {
   const { result, displayPath } = await validateProject(
     { schemaFlag: flags.schema, environment: flags.env, secrets: flags.secrets === true },
-    ctx.cwd,
+    ctx,
   );
   if (flags.json === true) {
     printJson(ctx.stdout, { valid: result.valid, issues: result.issues });
