@@ -5,7 +5,8 @@ import { readFile, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { COMPOSE_DIR, LOCAL_OVERRIDE } from '../generate/compose-files.js';
 import type { LoadedStack } from '../model/stack.js';
-import { resolveEnvironment, type EnvironmentModel } from '../model/environment.js';
+import type { EnvironmentModel } from '../model/environment.js';
+import { resolveRun } from './run.js';
 import { asComposeDocument } from '../plan/compose-document.js';
 import { readConfigOverPlan } from './effective-config.js';
 import type { GpuDecision } from '../plan/gpu-choice.js';
@@ -54,10 +55,11 @@ export async function resolveForCluster(
   options: { readonly withoutOverlay?: boolean } = {},
 ): Promise<{ kind: 'preflight-failed'; findings: readonly Check[] } | ({ kind: 'ready' } & ClusterSource)> {
   resolveRequest(stack.file, request);
-  const host = await checkHost(stack, request, io, view);
+  const run = await resolveRun(stack, request);
+  const host = await checkHost(run, request, io, view);
   if (host.failed && !request.dryRun) return { kind: 'preflight-failed', findings: host.findings };
-  const generated = await writeFiles(stack, request, await prepare(stack, request, host.gpu.selection), io);
-  const model = resolveEnvironment(stack.file, request.envName, host.gpu.selection);
+  const generated = await writeFiles(stack, request, await prepare(run, host.gpu.selection), io);
+  const model = run.model(host.gpu.selection);
   const overlayPath = join(stack.root, COMPOSE_DIR, LOCAL_OVERRIDE);
   const withOverlay = await composeArgsFor(stack, model, generated.envFiles, undefined);
   const overlay = withOverlay.includes(overlayPath) ? `${COMPOSE_DIR}/${LOCAL_OVERRIDE}` : undefined;

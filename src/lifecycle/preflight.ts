@@ -1,15 +1,13 @@
 // Preflight's gathering: the host probed (Docker, GPUs, ports, paths), the recorded GPU choice and the
 // secret store read, compose's effective configuration asked; src/preflight/ then judges the facts.
 import { gatherHostFacts } from '../effects/probe/index.js';
-import { readSecretStore } from '../effects/secret-store.js';
-import type { LoadedStack } from '../model/stack.js';
-import { gpuChoiceInput, NOT_REQUIRED } from './gpu-choice.js';
+import { NOT_REQUIRED } from './gpu-choice.js';
+import type { ResolvedRun } from './run.js';
 import { StackctlError } from '../errors.js';
-import { resolveEnvironment, type EnvironmentModel } from '../model/environment.js';
+import type { EnvironmentModel } from '../model/environment.js';
 import { hostPathsOf } from '../model/host-paths.js';
 import { effectiveHostPaths, effectivePorts } from '../plan/effective-host.js';
 import { decideGpu, needsGpuDetection, type GpuDecision } from '../plan/gpu-choice.js';
-import type { GpuMode } from '../plan/gpu-layout.js';
 import { startProgress } from '../ui/progress.js';
 import type { UiContext } from '../ui/terminal.js';
 import { preflightChecks, type Check } from '../preflight/checks.js';
@@ -23,9 +21,7 @@ export interface HostAssessment {
 
 /** Probes the host and runs every check for an environment (preflight, and start before it starts). */
 export async function assessHost(
-  stack: LoadedStack,
-  envName: string,
-  gpuFlag: GpuMode | undefined,
+  run: ResolvedRun,
   ctx: UiContext,
   options: {
     generatesFiles?: boolean;
@@ -34,15 +30,11 @@ export async function assessHost(
     readEffective?: (model: EnvironmentModel) => Promise<unknown>;
   } = {},
 ): Promise<HostAssessment> {
-  const { input, required } = await gpuChoiceInput(stack, envName, gpuFlag);
-  const needGpu = needsGpuDetection(input, required);
+  const { stack, envName, gpuInput: input } = run;
+  const needGpu = needsGpuDetection(input, run.gpuRequired);
 
   const progress = startProgress(ctx, `Checking the host for ${envName}`);
-  const draft = resolveEnvironment(
-    stack.file,
-    envName,
-    decideGpu({ ...input, detection: NOT_ASKED }).selection,
-  );
+  const draft = run.model(decideGpu({ ...input, detection: NOT_ASKED }).selection);
   const effective = await readEffective(draft, options.readEffective);
   const facts = await gatherHostFacts(draft, {
     env: ctx.env,
@@ -68,7 +60,7 @@ export async function assessHost(
           ? { ok: false, why: facts.gpus?.ok === false ? facts.gpus.message : 'nvidia-smi was not asked' }
           : NOT_ASKED,
   });
-  const model = resolveEnvironment(stack.file, envName, gpu.selection);
+  const model = run.model(gpu.selection);
   const checks = preflightChecks({
     model,
     facts,
@@ -77,8 +69,7 @@ export async function assessHost(
     generatesFiles: options.generatesFiles === true,
   });
   if (effective.problem) checks.unshift(effective.problem);
-  const store = await readSecretStore(stack.root, envName);
-  if (store) checks.push(...secretStrengthChecks(stack.file, envName, store));
+  if (run.store) checks.push(...secretStrengthChecks(stack.file, envName, run.store));
   return { checks: skipped(checks, options.skipChecks ?? [], envName), gpu };
 }
 

@@ -28,8 +28,7 @@ import { dockerClient } from '../effects/docker.js';
 import { projectContainers } from '../effects/containers.js';
 import { manifestServices } from '../effects/backup/manifest.js';
 import { acquireLock } from '../effects/lock.js';
-import { readSecretStore } from '../effects/secret-store.js';
-import { resolveEnvironment } from '../model/environment.js';
+import { resolveRun } from './run.js';
 import type { LoadedStack } from '../model/stack.js';
 import {
   BACKUP_KEY_ENV,
@@ -108,7 +107,8 @@ export async function restoreEnvironment(
   view: RestoreView,
 ): Promise<RestoreOutcome> {
   const { envName } = request;
-  const store = await readSecretStore(stack.root, envName);
+  const run = await resolveRun(stack, { envName });
+  const { store } = run;
   const tiers = await openProjectTiers(stack, {
     first: envName,
     onSkipped: (tier, reason) => view.tierSkipped(tier, reason),
@@ -132,7 +132,7 @@ export async function restoreEnvironment(
   const chosen =
     request.services.length > 0 ? [...request.services] : inSet.filter((service) => service !== 'config');
   const artifacts = manifest.artifacts.filter((artifact) => chosen.includes(artifact.service));
-  const model = resolveEnvironment(stack.file, envName);
+  const model = run.model(undefined);
   const dataServices = chosen.filter((service) => service !== 'config');
   const docker = dockerClient(io.env);
   // Only the dependents that run are stopped, and started again after.

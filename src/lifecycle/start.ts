@@ -24,11 +24,11 @@ import type { LoadedStack } from '../model/stack.js';
 import { readSecretHistory } from '../effects/secret-store.js';
 import { recordValidSchema } from '../effects/state.js';
 import { redactor } from '../generate/redact.js';
-import { resolveEnvironment, type EnvironmentModel, type GpuSelection } from '../model/environment.js';
+import type { EnvironmentModel, GpuSelection } from '../model/environment.js';
 import { parseEffectiveConfig } from '../plan/effective.js';
 import { servicesLeftDown } from '../plan/left-down.js';
 import { configDigest } from '../plan/reuse.js';
-import { decideGpu, describeGpuDecision, type GpuDecision } from '../plan/gpu-choice.js';
+import { describeGpuDecision, type GpuDecision } from '../plan/gpu-choice.js';
 import { composeArgs, planStart, type StartPlan } from '../plan/start.js';
 import { assessHost } from './preflight.js';
 import { compareVersions, START_INTERVAL_API, type Check } from '../preflight/checks.js';
@@ -36,7 +36,8 @@ import type { EnvironmentDef, StackFile } from '../schema/types.js';
 import { prepareGeneration, type PreparedGeneration } from './generation.js';
 import { composeEnvironment, effectiveReader } from './effective-config.js';
 export { composeEnvironment } from './effective-config.js';
-import { chooseRunGpu, gpuChoiceInput } from './gpu-choice.js';
+import { chooseRunGpu } from './gpu-choice.js';
+import { resolveRun, type ResolvedRun } from './run.js';
 import { launchGraph } from './launch-graph.js';
 import { interruptedStart, StackTracker } from './start-tracker.js';
 import { createCacheFoldersOf, recreateStranded, writeLegacyHealthOverride } from './start-repairs.js';
@@ -94,24 +95,25 @@ async function startLocked(
 ): Promise<StartOutcome> {
   resolveRequest(stack.file, request);
   if (request.preflight === 'skip') view.skippedPreflight();
+  // The environment's state is read once, under the lock; every step below takes it.
+  const run = await resolveRun(stack, request);
   // The files are planned first (in memory) with the GPU layout preflight will most likely choose:
   // when the files on disk already are these, compose's configuration is read while the host is
   // checked (preflight judges it), and used once preflight has chosen that same layout.
-  const guess = await likelyGpu(stack, request);
-  const early = await prepare(stack, request, guess);
-  const ahead =
-    engine && !request.dryRun ? await readConfigAhead(stack, request, early, guess, engine, io) : undefined;
+  const guess = run.likelyGpu.selection;
+  const early = await prepare(run, guess);
+  const ahead = engine && !request.dryRun ? await readConfigAhead(run, early, guess, engine, io) : undefined;
   const readEffective = ahead ? () => ahead.config : effectiveReader(stack, io);
-  const host = await checkHost(stack, request, io, view, readEffective);
+  const host = await checkHost(run, request, io, view, readEffective);
   if (host.failed && !request.dryRun) return { kind: 'preflight-failed', findings: host.findings };
   const asGuessed = sameSelection(host.gpu.selection, guess);
   const generated = await writeFiles(
     stack,
     request,
-    asGuessed ? early : await prepare(stack, request, host.gpu.selection),
+    asGuessed ? early : await prepare(run, host.gpu.selection),
     io,
   );
-  const model = resolveEnvironment(stack.file, request.envName, host.gpu.selection);
+  const model = run.model(host.gpu.selection);
   if (!request.dryRun) await createCacheFoldersOf(stack.root, model, view);
   const planned = await planLaunch(
     stack,
@@ -126,15 +128,6 @@ async function startLocked(
     return { kind: 'planned', plan: planned.plan, files: generated.files, model, findings: host.findings };
   }
   return launchAndWait(stack, model, planned, generated.prepared, request, engine, io, view, host.findings);
-}
-
-/**
- * The GPU layout the run will most likely use, decided without asking the host: exact for --gpu
- * cpu, a recorded choice and an environment that does not require GPUs.
- */
-export async function likelyGpu(stack: LoadedStack, request: StartRequest): Promise<GpuSelection> {
-  const { input } = await gpuChoiceInput(stack, request.envName, request.gpu);
-  return decideGpu({ ...input, detection: { ok: false, why: 'not asked yet' } }).selection;
 }
 
 function sameSelection(a: GpuSelection | undefined, b: GpuSelection | undefined): boolean {
@@ -153,33 +146,29 @@ interface ConfigAhead {
 
 /** Starts reading compose's configuration when the files on disk are the ones just planned. */
 async function readConfigAhead(
-  stack: LoadedStack,
-  request: StartRequest,
+  run: ResolvedRun,
   prepared: PreparedGeneration,
   gpu: GpuSelection | undefined,
   engine: EngineLookup,
   io: StartIo,
 ): Promise<ConfigAhead | undefined> {
+  const { stack, envName } = run;
   const checked = await applyFiles(stack.root, io.cwd, prepared.plan.files, {
     check: true,
     signal: io.signal,
   });
   const envFiles = prepared.plan.environments[0];
   if (!envFiles || checked.some((file) => file.status !== 'unchanged')) return undefined;
-  const model = resolveEnvironment(
-    stack.file,
-    request.envName,
-    gpu ?? prepared.gpuSelection.get(request.envName),
-  );
+  const model = run.model(gpu ?? prepared.gpuSelection.get(envName));
   const args = await composeArgsFor(stack, model, envFiles, engine);
   const env = composeEnvironment(io.env, stack.file);
-  const prefetched = takePrefetchedConfig(stack.root, request.envName);
+  const prefetched = takePrefetchedConfig(stack.root, envName);
   const config = engine.compose.then((compose) => {
     const readConfig = (): Promise<unknown> =>
       readComposeConfig(compose, args, {
         env,
         signal: io.signal,
-        redact: redactor(secretValues(prepared, request.envName)),
+        redact: redactor(secretValues(prepared, envName)),
       });
     if (prefetched && prefetchAnswers(prefetched, compose.command, args, dockerCliEnvironment(env)))
       return prefetched.document.catch(readConfig);
@@ -242,22 +231,22 @@ export function resolveRequest(file: StackFile, request: StartRequest): Environm
  * the layout is decided all the same: --gpu applies on every path.
  */
 export async function checkHost(
-  stack: LoadedStack,
+  run: ResolvedRun,
   request: StartRequest,
   io: StartIo,
   view: StartView,
   readEffective?: (model: EnvironmentModel) => Promise<unknown>,
 ): Promise<{ findings: readonly Check[]; failed: boolean; gpu: GpuDecision }> {
   if (request.preflight !== 'run') {
-    const gpu = await chooseRunGpu(stack, request.envName, request.gpu, io);
+    const gpu = await chooseRunGpu(run, io);
     view.note(describeGpuDecision(gpu));
     return { findings: [], failed: false, gpu };
   }
   // Start generates the environment's config files right after: missing ones are no failure.
-  const assessment = await assessHost(stack, request.envName, request.gpu, io, {
+  const assessment = await assessHost(run, io, {
     generatesFiles: true,
     ...(request.skipChecks ? { skipChecks: request.skipChecks } : {}),
-    readEffective: readEffective ?? effectiveReader(stack, io),
+    readEffective: readEffective ?? effectiveReader(run.stack, io),
   });
   const findings = assessment.checks.filter((check) => check.status !== 'pass');
   const failed = findings.some((check) => check.status === 'fail');
@@ -274,15 +263,13 @@ export interface Generated {
 }
 
 /** Step 3: the files planned in memory (existing secrets are kept, missing ones made). */
-export async function prepare(
-  stack: LoadedStack,
-  request: StartRequest,
-  gpu: GpuSelection | undefined,
-): Promise<PreparedGeneration> {
-  return prepareGeneration(stack, [request.envName], {
+export async function prepare(run: ResolvedRun, gpu: GpuSelection | undefined): Promise<PreparedGeneration> {
+  const { stack, envName, store } = run;
+  return prepareGeneration(stack, [envName], {
     // A dry run creates secrets in memory only, so it lists every file start would write.
     createSecrets: true,
-    gpuOverride: gpu ? new Map([[request.envName, gpu]]) : undefined,
+    ...(store ? { replaceStores: new Map([[envName, store]]) } : {}),
+    gpuOverride: gpu ? new Map([[envName, gpu]]) : undefined,
   });
 }
 

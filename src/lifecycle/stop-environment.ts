@@ -13,6 +13,7 @@ import type { GpuMode } from '../plan/gpu-layout.js';
 import type { Check } from '../preflight/checks.js';
 import { effectiveReader } from './effective-config.js';
 import { assessHost } from './preflight.js';
+import { resolveRun } from './run.js';
 import type { StartIo } from './start-types.js';
 import { stopInGraphOrder, type StoppedContainer } from './stop.js';
 import { stopOnSwarm } from './swarm.js';
@@ -117,7 +118,7 @@ export async function restartEnvironment(
 ): Promise<'restarted' | 'preflight-failed'> {
   const { envName } = request;
   if (request.checkHost) {
-    const assessment = await assessHost(stack, envName, request.gpu, io, {
+    const assessment = await assessHost(await resolveRun(stack, request), io, {
       generatesFiles: true,
       skipChecks: request.skipChecks,
       readEffective: effectiveReader(stack, io),

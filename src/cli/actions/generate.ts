@@ -3,6 +3,7 @@ import { EXIT, ReportedFailure, StackctlError } from '../../errors.js';
 import { printJson, printLine, type CommandContext } from '../context.js';
 import { generateEnvironments, type FileResult } from '../../lifecycle/generation.js';
 import { chooseRunGpu, generatedGpu } from '../../lifecycle/gpu-choice.js';
+import { resolveRun } from '../../lifecycle/run.js';
 import { describeGpuDecision, type GpuDecision } from '../../plan/gpu-choice.js';
 import type { GpuMode } from '../../plan/gpu-layout.js';
 import { loadStack, requireEnvironment, type LoadedStack } from '../load-stack.js';
@@ -25,13 +26,10 @@ export async function generateAction(
   const check = flags.check === true;
   // --gpu asks the host (auto, multi, single); without it the recorded layout or the profile is used.
   const decisions = new Map<string, GpuDecision>();
-  for (const env of environments)
-    decisions.set(
-      env,
-      flags.gpu === undefined
-        ? await generatedGpu(stack, env)
-        : await chooseRunGpu(stack, env, flags.gpu, ctx),
-    );
+  for (const env of environments) {
+    const run = await resolveRun(stack, { envName: env, gpu: flags.gpu });
+    decisions.set(env, flags.gpu === undefined ? generatedGpu(run) : await chooseRunGpu(run, ctx));
+  }
   const { prepared, results } = await generateEnvironments(
     stack,
     {

@@ -1,5 +1,6 @@
 import { effectiveReader } from '../../lifecycle/effective-config.js';
 import { assessHost } from '../../lifecycle/preflight.js';
+import { resolveRun } from '../../lifecycle/run.js';
 import type { CommandContext } from '../context.js';
 import { loadStack, requireEnvironment } from '../load-stack.js';
 import { runCiChecks } from './preflight-ci.js';
@@ -16,7 +17,7 @@ export async function preflightAction(
   }
   const stack = await loadStack(flags.schema, ctx);
   requireEnvironment(stack.file, envName);
-  const assessment = await assessHost(stack, envName, flags.gpu, ctx, {
+  const assessment = await assessHost(await resolveRun(stack, { envName, gpu: flags.gpu }), ctx, {
     skipChecks: flags.skipCheck ?? [],
     readEffective: effectiveReader(stack, ctx),
   });
