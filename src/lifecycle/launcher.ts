@@ -1,5 +1,5 @@
 import type { ServiceState } from '../health/classify.js';
-import type { LaunchNode } from '../plan/start.js';
+import { waitsMet, type LaunchNode } from '../plan/start.js';
 
 export interface LaunchActions {
   /** Starts a service's containers (through the Docker API: no compose process on the critical path). */
@@ -98,7 +98,8 @@ export class GraphLauncher {
     for (const node of this.graph) {
       const { service } = node;
       if (this.launching.has(service) || !this.created.has(service)) continue;
-      if (!node.waitsFor.every((dep) => this.isMet(dep.service, dep.condition))) continue;
+      const seen = { launched: (s: string) => this.launched.has(s), ready: (s: string) => this.ready.has(s) };
+      if (!waitsMet(node, seen)) continue;
       this.launching.add(service);
       this.actions.start(service).then(
         () => {
@@ -115,10 +116,5 @@ export class GraphLauncher {
     if (this.stopped) return;
     this.stopped = true;
     this.actions.onError(error instanceof Error ? error : new Error(String(error)));
-  }
-
-  private isMet(service: string, condition: string): boolean {
-    if (condition === 'service_started') return this.launched.has(service);
-    return this.ready.has(service);
   }
 }

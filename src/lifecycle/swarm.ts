@@ -30,7 +30,7 @@ import { classifySwarmService } from '../health/swarm.js';
 import { LABELS, SWARM_LABELS } from '../labels.js';
 import { projectNameOf, stackOrder, type EnvironmentModel } from '../model/environment.js';
 import type { StackFile } from '../schema/types.js';
-import type { LaunchNode, StartPlan } from '../plan/start.js';
+import { waitsMet, type LaunchNode, type StartPlan } from '../plan/start.js';
 import { withStartLock } from './start.js';
 import { projectLabels, renderSwarmStack, swarmSubset, type SwarmStack } from '../plan/swarm.js';
 import type { Check } from '../preflight/checks.js';
@@ -257,11 +257,11 @@ async function walkGraph(
       pending,
     };
   };
+  const stateOf = (service: string) => finished.get(service)?.state ?? states.get(service);
   const met = (node: LaunchNode): boolean =>
-    node.waitsFor.every((dep) => {
-      const state = finished.get(dep.service)?.state ?? states.get(dep.service);
-      if (dep.condition === 'service_started') return deployedAt.has(dep.service) && state !== undefined;
-      return state?.phase === 'ready';
+    waitsMet(node, {
+      launched: (service) => deployedAt.has(service) && stateOf(service) !== undefined,
+      ready: (service) => stateOf(service)?.phase === 'ready',
     });
 
   while (finished.size < total) {

@@ -310,3 +310,16 @@ function buildWaitSpec(
 function ms(value: number): string {
   return value % 1000 === 0 ? `${value / 1000}s` : `${value}ms`;
 }
+
+/**
+ * Whether everything a node waits for is met: a `service_started` dependency once it was launched,
+ * every other condition once it is ready. Compose start and the swarm deploy both go by it.
+ */
+export function waitsMet(
+  node: LaunchNode,
+  seen: { launched(service: string): boolean; ready(service: string): boolean },
+): boolean {
+  return node.waitsFor.every((dep) =>
+    dep.condition === 'service_started' ? seen.launched(dep.service) : seen.ready(dep.service),
+  );
+}

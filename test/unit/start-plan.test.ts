@@ -2,7 +2,14 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { resolveEnvironment } from '../../src/model/environment.js';
 import { durationMs } from '../../src/duration.js';
-import { launchGraph, planStart, selectServices, stopGraph, type StartPlan } from '../../src/plan/start.js';
+import {
+  launchGraph,
+  planStart,
+  selectServices,
+  stopGraph,
+  waitsMet,
+  type StartPlan,
+} from '../../src/plan/start.js';
 import type { StackFile } from '../../src/schema/types.js';
 import { validateStackText } from '../../src/schema/validate.js';
 import { SHIPPED_SCHEMA } from '../helpers/paths.js';
@@ -122,5 +129,32 @@ describe('durationMs', () => {
     expect(durationMs('1m30s')).toBe(90_000);
     expect(durationMs('500ms')).toBe(500);
     expect(() => durationMs('soon')).toThrow();
+  });
+});
+
+describe('waitsMet', () => {
+  const node = {
+    service: 'app',
+    stack: 'ui',
+    waitsFor: [
+      { service: 'db', condition: 'service_healthy' as const },
+      { service: 'migrate', condition: 'service_started' as const },
+    ],
+  };
+  const seen = (launched: string[], ready: string[]) => ({
+    launched: (service: string) => launched.includes(service),
+    ready: (service: string) => ready.includes(service),
+  });
+
+  it('needs a started dependency launched and every other one ready', () => {
+    expect(waitsMet(node, seen(['migrate', 'db'], ['db']))).toBe(true);
+    expect(waitsMet(node, seen(['db'], ['db']))).toBe(false);
+    expect(waitsMet(node, seen(['migrate', 'db'], []))).toBe(false);
+    // Ready is not launched: a service_started dependency is not met by readiness alone.
+    expect(waitsMet(node, seen([], ['db', 'migrate']))).toBe(false);
+  });
+
+  it('is met at once for a node that waits for nothing', () => {
+    expect(waitsMet({ ...node, waitsFor: [] }, seen([], []))).toBe(true);
   });
 });
