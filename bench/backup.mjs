@@ -20,6 +20,9 @@ const env = 'development';
 const dir = mkdtempSync(join(tmpdir(), 'stackctl-bench-backup-'));
 mkdirSync(join(dir, 'schemas'));
 cpSync(join(root, 'env-templates'), join(dir, 'env-templates'), { recursive: true });
+// What the services mount from the project (PostgreSQL's init script), as in a checkout.
+mkdirSync(join(dir, 'configs'));
+cpSync(join(root, 'configs', 'postgres'), join(dir, 'configs', 'postgres'), { recursive: true });
 writeFileSync(
   join(dir, 'schemas', 'compose-schema.yaml'),
   readFileSync(join(root, 'schemas', 'compose-schema.yaml'), 'utf8')
