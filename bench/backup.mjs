@@ -27,7 +27,9 @@ writeFileSync(
   join(dir, 'schemas', 'compose-schema.yaml'),
   readFileSync(join(root, 'schemas', 'compose-schema.yaml'), 'utf8')
     .replace(/^ {2}name: \S+$/m, `  name: ${project}`)
-    .replace('addressPool: 10.30.0.0/20', 'addressPool: 10.236.0.0/20'),
+    .replace('addressPool: 10.30.0.0/20', 'addressPool: 10.236.0.0/20')
+    // Qdrant stands in (busybox) for a service whose volume is copied: no online snapshot API.
+    .replace(/^ {4}backup: \{ method: qdrant, [^\n]*\n/m, ''),
 );
 mkdirSync(join(dir, 'compose'));
 writeFileSync(
