@@ -45,15 +45,36 @@ export async function minimalProject(
   return { root, ports, remove: () => rm(root, { recursive: true, force: true }) };
 }
 
-/** A TCP port nobody listens on (the kernel picks it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * Ports handed out by this test file, so one file never gets the same port twice before binding it.
+ */
+const handedOut = new Set<number>();
+
+/**
+ * A TCP port nobody listens on, from a range of this vitest worker's own below the kernel's
+ * ephemeral range (32768-60999 here): a port the kernel picks is free only until it picks it again,
+ * for an outgoing connection or for the file running beside this one, before Docker binds it.
+ */
+export async function freePort(): Promise<number> {
+  const worker = Number(process.env.VITEST_POOL_ID ?? '1');
+  const span = 2000;
+  const base = 20_000 + ((worker - 1) % 6) * span;
+  const start = Math.floor(Math.random() * span);
+  for (let step = 0; step < span; step += 1) {
+    const port = base + ((start + step) % span);
+    if (handedOut.has(port)) continue;
+    if (await canBind(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error(`no free port in ${base}-${base + span - 1}`);
+}
+
+function canBind(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
-    server.once('error', reject);
-    server.listen({ host: '127.0.0.1', port: 0 }, () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
+    server.once('error', () => resolve(false));
+    server.listen({ host: '127.0.0.1', port }, () => server.close(() => resolve(true)));
   });
 }
