@@ -8,6 +8,7 @@ import { registerGenerate } from './commands/generate.js';
 import { registerImport } from './commands/import.js';
 import { registerGpu } from './commands/gpu.js';
 import { registerLifecycle } from './commands/lifecycle.js';
+import { registerModels } from './commands/models.js';
 import { registerPreflight } from './commands/preflight.js';
 import { registerSecrets } from './commands/secrets.js';
 import { registerValidate } from './commands/validate.js';
@@ -94,6 +95,7 @@ function buildProgram(io: ProcessIO): Command {
   registerSecrets(program, getContext);
   registerPreflight(program, getContext);
   registerGpu(program, getContext);
+  registerModels(program, getContext);
   registerBackup(program, getContext);
   registerImport(program, getContext);
   program

@@ -2,6 +2,7 @@
 // secret store read, compose's effective configuration asked; src/preflight/ then judges the facts.
 import { gatherHostFacts } from '../effects/probe/index.js';
 import { NOT_REQUIRED } from './gpu-choice.js';
+import { gatherVllmFit } from './models.js';
 import type { ResolvedRun } from './run.js';
 import { StackctlError } from '../errors.js';
 import type { EnvironmentModel } from '../model/environment.js';
@@ -11,6 +12,7 @@ import { decideGpu, needsGpuDetection, type GpuDecision } from '../plan/gpu-choi
 import { startProgress } from '../ui/progress.js';
 import type { UiContext } from '../ui/terminal.js';
 import { preflightChecks, type Check } from '../preflight/checks.js';
+import { vllmFitCheck } from '../preflight/model-fit-check.js';
 import { secretStrengthChecks } from '../preflight/secret-strength.js';
 
 export interface HostAssessment {
@@ -69,6 +71,14 @@ export async function assessHost(
     generatesFiles: options.generatesFiles === true,
   });
   if (effective.problem) checks.unshift(effective.problem);
+  if (gpu.layout?.ok === true) {
+    const fit = await gatherVllmFit(
+      { model, root: stack.root, hfToken: run.store?.secrets['HF_TOKEN']?.value },
+      gpu.layout.layout.devices,
+      { env: ctx.env, cwd: stack.root, signal: ctx.signal },
+    );
+    if (fit) checks.push(vllmFitCheck(fit, envName));
+  }
   if (run.store) checks.push(...secretStrengthChecks(stack.file, envName, run.store));
   return { checks: skipped(checks, options.skipChecks ?? [], envName), gpu };
 }

@@ -1,0 +1,74 @@
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import type { CommandContext } from '../context.js';
+import { examples } from '../help.js';
+import type { ModelsFitFlags } from '../actions/models.js';
+
+export function registerModels(program: Command, context: () => CommandContext): void {
+  const models = program
+    .command('models')
+    .description('the model vLLM serves: will it fit the GPUs, and with how much context')
+    .addHelpText(
+      'after',
+      examples([
+        ['stackctl models fit --env production', "the environment's model on this host's GPUs"],
+        ['stackctl models fit Qwen/Qwen2.5-7B-Instruct --vram 24 --gpus 2 --tp 2', 'plan for another host'],
+      ]),
+    );
+
+  models
+    .command('fit')
+    .description(
+      "plan vLLM's GPU memory from the model's config.json and safetensors headers (never the weights)",
+    )
+    .argument(
+      '[model]',
+      "a folder (config.json and *.safetensors), a hub id (org/name[@revision]), or the environment's model",
+    )
+    .option('-e, --env <env>', "take vLLM's settings (and the model) from this environment's vLLM service")
+    .option('-s, --schema <path>', 'stack file')
+    .option('--gpus <n>', 'GPUs to plan for (the first N found, or N of --vram)', positiveInteger)
+    .option('--vram <GiB>', 'plan for GPUs of this size instead of asking nvidia-smi', positiveNumber)
+    .option('--tp <n>', 'tensor-parallel size', positiveInteger)
+    .option('--max-model-len <n>', 'longest context vLLM accepts', positiveInteger)
+    .option('--gpu-memory-utilization <f>', 'share of each GPU vLLM may claim (0-1)', fraction)
+    .addOption(new Option('--kv-dtype <dtype>', 'KV cache element type').choices(['auto', 'fp8']))
+    .option('--json', 'print the plan as JSON')
+    .addHelpText(
+      'after',
+      examples([
+        ['stackctl models fit --env production', "production's model and settings on this host"],
+        ['stackctl models fit ./models/my-model --max-model-len 32768', 'a downloaded folder'],
+        [
+          'stackctl models fit meta-llama/Llama-3.1-8B-Instruct --vram 24 --json',
+          'headers only, by range requests',
+        ],
+      ]) +
+        "\nHF_ENDPOINT names a hub mirror; HF_TOKEN (or the environment's stored HF_TOKEN) opens gated models." +
+        '\nExit 0 it fits, 3 it will not start (the fix is printed), 2 bad input.\n',
+    )
+    .action(async (model: string | undefined, flags: ModelsFitFlags) => {
+      const { modelsFitAction } = await import('../actions/models.js');
+      await modelsFitAction(model, flags, context());
+    });
+}
+
+function positiveInteger(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1)
+    throw new InvalidArgumentError(`expected a whole number of at least 1, got ${value}`);
+  return parsed;
+}
+
+function positiveNumber(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed) || parsed <= 0)
+    throw new InvalidArgumentError(`expected a positive number, got ${value}`);
+  return parsed;
+}
+
+function fraction(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed) || parsed <= 0 || parsed > 1)
+    throw new InvalidArgumentError(`expected a share between 0 and 1, got ${value}`);
+  return parsed;
+}
