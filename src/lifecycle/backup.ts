@@ -12,7 +12,8 @@ import { schemaHash } from '../generate/header.js';
 import { dockerClient } from '../effects/docker.js';
 import { acquireLock } from '../effects/lock.js';
 import { readSecretStore } from '../effects/secret-store.js';
-import { resolveEnvironment, type EnvironmentModel } from '../model/environment.js';
+import type { EnvironmentModel } from '../model/environment.js';
+import { resolveRun } from './run.js';
 import type { LoadedStack } from '../model/stack.js';
 import {
   backupId,
@@ -92,7 +93,8 @@ export async function backupEnvironment(
 ): Promise<BackupOutcome> {
   const { envName } = request;
   const backup = requireBackup(stack.file);
-  const model = resolveEnvironment(stack.file, envName);
+  const run = await resolveRun(stack, { envName });
+  const model = run.model(run.likelyGpu.selection);
   const docker = dockerClient(io.env);
   const containersOf = (service: string) => projectContainers(docker, model.project, service);
   let services = request.services;

@@ -19,7 +19,8 @@ import { acquireLock } from '../effects/lock.js';
 import { StackctlError } from '../errors.js';
 import { chooseSecrets, type SecretSelection } from '../plan/secret-selection.js';
 import { rotateSecrets, type SecretStore } from '../generate/secrets.js';
-import { resolveEnvironment } from '../model/environment.js';
+import type { EnvironmentModel } from '../model/environment.js';
+import { resolveRun } from './run.js';
 import { findVariableReferences, interpolate } from '../schema/interpolate.js';
 import { cryptoRandom, prepareGeneration } from './generation.js';
 
@@ -39,11 +40,10 @@ export interface RotationEffects {
 
 export async function rotationEffects(
   stack: LoadedStack,
-  env: string,
+  model: EnvironmentModel,
   chosen: readonly string[],
   io: Pick<RotationIo, 'env'>,
 ): Promise<RotationEffects> {
-  const model = resolveEnvironment(stack.file, env);
   const running = new Set(
     (await projectContainers(dockerClient(io.env), model.project).catch(() => []))
       .filter((c) => c.status === 'running')
@@ -91,15 +91,15 @@ export interface RotationOutcome {
  */
 export async function rotateLocked(
   stack: LoadedStack,
-  env: string,
+  model: EnvironmentModel,
   store: SecretStore,
   chosen: readonly string[],
   io: RotationIo,
   recreate: (services: readonly string[]) => Promise<void>,
 ): Promise<RotationOutcome> {
   const now = new Date();
+  const env = model.name;
   const rotated = rotateSecrets(stack.file, store, chosen, cryptoRandom, now);
-  const model = resolveEnvironment(stack.file, env);
   const docker = dockerClient(io.env);
   const live = chosen.flatMap((name) => {
     const def = stack.file.variables[name];
@@ -147,7 +147,7 @@ export async function rotateLocked(
   }
   // Running services pick up the new values only when recreated: start does exactly that for the
   // services whose configuration changed, in dependency order, and waits until they are healthy.
-  const affected = (await rotationEffects(stack, env, chosen, io)).recreated;
+  const affected = (await rotationEffects(stack, model, chosen, io)).recreated;
   if (affected.length > 0) await recreate(affected);
   return { rotated: chosen, backup, files: results, applied, pending, recreated: affected };
 }
@@ -179,7 +179,9 @@ export async function rotateEnvironmentSecrets(
   view: RotationView,
 ): Promise<RotationOutcome | undefined> {
   const env = request.envName;
-  const store = await readSecretStore(stack.root, env);
+  const run = await resolveRun(stack, { envName: env });
+  const model = run.model(run.likelyGpu.selection);
+  const store = run.store;
   if (!store)
     throw new StackctlError('E_USAGE', `${env} has no secrets yet`, {
       hint: `run: stackctl generate ${env}`,
@@ -200,12 +202,12 @@ export async function rotateEnvironmentSecrets(
       );
     return undefined;
   }
-  await view.confirm(chosen, await rotationEffects(stack, env, chosen, io));
+  await view.confirm(chosen, await rotationEffects(stack, model, chosen, io));
   // Like every command that changes an environment: a start running now must not see half of it.
   const lock = await acquireLock(stack.root, env, `secrets rotate ${env}`);
   try {
     const current = (await readSecretStore(stack.root, env)) ?? store;
-    return await rotateLocked(stack, env, current, chosen, io, (services) => view.recreate(services));
+    return await rotateLocked(stack, model, current, chosen, io, (services) => view.recreate(services));
   } finally {
     await lock.release();
   }

@@ -26,7 +26,7 @@ let project: TempProject;
 let hub: FakeHub;
 let smi: Record<string, string>;
 let llamaBytes: number;
-let projectName: string;
+let projectName = '';
 const composeProject = (): string => `${projectName}-production`;
 
 /** Llama-3.1-8B-Instruct as four header-only shards and their index, as the hub lays it out. */
