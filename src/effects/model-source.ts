@@ -9,6 +9,7 @@ import {
   parseSafetensorsHeader,
   parseSafetensorsIndex,
   safetensorsHeaderLength,
+  type HubFile,
   type SafetensorsHeader,
 } from '../host/hf-model.js';
 
@@ -141,6 +142,98 @@ async function hubJson(url: string, options: HubOptions, repo: string): Promise<
   throw new HubError(`${url} did not answer with JSON: is HF_ENDPOINT a Hugging Face hub?`, null);
 }
 
+/** A repository's files at a revision, with their sizes and checksums (the hub's `blobs` metadata). */
+export async function readRevisionFiles(
+  repo: string,
+  revision: string,
+  options: HubOptions,
+): Promise<{ sha: string; files: HubFile[] }> {
+  const base = options.endpoint.replace(/\/+$/, '');
+  const info = await hubJson(
+    `${base}/api/models/${repo}/revision/${encodeURIComponent(revision)}?blobs=true`,
+    options,
+    repo,
+  );
+  const sha = typeof info['sha'] === 'string' ? info['sha'] : undefined;
+  if (!sha || !/^[0-9a-f]{40}$/.test(sha))
+    throw new HubError(`${repo}@${revision}: the hub gave no commit for the revision`, null);
+  const siblings = Array.isArray(info['siblings']) ? info['siblings'] : [];
+  const files = siblings.flatMap((entry): HubFile[] => {
+    const sibling = entry as {
+      rfilename?: unknown;
+      size?: unknown;
+      blobId?: unknown;
+      lfs?: { sha256?: unknown; size?: unknown };
+    };
+    if (typeof sibling.rfilename !== 'string') return [];
+    const lfsSha = typeof sibling.lfs?.sha256 === 'string' ? sibling.lfs.sha256 : undefined;
+    const size =
+      typeof sibling.lfs?.size === 'number'
+        ? sibling.lfs.size
+        : typeof sibling.size === 'number'
+          ? sibling.size
+          : -1;
+    return [
+      {
+        name: sibling.rfilename,
+        size,
+        sha256: lfsSha && /^[0-9a-f]{64}$/.test(lfsSha) ? lfsSha : undefined,
+        blobId:
+          typeof sibling.blobId === 'string' && /^[0-9a-f]{40}$/.test(sibling.blobId)
+            ? sibling.blobId
+            : undefined,
+      },
+    ];
+  });
+  return { sha, files };
+}
+
+/** The URL of a file at a commit. */
+export function resolveUrl(endpoint: string, repo: string, sha: string, name: string): string {
+  return `${endpoint.replace(/\/+$/, '')}/${repo}/resolve/${sha}/${name.split('/').map(encodeURIComponent).join('/')}`;
+}
+
+/**
+ * Streams a file from byte `from` on, into `sink` chunk by chunk (redirects followed by hand, the
+ * token sent to the hub's origin only). A server that ignores the range sends the whole file: the
+ * bytes before `from` are dropped. Returns the bytes written.
+ */
+export async function streamHubFile(
+  url: string,
+  from: number,
+  options: HubOptions,
+  sink: (chunk: Buffer) => Promise<void>,
+): Promise<number> {
+  const response = await hubFetch(url, options, from > 0 ? `bytes=${from}-` : null);
+  if (response.status === 416) {
+    await response.body?.cancel();
+    return 0;
+  }
+  if (!response.body) return 0;
+  const stream = Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
+  let skip = response.status === 200 ? from : 0;
+  let written = 0;
+  try {
+    for await (const data of stream) {
+      let chunk = data as Buffer;
+      if (skip > 0) {
+        const dropped = Math.min(skip, chunk.length);
+        skip -= dropped;
+        chunk = chunk.subarray(dropped);
+        if (chunk.length === 0) continue;
+      }
+      await sink(chunk);
+      written += chunk.length;
+    }
+  } catch (error) {
+    if (options.signal.aborted) throw error;
+    throw new HubError(`the download of ${new URL(url).pathname} broke off: ${causeOf(error)}`, null);
+  } finally {
+    stream.destroy();
+  }
+  return written;
+}
+
 /** The most a whole-file answer may hold (config.json, the shard index, revision metadata). */
 const MAX_SMALL_FILE = 16 * 2 ** 20;
 
@@ -155,11 +248,25 @@ export async function hubRange(
   range: readonly [number, number] | null,
   repo?: string,
 ): Promise<Buffer> {
+  const response = await hubFetch(url, options, range ? `bytes=${range[0]}-${range[1]}` : null, repo);
+  const limit = range ? range[1] - range[0] + 1 : MAX_SMALL_FILE;
+  // A 200 to a range request is the whole file: keep only the bytes asked for.
+  const skip = range && response.status === 200 ? range[0] : 0;
+  return readAtMost(response, skip, limit, new URL(response.url || url).pathname);
+}
+
+/** GETs `url`, following redirects by hand; an answer that is not 2xx (or 416) is a HubError. */
+async function hubFetch(
+  url: string,
+  options: HubOptions,
+  range: string | null,
+  repo?: string,
+): Promise<Response> {
   const hubOrigin = new URL(options.endpoint).origin;
   let current = new URL(url);
   for (let hop = 0; hop < 6; hop += 1) {
     const headers: Record<string, string> = { 'user-agent': 'stackctl' };
-    if (range) headers['range'] = `bytes=${range[0]}-${range[1]}`;
+    if (range) headers['range'] = range;
     if (options.token && current.origin === hubOrigin) headers['authorization'] = `Bearer ${options.token}`;
     let response: Response;
     try {
@@ -173,31 +280,22 @@ export async function hubRange(
       current = new URL(response.headers.get('location') ?? '', current);
       continue;
     }
-    if (response.status === 401 || response.status === 403) {
-      await response.body?.cancel();
+    if (response.ok || response.status === 416) return response;
+    await response.body?.cancel();
+    if (response.status === 401 || response.status === 403)
       throw new HubError(
         `${repo ?? current.pathname} is gated or private (HTTP ${response.status}): ${options.token ? 'the Hugging Face token was refused' : 'a Hugging Face token is needed'}`,
         response.status,
       );
-    }
-    if (response.status === 404) {
-      await response.body?.cancel();
+    if (response.status === 404)
       throw new HubError(
         `${repo ?? 'the model'}: ${current.pathname} was not found on ${current.origin}`,
         404,
       );
-    }
-    if (!response.ok) {
-      await response.body?.cancel();
-      throw new HubError(
-        `${current.origin} answered HTTP ${response.status} for ${current.pathname}`,
-        response.status,
-      );
-    }
-    const limit = range ? range[1] - range[0] + 1 : MAX_SMALL_FILE;
-    // A 200 to a range request is the whole file: keep only the bytes asked for.
-    const skip = range && response.status === 200 ? range[0] : 0;
-    return readAtMost(response, skip, limit, current.pathname);
+    throw new HubError(
+      `${current.origin} answered HTTP ${response.status} for ${current.pathname}`,
+      response.status,
+    );
   }
   throw new HubError(`too many redirects from ${url}`, null);
 }

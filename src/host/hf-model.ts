@@ -168,6 +168,16 @@ function quantizationOf(config: Json): string | null {
   return typeof method === 'string' ? method : 'unknown';
 }
 
+/** One file of a hub repository at a revision. */
+export interface HubFile {
+  readonly name: string;
+  readonly size: number;
+  /** The sha256 of an LFS file (its etag on the hub). */
+  readonly sha256: string | undefined;
+  /** The git blob id of a file kept in git itself (its etag then). */
+  readonly blobId: string | undefined;
+}
+
 /** The tensors' bytes a safetensors header describes (the weights themselves are never read). */
 export interface SafetensorsHeader {
   readonly tensors: number;

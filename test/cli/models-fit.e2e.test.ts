@@ -58,6 +58,8 @@ beforeAll(async () => {
   // The environment serves the downloaded folder (the vLLM service mounts ./models at /models).
   const schemaPath = join(project.root, 'schemas', 'compose-schema.yaml');
   const schema = await readFile(schemaPath, 'utf8');
+  projectName = /^project:\n {2}name: (.+)$/m.exec(schema)?.[1] ?? '';
+  expect(projectName).not.toBe('');
   await writeFile(
     schemaPath,
     schema.replace('default: microsoft/DialoGPT-medium', 'default: /models/llama-3.1-8b'),

@@ -9,6 +9,16 @@ export interface HubRepo {
   readonly files: Readonly<Record<string, Buffer>>;
   /** A token the repo requires (gated); undefined for a public repo. */
   readonly token?: string;
+  /** Files whose listed sha256 is not that of the bytes served (a corrupted mirror). */
+  readonly wrongChecksum?: readonly string[];
+}
+
+/** Files this large are LFS files on the hub: listed with a sha256, served from storage. */
+export const LFS_MIN_BYTES = 4096;
+
+export interface HubOptions {
+  /** Storage sends file bodies at most this fast (bytes per second), in small pieces. */
+  readonly bytesPerSecond?: number;
 }
 
 export interface HubRequest {
@@ -28,12 +38,15 @@ export interface FakeHub {
   close(): Promise<void>;
 }
 
-export async function startHub(repos: Readonly<Record<string, HubRepo>>): Promise<FakeHub> {
+export async function startHub(
+  repos: Readonly<Record<string, HubRepo>>,
+  options: HubOptions = {},
+): Promise<FakeHub> {
   const requests: HubRequest[] = [];
   const sha = createHash('sha1')
     .update(JSON.stringify(Object.keys(repos)))
     .digest('hex');
-  const storage = createServer((req, res) => serveStorage(req, res, repos, requests));
+  const storage = createServer((req, res) => serveStorage(req, res, repos, requests, options));
   const storageOrigin = await listen(storage);
   const hub = createServer((req, res) => serveHub(req, res, repos, requests, sha, storageOrigin));
   const endpoint = await listen(hub);
@@ -72,18 +85,35 @@ function serveHub(
       '{"error":"Access to model is restricted"}',
     );
   if (api) {
-    const body = JSON.stringify({
-      id: repoName,
-      sha,
-      siblings: Object.keys(repo.files).map((rfilename) => ({ rfilename })),
+    const blobs = url.searchParams.get('blobs') === 'true';
+    const siblings = Object.entries(repo.files).map(([rfilename, content]) => {
+      if (!blobs) return { rfilename };
+      const gitBlob = createHash('sha1').update(`blob ${content.length}\0`).update(content).digest('hex');
+      if (content.length < LFS_MIN_BYTES) return { rfilename, size: content.length, blobId: gitBlob };
+      const real = createHash('sha256').update(content).digest('hex');
+      const sha256 = repo.wrongChecksum?.includes(rfilename)
+        ? createHash('sha256').update(real).digest('hex')
+        : real;
+      return {
+        rfilename,
+        size: content.length,
+        blobId: gitBlob,
+        lfs: { sha256, size: content.length, pointerSize: 134 },
+      };
     });
-    return send(res, record, 200, { 'content-type': 'application/json' }, body);
+    return send(
+      res,
+      record,
+      200,
+      { 'content-type': 'application/json' },
+      JSON.stringify({ id: repoName, sha, siblings }),
+    );
   }
   const file = resolve?.[3] ?? '';
   const content = repo.files[file];
   if (!content) return send(res, record, 404, {}, 'Entry not found');
   // Small files come from the hub itself, large ones from storage on another origin, as on the real hub.
-  if (content.length < 4096) return sendFile(req, res, record, content);
+  if (content.length < LFS_MIN_BYTES) return sendFile(req, res, record, content);
   res.writeHead(302, {
     location: `${storageOrigin}/${repoName}/${sha}/${file}`,
     'x-linked-etag': `"${createHash('sha256').update(content).digest('hex')}"`,
@@ -97,14 +127,54 @@ function serveStorage(
   res: ServerResponse,
   repos: Readonly<Record<string, HubRepo>>,
   requests: HubRequest[],
+  options: HubOptions,
 ): void {
   const record = recordOf(req, 'storage', requests);
   const match = /^\/([^/]+\/[^/]+)\/[0-9a-f]+\/(.+)$/.exec(
     new URL(req.url ?? '/', 'http://storage').pathname,
   );
-  const content = match ? repos[match[1] ?? '']?.files[match[2] ?? ''] : undefined;
+  const content = match
+    ? repos[decodeURIComponent(match[1] ?? '')]?.files[decodeURIComponent(match[2] ?? '')]
+    : undefined;
   if (!content) return send(res, record, 404, {}, 'not found');
+  const openRange = req.headers.range === undefined || /^bytes=\d+-$/.test(req.headers.range);
+  if (options.bytesPerSecond && openRange)
+    return sendSlowly(req, res, record, content, options.bytesPerSecond);
   sendFile(req, res, record, content);
+}
+
+/** A whole file or an open range (bytes=N-), sent in 64 KiB pieces at `bytesPerSecond`. */
+function sendSlowly(
+  req: IncomingMessage,
+  res: ServerResponse,
+  record: HubRequest,
+  content: Buffer,
+  bytesPerSecond: number,
+): void {
+  const from = Number(/^bytes=(\d+)-$/.exec(req.headers.range ?? '')?.[1] ?? 0);
+  const body = content.subarray(from);
+  res.writeHead(from > 0 ? 206 : 200, {
+    'content-length': String(body.length),
+    'accept-ranges': 'bytes',
+    ...(from > 0 ? { 'content-range': `bytes ${from}-${content.length - 1}/${content.length}` } : {}),
+  });
+  const piece = 64 * 1024;
+  let offset = 0;
+  const timer = setInterval(
+    () => {
+      if (res.destroyed || offset >= body.length) {
+        clearInterval(timer);
+        res.end();
+        return;
+      }
+      const chunk = body.subarray(offset, offset + piece);
+      offset += chunk.length;
+      record.bytes += chunk.length;
+      res.write(chunk);
+    },
+    Math.max(1, Math.round((piece / bytesPerSecond) * 1000)),
+  );
+  res.on('close', () => clearInterval(timer));
 }
 
 function sendFile(req: IncomingMessage, res: ServerResponse, record: HubRequest, content: Buffer): void {

@@ -2,8 +2,62 @@ import { EXIT, ReportedFailure } from '../../errors.js';
 import { fitModel, type ModelFitOutcome, type ModelFitRequest } from '../../lifecycle/models.js';
 import { resolveRun } from '../../lifecycle/run.js';
 import type { FitFix, FitResult } from '../../plan/model-fit.js';
+import { startProgress } from '../../ui/progress.js';
+import { bytesText, transferLine } from '../../ui/transfer.js';
 import { printJson, printLine, type CommandContext } from '../context.js';
 import { loadStack, requireEnvironment } from '../load-stack.js';
+
+export interface ModelsPullFlags {
+  env: string;
+  schema?: string;
+  json?: boolean;
+}
+
+/** Downloads the model into the environment's cache volume, with a progress line on a terminal. */
+export async function modelsPullAction(
+  model: string | undefined,
+  flags: ModelsPullFlags,
+  ctx: CommandContext,
+): Promise<void> {
+  const stack = await loadStack(flags.schema, ctx);
+  requireEnvironment(stack.file, flags.env);
+  const { pullModel } = await import('../../lifecycle/model-pull.js');
+  let started = Date.now();
+  const progress = startProgress(ctx, `Pulling ${model ?? `the model of ${flags.env}`}`);
+  let lastDraw = 0;
+  try {
+    const outcome = await pullModel(stack, { envName: flags.env, model }, ctx, {
+      planned: (plan) => {
+        const line = `${plan.repo}@${plan.sha.slice(0, 12)}: ${plan.files} files, ${plan.present} already in the cache, ${bytesText(plan.bytesToFetch)} to fetch`;
+        progress.log(line);
+        progress.update(`Pulling ${plan.repo}`);
+        started = Date.now();
+      },
+      progress: ({ file, doneBytes, totalBytes }) => {
+        const now = Date.now();
+        if (now - lastDraw < 100) return;
+        lastDraw = now;
+        progress.update(`${file} ${transferLine({ doneBytes, totalBytes, elapsedMs: now - started })}`);
+      },
+      fileDone: (file, bytes) => {
+        progress.log(`  ${file} (${bytesText(bytes)})`);
+      },
+      retrying: (file, reason) => progress.log(ctx.colors.yellow(`⚠ ${file}: ${reason}; resuming`)),
+    });
+    progress.stop();
+    if (flags.json === true) {
+      printJson(ctx.stdout, outcome);
+      return;
+    }
+    const downloaded = outcome.files.filter((file) => file.state === 'downloaded').length;
+    printLine(
+      ctx.stdout,
+      `${ctx.colors.green('✔')} ${outcome.repo}@${outcome.sha.slice(0, 12)} is in volume ${outcome.volume}: ${downloaded} file${downloaded === 1 ? '' : 's'} downloaded (${bytesText(outcome.downloadedBytes)}), ${outcome.files.length - downloaded} already there`,
+    );
+  } finally {
+    progress.stop();
+  }
+}
 
 export interface ModelsFitFlags {
   env?: string;

@@ -231,10 +231,17 @@ const MAX_SECRET_BYTES = 64 * 1024;
 
 /** Names the schema says are provided by people, not generated: the keys of S3 backup tiers. */
 export function providedSecretNames(file: StackFile): string[] {
-  return Object.values(file.backup?.tiers ?? {}).flatMap((tier) =>
+  const s3 = Object.values(file.backup?.tiers ?? {}).flatMap((tier) =>
     tier.type === 's3' ? [tier.credentials.accessKeyId, tier.credentials.secretAccessKey] : [],
   );
+  // The Hugging Face token models pull and models fit send to the hub for gated models.
+  const servesModels = Object.entries(file.services).some(
+    ([name, service]) => name === 'vllm' || /vllm/.test(service.image ?? ''),
+  );
+  return servesModels ? [...s3, HF_TOKEN] : s3;
 }
+
+export const HF_TOKEN = 'HF_TOKEN';
 
 /**
  * Stores a value someone else issued (an S3 access key) in the environment's secret store, read

@@ -1,7 +1,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { CommandContext } from '../context.js';
 import { examples } from '../help.js';
-import type { ModelsFitFlags } from '../actions/models.js';
+import type { ModelsFitFlags, ModelsPullFlags } from '../actions/models.js';
 
 export function registerModels(program: Command, context: () => CommandContext): void {
   const models = program
@@ -12,6 +12,7 @@ export function registerModels(program: Command, context: () => CommandContext):
       examples([
         ['stackctl models fit --env production', "the environment's model on this host's GPUs"],
         ['stackctl models fit Qwen/Qwen2.5-7B-Instruct --vram 24 --gpus 2 --tp 2', 'plan for another host'],
+        ['stackctl models pull --env production', 'download it into the cache volume vLLM reads'],
       ]),
     );
 
@@ -50,6 +51,8 @@ export function registerModels(program: Command, context: () => CommandContext):
       const { modelsFitAction } = await import('../actions/models.js');
       await modelsFitAction(model, flags, context());
     });
+
+  registerModelsPull(models, context);
 }
 
 function positiveInteger(value: string): number {
@@ -71,4 +74,27 @@ function fraction(value: string): number {
   if (!Number.isFinite(parsed) || parsed <= 0 || parsed > 1)
     throw new InvalidArgumentError(`expected a share between 0 and 1, got ${value}`);
   return parsed;
+}
+
+function registerModelsPull(models: Command, context: () => CommandContext): void {
+  models
+    .command('pull')
+    .description("download the environment's model into the cache volume vLLM reads, checked and resumable")
+    .argument('[model]', "a hub id (org/name[@revision]); the environment's VLLM_MODEL when left out")
+    .requiredOption('-e, --env <env>', 'the environment whose vLLM cache volume receives it')
+    .option('-s, --schema <path>', 'stack file')
+    .option('--json', 'print what was pulled as JSON')
+    .addHelpText(
+      'after',
+      examples([
+        ['stackctl models pull --env production', "production's model, before its first start"],
+        ['stackctl models pull Qwen/Qwen2.5-7B-Instruct@main --env development', 'another model or revision'],
+      ]) +
+        '\nAn interrupted pull (Ctrl-C, a dropped network, a killed process) resumes where it stopped.' +
+        '\nA gated model needs a token: stackctl secrets set ENV HF_TOKEN < token.txt (stdin only).\n',
+    )
+    .action(async (model: string | undefined, flags: ModelsPullFlags) => {
+      const { modelsPullAction } = await import('../actions/models.js');
+      await modelsPullAction(model, flags, context());
+    });
 }

@@ -1,0 +1,251 @@
+// stackctl models pull: from a hub on loopback into the environment's real vLLM cache volume (the
+// service's image swapped for a test image through compose/local.override.yml, as a user would).
+import { execa } from 'execa';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli, stackctlCommand } from '../helpers/cli.js';
+import { startHub, type FakeHub } from '../helpers/hf-hub.js';
+import { shippedProject, type TempProject } from '../helpers/project.js';
+import { safetensorsFile } from '../helpers/safetensors.js';
+import { Terminal } from '../helpers/terminal.js';
+import { removeByLabel } from '../helpers/stack-project.js';
+
+const IMAGE = 'stackctl-test/busybox:1';
+const TOKEN = 'hf_pulltokenwhichmustneverbeprinted42';
+const name = `mpull${process.pid}`;
+const volume = `${name}-development_vllm_cache`;
+const repoDir = '/v/hub/models--stackctl--tiny';
+
+let project: TempProject;
+let hub: FakeHub;
+let slowHub: FakeHub;
+const weights = safetensorsFile([{ name: 'w', shape: [1024, 1024], dtype: 'F32' }], 7);
+const files = {
+  'config.json': Buffer.from('{"architectures": ["LlamaForCausalLM"], "hidden_size": 64}'),
+  'tokenizer.json': Buffer.from('{"version": "1.0"}'),
+  'model.safetensors': weights,
+  'pytorch_model.bin': Buffer.from('not wanted when safetensors are there'),
+};
+
+/** A shell command run in the cache volume (the test image), its stdout. */
+async function inVolume(script: string): Promise<string> {
+  const { stdout } = await execa('docker', ['run', '--rm', '-v', `${volume}:/v`, IMAGE, 'sh', '-c', script]);
+  return stdout.trim();
+}
+
+const sha256 = (content: Buffer): string => createHash('sha256').update(content).digest('hex');
+
+beforeAll(async () => {
+  project = await shippedProject();
+  const schemaPath = join(project.root, 'schemas', 'compose-schema.yaml');
+  const schema = await readFile(schemaPath, 'utf8');
+  await writeFile(
+    schemaPath,
+    schema
+      .replace('name: multimodal\n', `name: ${name}\n`)
+      .replace('default: microsoft/DialoGPT-medium', 'default: stackctl/tiny'),
+  );
+  await mkdir(join(project.root, 'compose'), { recursive: true });
+  await writeFile(
+    join(project.root, 'compose', 'local.override.yml'),
+    `services:\n  vllm:\n    image: ${IMAGE}\n`,
+  );
+  hub = await startHub({
+    'stackctl/tiny': { files },
+    'stackctl/gated': { files, token: TOKEN },
+    'stackctl/corrupt': { files, wrongChecksum: ['model.safetensors'] },
+  });
+  // 4 MiB of weights at 512 KiB/s: about 8 seconds, long enough to watch and to kill.
+  slowHub = await startHub(
+    {
+      'stackctl/slow': {
+        files: { 'config.json': files['config.json'], 'model.safetensors': randomBytes(4 * 2 ** 20) },
+      },
+    },
+    { bytesPerSecond: 512 * 1024 },
+  );
+});
+
+afterAll(async () => {
+  await hub?.close();
+  await slowHub?.close();
+  await removeByLabel(`io.stackctl.project=${name}`);
+  await execa('docker', ['volume', 'rm', '-f', volume], { reject: false });
+  await project?.remove();
+});
+
+describe('stackctl models pull', () => {
+  it("fills the vLLM cache volume in huggingface_hub's layout, checked, and the second pull fetches nothing", async () => {
+    const result = await runCli(['models', 'pull', '--env', 'development'], {
+      cwd: project.root,
+      env: { HF_ENDPOINT: hub.endpoint },
+    });
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(
+      new RegExp(`✔ stackctl/tiny@${hub.sha.slice(0, 12)} is in volume ${volume}: 3 files downloaded`),
+    );
+    const blob = sha256(weights);
+    expect(await inVolume(`readlink ${repoDir}/snapshots/${hub.sha}/model.safetensors`)).toBe(
+      `../../blobs/${blob}`,
+    );
+    expect(
+      await inVolume(`sha256sum ${repoDir}/snapshots/${hub.sha}/model.safetensors | cut -d' ' -f1`),
+    ).toBe(blob);
+    expect(await inVolume(`cat ${repoDir}/snapshots/${hub.sha}/config.json`)).toBe(
+      files['config.json'].toString(),
+    );
+    expect(await inVolume(`cat ${repoDir}/refs/main`)).toBe(hub.sha);
+    expect(await inVolume(`ls ${repoDir}/snapshots/${hub.sha} | sort | tr '\\n' ' '`)).toBe(
+      'config.json model.safetensors tokenizer.json',
+    );
+    expect(await inVolume(`find ${repoDir} -name '*.incomplete' | wc -l`)).toBe('0');
+    // compose adopts the volume stackctl created: its labels are compose's.
+    const { stdout: labels } = await execa('docker', [
+      'volume',
+      'inspect',
+      volume,
+      '--format',
+      '{{json .Labels}}',
+    ]);
+    expect(JSON.parse(labels)).toMatchObject({
+      'com.docker.compose.project': `${name}-development`,
+      'com.docker.compose.volume': 'vllm_cache',
+    });
+
+    hub.requests.length = 0;
+    const again = await runCli(['models', 'pull', '--env', 'development', '--json'], {
+      cwd: project.root,
+      env: { HF_ENDPOINT: hub.endpoint },
+    });
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(JSON.parse(again.stdout)).toMatchObject({ downloadedBytes: 0, sha: hub.sha });
+    expect(hub.requests.filter((r) => r.path.includes('/resolve/'))).toEqual([]);
+    const { stdout: helpers } = await execa('docker', [
+      'ps',
+      '-aq',
+      '--filter',
+      `label=io.stackctl.project=${name}`,
+    ]);
+    expect(helpers.trim()).toBe('');
+  });
+
+  it('refuses a file whose bytes do not match the sha256 the hub lists, and keeps nothing of it', async () => {
+    const result = await runCli(['models', 'pull', 'stackctl/corrupt', '--env', 'development'], {
+      cwd: project.root,
+      env: { HF_ENDPOINT: hub.endpoint },
+    });
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toMatch(
+      /stackctl\/corrupt\/model\.safetensors does not match the hub's checksum .*refused, nothing of it kept/,
+    );
+    const dir = '/v/hub/models--stackctl--corrupt';
+    expect(await inVolume(`ls ${dir}/blobs | wc -l; ls ${dir}/snapshots 2>/dev/null | wc -l`)).toBe('2\n0');
+    expect(await inVolume(`find ${dir} -name '*.incomplete' | wc -l`)).toBe('0');
+  });
+
+  it('a gated model takes the stored token (stdin only), sent to the hub alone and never printed', async () => {
+    const refused = await runCli(['models', 'pull', 'stackctl/gated', '--env', 'development'], {
+      cwd: project.root,
+      env: { HF_ENDPOINT: hub.endpoint },
+    });
+    expect(refused.exitCode).toBe(1);
+    expect(refused.stderr).toMatch(/gated or private \(HTTP 401\)/);
+    expect(refused.stderr).toMatch(/stackctl secrets set ENV HF_TOKEN/);
+
+    const stored = await runCli(['secrets', 'set', 'development', 'HF_TOKEN'], {
+      cwd: project.root,
+      input: TOKEN,
+    });
+    expect(stored.exitCode, stored.stderr).toBe(0);
+    hub.requests.length = 0;
+    const pulled = await runCli(['models', 'pull', 'stackctl/gated', '--env', 'development'], {
+      cwd: project.root,
+      env: { HF_ENDPOINT: hub.endpoint },
+    });
+    expect(pulled.exitCode, pulled.stderr).toBe(0);
+    expect(pulled.stdout + pulled.stderr).not.toContain(TOKEN);
+    expect(
+      hub.requests.filter((r) => r.origin === 'hub').every((r) => r.authorization === `Bearer ${TOKEN}`),
+    ).toBe(true);
+    expect(
+      hub.requests.filter((r) => r.origin === 'storage').every((r) => r.authorization === undefined),
+    ).toBe(true);
+  });
+
+  it('resumes after kill -9 from the bytes already in the volume, and removes the helper the killed run left', async () => {
+    const killed = execa(stackctlCommand(), ['models', 'pull', 'stackctl/slow', '--env', 'development'], {
+      cwd: project.root,
+      env: { HF_ENDPOINT: slowHub.endpoint, NO_COLOR: '1' },
+      reject: false,
+    });
+    const deadline = Date.now() + 30_000;
+    const received = () =>
+      slowHub.requests.filter((r) => r.origin === 'storage').reduce((sum, r) => sum + r.bytes, 0);
+    while (received() < 1.5 * 2 ** 20 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    killed.kill('SIGKILL');
+    await killed;
+    const partial = Number(await inVolume('stat -c %s /v/hub/models--stackctl--slow/blobs/*.incomplete'));
+    expect(partial).toBeGreaterThan(2 ** 20);
+    expect(partial).toBeLessThan(4 * 2 ** 20);
+
+    slowHub.requests.length = 0;
+    const resumed = await runCli(['models', 'pull', 'stackctl/slow', '--env', 'development'], {
+      cwd: project.root,
+      env: { HF_ENDPOINT: slowHub.endpoint },
+    });
+    expect(resumed.exitCode, resumed.stderr).toBe(0);
+    const ranges = slowHub.requests.filter((r) => r.origin === 'storage').map((r) => r.range);
+    expect(ranges).toEqual([`bytes=${partial}-`]);
+    const { stdout: helpers } = await execa('docker', [
+      'ps',
+      '-aq',
+      '--filter',
+      `label=io.stackctl.project=${name}`,
+    ]);
+    expect(helpers.trim()).toBe('');
+    expect(await inVolume('find /v/hub/models--stackctl--slow -name "*.incomplete" | wc -l')).toBe('0');
+  }, 60_000);
+
+  it('shows bytes, rate and time left on a terminal, and Ctrl-C stops it with 130, resumable', async () => {
+    await execa('docker', [
+      'run',
+      '--rm',
+      '-v',
+      `${volume}:/v`,
+      IMAGE,
+      'rm',
+      '-rf',
+      '/v/hub/models--stackctl--slow',
+    ]);
+    const terminal = await Terminal.open(
+      [stackctlCommand(), 'models', 'pull', 'stackctl/slow', '--env', 'development'],
+      {
+        cwd: project.root,
+        env: { HF_ENDPOINT: slowHub.endpoint },
+        columns: 120,
+      },
+    );
+    try {
+      const screen = await terminal.waitFor(
+        /\[#*\.*\] [\d.]+ (KiB|MiB) \/ 4\.00 MiB +[\d.]+ (KiB|MiB)\/s +ETA \d+s/,
+      );
+      expect(screen).toContain('model.safetensors');
+      expect(screen).toMatch(/stackctl\/slow@[0-9a-f]{12}: 2 files, 0 already in the cache/);
+      await terminal.send('C-c');
+      expect(await terminal.exitCode(15_000)).toBe(130);
+    } finally {
+      await terminal.close();
+    }
+    const partial = Number(await inVolume('stat -c %s /v/hub/models--stackctl--slow/blobs/*.incomplete'));
+    expect(partial).toBeGreaterThan(0);
+    const { stdout: helpers } = await execa('docker', [
+      'ps',
+      '-aq',
+      '--filter',
+      `label=io.stackctl.project=${name}`,
+    ]);
+    expect(helpers.trim()).toBe('');
+  }, 60_000);
+});
