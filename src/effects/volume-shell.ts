@@ -131,6 +131,17 @@ export async function openVolumeShell(
   };
 }
 
+export async function volumeExists(volume: string, io: Pick<VolumeShellIo, 'env'>): Promise<boolean> {
+  const found = await dockerClient(io.env)
+    .getVolume(volume)
+    .inspect()
+    .catch((error: { statusCode?: number }) => {
+      if (error.statusCode === 404) return undefined;
+      throw error;
+    });
+  return found !== undefined;
+}
+
 function lastLine(text: unknown): string {
   return (typeof text === 'string' ? text : '').trim().split('\n').filter(Boolean).at(-1) ?? '';
 }

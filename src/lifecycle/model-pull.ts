@@ -12,24 +12,13 @@ import {
   type HubOptions,
 } from '../effects/model-source.js';
 import { acquireLock } from '../effects/lock.js';
-import { openVolumeShell, VOLUME_MOUNT, type VolumeShell } from '../effects/volume-shell.js';
+import type { VolumeShell } from '../effects/volume-shell.js';
 import { StackctlError } from '../errors.js';
 import type { HubFile } from '../host/hf-model.js';
-import { COMPOSE_LABELS, LABELS } from '../labels.js';
-import { projectNameOf } from '../model/environment.js';
 import type { LoadedStack } from '../model/stack.js';
-import {
-  blobName,
-  filesToPull,
-  hfCacheMountOf,
-  repoFolder,
-  safeRepoPath,
-  type HfCacheMount,
-} from '../plan/hf-cache.js';
-import { vllmSettingsOf } from '../plan/vllm-settings.js';
-import { effectiveReader } from './effective-config.js';
+import { blobName, filesToPull, repoFolder, safeRepoPath } from '../plan/hf-cache.js';
 import { DEFAULT_HF_ENDPOINT } from './models.js';
-import { resolveRun } from './run.js';
+import { cacheContextOf, hubFolder, openCacheShell } from './model-cache.js';
 
 export interface ModelPullRequest {
   readonly envName: string;
@@ -76,10 +65,8 @@ export async function pullModel(
   io: ModelPullIo,
   view: ModelPullView,
 ): Promise<ModelPullOutcome> {
-  const run = await resolveRun(stack, { envName: request.envName });
-  const model = run.model(run.likelyGpu.selection);
-  const vllm = vllmSettingsOf(model);
-  if (!vllm)
+  const context = await cacheContextOf(stack, request.envName, io);
+  if (!context)
     throw new StackctlError(
       'E_USAGE',
       `environment ${request.envName} runs no vLLM service: there is no cache to fill`,
@@ -87,7 +74,7 @@ export async function pullModel(
         hint: 'pull for an environment that runs vLLM',
       },
     );
-  const name = request.model ?? vllm.model ?? '';
+  const name = request.model ?? context.vllmModel ?? '';
   const id = /^([\w.-]+\/[\w.-]+)(?:@([\w./-]+))?$/.exec(name);
   if (!id?.[1])
     throw new StackctlError(
@@ -101,19 +88,18 @@ export async function pullModel(
     );
   const repo = id[1];
   const revision = id[2] ?? 'main';
-  const document = await effectiveReader(stack, io)(model);
-  const mount = document === undefined ? undefined : hfCacheMountOf(document, vllm.service);
+  const mount = context.mount;
   if (!mount)
     throw new StackctlError(
       'E_USAGE',
-      `${vllm.service} mounts no volume at its Hugging Face cache (HF_HOME)`,
+      `${context.service} mounts no volume at its Hugging Face cache (HF_HOME)`,
       {
-        hint: `mount a named volume at /root/.cache/huggingface in ${vllm.service}`,
+        hint: `mount a named volume at /root/.cache/huggingface in ${context.service}`,
       },
     );
   const hub: HubOptions = {
     endpoint: io.env['HF_ENDPOINT'] || DEFAULT_HF_ENDPOINT,
-    token: run.store?.secrets['HF_TOKEN']?.value ?? (io.env['HF_TOKEN'] || undefined),
+    token: context.hfToken ?? (io.env['HF_TOKEN'] || undefined),
     signal: io.signal,
   };
   const lock = await acquireLock(stack.root, request.envName, `models pull ${request.envName}`);
@@ -126,13 +112,8 @@ export async function pullModel(
         throw new StackctlError('E_RUNTIME', `the hub lists ${file.name} without a usable name or checksum`, {
           hint: 'check HF_ENDPOINT: it must be a Hugging Face hub',
         });
-    shell = await openVolumeShell(
-      mount.volumeName,
-      mount.image,
-      shellLabels(mount, model.project, projectNameOf(model), request.envName),
-      io,
-    );
-    const base = [VOLUME_MOUNT, mount.hubPath, repoFolder(repo)].filter(Boolean).join('/');
+    shell = await openCacheShell(context.model, mount, 'model-pull', io);
+    const base = `${hubFolder(mount)}/${repoFolder(repo)}`;
     const sizes = await blobSizes(shell, base);
     const missing = wanted.filter((file) => sizes.get(blobName(file)) !== file.size);
     const bytesToFetch = missing.reduce(
@@ -164,23 +145,6 @@ export async function pullModel(
     await shell?.close();
     await lock.release();
   }
-}
-
-/** The volume as compose would label it (so it adopts one created here), and the helper as stackctl's. */
-function shellLabels(
-  mount: HfCacheMount,
-  composeProject: string,
-  project: string,
-  envName: string,
-): { volume: Record<string, string>; helper: Record<string, string> } {
-  return {
-    volume: {
-      ...mount.volumeLabels,
-      [COMPOSE_LABELS.project]: composeProject,
-      [COMPOSE_LABELS.volume]: mount.volumeKey,
-    },
-    helper: { [LABELS.project]: project, [LABELS.environment]: envName, [LABELS.stack]: 'model-pull' },
-  };
 }
 
 /** Sizes of the blobs (and partial blobs) already in the volume, by blob name. */

@@ -248,4 +248,62 @@ describe('stackctl models pull', () => {
     ]);
     expect(helpers.trim()).toBe('');
   }, 60_000);
+
+  it('lists what the cache volume holds, and removes a model only when asked and not served', async () => {
+    const listed = await runCli(['models', 'list', '--env', 'development', '--json'], { cwd: project.root });
+    expect(listed.exitCode, listed.stderr).toBe(0);
+    const [listing] = JSON.parse(listed.stdout) as {
+      volume: string;
+      exists: boolean;
+      models: {
+        repo: string;
+        bytes: number;
+        refs: Record<string, string>;
+        partialFiles: number;
+        inUse: boolean;
+      }[];
+    }[];
+    expect(listing).toMatchObject({ volume, exists: true });
+    const tiny = listing!.models.find((model) => model.repo === 'stackctl/tiny');
+    expect(tiny).toEqual({
+      repo: 'stackctl/tiny',
+      bytes: files['config.json'].length + files['tokenizer.json'].length + weights.length,
+      refs: { main: hub.sha },
+      snapshots: [hub.sha],
+      partialFiles: 0,
+      inUse: true,
+    });
+    expect(listing!.models.find((model) => model.repo === 'stackctl/slow')?.partialFiles).toBe(1);
+    expect(listing!.models.find((model) => model.repo === 'stackctl/gated')?.inUse).toBe(false);
+
+    const table = await runCli(['models', 'list'], { cwd: project.root });
+    expect(table.stdout).toMatch(
+      /development +stackctl\/tiny +main=[0-9a-f]{12} +[\d.]+ MiB +complete +served/,
+    );
+    expect(table.stdout).toMatch(/development +stackctl\/slow .*partial \(1 file to resume\)/);
+
+    const served = await runCli(['models', 'remove', 'stackctl/tiny', '--env', 'development', '--yes'], {
+      cwd: project.root,
+    });
+    expect(served.exitCode).toBe(4);
+    expect(served.stderr).toMatch(/development serves stackctl\/tiny \(VLLM_MODEL\): it stays in the cache/);
+    const unasked = await runCli(['models', 'remove', 'stackctl/gated', '--env', 'development'], {
+      cwd: project.root,
+    });
+    expect(unasked.exitCode).toBe(4);
+    expect(unasked.stderr).toMatch(/refused without a terminal to confirm on/);
+    expect(await inVolume('ls -d /v/hub/models--stackctl--gated')).toBe('/v/hub/models--stackctl--gated');
+    const removed = await runCli(['models', 'remove', 'stackctl/gated', '--env', 'development', '--yes'], {
+      cwd: project.root,
+    });
+    expect(removed.exitCode, removed.stderr).toBe(0);
+    expect(removed.stdout).toMatch(/✔ removed stackctl\/gated \([\d.]+ MiB\)/);
+    expect(await inVolume('ls /v/hub | tr "\\n" " "')).not.toContain('models--stackctl--gated');
+    expect(await inVolume('ls -d /v/hub/models--stackctl--tiny')).toBe('/v/hub/models--stackctl--tiny');
+    const absent = await runCli(['models', 'remove', 'stackctl/gated', '--env', 'development', '--yes'], {
+      cwd: project.root,
+    });
+    expect(absent.exitCode).toBe(2);
+    expect(absent.stderr).toMatch(/is not in development's cache volume/);
+  }, 60_000);
 });

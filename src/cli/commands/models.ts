@@ -2,6 +2,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { CommandContext } from '../context.js';
 import { examples } from '../help.js';
 import type { ModelsFitFlags, ModelsPullFlags } from '../actions/models.js';
+import type { ModelsListFlags, ModelsRemoveFlags } from '../actions/model-cache.js';
 
 export function registerModels(program: Command, context: () => CommandContext): void {
   const models = program
@@ -53,6 +54,7 @@ export function registerModels(program: Command, context: () => CommandContext):
     });
 
   registerModelsPull(models, context);
+  registerModelsCache(models, context);
 }
 
 function positiveInteger(value: string): number {
@@ -96,5 +98,47 @@ function registerModelsPull(models: Command, context: () => CommandContext): voi
     .action(async (model: string | undefined, flags: ModelsPullFlags) => {
       const { modelsPullAction } = await import('../actions/models.js');
       await modelsPullAction(model, flags, context());
+    });
+}
+
+function registerModelsCache(models: Command, context: () => CommandContext): void {
+  models
+    .command('list')
+    .description(
+      'the models in the vLLM cache volumes: size, revisions, whether complete, which environment serves them',
+    )
+    .option('-e, --env <env>', 'one environment (default: every environment that runs vLLM)')
+    .option('-s, --schema <path>', 'stack file')
+    .option('--json', 'print [{"env", "volume", "exists", "models": [...]}]')
+    .addHelpText(
+      'after',
+      examples([
+        ['stackctl models list', 'every cache volume'],
+        ['stackctl models list --env production --json', 'one, as JSON'],
+      ]),
+    )
+    .action(async (flags: ModelsListFlags) => {
+      const { modelsListAction } = await import('../actions/model-cache.js');
+      await modelsListAction(flags, context());
+    });
+
+  models
+    .command('remove')
+    .description(
+      "remove a model from an environment's vLLM cache volume (asked first; never the one it serves)",
+    )
+    .argument('<model>', 'org/name')
+    .requiredOption('-e, --env <env>', 'the environment whose cache volume holds it')
+    .option('-y, --yes', 'do not ask')
+    .option('-s, --schema <path>', 'stack file')
+    .addHelpText(
+      'after',
+      examples([
+        ['stackctl models remove Qwen/Qwen2.5-7B-Instruct --env development', 'asks, then removes'],
+      ]) + '\nExit 0 removed, 2 not there, 4 refused (served by the environment, or not confirmed).\n',
+    )
+    .action(async (model: string, flags: ModelsRemoveFlags) => {
+      const { modelsRemoveAction } = await import('../actions/model-cache.js');
+      await modelsRemoveAction(model, flags, context());
     });
 }
