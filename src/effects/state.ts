@@ -139,3 +139,30 @@ export async function recordValidSchema(root: string, text: string, file: StackF
   await writeFileAtomic(join(root, VALID_SCHEMA_DATA), `${JSON.stringify({ sha256: names.sha256, file })}\n`);
   await writeFileAtomic(join(root, SCHEMA_NAMES), `${JSON.stringify(names)}\n`);
 }
+
+const PulledModelSchema = object({
+  repo: string(),
+  revision: string(),
+  sha: string(),
+  volume: string(),
+  pulledAt: string(),
+});
+/** The model `models pull` (or a start) last put in an environment's vLLM cache volume. */
+export type PulledModel = Infer<typeof PulledModelSchema>;
+
+function pulledModelPath(root: string, environment: string): string {
+  return join(stateDirectory(root), `model-${environment}.json`);
+}
+
+export async function readPulledModel(root: string, environment: string): Promise<PulledModel | undefined> {
+  return readJsonState(pulledModelPath(root, environment), PulledModelSchema);
+}
+
+export async function writePulledModel(
+  root: string,
+  environment: string,
+  pulled: PulledModel,
+): Promise<void> {
+  await ensureDirectory(stateDirectory(root), 0o755);
+  await writeFileAtomic(pulledModelPath(root, environment), `${JSON.stringify(pulled, null, 2)}\n`);
+}

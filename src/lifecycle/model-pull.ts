@@ -13,12 +13,13 @@ import {
 } from '../effects/model-source.js';
 import { acquireLock } from '../effects/lock.js';
 import type { VolumeShell } from '../effects/volume-shell.js';
+import { writePulledModel } from '../effects/state.js';
 import { StackctlError } from '../errors.js';
 import type { HubFile } from '../host/hf-model.js';
 import type { LoadedStack } from '../model/stack.js';
 import { blobName, filesToPull, repoFolder, safeRepoPath } from '../plan/hf-cache.js';
 import { DEFAULT_HF_ENDPOINT } from './models.js';
-import { cacheContextOf, hubFolder, openCacheShell } from './model-cache.js';
+import { cacheContextOf, hubFolder, openCacheShell, type CacheContext } from './model-cache.js';
 
 export interface ModelPullRequest {
   readonly envName: string;
@@ -59,6 +60,7 @@ export interface ModelPullOutcome {
 
 const ATTEMPTS = 4;
 
+/** Pulls under the environment's lock, and records what the cache now holds for the next start. */
 export async function pullModel(
   stack: LoadedStack,
   request: ModelPullRequest,
@@ -75,8 +77,8 @@ export async function pullModel(
       },
     );
   const name = request.model ?? context.vllmModel ?? '';
-  const id = /^([\w.-]+\/[\w.-]+)(?:@([\w./-]+))?$/.exec(name);
-  if (!id?.[1])
+  const id = hubModelId(name);
+  if (!id)
     throw new StackctlError(
       'E_USAGE',
       `${name || 'the model'} is not a Hugging Face model id (org/name): nothing to pull`,
@@ -86,8 +88,43 @@ export async function pullModel(
           : 'name it as org/name[@revision]',
       },
     );
-  const repo = id[1];
-  const revision = id[2] ?? 'main';
+  const lock = await acquireLock(stack.root, request.envName, `models pull ${request.envName}`);
+  try {
+    const outcome = await fillCache(context, id, io, view);
+    await recordPull(stack.root, request.envName, outcome);
+    return outcome;
+  } finally {
+    await lock.release();
+  }
+}
+
+/** org/name and the revision (main when none is given) of a hub id, `org/name[@revision]`. */
+export function hubModelId(name: string): { repo: string; revision: string } | undefined {
+  const id = /^([\w.-]+\/[\w.-]+)(?:@([\w./-]+))?$/.exec(name);
+  return id?.[1] ? { repo: id[1], revision: id[2] ?? 'main' } : undefined;
+}
+
+export async function recordPull(root: string, envName: string, outcome: ModelPullOutcome): Promise<void> {
+  await writePulledModel(root, envName, {
+    repo: outcome.repo,
+    revision: outcome.revision,
+    sha: outcome.sha,
+    volume: outcome.volume,
+    pulledAt: new Date().toISOString(),
+  });
+}
+
+/**
+ * Downloads what the cache volume lacks of `repo` at `revision` and links the snapshot. The caller
+ * holds the environment's lock (a pull, or a start).
+ */
+export async function fillCache(
+  context: CacheContext,
+  id: { readonly repo: string; readonly revision: string },
+  io: ModelPullIo,
+  view: ModelPullView,
+): Promise<ModelPullOutcome> {
+  const { repo, revision } = id;
   const mount = context.mount;
   if (!mount)
     throw new StackctlError(
@@ -102,17 +139,15 @@ export async function pullModel(
     token: context.hfToken ?? (io.env['HF_TOKEN'] || undefined),
     signal: io.signal,
   };
-  const lock = await acquireLock(stack.root, request.envName, `models pull ${request.envName}`);
-  let shell: VolumeShell | undefined;
+  const { sha, files } = await asUserError(readRevisionFiles(repo, revision, hub));
+  const wanted = filesToPull(files);
+  for (const file of wanted)
+    if (!safeRepoPath(file.name) || !/^[0-9a-f]{40,64}$/.test(blobName(file)))
+      throw new StackctlError('E_RUNTIME', `the hub lists ${file.name} without a usable name or checksum`, {
+        hint: 'check HF_ENDPOINT: it must be a Hugging Face hub',
+      });
+  const shell = await openCacheShell(context.model, mount, 'model-pull', io);
   try {
-    const { sha, files } = await asUserError(readRevisionFiles(repo, revision, hub));
-    const wanted = filesToPull(files);
-    for (const file of wanted)
-      if (!safeRepoPath(file.name) || !/^[0-9a-f]{40,64}$/.test(blobName(file)))
-        throw new StackctlError('E_RUNTIME', `the hub lists ${file.name} without a usable name or checksum`, {
-          hint: 'check HF_ENDPOINT: it must be a Hugging Face hub',
-        });
-    shell = await openCacheShell(context.model, mount, 'model-pull', io);
     const base = `${hubFolder(mount)}/${repoFolder(repo)}`;
     const sizes = await blobSizes(shell, base);
     const missing = wanted.filter((file) => sizes.get(blobName(file)) !== file.size);
@@ -142,8 +177,7 @@ export async function pullModel(
       downloadedBytes: done,
     };
   } finally {
-    await shell?.close();
-    await lock.release();
+    await shell.close();
   }
 }
 

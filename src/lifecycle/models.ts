@@ -8,7 +8,10 @@ import { nvidiaSmiRunner } from '../effects/nvidia-smi.js';
 import { StackctlError } from '../errors.js';
 import { ModelFileError, parseModelConfig, type ModelShape } from '../host/hf-model.js';
 import { classifyNvidiaSmiFailure } from '../host/nvidia-smi/failure.js';
+import { parseP2pMatrix } from '../host/nvidia-smi/p2p.js';
 import { parseSmiTable } from '../host/nvidia-smi/table.js';
+import type { GpuLink } from '../host/nvidia-smi/topology.js';
+import type { AllReduceFacts } from '../preflight/all-reduce-check.js';
 import type { EnvironmentModel } from '../model/environment.js';
 import {
   cudaVisibleBytes,
@@ -222,6 +225,30 @@ function asUserError(error: unknown): unknown {
     return new StackctlError('E_USAGE', error.message, { hint });
   }
   return error;
+}
+
+/**
+ * Preflight's gathering for vLLM's custom all-reduce: the peer-to-peer matrix of the GPUs it splits
+ * the model across (`nvidia-smi topo -p2p r`), when it splits it at all.
+ */
+export async function gatherAllReduceFacts(
+  model: EnvironmentModel,
+  devices: readonly number[],
+  links: readonly GpuLink[],
+  io: Pick<ModelsIo, 'env' | 'signal'>,
+): Promise<AllReduceFacts | undefined> {
+  const vllm = vllmSettingsOf(model);
+  const service = model.services.find((entry) => entry.name === vllm?.service);
+  if (!vllm || !service?.gpu || vllm.settings.tensorParallel < 2 || devices.length < 2) return undefined;
+  const result = await nvidiaSmiRunner({ env: io.env, signal: io.signal })(['topo', '-p2p', 'r']);
+  const cells = result.found && result.exitCode === 0 ? parseP2pMatrix(result.output) : [];
+  return {
+    service: vllm.service,
+    devices: devices.slice(0, vllm.settings.tensorParallel),
+    links,
+    p2p: cells.length > 0 ? cells : undefined,
+    disabled: vllm.disableCustomAllReduce,
+  };
 }
 
 /** How long preflight waits for the hub before it reports the fit as not checked. */

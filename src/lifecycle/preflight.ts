@@ -2,7 +2,7 @@
 // secret store read, compose's effective configuration asked; src/preflight/ then judges the facts.
 import { gatherHostFacts } from '../effects/probe/index.js';
 import { NOT_REQUIRED } from './gpu-choice.js';
-import { gatherVllmFit } from './models.js';
+import { gatherAllReduceFacts, gatherVllmFit } from './models.js';
 import type { ResolvedRun } from './run.js';
 import { StackctlError } from '../errors.js';
 import type { EnvironmentModel } from '../model/environment.js';
@@ -12,6 +12,7 @@ import { decideGpu, needsGpuDetection, type GpuDecision } from '../plan/gpu-choi
 import { startProgress } from '../ui/progress.js';
 import type { UiContext } from '../ui/terminal.js';
 import { preflightChecks, type Check } from '../preflight/checks.js';
+import { customAllReduceCheck } from '../preflight/all-reduce-check.js';
 import { vllmFitCheck } from '../preflight/model-fit-check.js';
 import { secretStrengthChecks } from '../preflight/secret-strength.js';
 
@@ -78,6 +79,13 @@ export async function assessHost(
       { env: ctx.env, cwd: stack.root, signal: ctx.signal },
     );
     if (fit) checks.push(vllmFitCheck(fit, envName));
+    const allReduce = await gatherAllReduceFacts(
+      model,
+      gpu.layout.layout.devices,
+      facts.gpus?.ok === true ? facts.gpus.detection.links : [],
+      ctx,
+    );
+    if (allReduce) checks.push(customAllReduceCheck(allReduce));
   }
   if (run.store) checks.push(...secretStrengthChecks(stack.file, envName, run.store));
   return { checks: skipped(checks, options.skipChecks ?? [], envName), gpu };

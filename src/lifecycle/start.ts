@@ -37,6 +37,7 @@ import { prepareGeneration, type PreparedGeneration } from './generation.js';
 import { composeEnvironment, effectiveReader } from './effective-config.js';
 export { composeEnvironment } from './effective-config.js';
 import { chooseRunGpu } from './gpu-choice.js';
+import { pullBeforeStart } from './start-model.js';
 import { resolveRun, type ResolvedRun } from './run.js';
 import { launchGraph } from './launch-graph.js';
 import { interruptedStart, StackTracker } from './start-tracker.js';
@@ -127,6 +128,8 @@ async function startLocked(
   if (request.dryRun || !engine) {
     return { kind: 'planned', plan: planned.plan, files: generated.files, model, findings: host.findings };
   }
+  const launched = planned.plan.graph.map((node) => node.service);
+  await pullBeforeStart(run, model, launched, readEffective, io, view);
   return launchAndWait(stack, model, planned, generated.prepared, request, engine, io, view, host.findings);
 }
 

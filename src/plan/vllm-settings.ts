@@ -13,6 +13,8 @@ export interface VllmService {
   readonly settings: FitSettings;
   /** Flag (without dashes) -> the variable its value comes from (`${VLLM_MAX_MODEL_LEN}`). */
   readonly flagVariables: Readonly<Record<string, string>>;
+  /** --disable-custom-all-reduce is on the command line. */
+  readonly disableCustomAllReduce: boolean;
 }
 
 /** vLLM's own defaults, for what the command leaves out. */
@@ -81,6 +83,8 @@ export function vllmSettingsOf(model: EnvironmentModel): VllmService | undefined
     model: typeof modelName === 'string' && modelName !== '' ? modelName : positional,
     settings,
     flagVariables,
+    disableCustomAllReduce:
+      flags.has('disable-custom-all-reduce') && flags.get('disable-custom-all-reduce') !== 'false',
   };
 }
 

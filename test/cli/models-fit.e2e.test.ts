@@ -270,4 +270,26 @@ describe('stackctl models fit', () => {
       await writeFile(schemaPath, schema);
     }
   });
+
+  it('says when vLLM should not use its custom all-reduce: two 3090s over PCIe with a P2P-patched driver', async () => {
+    const patched = await fakeNvidiaSmiEnv({
+      query: 'query-gpu-csv-4xa100-index-name-memtotal-cc-driver-01.txt',
+      topo: 'topo-2x3090-phb-tabs-01.txt',
+      p2p: 'topo-p2p-2x3090-ok-patched-01.txt',
+      other: 'smi-table-2x3090-driver560-01.txt',
+    });
+    const result = await runCli(['preflight', 'production', '--gpu', 'multi', '--json'], {
+      cwd: project.root,
+      env: patched,
+    });
+    const report = JSON.parse(result.stdout) as {
+      checks: { id: string; status: string; message: string; fix: string }[];
+    };
+    const check = report.checks.find((entry) => entry.id === 'gpu.all-reduce.vllm');
+    expect(check).toMatchObject({
+      status: 'warn',
+      fix: expect.stringMatching(/--disable-custom-all-reduce/) as string,
+    });
+    expect(check?.message).toMatch(/GPU 0 and 1 reach each other over PCIe with peer-to-peer on/);
+  });
 });

@@ -2,12 +2,12 @@
 // service's image swapped for a test image through compose/local.override.yml, as a user would).
 import { execa } from 'execa';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, stackctlCommand } from '../helpers/cli.js';
 import { startHub, type FakeHub } from '../helpers/hf-hub.js';
-import { shippedProject, type TempProject } from '../helpers/project.js';
+import { freePort, shippedProject, type TempProject } from '../helpers/project.js';
 import { safetensorsFile } from '../helpers/safetensors.js';
 import { Terminal } from '../helpers/terminal.js';
 import { removeByLabel } from '../helpers/stack-project.js';
@@ -48,9 +48,19 @@ beforeAll(async () => {
       .replace('default: microsoft/DialoGPT-medium', 'default: stackctl/tiny'),
   );
   await mkdir(join(project.root, 'compose'), { recursive: true });
+  // vLLM itself cannot run here: a test image that sleeps, healthy at once, stands in for it.
   await writeFile(
     join(project.root, 'compose', 'local.override.yml'),
-    `services:\n  vllm:\n    image: ${IMAGE}\n`,
+    [
+      'services:',
+      '  vllm:',
+      `    image: ${IMAGE}`,
+      `    entrypoint: ['sh', '-c', 'trap "exit 0" TERM; while :; do sleep 1; done']`,
+      '    command: !reset []',
+      `    ports: !override ['127.0.0.1:${await freePort()}:8000']`,
+      "    healthcheck: { test: ['CMD-SHELL', 'true'], interval: 1s, start_period: 0s }",
+      '',
+    ].join('\n'),
   );
   hub = await startHub({
     'stackctl/tiny': { files },
@@ -306,4 +316,44 @@ describe('stackctl models pull', () => {
     expect(absent.exitCode).toBe(2);
     expect(absent.stderr).toMatch(/is not in development's cache volume/);
   }, 60_000);
+
+  it('start pulls the model before vLLM starts, and a start with it in place asks the hub nothing', async () => {
+    await inVolume(`rm -rf ${repoDir}`);
+    await rm(join(project.root, '.stackctl', 'model-development.json'), { force: true });
+    hub.requests.length = 0;
+    const args = ['start', 'development', '--service', 'vllm', '--gpu', 'cpu', '--skip-preflight'];
+    const started = await runCli(args, { cwd: project.root, env: { HF_ENDPOINT: hub.endpoint } });
+    expect(started.exitCode, started.stderr).toBe(0);
+    expect(started.stdout + started.stderr).toMatch(
+      /Pulled stackctl\/tiny@[0-9a-f]{12} \([\d.]+ MiB\) before vLLM starts/,
+    );
+    expect(await inVolume(`cat ${repoDir}/refs/main`)).toBe(hub.sha);
+    const record = JSON.parse(
+      await readFile(join(project.root, '.stackctl', 'model-development.json'), 'utf8'),
+    ) as Record<string, string>;
+    expect(record).toMatchObject({ repo: 'stackctl/tiny', revision: 'main', sha: hub.sha, volume });
+
+    expect((await runCli(['stop', 'development'], { cwd: project.root })).exitCode).toBe(0);
+    hub.requests.length = 0;
+    const again = await runCli(args, { cwd: project.root, env: { HF_ENDPOINT: hub.endpoint } });
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(hub.requests).toEqual([]);
+    expect(again.stdout + again.stderr).not.toMatch(/Pulled/);
+  }, 120_000);
+
+  it('a start whose model cannot be pulled says so and goes on: vLLM downloads it itself', async () => {
+    await rm(join(project.root, '.stackctl', 'model-development.json'), { force: true });
+    const result = await runCli(
+      ['start', 'development', '--service', 'vllm', '--gpu', 'cpu', '--skip-preflight'],
+      {
+        cwd: project.root,
+        env: { HF_ENDPOINT: 'http://127.0.0.1:9' },
+      },
+    );
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stdout + result.stderr).toMatch(
+      /⚠ stackctl\/tiny could not be pulled \(cannot reach http:\/\/127\.0\.0\.1:9.*\): vLLM will download it itself, inside its health wait; pull it first: stackctl models pull --env development/,
+    );
+    expect((await runCli(['stop', 'development'], { cwd: project.root })).exitCode).toBe(0);
+  }, 120_000);
 });

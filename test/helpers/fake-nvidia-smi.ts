@@ -11,6 +11,8 @@ export interface FakeNvidiaSmi {
   /** Output of `topo -m`. */
   readonly topo?: string;
   readonly topoExit?: number;
+  /** Output of `topo -p2p r` (nothing, exit 0, when not given). */
+  readonly p2p?: string;
   /** Output for any other arguments. */
   readonly other?: string;
   readonly otherExit?: number;
@@ -20,7 +22,7 @@ const SCRIPT = `#!/bin/sh
 # Fake nvidia-smi for tests: prints a real, saved nvidia-smi output chosen by its arguments.
 case "$1" in
   --query-gpu=*) file="$FAKE_SMI_QUERY"; code="$FAKE_SMI_QUERY_EXIT" ;;
-  topo) file="$FAKE_SMI_TOPO"; code="$FAKE_SMI_TOPO_EXIT" ;;
+  topo) if [ "$2" = "-p2p" ]; then file="$FAKE_SMI_P2P"; code=0; else file="$FAKE_SMI_TOPO"; code="$FAKE_SMI_TOPO_EXIT"; fi ;;
   *) file="$FAKE_SMI_OTHER"; code="$FAKE_SMI_OTHER_EXIT" ;;
 esac
 [ -n "$FAKE_SMI_LOG" ] && echo "$*" >> "$FAKE_SMI_LOG"
@@ -48,6 +50,7 @@ export async function fakeNvidiaSmiEnv(fake: FakeNvidiaSmi): Promise<Record<stri
     FAKE_SMI_QUERY_EXIT: String(fake.queryExit ?? 0),
     FAKE_SMI_TOPO: fixture(fake.topo),
     FAKE_SMI_TOPO_EXIT: String(fake.topoExit ?? 0),
+    FAKE_SMI_P2P: fixture(fake.p2p),
     FAKE_SMI_OTHER: fixture(fake.other),
     FAKE_SMI_OTHER_EXIT: String(fake.otherExit ?? 0),
   };
