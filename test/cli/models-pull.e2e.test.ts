@@ -6,6 +6,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, stackctlCommand } from '../helpers/cli.js';
+import { PATH_WITHOUT_NVIDIA_SMI } from '../helpers/fake-nvidia-smi.js';
 import { startHub, type FakeHub } from '../helpers/hf-hub.js';
 import { freePort, shippedProject, type TempProject } from '../helpers/project.js';
 import { safetensorsFile } from '../helpers/safetensors.js';
@@ -16,6 +17,7 @@ const IMAGE = 'stackctl-test/busybox:1';
 const TOKEN = 'hf_pulltokenwhichmustneverbeprinted42';
 const name = `mpull${process.pid}`;
 const volume = `${name}-development_vllm_cache`;
+const modeltestVolume = `${name}-modeltest_vllm_cache`;
 const repoDir = '/v/hub/models--stackctl--tiny';
 
 let project: TempProject;
@@ -30,8 +32,8 @@ const files = {
 };
 
 /** A shell command run in the cache volume (the test image), its stdout. */
-async function inVolume(script: string): Promise<string> {
-  const { stdout } = await execa('docker', ['run', '--rm', '-v', `${volume}:/v`, IMAGE, 'sh', '-c', script]);
+async function inVolume(script: string, inside = volume): Promise<string> {
+  const { stdout } = await execa('docker', ['run', '--rm', '-v', `${inside}:/v`, IMAGE, 'sh', '-c', script]);
   return stdout.trim();
 }
 
@@ -45,7 +47,13 @@ beforeAll(async () => {
     schemaPath,
     schema
       .replace('name: multimodal\n', `name: ${name}\n`)
-      .replace('default: microsoft/DialoGPT-medium', 'default: stackctl/tiny'),
+      .replace('default: microsoft/DialoGPT-medium', 'default: stackctl/tiny')
+      .replace('addressPool: 10.30.0.0/20', 'addressPool: 10.251.0.0/20')
+      // An environment of the model server alone, for a switch that restarts nothing else.
+      .replace(
+        '\n  staging:\n',
+        '\n  modeltest:\n    description: The model server alone\n    gpu: { required: false, profile: cpu }\n    memoryMinimumGb: 1\n    addressPool: 10.251.32.0/20\n    services: [vllm]\n\n  staging:\n',
+      ),
   );
   await mkdir(join(project.root, 'compose'), { recursive: true });
   // vLLM itself cannot run here: a test image that sleeps, healthy at once, stands in for it.
@@ -58,7 +66,9 @@ beforeAll(async () => {
       `    entrypoint: ['sh', '-c', 'trap "exit 0" TERM; while :; do sleep 1; done']`,
       '    command: !reset []',
       `    ports: !override ['127.0.0.1:${await freePort()}:8000']`,
-      "    healthcheck: { test: ['CMD-SHELL', 'true'], interval: 1s, start_period: 0s }",
+      // Healthy unless it serves stackctl/broken: a model switch that never comes up.
+      "    environment: { VLLM_MODEL: '${VLLM_MODEL}' }",
+      `    healthcheck: { test: ['CMD-SHELL', 'test "$$VLLM_MODEL" != stackctl/broken'], interval: 1s, start_period: 0s }`,
       '',
     ].join('\n'),
   );
@@ -66,6 +76,7 @@ beforeAll(async () => {
     'stackctl/tiny': { files },
     'stackctl/gated': { files, token: TOKEN },
     'stackctl/corrupt': { files, wrongChecksum: ['model.safetensors'] },
+    'stackctl/broken': { files },
   });
   // 4 MiB of weights at 512 KiB/s: about 8 seconds, long enough to watch and to kill.
   slowHub = await startHub(
@@ -82,7 +93,7 @@ afterAll(async () => {
   await hub?.close();
   await slowHub?.close();
   await removeByLabel(`io.stackctl.project=${name}`);
-  await execa('docker', ['volume', 'rm', '-f', volume], { reject: false });
+  await execa('docker', ['volume', 'rm', '-f', volume, modeltestVolume], { reject: false });
   await project?.remove();
 });
 
@@ -356,4 +367,60 @@ describe('stackctl models pull', () => {
     );
     expect((await runCli(['stop', 'development'], { cwd: project.root })).exitCode).toBe(0);
   }, 120_000);
+
+  it('switch pulls the model, sets it in the schema and restarts vLLM; one that never comes up is rolled back', async () => {
+    const schemaPath = join(project.root, 'schemas', 'compose-schema.yaml');
+    // Each environment has its own store: the gated model needs the token in modeltest's too.
+    const stored = await runCli(['secrets', 'set', 'modeltest', 'HF_TOKEN'], {
+      cwd: project.root,
+      input: TOKEN,
+    });
+    expect(stored.exitCode, stored.stderr).toBe(0);
+    const switched = await runCli(['models', 'switch', 'modeltest', 'stackctl/gated'], {
+      cwd: project.root,
+      env: { HF_ENDPOINT: hub.endpoint, PATH: PATH_WITHOUT_NVIDIA_SMI },
+    });
+    expect(switched.exitCode, switched.stderr).toBe(0);
+    expect(switched.stderr).toMatch(
+      /whether stackctl\/gated fits the GPUs was not checked: .*nvidia-smi is not on PATH/,
+    );
+    expect(switched.stderr).toMatch(
+      /Set VLLM_MODEL: stackctl\/gated in schemas\/compose-schema\.yaml \(environments\.modeltest\.variables\)/,
+    );
+    expect(switched.stdout).toMatch(
+      /✔ modeltest serves stackctl\/gated \(was stackctl\/tiny\); restarted vllm$/,
+    );
+    const schema = await readFile(schemaPath, 'utf8');
+    expect(schema).toContain('    services: [vllm]\n    variables:\n      VLLM_MODEL: stackctl/gated\n');
+    expect(await inVolume(`cat /v/hub/models--stackctl--gated/refs/main`, modeltestVolume)).toBe(hub.sha);
+    expect(await containerModel()).toBe('stackctl/gated');
+
+    const broken = await runCli(['models', 'switch', 'modeltest', 'stackctl/broken', '--timeout', '8s'], {
+      cwd: project.root,
+      env: { HF_ENDPOINT: hub.endpoint, PATH: PATH_WITHOUT_NVIDIA_SMI },
+    });
+    expect(broken.exitCode).toBe(1);
+    expect(broken.stderr).toMatch(/⚠ stackctl\/broken did not come up .*: putting the previous model back/);
+    expect(broken.stderr).toMatch(/stackctl\/broken did not come up; modeltest is back on stackctl\/gated/);
+    expect(await readFile(schemaPath, 'utf8')).toBe(schema);
+    expect(await containerModel()).toBe('stackctl/gated');
+    const status = await runCli(['status', 'modeltest', '--json'], { cwd: project.root });
+    expect(status.stdout).toMatch(/"healthy"/);
+    expect(status.stdout).not.toMatch(/"unhealthy"|"starting"/);
+  }, 180_000);
 });
+
+/** VLLM_MODEL inside the running vLLM stand-in. */
+async function containerModel(): Promise<string> {
+  const { stdout } = await execa('docker', [
+    'ps',
+    '--filter',
+    `label=com.docker.compose.project=${name}-modeltest`,
+    '--filter',
+    'label=com.docker.compose.service=vllm',
+    '--format',
+    '{{.ID}}',
+  ]);
+  const id = stdout.trim().split('\n')[0] ?? '';
+  return (await execa('docker', ['exec', id, 'sh', '-c', 'echo "$VLLM_MODEL"'])).stdout.trim();
+}

@@ -3,6 +3,7 @@ import type { CommandContext } from '../context.js';
 import { examples } from '../help.js';
 import type { ModelsFitFlags, ModelsPullFlags } from '../actions/models.js';
 import type { ModelsListFlags, ModelsRemoveFlags } from '../actions/model-cache.js';
+import type { ModelsSwitchFlags } from '../actions/model-switch.js';
 
 export function registerModels(program: Command, context: () => CommandContext): void {
   const models = program
@@ -55,6 +56,7 @@ export function registerModels(program: Command, context: () => CommandContext):
 
   registerModelsPull(models, context);
   registerModelsCache(models, context);
+  registerModelsSwitch(models, context);
 }
 
 function positiveInteger(value: string): number {
@@ -140,5 +142,33 @@ function registerModelsCache(models: Command, context: () => CommandContext): vo
     .action(async (model: string, flags: ModelsRemoveFlags) => {
       const { modelsRemoveAction } = await import('../actions/model-cache.js');
       await modelsRemoveAction(model, flags, context());
+    });
+}
+
+function registerModelsSwitch(models: Command, context: () => CommandContext): void {
+  models
+    .command('switch')
+    .description(
+      'serve another model: fit checked, pulled, set in the schema, vLLM and what depends on it restarted',
+    )
+    .argument('<env>', 'environment')
+    .argument('<model>', 'a hub id (org/name[@revision]) or a folder the service mounts (/models/NAME)')
+    .option('--max-model-len <n>', 'set the longest context too', positiveInteger)
+    .option('--timeout <duration>', 'give up waiting for the services after this long', '10m')
+    .option('-s, --schema <path>', 'stack file')
+    .option('--json', 'print {"from", "to", "restarted", "variables"}')
+    .addHelpText(
+      'after',
+      examples([
+        ['stackctl models switch production Qwen/Qwen2.5-7B-Instruct', 'check, pull, switch, restart vLLM'],
+        ['stackctl models switch development org/model --max-model-len 16384', 'with a shorter context'],
+      ]) +
+        "\nThe model is set in the schema's environment variables (VLLM_MODEL), never in generated files." +
+        '\nWhen the new model does not come up, the previous schema is put back and vLLM started on it again.' +
+        '\nExit 0 switched, 1 it did not come up (back on the previous model), 3 it will not fit, 4 locked.\n',
+    )
+    .action(async (env: string, model: string, flags: ModelsSwitchFlags) => {
+      const { modelsSwitchAction } = await import('../actions/model-switch.js');
+      await modelsSwitchAction(env, model, flags, context());
     });
 }
