@@ -23,6 +23,7 @@ const repoDir = '/v/hub/models--stackctl--tiny';
 let project: TempProject;
 let hub: FakeHub;
 let slowHub: FakeHub;
+let flakyHub: FakeHub;
 const weights = safetensorsFile([{ name: 'w', shape: [1024, 1024], dtype: 'F32' }], 7);
 const files = {
   'config.json': Buffer.from('{"architectures": ["LlamaForCausalLM"], "hidden_size": 64}'),
@@ -78,6 +79,15 @@ beforeAll(async () => {
     'stackctl/corrupt': { files, wrongChecksum: ['model.safetensors'] },
     'stackctl/broken': { files },
   });
+  // The connection drops twice in the middle of the weights.
+  flakyHub = await startHub(
+    {
+      'stackctl/flaky': {
+        files: { 'config.json': files['config.json'], 'model.safetensors': randomBytes(3 * 2 ** 20) },
+      },
+    },
+    { drop: { answers: 2, afterBytes: 2 ** 20 } },
+  );
   // 4 MiB of weights at 512 KiB/s: about 8 seconds, long enough to watch and to kill.
   slowHub = await startHub(
     {
@@ -91,6 +101,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await hub?.close();
+  await flakyHub?.close();
   await slowHub?.close();
   await removeByLabel(`io.stackctl.project=${name}`);
   await execa('docker', ['volume', 'rm', '-f', volume, modeltestVolume], { reject: false });
@@ -193,6 +204,21 @@ describe('stackctl models pull', () => {
     expect(
       hub.requests.filter((r) => r.origin === 'storage').every((r) => r.authorization === undefined),
     ).toBe(true);
+  });
+
+  it('resumes in the same run when the connection drops mid-file, from the bytes it has', async () => {
+    const result = await runCli(['models', 'pull', 'stackctl/flaky', '--env', 'development'], {
+      cwd: project.root,
+      env: { HF_ENDPOINT: flakyHub.endpoint },
+    });
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stderr.match(/⚠ model\.safetensors: .*; resuming/g)).toHaveLength(2);
+    const ranges = flakyHub.requests.filter((r) => r.origin === 'storage').map((r) => r.range);
+    expect(ranges).toEqual([undefined, `bytes=${2 ** 20}-`, `bytes=${2 * 2 ** 20}-`]);
+    expect(await inVolume('find /v/hub/models--stackctl--flaky -name "*.incomplete" | wc -l')).toBe('0');
+    expect(await inVolume('ls /v/hub/models--stackctl--flaky/snapshots/*/ | sort | tr "\\n" " "')).toBe(
+      'config.json model.safetensors',
+    );
   });
 
   it('resumes after kill -9 from the bytes already in the volume, and removes the helper the killed run left', async () => {

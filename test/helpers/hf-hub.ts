@@ -19,6 +19,8 @@ export const LFS_MIN_BYTES = 4096;
 export interface HubOptions {
   /** Storage sends file bodies at most this fast (bytes per second), in small pieces. */
   readonly bytesPerSecond?: number;
+  /** The first this many storage answers break off (the connection dropped) after this many bytes. */
+  readonly drop?: { readonly answers: number; readonly afterBytes: number };
 }
 
 export interface HubRequest {
@@ -137,10 +139,36 @@ function serveStorage(
     ? repos[decodeURIComponent(match[1] ?? '')]?.files[decodeURIComponent(match[2] ?? '')]
     : undefined;
   if (!content) return send(res, record, 404, {}, 'not found');
+  if (options.drop && drops.get(options) !== 0) {
+    drops.set(options, (drops.get(options) ?? options.drop.answers) - 1);
+    return dropAfter(req, res, record, content, options.drop.afterBytes);
+  }
   const openRange = req.headers.range === undefined || /^bytes=\d+-$/.test(req.headers.range);
   if (options.bytesPerSecond && openRange)
     return sendSlowly(req, res, record, content, options.bytesPerSecond);
   sendFile(req, res, record, content);
+}
+
+/** Answers still to break off, per hub. */
+const drops = new WeakMap<HubOptions, number>();
+
+/** Starts the answer (whole file or open range) and destroys the connection after `afterBytes`. */
+function dropAfter(
+  req: IncomingMessage,
+  res: ServerResponse,
+  record: HubRequest,
+  content: Buffer,
+  afterBytes: number,
+): void {
+  const from = Number(/^bytes=(\d+)-$/.exec(req.headers.range ?? '')?.[1] ?? 0);
+  const body = content.subarray(from);
+  res.writeHead(from > 0 ? 206 : 200, {
+    'content-length': String(body.length),
+    ...(from > 0 ? { 'content-range': `bytes ${from}-${content.length - 1}/${content.length}` } : {}),
+  });
+  const part = body.subarray(0, afterBytes);
+  record.bytes = part.length;
+  res.write(part, () => setTimeout(() => res.destroy(), 50));
 }
 
 /** A whole file or an open range (bytes=N-), sent in 64 KiB pieces at `bytesPerSecond`. */
