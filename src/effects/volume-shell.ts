@@ -4,6 +4,7 @@
 // the next one with the same labels.
 import { execa, type ResultPromise } from 'execa';
 import { once } from 'node:events';
+import { hostname } from 'node:os';
 import { StackctlError } from '../errors.js';
 import { dockerCliEnvironment, dockerClient } from './docker.js';
 
@@ -54,8 +55,12 @@ export async function openVolumeShell(
     });
   if (!existing) await docker.createVolume({ Name: volume, Labels: { ...labels.volume } });
   const filters = Object.entries(labels.helper).map(([key, value]) => `${key}=${value}`);
-  const stale = await docker.listContainers({ all: true, filters: { label: filters } });
+  const helpers = await docker.listContainers({ all: true, filters: { label: filters } });
+  // A helper is left behind only by a run that died (kill -9): one whose process still lives on
+  // this host is another command's, working now.
+  const stale = helpers.filter((container) => !isAlive(container.Labels?.[OWNER_LABEL]));
   await Promise.all(stale.map((container) => docker.getContainer(container.Id).remove({ force: true })));
+  const owner = { [OWNER_LABEL]: `${hostname()}:${process.pid}` };
 
   const env = dockerCliEnvironment(io.env);
   const started = await execa(
@@ -68,7 +73,10 @@ export async function openVolumeShell(
       'none',
       '--user',
       '0',
-      ...Object.entries(labels.helper).flatMap(([key, value]) => ['--label', `${key}=${value}`]),
+      ...Object.entries({ ...labels.helper, ...owner }).flatMap(([key, value]) => [
+        '--label',
+        `${key}=${value}`,
+      ]),
       '-v',
       `${volume}:${VOLUME_MOUNT}`,
       '--entrypoint',
@@ -140,6 +148,22 @@ export async function volumeExists(volume: string, io: Pick<VolumeShellIo, 'env'
       throw error;
     });
   return found !== undefined;
+}
+
+/** Which process on which host runs a helper. */
+const OWNER_LABEL = 'io.stackctl.helper-owner';
+
+/** True when `owner` (host:pid) is a process alive on this host; another host's helper is left alone. */
+function isAlive(owner: string | undefined): boolean {
+  const match = /^(.*):(\d+)$/.exec(owner ?? '');
+  if (!match) return false;
+  if (match[1] !== hostname()) return true;
+  try {
+    process.kill(Number(match[2]), 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 function lastLine(text: unknown): string {
