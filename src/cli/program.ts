@@ -9,6 +9,7 @@ import { registerImport } from './commands/import.js';
 import { registerGpu } from './commands/gpu.js';
 import { registerLifecycle } from './commands/lifecycle.js';
 import { registerModels } from './commands/models.js';
+import { registerReleases } from './commands/releases.js';
 import { registerPreflight } from './commands/preflight.js';
 import { registerSecrets } from './commands/secrets.js';
 import { registerValidate } from './commands/validate.js';
@@ -96,6 +97,7 @@ function buildProgram(io: ProcessIO): Command {
   registerPreflight(program, getContext);
   registerGpu(program, getContext);
   registerModels(program, getContext);
+  registerReleases(program, getContext);
   registerBackup(program, getContext);
   registerImport(program, getContext);
   program

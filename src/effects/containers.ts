@@ -9,6 +9,10 @@ export interface ContainerSummary extends ContainerSnapshot {
   readonly name: string;
   /** The image ID the container runs (a restore helper runs the same image). */
   readonly image: string;
+  /** The image reference it was created from (what compose's `image:` said, or its build's name). */
+  readonly imageRef: string;
+  /** Its addresses on its networks (empty when it is not running). */
+  readonly addresses: readonly string[];
   readonly ports: readonly { hostIp: string; hostPort: number; containerPort: number }[];
   readonly labels: Readonly<Record<string, string>>;
   /** Whether it runs with a TTY: its logs are then raw, not multiplexed. */
@@ -55,6 +59,10 @@ export async function inspectContainer(docker: Docker, id: string): Promise<Cont
       id: info.Id,
       name: info.Name.replace(/^\//, ''),
       image: info.Image,
+      imageRef: info.Config.Image,
+      addresses: Object.values(info.NetworkSettings.Networks ?? {})
+        .map((network) => network.IPAddress)
+        .filter((address) => address !== ''),
       service: info.Config.Labels?.[COMPOSE_LABELS.service] ?? '',
       status: info.State.Status,
       health: health === 'starting' || health === 'healthy' || health === 'unhealthy' ? health : undefined,

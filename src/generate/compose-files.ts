@@ -44,6 +44,7 @@ const STACKCTL_KEYS = new Set([
   'configFiles',
   'backup',
   'indexRetention',
+  'verify',
   'secretFiles',
 ]);
 

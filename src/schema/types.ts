@@ -121,6 +121,24 @@ export interface MetricsDef {
   path?: string;
 }
 
+/** One end-to-end check of a running service (`verify:`): exactly one of http, tcp, command. */
+export interface VerifyCheckDef {
+  name?: string;
+  timeout?: string;
+  http?: {
+    port: number;
+    path?: string;
+    method?: 'GET' | 'HEAD' | 'POST';
+    headers?: Record<string, string>;
+    body?: string;
+    status?: number;
+    contains?: string;
+  };
+  tcp?: { port: number };
+  command?: string[];
+  contains?: string;
+}
+
 export type ConfigGenerator = 'nginx' | 'litellm' | 'prometheus' | 'logstash' | 'filebeat';
 
 /** A config file stackctl generates per environment and mounts into the service read-only. */
@@ -198,6 +216,7 @@ export interface ServiceDef {
   configFiles?: ConfigFileDef[];
   backup?: ServiceBackupDef;
   indexRetention?: { url: string; pattern?: string };
+  verify?: VerifyCheckDef[];
   /** Environment key -> the variable the image reads a file path from (POSTGRES_PASSWORD_FILE). */
   secretFiles?: Record<string, string>;
   [composeKey: string]: unknown;

@@ -9,6 +9,7 @@ import { checkNetworks } from './networks.js';
 import { checkReferences } from './references.js';
 import { checkSecretFiles } from './secret-files.js';
 import { checkVariables } from './variables.js';
+import { checkVerify } from './verify.js';
 
 export type { Rule, RuleContext } from './context.js';
 
@@ -27,4 +28,5 @@ export const RULES: readonly Rule[] = [
   checkBackup,
   checkLiveStoreKinds,
   checkSecretFiles,
+  checkVerify,
 ];
