@@ -26,6 +26,8 @@ command -v crontab >/dev/null 2>&1 || install cron
 command -v systemd-analyze >/dev/null 2>&1 || install systemd
 # The S3 backup tier is tested against moto's S3 server on loopback.
 /usr/bin/python3 -c 'import moto.server, flask_cors' >/dev/null 2>&1 || install python3-moto python3-flask python3-flask-cors
+# pull and upgrade are tested against a real registry on loopback (the Docker registry's own server).
+command -v docker-registry >/dev/null 2>&1 || install docker-registry
 # The import tests run each original checkout's own setup_secrets.py (PyYAML, Jinja2).
 /usr/bin/python3 -c 'import yaml, jinja2' >/dev/null 2>&1 || install python3-yaml python3-jinja2
 

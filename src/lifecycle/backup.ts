@@ -62,6 +62,8 @@ export interface BackupRequest {
   readonly includeModels: boolean;
   /** Services may be stopped for a volume copy without asking. */
   readonly allowStop: boolean;
+  /** The caller holds the environment's lock (an upgrade's snapshot). */
+  readonly lockHeld?: boolean;
 }
 
 /** What a person sees while a backup runs. */
@@ -124,7 +126,7 @@ export async function backupEnvironment(
       stopping.push(step.service);
   if (stopping.length > 0 && !request.allowStop) await view.confirmStop(stopping);
   const store = await readSecretStore(stack.root, envName);
-  const lock = await acquireLock(stack.root, envName, 'backup');
+  const lock = request.lockHeld === true ? undefined : await acquireLock(stack.root, envName, 'backup');
   try {
     view.begin();
     const [tier] = await openProjectTiers(stack, {
@@ -151,7 +153,7 @@ export async function backupEnvironment(
     );
     return { tier, manifest, elapsedMs: Date.now() - started };
   } finally {
-    await lock.release();
+    await lock?.release();
   }
 }
 

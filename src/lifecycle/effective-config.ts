@@ -47,9 +47,24 @@ export async function readConfigOverPlan(
       signal: io.signal,
       redact: redactor(values),
     });
-  if (onDisk) return read(args);
+  return overPlan(stack, prepared, args, onDisk, read);
+}
+
+/**
+ * Runs `use` with compose arguments that name the planned files: as they are when `onDisk`, else
+ * pointed at a private copy (removed afterwards). Relative paths in them resolve against the
+ * project folder (--project-directory), so compose sees the same configuration either way.
+ */
+export async function overPlan<T>(
+  stack: LoadedStack,
+  prepared: PreparedGeneration,
+  args: readonly string[],
+  onDisk: boolean,
+  use: (args: readonly string[]) => Promise<T>,
+): Promise<T> {
+  if (onDisk) return use(args);
   return withPlannedFiles(prepared, (scratch) =>
-    read(args.map((arg) => relocate(arg, stack.root, scratch, prepared))),
+    use(args.map((arg) => relocate(arg, stack.root, scratch, prepared))),
   );
 }
 

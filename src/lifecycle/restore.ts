@@ -53,6 +53,8 @@ export interface RestoreRequest {
   readonly dryRun: boolean;
   /** A config restore takes the backup's secret values even where the live ones differ. */
   readonly takeBackupSecrets: boolean;
+  /** The caller holds the environment's lock (an upgrade rolling back). */
+  readonly lockHeld?: boolean;
 }
 
 /** What a restore would do, shown before it does it. */
@@ -156,7 +158,10 @@ export async function restoreEnvironment(
     })),
     stopped: dependents,
   };
-  const lock = request.dryRun ? undefined : await acquireLock(stack.root, envName, 'restore');
+  const lock =
+    request.dryRun || request.lockHeld === true
+      ? undefined
+      : await acquireLock(stack.root, envName, 'restore');
   try {
     await refuseDamaged(tier, manifest, chosen, view);
     view.preview(preview);

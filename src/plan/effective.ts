@@ -16,6 +16,14 @@ export interface EffectiveService {
   /** The image reference, when one is named (a service with only a build has none). */
   readonly image?: string;
   readonly pullPolicy?: string;
+  /** Built from a context (build:), not only pulled. */
+  readonly build: boolean;
+  /** The build context as compose resolved it (an absolute path, or a URL). */
+  readonly buildContext?: string;
+  /** Host ports it publishes (a second copy could not bind them beside the first). */
+  readonly publishesPorts: boolean;
+  /** It reserves GPUs (a second copy may not fit beside the first). */
+  readonly gpu: boolean;
 }
 
 export interface EffectiveHealthcheck {
@@ -29,7 +37,12 @@ export interface EffectiveHealthcheck {
 }
 
 interface RawService {
-  deploy?: { replicas?: number } | null;
+  deploy?: {
+    replicas?: number;
+    resources?: { reservations?: { devices?: { capabilities?: string[][] | string[] }[] } | null } | null;
+  } | null;
+  build?: unknown;
+  ports?: { published?: string | number }[] | null;
   scale?: number;
   healthcheck?: {
     test?: string[] | string;
@@ -83,6 +96,14 @@ export function parseEffectiveConfig(document: unknown): Map<string, EffectiveSe
       kind: raw.labels?.[LABELS.kind] === 'job' ? 'job' : 'service',
       ...(raw.image ? { image: raw.image } : {}),
       ...(raw.pull_policy ? { pullPolicy: raw.pull_policy } : {}),
+      build: raw.build !== undefined && raw.build !== null,
+      ...(typeof (raw.build as { context?: unknown } | null | undefined)?.context === 'string'
+        ? { buildContext: (raw.build as { context: string }).context }
+        : {}),
+      publishesPorts: (raw.ports ?? []).some((port) => port.published !== undefined && port.published !== ''),
+      gpu: (raw.deploy?.resources?.reservations?.devices ?? []).some((device) =>
+        JSON.stringify(device.capabilities ?? []).includes('gpu'),
+      ),
     });
   }
   return out;

@@ -85,7 +85,7 @@ export async function startAction(
   }
 }
 
-function parseDuration(flag: string, text: string): number {
+export function parseDuration(flag: string, text: string): number {
   // A bare number is seconds; otherwise the compose duration syntax the schema uses too.
   try {
     return /^\d+(\.\d+)?$/.test(text.trim()) ? Number(text) * 1000 : durationMs(text);

@@ -2,9 +2,126 @@ import type { Command } from 'commander';
 import type { CommandContext } from '../context.js';
 import { collect, examples } from '../help.js';
 import type { VerifyFlags } from '../actions/verify.js';
+import type { ImagesFlags } from '../actions/images.js';
+import type { RollbackFlags, UpgradeFlags } from '../actions/upgrade.js';
 
-/** The commands that check and change what an environment runs: verify (more below as they land). */
+/** The commands that check and change what an environment runs: pull, build, upgrade, rollback, releases, verify. */
 export function registerReleases(program: Command, context: () => CommandContext): void {
+  program
+    .command('pull')
+    .description("pull the newest images of an environment's services (nothing running changes)")
+    .argument('<env>', 'environment')
+    .option('--service <name>', 'only this service (repeatable)', collect, [])
+    .option('-s, --schema <path>', 'stack file')
+    .option('--json', 'print what changed as JSON')
+    .addHelpText(
+      'after',
+      examples([
+        ['stackctl pull production', 'every image that is pulled, not built'],
+        ['stackctl pull production --service litellm', 'one service'],
+        ['stackctl upgrade production', 'then roll them out, with automatic rollback'],
+      ]) + '\nPrints each image before and after (image ID, registry digest) and what runs it.\n',
+    )
+    .action(async (env: string, flags: ImagesFlags) => {
+      const { imagesAction } = await import('../actions/images.js');
+      await imagesAction('pull', env, flags, context());
+    });
+
+  program
+    .command('build')
+    .description("build the images of an environment's services built from source (nothing running changes)")
+    .argument('<env>', 'environment')
+    .option('--service <name>', 'only this service (repeatable)', collect, [])
+    .option('--no-cache', 'ignore the build cache')
+    .option('-s, --schema <path>', 'stack file')
+    .option('--json', 'print what changed as JSON')
+    .addHelpText(
+      'after',
+      examples([
+        ['stackctl build development', 'every service with build:'],
+        ['stackctl build development --service multimodal-worker --no-cache', 'from scratch'],
+        ['stackctl upgrade development --build', 'build and roll out in one go'],
+      ]),
+    )
+    .action(async (env: string, flags: ImagesFlags) => {
+      const { imagesAction } = await import('../actions/images.js');
+      await imagesAction('build', env, flags, context());
+    });
+
+  registerUpgrade(program, context);
+  registerVerify(program, context);
+}
+
+function registerUpgrade(program: Command, context: () => CommandContext): void {
+  program
+    .command('upgrade')
+    .description(
+      'roll new images and configuration out service by service, behind a health gate, with automatic rollback',
+    )
+    .argument('<env>', 'environment')
+    .option('--service <name>', 'roll out only this service (repeatable)', collect, [])
+    .option('--pull', 'pull newer images first')
+    .option('--build', 'build the services built from source first')
+    .option('--dry-run', 'show what would be recreated and why; change nothing')
+    .option('-y, --yes', 'do not ask (the rollout, and restoring data after a failure)')
+    .option('--no-snapshot', 'go on without a data snapshot when the schema has no backup tier')
+    .option('--timeout <duration>', 'the most any one service may take to be healthy', '10m')
+    .option('--settle <duration>', 'how long each service must stay healthy before the next (default 3s)')
+    .option('-s, --schema <path>', 'stack file')
+    .option('--json', 'print the release as JSON')
+    .addHelpText(
+      'after',
+      examples([
+        ['stackctl upgrade production --pull --dry-run', 'what new images and config would recreate'],
+        ['stackctl upgrade production --pull', 'snapshot, roll out, verify; roll back on failure'],
+        ['stackctl upgrade development --build --service multimodal-worker', 'one service from source'],
+      ]) +
+        '\nEach service: start-first (no downtime) without a host port or GPU, stop-first otherwise.' +
+        '\nOn any failure the previous images (by ID), files and configuration come back; data only when' +
+        '\nthe failed release may have written it, and only when confirmed (or --yes).' +
+        '\nExit 0 upgraded or nothing to do, 1 failed and rolled back, 4 not confirmed, 130 interrupted (rolled back).\n',
+    )
+    .action(async (env: string, flags: UpgradeFlags) => {
+      const { upgradeAction } = await import('../actions/upgrade.js');
+      await upgradeAction(env, flags, context());
+    });
+
+  program
+    .command('rollback')
+    .description('put an environment back on what it ran before its last release (or --to RELEASE)')
+    .argument('<env>', 'environment')
+    .option('--to <release>', 'undo this release (an id or a unique prefix)')
+    .option('--restore-data', "also restore the release's data snapshot (what was written since is lost)")
+    .option('-y, --yes', 'do not ask')
+    .option('--timeout <duration>', 'the most any one service may take to be healthy', '10m')
+    .option('--settle <duration>', 'how long each service must stay healthy before the next (default 3s)')
+    .option('-s, --schema <path>', 'stack file')
+    .option('--json', 'print the rollback as JSON')
+    .addHelpText(
+      'after',
+      examples([
+        ['stackctl rollback production', 'undo the last upgrade (or one killed part-way)'],
+        ['stackctl rollback production --to 20261207T0315', 'undo an earlier one'],
+      ]),
+    )
+    .action(async (env: string, flags: RollbackFlags) => {
+      const { rollbackAction } = await import('../actions/upgrade.js');
+      await rollbackAction(env, flags, context());
+    });
+
+  program
+    .command('releases')
+    .description("an environment's release history: time, what changed, who, outcome")
+    .argument('<env>', 'environment')
+    .option('-s, --schema <path>', 'stack file')
+    .option('--json', 'print the records as JSON (image IDs, digests, config hashes)')
+    .action(async (env: string, flags: { schema?: string; json?: boolean }) => {
+      const { releasesAction } = await import('../actions/upgrade.js');
+      await releasesAction(env, flags, context());
+    });
+}
+
+function registerVerify(program: Command, context: () => CommandContext): void {
   program
     .command('verify')
     .description('run the end-to-end checks the schema declares (verify:) against a running environment')
