@@ -257,3 +257,19 @@ export async function stopContainer(docker: Docker, id: string, seconds?: number
     throw error;
   }
 }
+
+/**
+ * Takes a container out of service for good: first off its networks (Docker's DNS stops naming it at
+ * once, so callers resolving the service reach only the other copies), then stopped and removed.
+ */
+export async function retireContainer(docker: Docker, id: string, stopSeconds: number): Promise<void> {
+  const handle = docker.getContainer(id);
+  const info = await handle.inspect().catch(() => undefined);
+  for (const network of Object.keys(info?.NetworkSettings.Networks ?? {}))
+    await docker
+      .getNetwork(network)
+      .disconnect({ Container: id })
+      .catch(() => undefined);
+  await handle.stop({ t: stopSeconds }).catch(() => undefined);
+  await handle.remove({ force: true }).catch(() => undefined);
+}

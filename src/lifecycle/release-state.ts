@@ -3,6 +3,7 @@
 // recorded generated files written back, every service that differs rolled back and waited for,
 // what the release added removed, and data restored from its snapshot when asked.
 import { randomBytes } from 'node:crypto';
+import { hostname, userInfo } from 'node:os';
 import { projectContainers, type ContainerSummary } from '../effects/containers.js';
 import { writeFileAtomic } from '../effects/files.js';
 import { imageIdentity, tagImage, tagsOf, untagImage } from '../effects/images.js';
@@ -57,6 +58,17 @@ export async function runsAsRecorded(
         container.image === recorded.imageId && container.labels[CONFIG_HASH_LABEL] === recorded.configHash,
     )
   );
+}
+
+/** Who makes a release: user@host. */
+export function releaseAuthor(): string {
+  let user = 'unknown';
+  try {
+    user = userInfo().username;
+  } catch {
+    // no passwd entry for this uid (a container): unknown
+  }
+  return `${user}@${hostname()}`;
 }
 
 export function randomSuffix(): string {

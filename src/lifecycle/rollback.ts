@@ -3,7 +3,6 @@
 // files; and the history of its releases. A release left in progress (stackctl killed part-way) is
 // rolled back as a failed upgrade is: data it may have written restored from its snapshot when
 // confirmed. A release that succeeded keeps its data unless --restore-data is given.
-import { hostname, userInfo } from 'node:os';
 import { acquireLock } from '../effects/lock.js';
 import { readReleases, writeRelease } from '../effects/releases.js';
 import { StackctlError } from '../errors.js';
@@ -11,7 +10,7 @@ import type { LoadedStack } from '../model/stack.js';
 import { releaseId, releaseToUndo, type ReleaseRecord } from '../plan/release.js';
 import type { ComposeSessionIo } from './compose-session.js';
 import { openComposeSession } from './compose-session.js';
-import { captureState, randomSuffix } from './release-state.js';
+import { captureState, randomSuffix, releaseAuthor } from './release-state.js';
 import type { RolloutTiming } from './rollout.js';
 import { rollBackRelease, type UpgradeOutcome, type UpgradeView } from './upgrade.js';
 
@@ -53,7 +52,7 @@ export async function rollbackEnvironment(
       id: releaseId(new Date(), randomSuffix()),
       environment: request.envName,
       createdAt: new Date().toISOString(),
-      by: `${userName()}@${hostname()}`,
+      by: releaseAuthor(),
       command: request.command,
       state: 'in-progress',
       of: target.id,
@@ -96,12 +95,4 @@ export async function rollbackEnvironment(
 
 export async function listReleases(stack: LoadedStack, envName: string): Promise<ReleaseRecord[]> {
   return readReleases<ReleaseRecord>(stack.root, envName);
-}
-
-function userName(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return 'unknown';
-  }
 }

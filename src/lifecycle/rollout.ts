@@ -2,7 +2,7 @@
 // it is healthy and stays so: stop-first (compose recreates it in place) or start-first (a new copy
 // beside the old, the old removed once the new is ready). Used forwards by upgrade and backwards by
 // rollback; the caller decides what the files and tags say.
-import { projectContainers, type ContainerSummary } from '../effects/containers.js';
+import { projectContainers, retireContainer, type ContainerSummary } from '../effects/containers.js';
 import { confirmStable, waitForServices, type WaitResult } from '../effects/health-waiter.js';
 import { execProbeLoop } from '../effects/exec-probe.js';
 import { StackctlError } from '../errors.js';
@@ -144,11 +144,7 @@ async function removeContainers(
   which: (container: ContainerSummary) => boolean,
 ): Promise<void> {
   const containers = (await projectContainers(session.docker, session.model.project, service)).filter(which);
-  for (const container of containers) {
-    const handle = session.docker.getContainer(container.id);
-    await handle.stop({ t: 10 }).catch(() => undefined);
-    await handle.remove({ force: true }).catch(() => undefined);
-  }
+  for (const container of containers) await retireContainer(session.docker, container.id, 10);
 }
 
 function stateText(state: ServiceState): string {

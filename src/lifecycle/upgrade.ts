@@ -8,7 +8,6 @@
 //             a failed check, Ctrl-C): the previous image IDs, files and configuration, and the
 //             data the new release may have written, from the snapshot, when confirmed
 // Every step is written to the release record first, so a run killed part-way can be undone.
-import { hostname, userInfo } from 'node:os';
 import { applyFiles } from '../effects/apply-files.js';
 import { acquireLock } from '../effects/lock.js';
 import { imageIdentity, tagImage, untagImage } from '../effects/images.js';
@@ -23,6 +22,7 @@ import {
   dependencyOrder,
   parseDryRun,
   planRollout,
+  servicesNamedByReplica,
   type DryRunAction,
   type RolloutStep,
 } from '../plan/upgrade.js';
@@ -35,6 +35,7 @@ import {
   captureState,
   pruneKeepTags,
   randomSuffix,
+  releaseAuthor,
   restoreFiles,
   restoreTags,
   rollBackServices,
@@ -172,7 +173,7 @@ async function rollOut(
     id,
     environment: model.name,
     createdAt: new Date().toISOString(),
-    by: `${safeUser()}@${hostname()}`,
+    by: releaseAuthor(),
     command: request.command,
     state: 'in-progress',
     plan,
@@ -303,7 +304,14 @@ async function planChanges(
   const configChanged = new Set<string>();
   for (const [service, action] of composeAction)
     if (action === 'recreate' && !imageChanged.has(service)) configChanged.add(service);
-  return planRollout({ order, effective: session.effective, composeAction, imageChanged, configChanged });
+  return planRollout({
+    order,
+    effective: session.effective,
+    composeAction,
+    imageChanged,
+    configChanged,
+    namedByReplica: servicesNamedByReplica(session.model),
+  });
 }
 
 /** Backs up the data services the rollout may write to; refuses without a backup policy unless told. */
@@ -465,12 +473,4 @@ async function inBatches<T>(
   work: (item: T) => Promise<void>,
 ): Promise<void> {
   for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map(work));
-}
-
-function safeUser(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return 'unknown';
-  }
 }

@@ -2,11 +2,12 @@
 // run against every running replica of the environment, each result told as it comes, and written
 // as JUnit XML and Allure results when asked. upgrade runs the same checks as its gate.
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type Docker from 'dockerode';
 import { projectContainers, type ContainerSummary } from '../effects/containers.js';
 import { dockerClient } from '../effects/docker.js';
-import { ensureDirectory, writeFileAtomic } from '../effects/files.js';
+import { writeFileAtomic } from '../effects/files.js';
 import { execCommand, httpRequest, tcpConnect, type ProbeAnswer } from '../effects/verify-probe.js';
 import { StackctlError } from '../errors.js';
 import type { SecretStore } from '../generate/secrets.js';
@@ -162,11 +163,12 @@ async function writeReports(request: VerifyRequest, results: readonly CheckResul
   const written: string[] = [];
   const now = new Date();
   if (request.junitFile !== undefined) {
+    await mkdir(dirname(request.junitFile), { recursive: true });
     await writeFileAtomic(request.junitFile, junitXml(request.envName, results, now));
     written.push(request.junitFile);
   }
   if (request.allureDir !== undefined) {
-    await ensureDirectory(request.allureDir, 0o755);
+    await mkdir(request.allureDir, { recursive: true });
     for (const file of allureResults(request.envName, results, randomUUID)) {
       await writeFileAtomic(join(request.allureDir, file.file), file.content);
     }

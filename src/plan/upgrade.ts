@@ -69,15 +69,37 @@ export function dependencyOrder(
  * downtime) where two copies can run at once: a long-running service that publishes no host port
  * and reserves no GPU (two 24 GB cards cannot hold two copies of vLLM). Stop-first otherwise.
  */
-export function strategyOf(service: EffectiveService | undefined): {
-  strategy: RolloutStrategy;
-  why: string;
-} {
+export function strategyOf(
+  service: EffectiveService | undefined,
+  namedByReplica = false,
+): { strategy: RolloutStrategy; why: string } {
   if (!service) return { strategy: 'stop-first', why: 'not in the configuration' };
   if (service.kind === 'job') return { strategy: 'stop-first', why: 'a job runs once' };
   if (service.publishesPorts) return { strategy: 'stop-first', why: 'it publishes a host port' };
   if (service.gpu) return { strategy: 'stop-first', why: 'it reserves GPUs' };
+  // The new copies get new container numbers, which the generated files do not name.
+  if (namedByReplica)
+    return {
+      strategy: 'stop-first',
+      why: 'generated config (nginx, LiteLLM, Prometheus) names its replicas',
+    };
   return { strategy: 'start-first', why: 'no host port, no GPU' };
+}
+
+/**
+ * Services whose replicas the generated config files name one by one (<project>-<env>-<service>-<n>):
+ * nginx upstreams of routed services, Prometheus targets of services with metrics, the upstream of
+ * a LiteLLM or Logstash file.
+ */
+export function servicesNamedByReplica(model: EnvironmentModel): Set<string> {
+  const named = new Set<string>();
+  for (const service of model.services) {
+    const definition = service.definition;
+    if (definition.route !== undefined || definition.metrics !== undefined) named.add(service.name);
+    for (const file of definition.configFiles ?? [])
+      if (file.upstream !== undefined) named.add(file.upstream.service);
+  }
+  return named;
 }
 
 export interface RolloutInput {
@@ -89,6 +111,8 @@ export interface RolloutInput {
   readonly imageChanged: ReadonlySet<string>;
   /** Services whose configuration (compose config --hash) differs between the running files and the new ones. */
   readonly configChanged: ReadonlySet<string>;
+  /** Services whose replicas generated files name (servicesNamedByReplica). */
+  readonly namedByReplica?: ReadonlySet<string>;
 }
 
 /** The services the upgrade recreates, in dependency order, each with why and how. */
@@ -108,7 +132,7 @@ export function planRollout(input: RolloutInput): RolloutStep[] {
     const { strategy, why } =
       action === 'create'
         ? { strategy: 'stop-first' as const, why: 'nothing runs yet' }
-        : strategyOf(effective);
+        : strategyOf(effective, input.namedByReplica?.has(service) === true);
     steps.push({
       service,
       kind: effective?.kind ?? 'service',

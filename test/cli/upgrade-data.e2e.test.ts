@@ -92,6 +92,12 @@ describe('upgrade with data', () => {
     expect(result.stdout).toMatch(/data restored from the snapshot: postgres/);
     const rows = await stack.sql('select id from notes order by id');
     expect(rows.stdout.trim().split('\n')).toEqual(['1', '2', '3']);
+    // The shipped schema's own checks: a login to PostgreSQL and a write to Redis, stored credentials.
+    const verified = await runCli(['verify', stack.env, '--service', 'postgres', '--service', 'redis'], {
+      cwd: stack.project.root,
+    });
+    expect(verified.exitCode, verified.stdout + verified.stderr).toBe(0);
+    expect(verified.stdout).toContain('2 checks passed');
     const releases = JSON.parse(
       (await runCli(['releases', stack.env, '--json'], { cwd: stack.project.root })).stdout,
     ) as { state: string; snapshot: { services: string[] }; rollback: { restoredData: string[] } }[];

@@ -355,3 +355,114 @@ describe('upgrade', () => {
     await publish('v1');
   }, 120_000);
 });
+
+describe('verify', () => {
+  it('runs the declared checks against the running replicas and writes JUnit and Allure results', async () => {
+    const result = await runCli(
+      ['verify', ENV, '--junit', 'reports/verify.xml', '--allure', 'reports/allure'],
+      {
+        cwd: project.root,
+      },
+    );
+    expect(result.exitCode, result.stdout + result.stderr).toBe(0);
+    expect(result.stdout).toMatch(
+      new RegExp(`✔ ${project.name}-${ENV}-web-\\d+\\s+GET :8080/ → 2xx containing "ok"`),
+    );
+    expect(result.stdout).toContain('no checks declared: db, migrate, worker');
+    const junit = await readFile(join(project.root, 'reports', 'verify.xml'), 'utf8');
+    expect(junit).toMatch(/<testsuite name="ok.web" tests="1" failures="0" errors="0"/);
+    const allure = await readdir(join(project.root, 'reports', 'allure'));
+    expect(allure).toHaveLength(1);
+    const [first] = allure;
+    const body = JSON.parse(await readFile(join(project.root, 'reports', 'allure', first ?? ''), 'utf8')) as {
+      status: string;
+      labels: { name: string; value: string }[];
+    };
+    expect(body.status).toBe('passed');
+    expect(body.labels).toContainEqual({ name: 'subSuite', value: 'web' });
+  });
+
+  it('fails (exit 1) naming the check that did not pass', async () => {
+    const web = (
+      await execa('docker', [
+        'ps',
+        '-q',
+        '--filter',
+        `label=com.docker.compose.project=${project.name}-${ENV}`,
+        '--filter',
+        'label=com.docker.compose.service=web',
+      ])
+    ).stdout.trim();
+    await execa('docker', ['exec', web, 'rm', '-f', '/var/www/index.html']);
+    const result = await runCli(['verify', ENV, '--json'], { cwd: project.root });
+    expect(result.exitCode).toBe(1);
+    const outcome = JSON.parse(result.stdout) as {
+      passed: boolean;
+      results: { status: string; detail: string }[];
+    };
+    expect(outcome.passed).toBe(false);
+    expect(outcome.results[0]).toMatchObject({ status: 'failed', detail: 'answered 404, expected 2xx' });
+  });
+});
+
+describe('build', () => {
+  const BUILT = 'built';
+  const context = (): string => join(project.root, 'services', 'hello');
+  const helloImage = async (): Promise<string> =>
+    (
+      await execa('docker', [
+        'inspect',
+        '-f',
+        '{{.Image}}',
+        (
+          await execa('docker', [
+            'ps',
+            '-q',
+            '--filter',
+            `label=com.docker.compose.project=${project.name}-${BUILT}`,
+            '--filter',
+            'label=com.docker.compose.service=hello',
+          ])
+        ).stdout.trim(),
+      ])
+    ).stdout.trim();
+
+  it('names a missing build context with the fix, before compose runs', async () => {
+    const result = await runCli(['build', BUILT], { cwd: project.root });
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toMatch(/services\/hello: build context of hello is missing/);
+    expect(result.stderr).toMatch(/clone the service's code there/);
+  });
+
+  it('builds, says what changed, and upgrade --build rolls the new build out', async () => {
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(context(), { recursive: true });
+    await writeFile(join(context(), 'Dockerfile'), 'FROM stackctl-test/busybox:1\nRUN echo one > /version\n');
+    const started = await runCli(['start', BUILT, '--skip-preflight'], { cwd: project.root });
+    expect(started.exitCode, started.stderr).toBe(0);
+    const first = await helloImage();
+    await writeFile(join(context(), 'Dockerfile'), 'FROM stackctl-test/busybox:1\nRUN echo two > /version\n');
+    const built = await runCli(['build', BUILT, '--json'], { cwd: project.root });
+    expect(built.exitCode, built.stderr).toBe(0);
+    const outcome = JSON.parse(built.stdout) as {
+      changes: {
+        service: string;
+        changed: boolean;
+        before?: { id: string };
+        after?: { id: string };
+        running?: string;
+      }[];
+    };
+    expect(outcome.changes).toHaveLength(1);
+    expect(outcome.changes[0]).toMatchObject({
+      service: 'hello',
+      changed: true,
+      before: { id: first },
+      running: first,
+    });
+    const upgraded = await runCli(['upgrade', BUILT, '--yes', '--no-snapshot'], { cwd: project.root });
+    expect(upgraded.exitCode, upgraded.stdout + upgraded.stderr).toBe(0);
+    expect(upgraded.stderr).toMatch(/hello\s+image\s+start-first/);
+    expect(await helloImage()).toBe(outcome.changes[0]?.after?.id);
+  }, 180_000);
+});
