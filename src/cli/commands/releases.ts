@@ -115,6 +115,14 @@ function registerUpgrade(program: Command, context: () => CommandContext): void 
     .argument('<env>', 'environment')
     .option('-s, --schema <path>', 'stack file')
     .option('--json', 'print the records as JSON (image IDs, digests, config hashes)')
+    .addHelpText(
+      'after',
+      examples([
+        ['stackctl releases production', 'id, time, state, what changed and why, who, the command'],
+        ['stackctl releases production --json', 'with image IDs, digests, configuration hashes, downtime'],
+        ['stackctl rollback production --to 20261207T0315', 'go back on one of them'],
+      ]),
+    )
     .action(async (env: string, flags: { schema?: string; json?: boolean }) => {
       const { releasesAction } = await import('../actions/upgrade.js');
       await releasesAction(env, flags, context());
