@@ -113,6 +113,8 @@ beforeAll(async () => {
     schema
       .replace(/( {2}web:\n {4}stack: app\n {4}image: )stackctl-test\/busybox:1/, `$1${remote}`)
       .replace(/( {2}worker:\n {4}stack: app\n {4}image: )stackctl-test\/busybox:1/, `$1${remote}`)
+      // The built environment also runs a pulled service: a pull and a build in one upgrade.
+      .replace('    services: [db, hello]', '    services: [db, hello, worker]')
       .replace('    route: { path: /web/, port: 8080 }\n', () =>
         [
           '    route: { path: /web/, port: 8080 }',
@@ -465,4 +467,42 @@ describe('build', () => {
     expect(upgraded.stderr).toMatch(/hello\s+image\s+start-first/);
     expect(await helloImage()).toBe(outcome.changes[0]?.after?.id);
   }, 180_000);
+
+  it('puts every image tag back when a build fails after a pull succeeded', async () => {
+    const builtState = async (): Promise<string> =>
+      (
+        await execa('docker', [
+          'ps',
+          '-a',
+          '--filter',
+          `label=com.docker.compose.project=${project.name}-${BUILT}`,
+          '--format',
+          '{{.Names}} {{.Image}} {{.Label "com.docker.compose.config-hash"}}',
+        ])
+      ).stdout
+        .split('\n')
+        .sort()
+        .join('\n');
+    const before = await builtState();
+    const pulledBefore = (await execa('docker', ['image', 'inspect', '-f', '{{.Id}}', remote])).stdout.trim();
+    await publish('v2');
+    await writeFile(
+      join(context(), 'Dockerfile'),
+      'FROM stackctl-test/busybox:1\nRUN echo "broken build" && false\n',
+    );
+    try {
+      const result = await runCli(['upgrade', BUILT, '--pull', '--build', '--yes', '--no-snapshot'], {
+        cwd: project.root,
+      });
+      expect(result.exitCode, result.stdout + result.stderr).toBe(1);
+      expect(result.stderr).toMatch(/docker compose build failed: .*; every image tag is back where it was/);
+      // The pull had moved web:1 to v2; it names what it named before again.
+      expect((await execa('docker', ['image', 'inspect', '-f', '{{.Id}}', remote])).stdout.trim()).toBe(
+        pulledBefore,
+      );
+      expect(await builtState()).toBe(before);
+    } finally {
+      await publish('v1');
+    }
+  }, 120_000);
 });
