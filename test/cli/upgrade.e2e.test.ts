@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, stackctlCommand } from '../helpers/cli.js';
 import { buildImage, pushAs, startRegistry, type Registry } from '../helpers/registry.js';
 import { stackProject, type StackProject } from '../helpers/stack-project.js';
+import { Terminal } from '../helpers/terminal.js';
 
 let registry: Registry;
 let project: StackProject;
@@ -181,6 +182,27 @@ describe('pull', () => {
     await publish('v1');
     await execa('docker', ['pull', '-q', remote]);
   });
+});
+
+describe('pull on a terminal', () => {
+  it('shows each service as it is pulled, then the table of what changed', async () => {
+    await publish('v2');
+    const terminal = await Terminal.open([stackctlCommand(), 'pull', ENV], {
+      cwd: project.root,
+      columns: 100,
+    });
+    try {
+      const screen = await terminal.waitFor(/New images: web, worker\./, 60_000);
+      expect(screen).toMatch(/^ {2}(web|worker) Pulled/m);
+      expect(screen).toMatch(/SERVICE\s+IMAGE\s+BEFORE\s+AFTER\s+DIGEST\s+RUNNING/);
+      expect(screen).toMatch(/Running the old image: web, worker; roll them out .*stackctl upgrade ok/s);
+      expect(await terminal.exitCode(10_000)).toBe(0);
+    } finally {
+      await terminal.close();
+      await publish('v1');
+      await execa('docker', ['pull', '-q', remote]);
+    }
+  }, 90_000);
 });
 
 describe('upgrade', () => {
