@@ -118,6 +118,14 @@ LABEL io.stackctl.test-image=true
 EXPOSE 9090
 ENTRYPOINT [\"/usr/bin/prometheus\"]
 CMD [\"--config.file=/etc/prometheus/prometheus.yml\", \"--storage.tsdb.path=/prometheus\"]"
+# The exporters the monitoring stack scrapes, from Debian's packages: the node exporter as the
+# image's entrypoint; the PostgreSQL and Redis exporters are in it too (run them as the command).
+have stackctl-test/exporters:1 || build_from_base stackctl-test/exporters:1 "FROM $DATA_BASE
+RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus-node-exporter prometheus-postgres-exporter prometheus-redis-exporter >/dev/null && rm -rf /var/lib/apt/lists/* /usr/share/doc/* /usr/share/man/*
+ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+LABEL io.stackctl.test-image=true
+EXPOSE 9100
+CMD [\"prometheus-node-exporter\"]"
 # nginx as the official image runs it: in the foreground, a graceful stop on SIGQUIT, logs to the
 # container's output (the generated nginx.conf says so).
 have stackctl-test/nginx:1 || build_from_base stackctl-test/nginx:1 "FROM $DATA_BASE

@@ -3,6 +3,7 @@
 // resolved environment in, file contents out. They carry no secret value: services read secrets
 // from their environment (LiteLLM's os.environ/NAME), so these files are shareable.
 import { Document } from 'yaml';
+import { alertRules, DEFAULT_ALERT_FOR } from './prometheus-rules.js';
 import type { EnvironmentModel, ResolvedService } from '../model/environment.js';
 import { interpolate } from '../schema/interpolate.js';
 import type { ConfigFileDef, ConfigGenerator, StackFile } from '../schema/types.js';
@@ -63,6 +64,7 @@ const RENDERERS: Record<ConfigGenerator, Renderer> = {
   nginx: renderNginx,
   litellm: renderLitellm,
   prometheus: renderPrometheus,
+  'prometheus-rules': renderPrometheusRules,
   logstash: renderLogstash,
   filebeat: renderFilebeat,
 };
@@ -233,8 +235,13 @@ function numberOrUndefined(text: string | undefined): number | undefined {
   return text === undefined || text === '' || !Number.isFinite(value) ? undefined : value;
 }
 
-/** prometheus.yml: a scrape job per service with metrics, a target per replica. */
-function renderPrometheus(file: StackFile, model: EnvironmentModel): string {
+/** prometheus.yml: a scrape job per service with metrics, a target per replica; its rule files. */
+function renderPrometheus(
+  file: StackFile,
+  model: EnvironmentModel,
+  _config: ConfigFileDef,
+  owner: ResolvedService,
+): string {
   const jobs = scrapedServices(model).map((service) => ({
     job_name: service.name,
     metrics_path: service.definition.metrics?.path ?? '/metrics',
@@ -245,14 +252,30 @@ function renderPrometheus(file: StackFile, model: EnvironmentModel): string {
       },
     ],
   }));
+  const interval = model.values.get('PROMETHEUS_SCRAPE_INTERVAL') ?? '15s';
+  const ruleFiles = (owner.definition.configFiles ?? [])
+    .filter((config) => config.generate === 'prometheus-rules')
+    .map((config) => config.target);
   return `# Prometheus for ${model.name}: ${jobs.length} scrape job(s).\n${yamlText({
     global: {
-      scrape_interval: '15s',
-      evaluation_interval: '15s',
+      scrape_interval: interval,
+      evaluation_interval: interval,
       external_labels: { project: file.project.name, environment: model.name },
     },
+    ...(ruleFiles.length > 0 ? { rule_files: ruleFiles } : {}),
     scrape_configs: jobs,
   })}`;
+}
+
+/** Alert rules for what the environment's exporters expose (generate/prometheus-rules.ts). */
+function renderPrometheusRules(_file: StackFile, model: EnvironmentModel): string {
+  const groups = alertRules(model, model.values.get('PROMETHEUS_ALERT_FOR') ?? DEFAULT_ALERT_FOR);
+  const count = groups.reduce((sum, group) => sum + group.rules.length, 0);
+  return `# Alert rules for ${model.name}: ${count} rule(s); route them with an Alertmanager of your own.\n${yamlText(
+    {
+      groups: groups.map((group) => ({ name: group.name, rules: group.rules })),
+    },
+  )}`;
 }
 
 /** Logstash's pipeline: Beats in, each event tagged with the environment, Elasticsearch out. */

@@ -116,9 +116,13 @@ export interface RouteDef {
   websocket?: boolean;
 }
 
+export type MetricsExporter =
+  'generic' | 'node' | 'cadvisor' | 'postgres' | 'redis' | 'dcgm' | 'vllm' | 'prometheus' | 'grafana';
+
 export interface MetricsDef {
   port: number;
   path?: string;
+  exporter?: MetricsExporter;
 }
 
 /** One end-to-end check of a running service (`verify:`): exactly one of http, tcp, command. */
@@ -139,7 +143,8 @@ export interface VerifyCheckDef {
   contains?: string;
 }
 
-export type ConfigGenerator = 'nginx' | 'litellm' | 'prometheus' | 'logstash' | 'filebeat';
+export type ConfigGenerator =
+  'nginx' | 'litellm' | 'prometheus' | 'prometheus-rules' | 'logstash' | 'filebeat';
 
 /** A config file stackctl generates per environment and mounts into the service read-only. */
 export interface ConfigFileDef {

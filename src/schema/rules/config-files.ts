@@ -40,6 +40,15 @@ export const checkConfigFiles: Rule = ({ file, environments, report }) => {
           hint: 'mount each generated file at a target with its own file name',
         });
       else names.set(base, i);
+      if (
+        config.generate === 'prometheus-rules' &&
+        !(service.configFiles ?? []).some((other) => other.generate === 'prometheus')
+      )
+        report({
+          path: ['services', name, 'configFiles', i, 'generate'],
+          message: `"${name}" generates alert rules but no prometheus.yml that loads them`,
+          hint: 'add { generate: prometheus, target: ... } to the same service',
+        });
       const upstream = config.upstream;
       if (upstream === undefined) return;
       const target = file.services[upstream.service];

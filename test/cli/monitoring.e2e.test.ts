@@ -1,0 +1,133 @@
+// The monitoring files stackctl generates, run for real: Prometheus (Debian's package) loads the
+// generated prometheus.yml and alert rules (promtool checks both), scrapes a real node exporter
+// (Debian's prometheus-node-exporter), and fires ServiceDown when the exporter is stopped.
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { stackProject, type StackProject } from '../helpers/stack-project.js';
+
+let project: StackProject;
+const ENV = 'watched';
+
+function container(service: string): string {
+  return `${project.name}-${ENV}-${service}-1`;
+}
+
+async function prometheusApi<T>(path: string): Promise<T> {
+  const address = (
+    await execa('docker', [
+      'inspect',
+      '-f',
+      '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}',
+      container('prometheus'),
+    ])
+  ).stdout
+    .trim()
+    .split(' ')[0];
+  const response = await fetch(`http://${address ?? ''}:9090${path}`);
+  return ((await response.json()) as { data: T }).data;
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+beforeAll(async () => {
+  project = await stackProject(254, (schema) =>
+    schema
+      .replace('variables:\n', () =>
+        [
+          'variables:',
+          '  PROMETHEUS_SCRAPE_INTERVAL: { type: string, description: How often Prometheus scrapes, default: 1s }',
+          '  PROMETHEUS_ALERT_FOR: { type: string, description: How long before an alert fires, default: 2s }',
+          '',
+        ].join('\n'),
+      )
+      .replace('environments:\n', () =>
+        [
+          '  prometheus:',
+          '    stack: side',
+          '    image: stackctl-test/prometheus:1',
+          "    command: ['--config.file=/etc/prometheus/prometheus.yml', '--storage.tsdb.path=/prometheus']",
+          '    metrics: { port: 9090, exporter: prometheus }',
+          '    configFiles:',
+          '      - { generate: prometheus, target: /etc/prometheus/prometheus.yml }',
+          '      - { generate: prometheus-rules, target: /etc/prometheus/rules/stackctl.yml }',
+          '  node-exporter:',
+          '    stack: side',
+          '    image: stackctl-test/exporters:1',
+          '    metrics: { port: 9100, exporter: node }',
+          'environments:',
+          '  watched:',
+          '    description: Prometheus and a node exporter',
+          '    gpu: { required: false, profile: cpu }',
+          '    memoryMinimumGb: 0.1',
+          '    diskMinimumGb: 0.1',
+          '    addressPool: 10.254.208.0/20',
+          '    services: [db, prometheus, node-exporter]',
+          '',
+        ].join('\n'),
+      ),
+  );
+  const started = await runCli(['start', ENV, '--skip-preflight'], { cwd: project.root });
+  expect(started.exitCode, started.stderr).toBe(0);
+}, 120_000);
+
+afterAll(async () => {
+  await project.remove();
+});
+
+describe('generated Prometheus configuration', () => {
+  it('passes promtool: the config and the alert rules it loads', async () => {
+    const config = await execa(
+      'docker',
+      ['exec', container('prometheus'), 'promtool', 'check', 'config', '/etc/prometheus/prometheus.yml'],
+      { reject: false },
+    );
+    expect(config.exitCode, config.stdout + config.stderr).toBe(0);
+    expect(config.stdout + config.stderr).toMatch(/SUCCESS: 1 rule files found/);
+    const rules = await execa(
+      'docker',
+      ['exec', container('prometheus'), 'promtool', 'check', 'rules', '/etc/prometheus/rules/stackctl.yml'],
+      { reject: false },
+    );
+    expect(rules.exitCode, rules.stdout + rules.stderr).toBe(0);
+    expect(rules.stdout).toMatch(/SUCCESS: 3 rules found/);
+  });
+
+  it('scrapes every target, and fires ServiceDown for an exporter that stops', async () => {
+    const targets = await until('both targets up', async () => {
+      const data = await prometheusApi<{ activeTargets: { labels: { service: string }; health: string }[] }>(
+        '/api/v1/targets',
+      );
+      const up = data.activeTargets
+        .filter((target) => target.health === 'up')
+        .map((target) => target.labels.service);
+      return up.length === 2 ? up.sort() : undefined;
+    });
+    expect(targets).toEqual(['node-exporter', 'prometheus']);
+    // The node exporter's own metrics reach Prometheus: the disk rule has data to judge.
+    const series = await prometheusApi<unknown[]>('/api/v1/series?match[]=node_filesystem_avail_bytes');
+    expect(series.length).toBeGreaterThan(0);
+    await execa('docker', ['stop', container('node-exporter')]);
+    const alert = await until('ServiceDown firing', async () => {
+      const data = await prometheusApi<{ alerts: { labels: Record<string, string>; state: string }[] }>(
+        '/api/v1/alerts',
+      );
+      return data.alerts.find(
+        (entry) => entry.labels['alertname'] === 'ServiceDown' && entry.state === 'firing',
+      );
+    });
+    expect(alert.labels).toMatchObject({
+      service: 'node-exporter',
+      severity: 'critical',
+      job: 'node-exporter',
+    });
+  }, 90_000);
+});

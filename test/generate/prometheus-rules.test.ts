@@ -1,0 +1,129 @@
+// The generated alert rules query only metrics the exporters really expose: each name is looked up
+// in what the real exporter printed (Debian's node, PostgreSQL and Redis exporters) or in the
+// documented lists of DCGM and vLLM (test/fixtures/exporters/SOURCES.md).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { renderConfigFiles } from '../../src/generate/config-files.js';
+import { alertRules, metricNamesOf } from '../../src/generate/prometheus-rules.js';
+import { resolveEnvironment } from '../../src/model/environment.js';
+import type { StackFile } from '../../src/schema/types.js';
+import { validateStackText } from '../../src/schema/validate.js';
+import { REPO_ROOT } from '../helpers/paths.js';
+
+const fixtures = join(REPO_ROOT, 'test', 'fixtures', 'exporters');
+const exposed = (file: string): Set<string> =>
+  new Set(
+    readFileSync(join(fixtures, file), 'utf8')
+      .split('\n')
+      .filter((line) => line !== '' && !line.startsWith('#'))
+      .map((line) => /^[A-Za-z_:][A-Za-z0-9_:]*/.exec(line)?.[0] ?? ''),
+  );
+const METRICS = {
+  node: exposed('node-exporter-1.5.0.txt'),
+  postgres: exposed('postgres-exporter-0.11.1.txt'),
+  redis: exposed('redis-exporter-1.45.0.txt'),
+  dcgm: exposed('dcgm-exporter-default-counters.txt'),
+  vllm: exposed('vllm-metrics.txt'),
+};
+
+/** app.yaml with a Prometheus and one scraped service per exporter kind, in an environment of its own. */
+async function monitoredStack(): Promise<StackFile> {
+  const services = [
+    '  prometheus:',
+    '    stack: side',
+    '    image: stackctl-test/prometheus:1',
+    '    metrics: { port: 9090, exporter: prometheus }',
+    '    configFiles:',
+    '      - { generate: prometheus, target: /etc/prometheus/prometheus.yml }',
+    '      - { generate: prometheus-rules, target: /etc/prometheus/rules/stackctl.yml }',
+    ...(['node', 'postgres', 'redis', 'dcgm', 'vllm'] as const).flatMap((kind, i) => [
+      `  ${kind}-exporter:`,
+      '    stack: side',
+      '    image: stackctl-test/exporters:1',
+      `    metrics: { port: ${String(9100 + i)}, exporter: ${kind} }`,
+    ]),
+  ];
+  const environment = [
+    '  watched:',
+    '    description: Everything scraped',
+    '    gpu: { required: false, profile: cpu }',
+    '    memoryMinimumGb: 0.1',
+    '    diskMinimumGb: 0.1',
+    '    addressPool: 10.250.208.0/20',
+    '    services: [db, prometheus, node-exporter, postgres-exporter, redis-exporter, dcgm-exporter, vllm-exporter]',
+  ];
+  const text = readFileSync(join(REPO_ROOT, 'test', 'fixtures', 'stacks', 'app.yaml'), 'utf8').replace(
+    'environments:\n',
+    () => [...services, 'environments:', ...environment, ''].join('\n'),
+  );
+  const checked = await validateStackText(text, { fileName: 'app.yaml' });
+  if (!checked.valid) throw new Error(checked.issues.map((issue) => issue.message).join('; '));
+  return checked.file as StackFile;
+}
+
+describe('generated alert rules', () => {
+  it('query only metrics the exporters of their kind really expose', async () => {
+    const model = resolveEnvironment(await monitoredStack(), 'watched');
+    const groups = alertRules(model, '2m');
+    expect(groups.map((group) => group.name)).toEqual([
+      'stackctl-services',
+      'stackctl-node',
+      'stackctl-postgres',
+      'stackctl-redis',
+      'stackctl-dcgm',
+      'stackctl-vllm',
+    ]);
+    for (const group of groups) {
+      const kind = group.name.replace('stackctl-', '') as keyof typeof METRICS | 'services';
+      for (const rule of group.rules) {
+        const names = metricNamesOf(rule.expr);
+        expect(names.length, rule.alert).toBeGreaterThan(0);
+        for (const name of names) {
+          if (kind === 'services')
+            expect(name).toBe('up'); // Prometheus's own, for every target
+          else expect(METRICS[kind].has(name), `${rule.alert}: ${name}`).toBe(true);
+        }
+      }
+    }
+  });
+
+  it('leave out the rules of exporters the environment does not run', async () => {
+    const file = await monitoredStack();
+    const model = resolveEnvironment(file, 'ok');
+    expect(alertRules(model, '2m')).toEqual([]);
+  });
+
+  it('are loaded by the prometheus.yml of the same service, at their mount target', async () => {
+    const file = await monitoredStack();
+    const model = resolveEnvironment(file, 'watched');
+    const files = renderConfigFiles(file, model, ['# header']);
+    const prometheus = files.find((entry) => entry.generate === 'prometheus');
+    const config = parse(prometheus?.content ?? '') as {
+      rule_files: string[];
+      scrape_configs: { job_name: string }[];
+    };
+    expect(config.rule_files).toEqual(['/etc/prometheus/rules/stackctl.yml']);
+    expect(config.scrape_configs.map((job) => job.job_name)).toContain('postgres-exporter');
+    const rules = parse(files.find((entry) => entry.generate === 'prometheus-rules')?.content ?? '') as {
+      groups: { rules: { alert: string; for: string }[] }[];
+    };
+    expect(rules.groups[0]?.rules[0]).toMatchObject({ alert: 'ServiceDown', for: '2m' });
+  });
+});
+
+describe('metric names in a PromQL expression', () => {
+  it('are told from functions, label names and operators', () => {
+    expect(
+      metricNamesOf(
+        'node_filesystem_avail_bytes{fstype!~"tmpfs|x"} / node_filesystem_size_bytes{fstype!~"tmpfs"} < 0.10',
+      ),
+    ).toEqual(['node_filesystem_avail_bytes', 'node_filesystem_size_bytes']);
+    expect(metricNamesOf('(vllm:kv_cache_usage_perc or vllm:gpu_cache_usage_perc) > 0.95')).toEqual([
+      'vllm:kv_cache_usage_perc',
+      'vllm:gpu_cache_usage_perc',
+    ]);
+    expect(metricNamesOf('changes(x_total{a="b"}[15m]) > 2')).toEqual(['x_total']);
+  });
+});
