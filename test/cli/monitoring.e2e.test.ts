@@ -3,7 +3,9 @@
 // (Debian's prometheus-node-exporter), and fires ServiceDown when the exporter is stopped.
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
 import { runCli } from '../helpers/cli.js';
+import { REPO_ROOT } from '../helpers/paths.js';
 import { stackProject, type StackProject } from '../helpers/stack-project.js';
 
 let project: StackProject;
@@ -130,4 +132,29 @@ describe('generated Prometheus configuration', () => {
       job: 'node-exporter',
     });
   }, 90_000);
+
+  it("passes promtool for the shipped schema's production environment, as committed", async () => {
+    const folder = join(REPO_ROOT, 'configs', 'production', 'prometheus');
+    const result = await execa(
+      'docker',
+      [
+        'run',
+        '--rm',
+        '-v',
+        `${join(folder, 'prometheus.yml')}:/etc/prometheus/prometheus.yml:ro`,
+        '-v',
+        `${join(folder, 'stackctl.yml')}:/etc/prometheus/rules/stackctl.yml:ro`,
+        '--entrypoint',
+        'promtool',
+        'stackctl-test/prometheus:1',
+        'check',
+        'config',
+        '/etc/prometheus/prometheus.yml',
+      ],
+      { reject: false },
+    );
+    expect(result.exitCode, result.stdout + result.stderr).toBe(0);
+    // Service down, disk and memory (node), PostgreSQL, Redis, vLLM's KV cache and queue.
+    expect(result.stdout + result.stderr).toMatch(/SUCCESS: 7 rules found/);
+  });
 });

@@ -34,7 +34,8 @@ const MATRIX = {
     gpu: true,
   },
   production: {
-    services: [...BASE, 'prometheus', 'grafana'],
+    // Full monitoring: Prometheus scrapes the host, PostgreSQL and Redis through their exporters.
+    services: [...BASE, 'prometheus', 'grafana', 'node-exporter', 'postgres-exporter', 'redis-exporter'],
     memory: 20,
     util: 0.9,
     log: 'WARNING',
@@ -97,7 +98,10 @@ describe('the shipped schema', () => {
       'grafana',
       'kibana',
       'logstash',
+      'node-exporter',
+      'postgres-exporter',
       'prometheus',
+      'redis-exporter',
     ]);
   });
 
