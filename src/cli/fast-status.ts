@@ -10,6 +10,7 @@ interface StatusArgs {
   env?: string;
   stack: string[];
   json: boolean;
+  resources: boolean;
   schema?: string;
   color: boolean;
 }
@@ -25,7 +26,12 @@ export async function quickStatus(args: readonly string[], io: ProcessIO): Promi
       colorEnabled({ noColorFlag: !parsed.color, env: io.env, isTTY: io.stdout.isTTY === true }),
     );
     const ctx = { ...io, colors, verbose: false, interactive: io.stdinIsTTY && io.stderr.isTTY === true };
-    await statusOf(names, parsed.env, { json: parsed.json, stack: parsed.stack }, ctx);
+    await statusOf(
+      names,
+      parsed.env,
+      { json: parsed.json, stack: parsed.stack, resources: parsed.resources },
+      ctx,
+    );
     return 0;
   } catch {
     // Nothing was printed: the full program runs it again and reports the error as every command does.
@@ -33,13 +39,14 @@ export async function quickStatus(args: readonly string[], io: ProcessIO): Promi
   }
 }
 
-/** `status [ENV] [--json] [--schema PATH] [--no-color]`, or undefined for anything else. */
+/** `status [ENV] [--json] [-r] [--schema PATH] [--no-color]`, or undefined for anything else. */
 function parseStatusArgs(args: readonly string[]): StatusArgs | undefined {
   if (args[0] !== 'status') return undefined;
-  const parsed: StatusArgs = { json: false, color: true, stack: [] };
+  const parsed: StatusArgs = { json: false, resources: false, color: true, stack: [] };
   for (let index = 1; index < args.length; index += 1) {
     const arg = args[index] ?? '';
     if (arg === '--json') parsed.json = true;
+    else if (arg === '-r' || arg === '--resources') parsed.resources = true;
     else if (arg === '--no-color') parsed.color = false;
     else if (arg === '--stack' && index + 1 < args.length) parsed.stack.push(args[++index] ?? '');
     else if (arg === '--schema' && index + 1 < args.length) parsed.schema = args[++index];

@@ -128,6 +128,23 @@ export async function listSwarmServicesByLabel(
   });
 }
 
+/**
+ * One answer of a container's stats endpoint (stream=false: Docker takes two samples about a second
+ * apart, so CPU use can be computed); undefined when the container is gone.
+ */
+export async function containerStats(connection: DockerConnection, id: string): Promise<unknown> {
+  if (connection.options.protocol === 'ssh') {
+    const { default: Docker } = await import('dockerode');
+    return new Docker(connection.options)
+      .getContainer(id)
+      .stats({ stream: false })
+      .catch(() => undefined);
+  }
+  return getJson<unknown>(connection, `/containers/${encodeURIComponent(id)}/stats?stream=false`).catch(
+    () => undefined,
+  );
+}
+
 function getJson<T>(connection: DockerConnection, path: string): Promise<T> {
   const { options } = connection;
   const target: RequestOptions =

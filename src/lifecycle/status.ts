@@ -2,7 +2,12 @@
 // (services the user's overlay adds carry no stackctl label) and, only when this project deployed
 // one of them to a swarm, its swarm services, in one Docker API call each, at the same time.
 // Kept small: `status` is run in a loop, and this is all it loads besides printing.
-import { listContainersByLabel, listSwarmServicesByLabel } from '../effects/container-list.js';
+import {
+  containerStats,
+  listContainersByLabel,
+  listSwarmServicesByLabel,
+} from '../effects/container-list.js';
+import { usageOf, type ResourceUsage } from '../host/docker-stats.js';
 import { dockerConnection } from '../effects/docker-connection.js';
 import { readUnchangedSchemaNames, schemaDigest } from '../effects/known-schema.js';
 import { readSchema } from '../effects/schema-file.js';
@@ -134,4 +139,19 @@ export async function readStatus(
   return [...composeEntries, ...swarmEntries]
     .filter((entry) => stacks.length === 0 || stacks.includes(entry.stack))
     .sort((a, b) => a.environment.localeCompare(b.environment) || a.container.localeCompare(b.container));
+}
+
+/**
+ * CPU and memory of each running container of these entries, from one stats round (every container
+ * asked at once; Docker answers each after its two samples, about a second). Swarm services and
+ * stopped containers get none.
+ */
+export async function readResources(
+  entries: readonly StatusEntry[],
+  env: NodeJS.ProcessEnv,
+): Promise<Map<string, ResourceUsage>> {
+  const connection = dockerConnection(env);
+  const running = entries.filter((entry) => !entry.swarm && entry.state === 'running');
+  const answers = await Promise.all(running.map((entry) => containerStats(connection, entry.container)));
+  return new Map(running.map((entry, i) => [entry.container, usageOf(answers[i])]));
 }

@@ -1,4 +1,5 @@
-import { readStatus, unchangedSchemaNames } from '../../lifecycle/status.js';
+import { readResources, readStatus, unchangedSchemaNames } from '../../lifecycle/status.js';
+import type { ResourceUsage } from '../../host/docker-stats.js';
 import { table } from '../../ui/table.js';
 import { printJson, printLine, type CommandContext } from '../context.js';
 
@@ -7,6 +8,8 @@ export interface StatusFlags {
   json?: boolean;
   /** Only these stacks (by the containers' stack label). */
   stack?: string[];
+  /** CPU and memory per container (one stats round: about a second more). */
+  resources?: boolean;
 }
 
 /**
@@ -30,8 +33,14 @@ export async function statusOf(
 ): Promise<void> {
   const stacks = flags.stack ?? [];
   const entries = await readStatus(names, envName, stacks, ctx.env);
+  const usage = flags.resources === true ? await readResources(entries, ctx.env) : undefined;
   if (flags.json === true) {
-    printJson(ctx.stdout, { containers: entries });
+    printJson(ctx.stdout, {
+      containers:
+        usage === undefined
+          ? entries
+          : entries.map((e) => ({ ...e, ...resourceFields(usage.get(e.container)) })),
+    });
     return;
   }
   if (entries.length === 0) {
@@ -44,15 +53,17 @@ export async function statusOf(
     );
     return;
   }
+  const resourceHeader = usage === undefined ? [] : ['CPU', 'MEMORY'];
   const lines = table(
     [
-      ['ENVIRONMENT', 'STACK', 'SERVICE', 'STATE', 'HEALTH', 'PORTS', 'STATUS'],
+      ['ENVIRONMENT', 'STACK', 'SERVICE', 'STATE', 'HEALTH', ...resourceHeader, 'PORTS', 'STATUS'],
       ...entries.map((e) => [
         e.environment,
         e.stack || '-',
         e.service,
         e.state,
         e.health ?? '-',
+        ...(usage === undefined ? [] : resourceCells(usage.get(e.container))),
         e.ports.join(', ') || '-',
         e.status.replace(/ \((healthy|unhealthy|health: starting)\)$/, ''),
       ]),
@@ -67,6 +78,28 @@ export async function statusOf(
     const urls = mine.filter((e) => e.urls.length > 0).map((e) => `${e.service} ${e.urls.join(' ')}`);
     if (urls.length > 0) printLine(ctx.stdout, `  open: ${urls.join(' · ')}`);
   }
+}
+
+/** The --json fields of a container's use (null where it was not measured). */
+function resourceFields(use: ResourceUsage | undefined): Record<string, number | null> {
+  return {
+    cpuPercent: use?.cpuPercent ?? null,
+    memoryBytes: use?.memoryBytes ?? null,
+    memoryLimitBytes: use?.memoryLimitBytes ?? null,
+  };
+}
+
+/** `12.5%`, `312.4 MiB / 4096 MiB` (MiB, as lazydocker users ask, not only a percentage). */
+function resourceCells(use: ResourceUsage | undefined): [string, string] {
+  const mib = (bytes: number): string => `${(bytes / 1048576).toFixed(1)} MiB`;
+  const cpu = use?.cpuPercent == null ? '-' : `${use.cpuPercent.toFixed(1)}%`;
+  const memory =
+    use?.memoryBytes == null
+      ? '-'
+      : use.memoryLimitBytes == null
+        ? mib(use.memoryBytes)
+        : `${mib(use.memoryBytes)} / ${(use.memoryLimitBytes / 1048576).toFixed(0)} MiB`;
+  return [cpu, memory];
 }
 
 /** `development: 14 running (12 healthy, 1 starting, 1 unhealthy), 2 exited`. */

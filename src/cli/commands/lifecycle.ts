@@ -128,10 +128,11 @@ function registerRestartAndStatus(program: Command, context: () => CommandContex
     .description('containers of one or every environment: service, state, health, ports, uptime')
     .argument('[env]', 'environment name (default: all)')
     .option('--stack <name>', 'only this stack (repeatable)', collect, [])
+    .option('-r, --resources', 'CPU and memory (MiB) of each container: one stats round, about a second more')
     .option('-s, --schema <path>', 'stack file')
     .option(
       '--json',
-      'print {"containers": [{"environment", "stack", "service", "state", "health", "ports", "urls", ...}]}',
+      'print {"containers": [{"environment", "stack", "service", "state", "health", "ports", "urls", ...}]} (with -r: cpuPercent, memoryBytes, memoryLimitBytes)',
     )
     .addHelpText(
       'after',
@@ -139,6 +140,7 @@ function registerRestartAndStatus(program: Command, context: () => CommandContex
         ['stackctl status', 'every environment, a summary line each, and the URLs to open'],
         ['stackctl status staging --json', 'one, as JSON'],
         ['stackctl status development --stack inference', 'one stack'],
+        ['stackctl status production -r', 'with CPU and memory per container'],
       ]),
     )
     .action(async (env: string | undefined, flags: StatusFlags) => {
