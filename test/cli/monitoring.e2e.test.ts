@@ -103,6 +103,29 @@ describe('generated Prometheus configuration', () => {
     expect(rules.stdout).toMatch(/SUCCESS: 3 rules found/);
   });
 
+  it('status -r shows CPU and memory per running container, and --json carries them', async () => {
+    const json = await runCli(['status', ENV, '-r', '--json'], { cwd: project.root });
+    expect(json.exitCode, json.stderr).toBe(0);
+    const containers = (
+      JSON.parse(json.stdout) as {
+        containers: {
+          service: string;
+          cpuPercent: number | null;
+          memoryBytes: number | null;
+          memoryLimitBytes: number | null;
+        }[];
+      }
+    ).containers;
+    const prometheus = containers.find((entry) => entry.service === 'prometheus');
+    expect(prometheus?.cpuPercent).toEqual(expect.any(Number));
+    // A real Prometheus holds megabytes; the limit is the host's memory (none was set).
+    expect(prometheus?.memoryBytes).toBeGreaterThan(1024 * 1024);
+    expect(prometheus?.memoryLimitBytes).toBeGreaterThan(prometheus?.memoryBytes ?? 0);
+    const text = await runCli(['status', ENV, '--resources'], { cwd: project.root });
+    expect(text.stdout).toMatch(/SERVICE\s+STATE\s+HEALTH\s+CPU\s+MEMORY/);
+    expect(text.stdout).toMatch(/prometheus\s+running\s+\S+\s+\d+\.\d%\s+\d+\.\d MiB \/ \d+ MiB/);
+  });
+
   it('scrapes every target, and fires ServiceDown for an exporter that stops', async () => {
     const targets = await until('both targets up', async () => {
       const data = await prometheusApi<{ activeTargets: { labels: { service: string }; health: string }[] }>(
