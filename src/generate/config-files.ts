@@ -4,6 +4,12 @@
 // from their environment (LiteLLM's os.environ/NAME), so these files are shareable.
 import { Document } from 'yaml';
 import { alertRules, DEFAULT_ALERT_FOR } from './prometheus-rules.js';
+import {
+  grafanaDashboardProvider,
+  grafanaDatasources,
+  overviewDashboard,
+  type GrafanaUpstreams,
+} from './grafana.js';
 import type { EnvironmentModel, ResolvedService } from '../model/environment.js';
 import { interpolate } from '../schema/interpolate.js';
 import type { ConfigFileDef, ConfigGenerator, StackFile } from '../schema/types.js';
@@ -46,11 +52,26 @@ export function renderConfigFiles(
         generate: config.generate,
         path: configFilePath(model.name, service.name, config.target),
         target: config.target,
-        content: `${header.join('\n')}\n${RENDERERS[config.generate](file, model, config, service)}`,
+        content: withHeader(
+          config.generate,
+          header,
+          RENDERERS[config.generate](file, model, config, service),
+        ),
       });
     }
   }
   return out;
+}
+
+/**
+ * The generated-file header as comments, first; JSON has no comments, so a dashboard carries it as
+ * its description instead (Grafana shows it).
+ */
+function withHeader(generate: ConfigGenerator, header: readonly string[], body: string): string {
+  if (generate !== 'grafana-dashboard') return `${header.join('\n')}\n${body}`;
+  const dashboard = JSON.parse(body) as Record<string, unknown>;
+  const description = header.map((line) => line.replace(/^#\s*/, '')).join(' ');
+  return `${JSON.stringify({ ...dashboard, description }, null, 2)}\n`;
 }
 
 type Renderer = (
@@ -65,6 +86,9 @@ const RENDERERS: Record<ConfigGenerator, Renderer> = {
   litellm: renderLitellm,
   prometheus: renderPrometheus,
   'prometheus-rules': renderPrometheusRules,
+  'grafana-datasources': (file, model) => yamlText(grafanaDatasources(grafanaUpstreams(file, model))),
+  'grafana-dashboards': (_file, model) => yamlText(grafanaDashboardProvider(model)),
+  'grafana-dashboard': (_file, model) => `${JSON.stringify(overviewDashboard(model), null, 2)}\n`,
   logstash: renderLogstash,
   filebeat: renderFilebeat,
 };
@@ -276,6 +300,32 @@ function renderPrometheusRules(_file: StackFile, model: EnvironmentModel): strin
       groups: groups.map((group) => ({ name: group.name, rules: group.rules })),
     },
   )}`;
+}
+
+/** What Grafana's datasources point at: the environment's Prometheus and Logstash's Elasticsearch. */
+function grafanaUpstreams(file: StackFile, model: EnvironmentModel): GrafanaUpstreams {
+  const prometheus = model.services.find((service) =>
+    (service.definition.configFiles ?? []).some((config) => config.generate === 'prometheus'),
+  );
+  const logstash = model.services
+    .flatMap((service) => service.definition.configFiles ?? [])
+    .find((config) => config.generate === 'logstash')?.upstream;
+  const store = serviceNamed(model, logstash?.service);
+  const [promHost] = prometheus ? replicaHosts(model, prometheus) : [];
+  const [storeHost] = store ? replicaHosts(model, store) : [];
+  return {
+    prometheus:
+      promHost === undefined
+        ? undefined
+        : `http://${promHost}:${String(prometheus?.definition.metrics?.port ?? 9090)}`,
+    elasticsearch:
+      storeHost === undefined || logstash === undefined
+        ? undefined
+        : {
+            url: `http://${storeHost}:${String(logstash.port)}`,
+            indexPrefix: `${file.project.name}-${model.name}`,
+          },
+  };
 }
 
 /** Logstash's pipeline: Beats in, each event tagged with the environment, Elasticsearch out. */

@@ -126,7 +126,11 @@ export function alertRules(
 /** Every metric name the rules query (for checking them against what exporters really print). */
 export function metricNamesOf(expr: string): string[] {
   const names = new Set<string>();
-  const withoutStrings = expr.replace(/"[^"]*"/g, '""').replace(/\[[^\]]*\]/g, '');
+  const withoutStrings = expr
+    .replace(/"[^"]*"/g, '""')
+    .replace(/\[[^\]]*\]/g, '')
+    // Grouping clauses name labels, not metrics: sum by (le) (...).
+    .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, '');
   for (const match of withoutStrings.matchAll(/[A-Za-z_:][A-Za-z0-9_:]*/g)) {
     const word = match[0];
     const after = withoutStrings.slice((match.index ?? 0) + word.length).trimStart();

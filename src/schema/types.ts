@@ -144,7 +144,15 @@ export interface VerifyCheckDef {
 }
 
 export type ConfigGenerator =
-  'nginx' | 'litellm' | 'prometheus' | 'prometheus-rules' | 'logstash' | 'filebeat';
+  | 'nginx'
+  | 'litellm'
+  | 'prometheus'
+  | 'prometheus-rules'
+  | 'grafana-datasources'
+  | 'grafana-dashboards'
+  | 'grafana-dashboard'
+  | 'logstash'
+  | 'filebeat';
 
 /** A config file stackctl generates per environment and mounts into the service read-only. */
 export interface ConfigFileDef {
