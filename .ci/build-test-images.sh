@@ -126,6 +126,21 @@ ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 LABEL io.stackctl.test-image=true
 EXPOSE 9100
 CMD [\"prometheus-node-exporter\"]"
+# JMeter from Debian's packages (2.13, which predates the HTML dashboard of 3.0). Debian's XStream
+# (1.4.20) forbids every class JMeter 2.13 loads a plan with; the image's copy of it allows them, as
+# later JMeter does itself (.ci/images/NoTypePermission.java says how).
+have stackctl-test/jmeter:1 || build_from_base stackctl-test/jmeter:1 "FROM $DATA_BASE AS jmeter
+RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends jmeter jmeter-http >/dev/null && rm -rf /var/lib/apt/lists/* /usr/share/doc/* /usr/share/man/*
+FROM $DATA_BASE AS xstream
+RUN mkdir -p /usr/share/man/man1 && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends default-jdk-headless libxstream-java >/dev/null
+COPY NoTypePermission.java /build/src/com/thoughtworks/xstream/security/
+RUN cd /build && javac -nowarn -cp /usr/share/java/xstream.jar -d classes src/com/thoughtworks/xstream/security/NoTypePermission.java && cp /usr/share/java/xstream.jar xstream.jar && jar uf xstream.jar -C classes com/thoughtworks/xstream/security/NoTypePermission.class
+FROM jmeter
+COPY --from=xstream /build/xstream.jar /usr/share/java/xstream.jar
+ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+LABEL io.stackctl.test-image=true
+ENTRYPOINT [\"jmeter\"]
+CMD [\"--version\"]"
 # nginx as the official image runs it: in the foreground, a graceful stop on SIGQUIT, logs to the
 # container's output (the generated nginx.conf says so).
 have stackctl-test/nginx:1 || build_from_base stackctl-test/nginx:1 "FROM $DATA_BASE

@@ -3,6 +3,7 @@ import { EXIT, ReportedFailure, dockerConnectionError, isStackctlError } from '.
 import { colorEnabled, createColors } from '../ui/colors.js';
 import { VERSION_LINE } from './version-line.js';
 import { registerBackup } from './commands/backup.js';
+import { registerBench } from './commands/bench.js';
 import { registerExport } from './commands/export.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerImport } from './commands/import.js';
@@ -98,6 +99,7 @@ function buildProgram(io: ProcessIO): Command {
   registerGpu(program, getContext);
   registerModels(program, getContext);
   registerReleases(program, getContext);
+  registerBench(program, getContext);
   registerBackup(program, getContext);
   registerImport(program, getContext);
   program

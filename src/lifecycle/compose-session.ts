@@ -34,6 +34,8 @@ export interface ComposeSession {
   /** Whether the planned files are on disk as planned (else compose reads a private copy). */
   readonly onDisk: boolean;
   readonly effective: ReadonlyMap<string, EffectiveService>;
+  /** Compose's resolved configuration as it printed it (volumes, labels, mounts). */
+  readonly document: unknown;
   readonly redact: (text: string) => string;
   /** Runs compose with `args` after the base arguments, over the planned files. */
   compose(
@@ -89,6 +91,7 @@ export async function openComposeSession(
     baseArgs,
     onDisk,
     effective,
+    document,
     redact,
     compose: (args, options = {}) =>
       overPlan(stack, prepared, baseArgs, onDisk, (base) =>

@@ -7,6 +7,7 @@
 //   <HF_HOME>/hub/models--<org>--<name>/refs/<revision>              the commit a branch points at
 
 import type { HubFile } from '../host/hf-model.js';
+import { isObject, namedVolumeAt, serviceOf, stringOf, trimSlash } from './volume-mounts.js';
 
 export const DEFAULT_HF_HOME = '/root/.cache/huggingface';
 
@@ -22,36 +23,21 @@ export interface HfCacheMount {
   readonly hubPath: string;
 }
 
-type Json = Record<string, unknown>;
-
 /** The cache volume of `service` in compose's effective configuration; undefined when it has none. */
 export function hfCacheMountOf(document: unknown, service: string): HfCacheMount | undefined {
-  if (!isObject(document) || !isObject(document['services'])) return undefined;
-  const definition = document['services'][service];
-  if (!isObject(definition)) return undefined;
+  const definition = serviceOf(document, service);
+  if (!definition) return undefined;
   const environment = isObject(definition['environment']) ? definition['environment'] : {};
   const hfHome = trimSlash(stringOf(environment['HF_HOME']) ?? DEFAULT_HF_HOME);
   const hubCache = trimSlash(stringOf(environment['HF_HUB_CACHE']) ?? `${hfHome}/hub`);
-  const mounts = Array.isArray(definition['volumes']) ? definition['volumes'].filter(isObject) : [];
-  // The named volume whose target holds the hub cache, the deepest such mount.
-  const mount = mounts
-    .filter((entry) => entry['type'] === 'volume' && typeof entry['source'] === 'string')
-    .map((entry) => ({ source: String(entry['source']), target: trimSlash(stringOf(entry['target']) ?? '') }))
-    .filter((entry) => hubCache === entry.target || hubCache.startsWith(`${entry.target}/`))
-    .sort((a, b) => b.target.length - a.target.length)[0];
+  const mount = namedVolumeAt(document, service, hubCache);
   if (!mount) return undefined;
-  const volumes = isObject(document['volumes']) ? document['volumes'] : {};
-  const entry = volumes[mount.source];
-  const volume: Json = isObject(entry) ? entry : {};
-  const labels = isObject(volume['labels']) ? volume['labels'] : {};
   return {
     service,
     image: stringOf(definition['image']) ?? '',
-    volumeKey: mount.source,
-    volumeName: stringOf(volume['name']) ?? mount.source,
-    volumeLabels: Object.fromEntries(
-      Object.entries(labels).filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
-    ),
+    volumeKey: mount.volumeKey,
+    volumeName: mount.volumeName,
+    volumeLabels: mount.volumeLabels,
     hubPath: hubCache.slice(mount.target.length).replace(/^\/+/, ''),
   };
 }
@@ -95,16 +81,4 @@ export function safeRepoPath(name: string): boolean {
     !name.startsWith('/') &&
     !name.split('/').some((part) => part === '..' || part === '.' || part === '')
   );
-}
-
-function stringOf(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined;
-}
-
-function trimSlash(path: string): string {
-  return path.replace(/\/+$/, '');
-}
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -114,6 +114,8 @@ export interface RouteDef {
   path: string;
   port: number;
   websocket?: boolean;
+  /** The health route under the prefix (default /health). */
+  health?: string;
 }
 
 export type MetricsExporter =
@@ -266,6 +268,32 @@ export interface FirstRunDef {
   regenerateSecrets?: boolean;
 }
 
+/** Where a load test sends its requests. */
+export interface LoadTargetDef {
+  service: string;
+  via?: string;
+  port?: number;
+}
+
+export interface LoadPlanDef {
+  file: string;
+  description?: string;
+  target: LoadTargetDef;
+  properties?: Record<string, string | number | boolean>;
+  /** JMeter property -> a secret of the target environment's store. */
+  secrets?: Record<string, string>;
+}
+
+export interface LoadTestsDef {
+  description?: string;
+  environment: string;
+  service: string;
+  folder: string;
+  defaultPlan?: string;
+  plans: Record<string, LoadPlanDef>;
+  llm?: { target: LoadTargetDef; path: string; model: string; key?: string };
+}
+
 export interface StackFile {
   version: 1;
   project: { name: string; description?: string; restartPolicy?: string };
@@ -278,5 +306,6 @@ export interface StackFile {
   services: Record<string, ServiceDef>;
   environments: Record<string, EnvironmentDef>;
   firstRun?: FirstRunDef;
+  loadTests?: LoadTestsDef;
   backup?: BackupDef;
 }
