@@ -23,13 +23,16 @@ import {
   type VerifyCheck,
 } from '../plan/verify.js';
 import { resolveRun } from './run.js';
+import { testReportsOf, writeTestResults } from './test-reports.js';
 
 export interface VerifyRequest {
   readonly envName: string;
   /** The services whose checks run; every service's when empty. */
   readonly services: readonly string[];
   readonly junitFile: string | undefined;
-  readonly allureDir: string | undefined;
+  /** Allure results into a folder, or into the testing environment's results volume (testReports). */
+  readonly allure:
+    { readonly into: 'folder'; readonly path: string } | { readonly into: 'testing-volume' } | undefined;
 }
 
 export interface VerifyView {
@@ -51,6 +54,8 @@ export async function verifyEnvironment(
   io: { readonly env: NodeJS.ProcessEnv; readonly signal: AbortSignal; readonly cwd: string },
   view: VerifyView,
 ): Promise<VerifyOutcome> {
+  // Where Allure results go is settled before any check runs.
+  if (request.allure?.into === 'testing-volume') testReportsOf(stack);
   const run = await resolveRun(stack, { envName: request.envName });
   const model = run.model(run.likelyGpu.selection);
   const known = new Set(model.services.map((service) => service.name));
@@ -61,7 +66,7 @@ export async function verifyEnvironment(
       });
   const services = request.services.length > 0 ? request.services : [...known];
   const results = await runChecks(model, run.store, services, dockerClient(io.env), io.signal, view);
-  const written = await writeReports(request, results);
+  const written = await writeReports(stack, request, results, io);
   return {
     environment: request.envName,
     results,
@@ -159,7 +164,12 @@ function result(
   };
 }
 
-async function writeReports(request: VerifyRequest, results: readonly CheckResult[]): Promise<string[]> {
+async function writeReports(
+  stack: LoadedStack,
+  request: VerifyRequest,
+  results: readonly CheckResult[],
+  io: { readonly env: NodeJS.ProcessEnv; readonly signal: AbortSignal; readonly cwd: string },
+): Promise<string[]> {
   const written: string[] = [];
   const now = new Date();
   if (request.junitFile !== undefined) {
@@ -167,12 +177,16 @@ async function writeReports(request: VerifyRequest, results: readonly CheckResul
     await writeFileAtomic(request.junitFile, junitXml(request.envName, results, now));
     written.push(request.junitFile);
   }
-  if (request.allureDir !== undefined) {
-    await mkdir(request.allureDir, { recursive: true });
+  const allure = request.allure;
+  if (allure?.into === 'folder') {
+    await mkdir(allure.path, { recursive: true });
     for (const file of allureResults(request.envName, results, randomUUID)) {
-      await writeFileAtomic(join(request.allureDir, file.file), file.content);
+      await writeFileAtomic(join(allure.path, file.file), file.content);
     }
-    written.push(request.allureDir);
+    written.push(allure.path);
+  } else if (allure?.into === 'testing-volume') {
+    const volume = await writeTestResults(stack, allureResults(request.envName, results, randomUUID), io);
+    written.push(`the volume ${volume}`);
   }
   return written;
 }

@@ -294,6 +294,15 @@ export interface LoadTestsDef {
   llm?: { target: LoadTargetDef; path: string; model: string; key?: string };
 }
 
+/** Where verify --allure writes, and where the report is served. */
+export interface TestReportsDef {
+  description?: string;
+  environment: string;
+  service: string;
+  resultsPath: string;
+  report: { service: string; port: number; path: string };
+}
+
 export interface StackFile {
   version: 1;
   project: { name: string; description?: string; restartPolicy?: string };
@@ -307,5 +316,6 @@ export interface StackFile {
   environments: Record<string, EnvironmentDef>;
   firstRun?: FirstRunDef;
   loadTests?: LoadTestsDef;
+  testReports?: TestReportsDef;
   backup?: BackupDef;
 }

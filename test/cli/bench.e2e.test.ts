@@ -16,6 +16,7 @@ import { stackProject, storedDbPassword, type StackProject } from '../helpers/st
 import { Terminal } from '../helpers/terminal.js';
 
 let project: StackProject;
+let reportPort: number;
 const ENV = 'target';
 
 // The gateway stand-in: a CGI answering OpenAI-style chat completions, whole or streamed (8 chunks
@@ -80,10 +81,19 @@ async function bench(
 }
 
 beforeAll(async () => {
+  reportPort = await freePort();
   project = await stackProject(242, (schema) =>
     schema
-      .replace('route: { path: /web/, port: 8080 }', 'route: { path: /web/, port: 8080, health: / }')
-      .replace('volumes:\n', () => 'volumes:\n  jmeter_results: { data: test-results }\n')
+      .replace(
+        'route: { path: /web/, port: 8080 }',
+        () =>
+          'route: { path: /web/, port: 8080, health: / }\n    verify:\n      - { name: web answers, http: { port: 8080, path: /, status: 200 } }',
+      )
+      .replace(
+        'volumes:\n',
+        () =>
+          'volumes:\n  jmeter_results: { data: test-results }\n  allure_results: { data: test-results }\n',
+      )
       .replace('environments:\n', () =>
         [
           '  llm:',
@@ -100,6 +110,20 @@ beforeAll(async () => {
           '    kind: job',
           '    image: justb4/jmeter:5.5',
           "    volumes: ['./jmeter:/tests:ro', 'jmeter_results:/results']",
+          // Stand-ins for the Allure services (Allure is not in Debian): one mounts the results
+          // volume where allure-docker-service reads it, one serves a page at the report's path.
+          '  allure-results:',
+          '    stack: side',
+          '    image: stackctl-test/busybox:1',
+          '    init: true',
+          "    command: ['sleep', '3600']",
+          "    volumes: ['allure_results:/app/allure-results']",
+          '  allure-report:',
+          '    stack: side',
+          '    image: stackctl-test/busybox:1',
+          '    init: true',
+          "    command: ['sh', '-c', 'mkdir -p /www/allure/latest && echo report > /www/allure/latest/index.html && exec httpd -f -p 5050 -h /www']",
+          `    ports: ['127.0.0.1:${String(reportPort)}:5050']`,
           'environments:',
           '  target:',
           '    description: Services behind nginx, nothing published',
@@ -117,6 +141,13 @@ beforeAll(async () => {
           '    diskMinimumGb: 0.1',
           '    addressPool: 10.242.224.0/20',
           '    services: [jmeter]',
+          '  reports:',
+          '    description: Allure stand-ins',
+          '    gpu: { required: false, profile: cpu }',
+          '    memoryMinimumGb: 0.1',
+          '    diskMinimumGb: 0.1',
+          '    addressPool: 10.242.240.0/20',
+          '    services: [allure-results, allure-report]',
           '',
         ].join('\n'),
       )
@@ -143,6 +174,11 @@ beforeAll(async () => {
           '    path: /cgi-bin/chat',
           '    model: test-model',
           '    key: DB_PASSWORD',
+          'testReports:',
+          '  environment: reports',
+          '  service: allure-results',
+          '  resultsPath: /app/allure-results',
+          '  report: { service: allure-report, port: 5050, path: /allure/latest/index.html }',
           'firstRun:',
         ].join('\n'),
       ),
@@ -390,4 +426,46 @@ describe('bench on a terminal', () => {
       await terminal.close();
     }
   }, 90_000);
+});
+
+describe('verify --allure into the testing environment, and test-report', () => {
+  it('writes the results into its volume without it running, then says where the report is', async () => {
+    const verified = await runCli(['verify', ENV, '--allure'], { cwd: project.root });
+    expect(verified.exitCode, verified.stdout + verified.stderr).toBe(0);
+    expect(verified.stderr).toContain(`Wrote the volume ${project.name}-reports_allure_results`);
+    const files = await execa('docker', [
+      'run',
+      '--rm',
+      '-v',
+      `${project.name}-reports_allure_results:/r`,
+      'stackctl-test/busybox:1',
+      'sh',
+      '-c',
+      'cat /r/*-result.json',
+    ]);
+    const result = JSON.parse(files.stdout) as {
+      name: string;
+      status: string;
+      labels: { name: string; value: string }[];
+    };
+    expect(result).toMatchObject({ name: 'web answers', status: 'passed' });
+    expect(result.labels).toContainEqual({ name: 'suite', value: ENV });
+
+    const stopped = await runCli(['test-report', ENV], { cwd: project.root });
+    expect(stopped.exitCode).toBe(1);
+    expect(stopped.stdout).toContain(`1 results of ${ENV} (1 passed)`);
+    expect(stopped.stdout).toContain(`allure-report is not running: stackctl start reports`);
+
+    const started = await runCli(['start', 'reports', '--skip-preflight'], { cwd: project.root });
+    expect(started.exitCode, started.stderr).toBe(0);
+    const report = await runCli(['test-report', ENV, '--json'], { cwd: project.root });
+    expect(report.exitCode, report.stderr).toBe(0);
+    const parsed = JSON.parse(report.stdout) as { url: string; running: boolean; results: { total: number } };
+    expect(parsed.url).toBe(`http://127.0.0.1:${String(reportPort)}/allure/latest/index.html`);
+    expect(parsed.results.total).toBe(1);
+    expect(await (await fetch(parsed.url)).text()).toBe('report\n');
+    // Nothing of the helper that wrote the results is left.
+    const helpers = await execa('docker', ['ps', '-aq', '--filter', `label=io.stackctl.stack=test-reports`]);
+    expect(helpers.stdout).toBe('');
+  }, 120_000);
 });

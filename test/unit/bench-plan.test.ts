@@ -338,8 +338,13 @@ describe('the shipped load tests', () => {
       port: 80,
       base: '/llm',
     });
-    expect(resolveLoadTarget(tests.plans['retrieval']?.target, model, undefined)).toMatchObject({ base: '/retrieval' });
-    expect(resolveLoadTarget(tests.llm?.target, model, undefined)).toMatchObject({ host: 'nginx', base: '/llm' });
+    expect(resolveLoadTarget(tests.plans['retrieval']?.target, model, undefined)).toMatchObject({
+      base: '/retrieval',
+    });
+    expect(resolveLoadTarget(tests.llm?.target, model, undefined)).toMatchObject({
+      host: 'nginx',
+      base: '/llm',
+    });
     expect(routeRows(model)).toEqual(
       expect.arrayContaining([
         ['litellm', '/llm/health/liveliness'],

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { CommandContext } from '../context.js';
 import { collect, examples } from '../help.js';
-import type { VerifyFlags } from '../actions/verify.js';
+import type { TestReportFlags, VerifyFlags } from '../actions/verify.js';
 import type { ImagesFlags } from '../actions/images.js';
 import type { RollbackFlags, UpgradeFlags } from '../actions/upgrade.js';
 
@@ -136,7 +136,10 @@ function registerVerify(program: Command, context: () => CommandContext): void {
     .argument('<env>', 'environment')
     .option('--service <name>', 'only the checks of this service (repeatable)', collect, [])
     .option('--junit <file>', 'also write the results as JUnit XML')
-    .option('--allure <dir>', 'also write the results as Allure results (one <uuid>-result.json per check)')
+    .option(
+      '--allure [dir]',
+      "also write Allure results (one <uuid>-result.json per check): into DIR, or without one into the testing environment's results volume",
+    )
     .option('-s, --schema <path>', 'stack file')
     .option('--json', 'print the results as JSON')
     .addHelpText(
@@ -144,11 +147,31 @@ function registerVerify(program: Command, context: () => CommandContext): void {
       examples([
         ['stackctl verify production', 'every check of every service, each replica'],
         ['stackctl verify staging --junit reports/verify.xml', 'for CI'],
-        ['stackctl verify testing --allure allure-results', 'for the Allure report'],
+        [
+          'stackctl verify staging --allure',
+          "into the testing environment's Allure results (stackctl test-report staging)",
+        ],
+        ['stackctl verify staging --allure allure-results', 'into a folder'],
       ]) + '\nExit 0 every check passed, 1 one failed or could not run, 2 bad input.\n',
     )
     .action(async (env: string, flags: VerifyFlags) => {
       const { verifyAction } = await import('../actions/verify.js');
       await verifyAction(env, flags, context());
+    });
+
+  program
+    .command('test-report')
+    .description("where the testing environment serves the report of an environment's verify results")
+    .argument('<env>', 'the environment whose results (stackctl verify ENV --allure)')
+    .option('-s, --schema <path>', 'stack file')
+    .option('--json', 'print it as JSON')
+    .addHelpText(
+      'after',
+      examples([['stackctl test-report staging', 'the report URL, and how many of its checks passed']]) +
+        '\nExit 0 the report service runs, 1 it does not (the command to start it is printed), 2 bad input.\n',
+    )
+    .action(async (env: string, flags: TestReportFlags) => {
+      const { testReportAction } = await import('../actions/verify.js');
+      await testReportAction(env, flags, context());
     });
 }

@@ -5,7 +5,7 @@ import { checkCredentials } from './credentials.js';
 import { checkCycles } from './cycles.js';
 import { checkContainerPorts, checkEnvironments, checkGpuProfiles } from './environments.js';
 import { checkHardening } from './hardening.js';
-import { checkLoadTests } from './load-tests.js';
+import { checkLoadTests, checkTestReports } from './load-tests.js';
 import { checkNetworks } from './networks.js';
 import { checkReferences } from './references.js';
 import { checkSecretFiles } from './secret-files.js';
@@ -31,4 +31,5 @@ export const RULES: readonly Rule[] = [
   checkSecretFiles,
   checkVerify,
   checkLoadTests,
+  checkTestReports,
 ];

@@ -69,3 +69,28 @@ export const checkLoadTests: Rule = ({ file, report }) => {
       });
   }
 };
+
+/** testReports names an environment that runs both the results service and the report service. */
+export const checkTestReports: Rule = ({ file, report }) => {
+  const reports = file.testReports;
+  if (!reports) return;
+  const environment = file.environments[reports.environment];
+  if (!environment) {
+    report({
+      path: ['testReports', 'environment'],
+      message: `testReports keeps results in "${reports.environment}", which is not an environment`,
+      hint: `environments: ${Object.keys(file.environments).join(', ')}`,
+    });
+    return;
+  }
+  for (const [path, service] of [
+    [['testReports', 'service'], reports.service],
+    [['testReports', 'report', 'service'], reports.report.service],
+  ] as const)
+    if (!environment.services.includes(service))
+      report({
+        path: [...path],
+        message: `the environment "${reports.environment}" does not run "${service}" (testReports)`,
+        hint: `add it to environments.${reports.environment}.services, or name one of: ${environment.services.join(', ')}`,
+      });
+};
