@@ -16,6 +16,8 @@ export interface ListedContainer {
   readonly status: string;
   readonly health: 'healthy' | 'unhealthy' | 'starting' | undefined;
   readonly ports: readonly { hostIp: string; hostPort: number; containerPort: number }[];
+  /** Its addresses on its networks (none when it is not running). */
+  readonly addresses: readonly string[];
 }
 
 interface ListEntry {
@@ -25,6 +27,7 @@ interface ListEntry {
   State?: string;
   Status?: string;
   Ports?: { IP?: string; PrivatePort: number; PublicPort?: number }[];
+  NetworkSettings?: { Networks?: Record<string, { IPAddress?: string }> };
 }
 
 /** Every container (running or not) carrying all of these labels. */
@@ -129,20 +132,28 @@ export async function listSwarmServicesByLabel(
 }
 
 /**
- * One answer of a container's stats endpoint (stream=false: Docker takes two samples about a second
- * apart, so CPU use can be computed); undefined when the container is gone.
+ * One answer of a container's stats endpoint; undefined when the container is gone. By default
+ * (stream=false) Docker takes two samples about a second apart, so CPU use can be computed from the
+ * one answer; `oneShot` asks for a single sample at once (a caller that asks again computes CPU use
+ * from the two answers).
  */
-export async function containerStats(connection: DockerConnection, id: string): Promise<unknown> {
+export async function containerStats(
+  connection: DockerConnection,
+  id: string,
+  options: { readonly oneShot?: boolean } = {},
+): Promise<unknown> {
+  const oneShot = options.oneShot === true;
   if (connection.options.protocol === 'ssh') {
     const { default: Docker } = await import('dockerode');
     return new Docker(connection.options)
       .getContainer(id)
-      .stats({ stream: false })
+      .stats({ stream: false, ...(oneShot ? { 'one-shot': true } : {}) })
       .catch(() => undefined);
   }
-  return getJson<unknown>(connection, `/containers/${encodeURIComponent(id)}/stats?stream=false`).catch(
-    () => undefined,
-  );
+  return getJson<unknown>(
+    connection,
+    `/containers/${encodeURIComponent(id)}/stats?stream=false${oneShot ? '&one-shot=true' : ''}`,
+  ).catch(() => undefined);
 }
 
 function getJson<T>(connection: DockerConnection, path: string): Promise<T> {
@@ -189,6 +200,9 @@ function toListed(entry: ListEntry): ListedContainer {
   return {
     id: entry.Id,
     name: (entry.Names?.[0] ?? entry.Id).replace(/^\//, ''),
+    addresses: Object.values(entry.NetworkSettings?.Networks ?? {})
+      .map((network) => network.IPAddress ?? '')
+      .filter((address) => address !== ''),
     labels: entry.Labels ?? {},
     state: entry.State ?? 'unknown',
     status,

@@ -55,3 +55,12 @@ function memoryOf(memory: StatsAnswer['memory_stats']): number | null {
   const inactive = stats['total_inactive_file'] ?? stats['inactive_file'] ?? 0;
   return inactive < usage ? usage - inactive : usage;
 }
+
+/**
+ * Use between two single-sample answers of the same container (one-shot stats, asked a refresh
+ * apart): CPU from the difference of the two, memory from the newer.
+ */
+export function usageBetween(before: unknown, now: unknown): ResourceUsage {
+  const previous = (before ?? {}) as StatsAnswer;
+  return usageOf({ ...((now ?? {}) as StatsAnswer), precpu_stats: previous.cpu_stats });
+}

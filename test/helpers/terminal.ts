@@ -65,6 +65,21 @@ export class Terminal {
     }
   }
 
+  /** Resizes the window, as a person dragging its corner (the command gets SIGWINCH). */
+  async resize(columns: number, rows: number): Promise<void> {
+    await execa('tmux', ['-L', this.socket, 'resize-window', '-x', String(columns), '-y', String(rows)]);
+  }
+
+  /** A tmux format of the pane: '#{alternate_on}' (1 while a full-screen program holds it), '#{cursor_flag}'. */
+  async paneFormat(format: string): Promise<string> {
+    return (await execa('tmux', ['-L', this.socket, 'display-message', '-p', format])).stdout.trim();
+  }
+
+  /** The lines the pane shows now (its visible rows only), as wide as they are drawn. */
+  async visibleLines(): Promise<string[]> {
+    return (await execa('tmux', ['-L', this.socket, 'capture-pane', '-p'])).stdout.split('\n');
+  }
+
   /** The command's exit code once it has ended, waiting at most timeoutMs; undefined if still running. */
   async exitCode(timeoutMs = 0): Promise<number | undefined> {
     const until = Date.now() + timeoutMs;

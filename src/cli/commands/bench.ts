@@ -7,7 +7,15 @@ import type { BenchCompareFlags, BenchFlags, BenchRunsFlags } from '../actions/b
 export function registerBench(program: Command, context: () => CommandContext): void {
   const bench = program
     .command('bench')
-    .description('load-test a running environment (JMeter, or --llm) and compare runs');
+    .description('load-test a running environment (JMeter, or --llm) and compare runs')
+    .addHelpText(
+      'after',
+      examples([
+        ['stackctl bench staging', 'the default plan: the health of every routed service through nginx'],
+        ['stackctl bench staging --llm', 'tokens/s and time to first token through LiteLLM'],
+        ['stackctl bench compare baseline.json 20261207T113000Z-health', 'for CI: exit 1 when it got worse'],
+      ]),
+    );
 
   bench
     .command('run <env>', { isDefault: true })
@@ -73,6 +81,10 @@ export function registerBench(program: Command, context: () => CommandContext): 
     .description('list the load test runs recorded for an environment')
     .option('-s, --schema <path>', 'stack file')
     .option('--json', 'print them as JSON')
+    .addHelpText(
+      'after',
+      examples([['stackctl bench runs staging', 'id, plan, requests, errors, p95 of each run']]),
+    )
     .action(async (env: string, flags: BenchRunsFlags) => {
       const { benchRunsAction } = await import('../actions/bench.js');
       await benchRunsAction(env, flags, context());

@@ -4,6 +4,7 @@ import type { CommandContext } from '../context.js';
 import { collect, examples } from '../help.js';
 import type { StartFlags } from '../actions/start.js';
 import type { LogsFlags, StopFlags } from '../actions/lifecycle.js';
+import type { TopFlags } from '../actions/top.js';
 import type { StatusFlags } from '../actions/status.js';
 
 function startOptions(command: Command): Command {
@@ -146,6 +147,30 @@ function registerRestartAndStatus(program: Command, context: () => CommandContex
     .action(async (env: string | undefined, flags: StatusFlags) => {
       const { statusAction } = await import('../actions/status.js');
       await statusAction(env, flags, context());
+    });
+
+  program
+    .command('top')
+    .description(
+      'a live view: services by stack with health, restarts, CPU, memory and GPU; GPUs; logs of all services',
+    )
+    .argument('[env]', 'environment name (default: every environment of the project)')
+    .option('--interval <seconds>', 'how often it refreshes', '1')
+    .option('-s, --schema <path>', 'stack file')
+    .addHelpText(
+      'after',
+      examples([
+        ['stackctl top development', 'one environment'],
+        ['stackctl top', 'every environment of the project'],
+      ]) +
+        '\nKeys: ↑/↓ choose, r restart its service (y/n), l its logs only, / filter the logs (a regular' +
+        '\nexpression), d the docker commands behind the screen, ? help, q quit.' +
+        '\nEach refresh asks Docker for one container list and one stats round, and nvidia-smi once.' +
+        '\nExit 0 on q, 130 on Ctrl-C or a signal; 2 when not on a terminal (use stackctl status -r).\n',
+    )
+    .action(async (env: string | undefined, flags: TopFlags) => {
+      const { topAction } = await import('../actions/top.js');
+      await topAction(env, flags, context());
     });
 
   program
