@@ -123,7 +123,7 @@ delete process.env.STACKCTL_CACHE_DIR;
 
 // Start-to-healthy and status need a Docker engine and the test image.
 if (spawnSync('docker', ['image', 'inspect', 'stackctl-test/busybox:1'], { stdio: 'ignore' }).status === 0) {
-  for (const script of ['status.mjs', 'start-graph.mjs', 'upgrade-downtime.mjs']) {
+  for (const script of ['status.mjs', 'start-graph.mjs', 'upgrade-downtime.mjs', 'top-first-screen.mjs']) {
     const run = spawnSync(process.execPath, [join(root, 'bench', script)], { stdio: 'inherit' });
     failed ||= run.status !== 0;
   }

@@ -143,15 +143,34 @@ export async function readStatus(
 
 /**
  * CPU and memory of each running container of these entries, from one stats round (every container
- * asked at once; Docker answers each after its two samples, about a second). Swarm services and
+ * asked at once; Docker answers each after its two samples, about a second), and the GPU memory its
+ * processes hold, from one nvidia-smi call (undefined on a host without one). Swarm services and
  * stopped containers get none.
  */
 export async function readResources(
   entries: readonly StatusEntry[],
   env: NodeJS.ProcessEnv,
-): Promise<Map<string, ResourceUsage>> {
+): Promise<{ usage: Map<string, ResourceUsage>; gpuMemory: Map<string, number> | undefined }> {
   const connection = dockerConnection(env);
   const running = entries.filter((entry) => !entry.swarm && entry.state === 'running');
-  const answers = await Promise.all(running.map((entry) => containerStats(connection, entry.container)));
-  return new Map(running.map((entry, i) => [entry.container, usageOf(answers[i])]));
+  // Loaded here, not with the module: plain status (the quick path) never pays for execa.
+  const [{ nvidiaSmiRunner }, { gpuMemoryByContainer }] = await Promise.all([
+    import('../effects/nvidia-smi.js'),
+    import('./gpu-usage.js'),
+  ]);
+  const [answers, table] = await Promise.all([
+    Promise.all(running.map((entry) => containerStats(connection, entry.container))),
+    nvidiaSmiRunner({ env })([]),
+  ]);
+  const usage = new Map(running.map((entry, i) => [entry.container, usageOf(answers[i])]));
+  if (!table.found || table.exitCode !== 0) return { usage, gpuMemory: undefined };
+  // The stats answers name each container's ID, which a GPU process's cgroup names.
+  const byId = await gpuMemoryByContainer(table.output);
+  const gpuMemory = new Map<string, number>();
+  running.forEach((entry, i) => {
+    const id = (answers[i] as { id?: string } | undefined)?.id;
+    const mib = id === undefined ? undefined : byId.get(id);
+    if (mib !== undefined) gpuMemory.set(entry.container, mib);
+  });
+  return { usage, gpuMemory };
 }

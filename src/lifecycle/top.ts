@@ -9,16 +9,15 @@ import { lastHealthOutput } from '../effects/containers.js';
 import { dockerClient, dockerConnection } from '../effects/docker.js';
 import { readLogLines } from '../effects/log-stream.js';
 import { nvidiaSmiRunner } from '../effects/nvidia-smi.js';
-import { readProcessCgroup } from '../effects/process-cgroup.js';
 import { environmentRedactor } from '../effects/redaction.js';
-import { containerIdOfCgroup } from '../host/cgroup.js';
 import { usageBetween, type ResourceUsage } from '../host/docker-stats.js';
 import { parseTopology } from '../host/nvidia-smi/topology.js';
-import { parseSmiProcesses, parseSmiUsage } from '../host/nvidia-smi/usage.js';
+import { parseSmiUsage } from '../host/nvidia-smi/usage.js';
 import { metricValues } from '../host/prometheus-text.js';
 import { COMPOSE_LABELS, LABELS } from '../labels.js';
 import type { LoadedStack } from '../model/stack.js';
 import type { LogLine, TopGpu, TopRow, TopSnapshot } from '../plan/top.js';
+import { gpuMemoryByContainer } from './gpu-usage.js';
 
 export interface TopRequest {
   /** One environment, or every environment of the project. */
@@ -50,7 +49,9 @@ const KV_CACHE_METRICS = ['vllm:gpu_cache_usage_perc', 'vllm:kv_cache_usage_perc
 
 export async function openTop(stack: LoadedStack, request: TopRequest, io: Io): Promise<TopSource> {
   const smi = nvidiaSmiRunner({ env: io.env, signal: io.signal });
-  const watch = new EnvironmentWatch(stack, request, io, smi, await readNvlinks(smi));
+  const watch = new EnvironmentWatch(stack, request, io, smi);
+  // The topology can take nvidia-smi a while on a big machine: the first screen does not wait for it.
+  void readNvlinks(smi).then((links) => watch.setNvlinks(links));
   await watch.watchEvents();
   return watch;
 }
@@ -83,13 +84,13 @@ class EnvironmentWatch implements TopSource {
   private kvCache: { service: string; percent: number }[] = [];
   private events: (NodeJS.ReadableStream & { destroy(): void }) | undefined;
   private closed = false;
+  private nvlinks: readonly string[] = [];
 
   constructor(
     private readonly stack: LoadedStack,
     private readonly request: TopRequest,
     private readonly io: Io,
     private readonly smi: ReturnType<typeof nvidiaSmiRunner>,
-    private readonly nvlinks: readonly string[],
   ) {
     const project = stack.file.project.name;
     const environments =
@@ -110,6 +111,11 @@ class EnvironmentWatch implements TopSource {
       kvCache: this.kvCache,
       notes: [...this.notes],
     };
+  }
+
+  setNvlinks(links: readonly string[]): void {
+    this.nvlinks = links;
+    this.changed();
   }
 
   logs(): readonly LogLine[] {
@@ -297,13 +303,7 @@ class EnvironmentWatch implements TopSource {
     }
     this.setNote('nvidia-smi', undefined);
     this.gpus = parseSmiUsage(result.output);
-    const byContainer = new Map<string, number>();
-    for (const process of parseSmiProcesses(result.output)) {
-      if (process.memoryMiB === null) continue;
-      const id = containerIdOfCgroup((await readProcessCgroup(process.pid)) ?? '');
-      if (id !== undefined) byContainer.set(id, (byContainer.get(id) ?? 0) + process.memoryMiB);
-    }
-    this.gpuMemory = byContainer;
+    this.gpuMemory = await gpuMemoryByContainer(result.output);
   }
 
   private setNote(kind: string, text: string | undefined): void {

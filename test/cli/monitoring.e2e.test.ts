@@ -3,8 +3,11 @@
 // (Debian's prometheus-node-exporter), and fires ServiceDown when the exporter is stopped.
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../helpers/cli.js';
+import { fakeNvidiaSmiEnv } from '../helpers/fake-nvidia-smi.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 import { stackProject, type StackProject } from '../helpers/stack-project.js';
 
@@ -124,6 +127,28 @@ describe('generated Prometheus configuration', () => {
     const text = await runCli(['status', ENV, '--resources'], { cwd: project.root });
     expect(text.stdout).toMatch(/SERVICE\s+STATE\s+HEALTH\s+CPU\s+MEMORY/);
     expect(text.stdout).toMatch(/prometheus\s+running\s+\S+\s+\d+\.\d%\s+\d+\.\d MiB \/ \d+ MiB/);
+    // No nvidia-smi on this host: no GPU column, and null GPU memory in --json.
+    expect(text.stdout).not.toContain('GPU MEMORY');
+    expect(
+      (JSON.parse(json.stdout) as { containers: { gpuMemoryMiB: number | null }[] }).containers.every(
+        (entry) => entry.gpuMemoryMiB === null,
+      ),
+    ).toBe(true);
+  });
+
+  it('status -r asks nvidia-smi once for GPU memory per container, where the host has one', async () => {
+    const log = join(tmpdir(), `smi-status-${String(process.pid)}.log`);
+    // A real table of a machine whose one GPU process (pid 15973, python) is none of these containers.
+    const env = {
+      ...(await fakeNvidiaSmiEnv({ other: 'smi-table-1xk80-driver450-01.txt' })),
+      FAKE_SMI_LOG: log,
+    };
+    const text = await runCli(['status', ENV, '-r'], { cwd: project.root, env });
+    expect(text.exitCode, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/SERVICE\s+STATE\s+HEALTH\s+CPU\s+MEMORY\s+GPU MEMORY/);
+    expect(text.stdout).toMatch(/prometheus\s+running\s+\S+\s+\d+\.\d%\s+\d+\.\d MiB \/ \d+ MiB\s+-/);
+    // One call, without arguments: the default table (the fake logs each call's arguments, a line each).
+    expect(await readFile(log, 'utf8')).toBe('\n');
   });
 
   it('scrapes every target, and fires ServiceDown for an exporter that stops', async () => {

@@ -33,13 +33,19 @@ export async function statusOf(
 ): Promise<void> {
   const stacks = flags.stack ?? [];
   const entries = await readStatus(names, envName, stacks, ctx.env);
-  const usage = flags.resources === true ? await readResources(entries, ctx.env) : undefined;
+  const resources = flags.resources === true ? await readResources(entries, ctx.env) : undefined;
+  const usage = resources?.usage;
+  const gpuMemory = resources?.gpuMemory;
   if (flags.json === true) {
     printJson(ctx.stdout, {
       containers:
         usage === undefined
           ? entries
-          : entries.map((e) => ({ ...e, ...resourceFields(usage.get(e.container)) })),
+          : entries.map((e) => ({
+              ...e,
+              ...resourceFields(usage.get(e.container)),
+              gpuMemoryMiB: gpuMemory?.get(e.container) ?? null,
+            })),
     });
     return;
   }
@@ -53,7 +59,8 @@ export async function statusOf(
     );
     return;
   }
-  const resourceHeader = usage === undefined ? [] : ['CPU', 'MEMORY'];
+  const resourceHeader =
+    usage === undefined ? [] : ['CPU', 'MEMORY', ...(gpuMemory === undefined ? [] : ['GPU MEMORY'])];
   const lines = table(
     [
       ['ENVIRONMENT', 'STACK', 'SERVICE', 'STATE', 'HEALTH', ...resourceHeader, 'PORTS', 'STATUS'],
@@ -64,6 +71,7 @@ export async function statusOf(
         e.state,
         e.health ?? '-',
         ...(usage === undefined ? [] : resourceCells(usage.get(e.container))),
+        ...(gpuMemory === undefined ? [] : [gpuCell(gpuMemory.get(e.container))]),
         e.ports.join(', ') || '-',
         e.status.replace(/ \((healthy|unhealthy|health: starting)\)$/, ''),
       ]),
@@ -100,6 +108,11 @@ function resourceCells(use: ResourceUsage | undefined): [string, string] {
         ? mib(use.memoryBytes)
         : `${mib(use.memoryBytes)} / ${(use.memoryLimitBytes / 1048576).toFixed(0)} MiB`;
   return [cpu, memory];
+}
+
+/** The GPU memory a container's processes hold; '-' for one that holds none. */
+function gpuCell(mib: number | undefined): string {
+  return mib === undefined ? '-' : `${String(mib)} MiB`;
 }
 
 /** `development: 14 running (12 healthy, 1 starting, 1 unhealthy), 2 exited`. */
