@@ -12,6 +12,19 @@ export interface AlertRule {
   readonly annotations: { readonly summary: string; readonly description: string };
 }
 
+/**
+ * The node exporter's flag that makes it read *.prom files from a folder: with it, stackctl's own
+ * metrics (secret rotation dates, backups) reach Prometheus and the state rules are generated.
+ */
+export const TEXTFILE_FLAG = '--collector.textfile.directory';
+
+/** Whether a service's command turns on the node exporter's textfile collector. */
+export function readsTextfiles(service: ResolvedService): boolean {
+  const command = service.definition.command;
+  const args = typeof command === 'string' ? command.split(/\s+/) : (command ?? []);
+  return args.some((arg) => arg === TEXTFILE_FLAG || arg.startsWith(`${TEXTFILE_FLAG}=`));
+}
+
 /** How long a condition must hold before its alert fires, unless PROMETHEUS_ALERT_FOR says. */
 export const DEFAULT_ALERT_FOR = '2m';
 
@@ -120,7 +133,38 @@ export function alertRules(
     const rules = byKind[kind];
     if (kinds.has(kind) && rules) groups.push({ name: `stackctl-${kind}`, rules });
   }
+  // stackctl's own metrics (.stackctl/metrics/<env>.prom), through a node exporter that reads them.
+  if (scraped.some((service) => exporterOf(service) === 'node' && readsTextfiles(service)))
+    groups.push({ name: 'stackctl-state', rules: stateRules(model.name, rule) });
   return groups;
+}
+
+type RuleOf = (
+  alert: string,
+  expr: string,
+  severity: AlertRule['labels']['severity'],
+  summary: string,
+  description: string,
+) => AlertRule;
+
+/** Alerts on what only stackctl knows: a secret past its rotation date, a backup past its schedule. */
+function stateRules(environment: string, rule: RuleOf): AlertRule[] {
+  return [
+    rule(
+      'SecretRotationDue',
+      `time() > stackctl_secret_rotation_due_timestamp_seconds{environment="${environment}"}`,
+      'warning',
+      '{{ $labels.name }} of {{ $labels.environment }} is due for rotation',
+      `Its secret type's rotationDays have passed: stackctl secrets rotate ${environment} --due.`,
+    ),
+    rule(
+      'BackupOverdue',
+      `time() > stackctl_backup_due_timestamp_seconds{environment="${environment}"}`,
+      'warning',
+      'the last backup of {{ $labels.service }} in {{ $labels.environment }} is older than its schedule allows',
+      `No sound backup since the schedule's interval and half of it again: run stackctl backup ${environment}, and check its scheduled job (stackctl schedule install ${environment}).`,
+    ),
+  ];
 }
 
 /** Every metric name the rules query (for checking them against what exporters really print). */

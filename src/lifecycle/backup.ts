@@ -31,7 +31,7 @@ import { STACKCTL_VERSION } from '../version.js';
 import { projectContainers } from '../effects/containers.js';
 import { readRegularFile } from '../effects/files.js';
 import { encrypt } from '../effects/backup/encryption.js';
-import type { Artifact, BackupManifest } from '../effects/backup/manifest.js';
+import { manifestServices, type Artifact, type BackupManifest } from '../effects/backup/manifest.js';
 import {
   copyOut,
   pgDump,
@@ -41,6 +41,7 @@ import {
   type StreamedCommand,
 } from '../effects/backup/services.js';
 import type { TierStore } from '../effects/backup/tiers.js';
+import { refreshStateMetrics } from './state-metrics.js';
 import {
   BACKUP_KEY_ENV,
   openProjectTiers,
@@ -151,6 +152,10 @@ export async function backupEnvironment(
       },
       { root: stack.root, docker, env: io.env, signal: io.signal },
     );
+    await refreshStateMetrics(stack, envName, store, {
+      services: manifestServices(manifest),
+      at: new Date(manifest.created),
+    });
     return { tier, manifest, elapsedMs: Date.now() - started };
   } finally {
     await lock?.release();

@@ -10,6 +10,7 @@ import { planGeneration, type GenerationPlan } from '../generate/plan.js';
 import { ensureSecrets, type RandomBytes, type SecretStore } from '../generate/secrets.js';
 import type { GpuSelection } from '../model/environment.js';
 import type { LoadedStack } from '../model/stack.js';
+import { refreshStateMetrics } from './state-metrics.js';
 
 export const cryptoRandom: RandomBytes = (size) => randomFillSync(new Uint8Array(size));
 
@@ -97,6 +98,9 @@ export async function generateEnvironments(
     check: request.check,
     signal: io.signal,
   });
-  if (!request.check) await recordValidSchema(stack.root, stack.schemaText, stack.file);
+  if (!request.check) {
+    await recordValidSchema(stack.root, stack.schemaText, stack.file);
+    for (const [environment, store] of prepared.stores) await refreshStateMetrics(stack, environment, store);
+  }
   return { prepared, results };
 }

@@ -23,6 +23,7 @@ import type { EnvironmentModel } from '../model/environment.js';
 import { resolveRun } from './run.js';
 import { findVariableReferences, interpolate } from '../schema/interpolate.js';
 import { cryptoRandom, prepareGeneration } from './generation.js';
+import { refreshStateMetrics } from './state-metrics.js';
 
 export interface RotationIo {
   readonly env: NodeJS.ProcessEnv;
@@ -138,6 +139,7 @@ export async function rotateLocked(
       file.path.startsWith('k8s-secrets-'),
   );
   const results = await applyFiles(stack.root, io.cwd, files, { check: false, signal: io.signal });
+  await refreshStateMetrics(stack, env, rotated.store);
   if (pending.length > 0) {
     const already = await readPendingRotations(stack.root, env);
     await writePendingRotations(stack.root, env, [

@@ -34,6 +34,7 @@ import { assessHost } from './preflight.js';
 import { compareVersions, START_INTERVAL_API, type Check } from '../preflight/checks.js';
 import type { EnvironmentDef, StackFile } from '../schema/types.js';
 import { prepareGeneration, type PreparedGeneration } from './generation.js';
+import { refreshStateMetrics } from './state-metrics.js';
 import { composeEnvironment, effectiveReader } from './effective-config.js';
 export { composeEnvironment } from './effective-config.js';
 import { chooseRunGpu } from './gpu-choice.js';
@@ -291,7 +292,10 @@ export async function writeFiles(
   const envFiles = prepared.plan.environments[0];
   if (!envFiles) throw new Error(`no files planned for ${envName}`);
   // What runs is made from it: status, stop and logs fall back to it while the schema is mid-edit.
-  if (!request.dryRun) await recordValidSchema(stack.root, stack.schemaText, stack.file);
+  if (!request.dryRun) {
+    await recordValidSchema(stack.root, stack.schemaText, stack.file);
+    await refreshStateMetrics(stack, envName, prepared.stores.get(envName));
+  }
   return { prepared, files, envFiles, gpu: prepared.gpuSelection.get(envName) };
 }
 

@@ -67,6 +67,8 @@ beforeAll(async () => {
           '  node-exporter:',
           '    stack: side',
           '    image: stackctl-test/exporters:1',
+          "    command: ['prometheus-node-exporter', '--collector.textfile.directory=/stackctl-metrics']",
+          "    volumes: ['./.stackctl/metrics:/stackctl-metrics:ro']",
           '    metrics: { port: 9100, exporter: node }',
           'environments:',
           '  watched:',
@@ -103,7 +105,7 @@ describe('generated Prometheus configuration', () => {
       { reject: false },
     );
     expect(rules.exitCode, rules.stdout + rules.stderr).toBe(0);
-    expect(rules.stdout).toMatch(/SUCCESS: 3 rules found/);
+    expect(rules.stdout).toMatch(/SUCCESS: 5 rules found/);
   });
 
   it('status -r shows CPU and memory per running container, and --json carries them', async () => {
@@ -149,6 +151,66 @@ describe('generated Prometheus configuration', () => {
     expect(text.stdout).toMatch(/prometheus\s+running\s+\S+\s+\d+\.\d%\s+\d+\.\d MiB \/ \d+ MiB\s+-/);
     // One call, without arguments: the default table (the fake logs each call's arguments, a line each).
     expect(await readFile(log, 'utf8')).toBe('\n');
+  });
+
+  it("fires BackupOverdue and SecretRotationDue from stackctl's own metrics (promtool test rules)", async () => {
+    // Series as the textfile collector exposes them; promtool evaluates the generated rules on them.
+    const test = [
+      'rule_files: [/etc/prometheus/rules/stackctl.yml]',
+      'evaluation_interval: 1m',
+      'tests:',
+      '  - interval: 1m',
+      '    input_series:',
+      `      - { series: 'stackctl_backup_due_timestamp_seconds{environment="${ENV}",service="db"}', values: '300x20' }`,
+      `      - { series: 'stackctl_secret_rotation_due_timestamp_seconds{environment="${ENV}",name="DB_PASSWORD"}', values: '600x20' }`,
+      `      - { series: 'stackctl_backup_due_timestamp_seconds{environment="other",service="db"}', values: '0x20' }`,
+      '    alert_rule_test:',
+      '      - { eval_time: 4m, alertname: BackupOverdue, exp_alerts: [] }',
+      '      - eval_time: 7m',
+      '        alertname: BackupOverdue',
+      '        exp_alerts:',
+      `          - exp_labels: { severity: warning, environment: ${ENV}, service: db }`,
+      '            exp_annotations:',
+      `              summary: 'the last backup of db in ${ENV} is older than its schedule allows'`,
+      `              description: "No sound backup since the schedule's interval and half of it again: run stackctl backup ${ENV}, and check its scheduled job (stackctl schedule install ${ENV})."`,
+      '      - { eval_time: 9m, alertname: SecretRotationDue, exp_alerts: [] }',
+      '      - eval_time: 12m',
+      '        alertname: SecretRotationDue',
+      '        exp_alerts:',
+      `          - exp_labels: { severity: warning, environment: ${ENV}, name: DB_PASSWORD }`,
+      '            exp_annotations:',
+      `              summary: 'DB_PASSWORD of ${ENV} is due for rotation'`,
+      `              description: "Its secret type's rotationDays have passed: stackctl secrets rotate ${ENV} --due."`,
+      '',
+    ].join('\n');
+    const run = await execa(
+      'docker',
+      [
+        'exec',
+        '-i',
+        container('prometheus'),
+        'sh',
+        '-c',
+        'cat > /tmp/state-test.yml && promtool test rules /tmp/state-test.yml',
+      ],
+      { input: test, reject: false },
+    );
+    expect(run.exitCode, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout).toContain('SUCCESS');
+  });
+
+  it("serves stackctl's own metrics through the node exporter: each secret's rotation date", async () => {
+    const store = JSON.parse(await readFile(join(project.root, 'secrets', `.env.${ENV}.json`), 'utf8')) as {
+      secrets: { DB_PASSWORD: { rotationDueAt: string } };
+    };
+    const due = Math.round(Date.parse(store.secrets.DB_PASSWORD.rotationDueAt) / 1000);
+    const result = await until('the rotation date in Prometheus', async () => {
+      const data = await prometheusApi<{ result: { value: [number, string] }[] }>(
+        `/api/v1/query?query=${encodeURIComponent(`stackctl_secret_rotation_due_timestamp_seconds{environment="${ENV}",name="DB_PASSWORD"}`)}`,
+      );
+      return data.result[0];
+    });
+    expect(Number(result.value[1])).toBe(due);
   });
 
   it('scrapes every target, and fires ServiceDown for an exporter that stops', async () => {
@@ -203,6 +265,6 @@ describe('generated Prometheus configuration', () => {
     );
     expect(result.exitCode, result.stdout + result.stderr).toBe(0);
     // Service down, disk and memory (node), PostgreSQL, Redis, vLLM's KV cache and queue.
-    expect(result.stdout + result.stderr).toMatch(/SUCCESS: 7 rules found/);
+    expect(result.stdout + result.stderr).toMatch(/SUCCESS: 9 rules found/);
   });
 });
