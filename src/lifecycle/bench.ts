@@ -9,6 +9,7 @@ import { listBenchRecords, loadBenchRecord, saveBenchRecord } from '../effects/b
 import { projectContainers } from '../effects/containers.js';
 import { dockerClient } from '../effects/docker.js';
 import { INPUT_DIR, RESULTS_DIR, runJmeter } from '../effects/jmeter.js';
+import { VOLUME_MOUNT, openVolumeShell } from '../effects/volume-shell.js';
 import { StackctlError } from '../errors.js';
 import { COMPOSE_LABELS, LABELS } from '../labels.js';
 import type { EnvironmentModel } from '../model/environment.js';
@@ -25,6 +26,7 @@ import {
   type BenchTarget,
 } from '../plan/bench.js';
 import { compareRuns, type CompareThresholds, type RunComparison } from '../plan/bench-compare.js';
+import { benchReportHtml } from '../plan/bench-report.js';
 import { JtlAccumulator } from '../plan/bench-summary.js';
 import { namedVolumeAt } from '../plan/volume-mounts.js';
 import type { LoadTestsDef } from '../schema/types.js';
@@ -151,6 +153,7 @@ export async function runBench(
     results: { volume: jmeter.volume.volumeName, folder: runId, dashboard: outcome.dashboard },
     summary,
   };
+  await writeSummaryPage(record, jmeter, stack, tests, io);
   const recordPath = await saveBenchRecord(stack.root, record);
   return { record, recordPath, failedRequests: summary.total.errors };
 }
@@ -172,6 +175,46 @@ export async function compareBenchRuns(
 /** The runs recorded for an environment, oldest first. */
 export function recordedBenchRuns(stack: LoadedStack, environment: string): Promise<BenchRecord[]> {
   return listBenchRecords<BenchRecord>(stack.root, environment);
+}
+
+/** summary.html in the run's folder of the results volume, through a helper on that volume. */
+async function writeSummaryPage(
+  record: BenchRecord,
+  jmeter: { image: string; volume: { volumeName: string; volumeLabels: Record<string, string> } },
+  stack: LoadedStack,
+  tests: LoadTestsDef,
+  io: { readonly env: NodeJS.ProcessEnv; readonly signal: AbortSignal },
+): Promise<void> {
+  const shell = await openVolumeShell(
+    jmeter.volume.volumeName,
+    jmeter.image,
+    {
+      volume: jmeter.volume.volumeLabels,
+      helper: {
+        [LABELS.project]: stack.file.project.name,
+        [LABELS.environment]: tests.environment,
+        [LABELS.stack]: 'bench',
+      },
+    },
+    io,
+  );
+  try {
+    const written = await shell.run(
+      'cat > "$1/.summary.html.part" && mv -f "$1/.summary.html.part" "$1/summary.html"',
+      [`${VOLUME_MOUNT}/${record.id}`],
+      (write) => write(Buffer.from(benchReportHtml(record))),
+    );
+    if (written.exitCode !== 0)
+      throw new StackctlError(
+        'E_RUNTIME',
+        `cannot write summary.html into ${jmeter.volume.volumeName}: ${written.stderr.trim()}`,
+        {
+          hint: 'check that the results volume is writable',
+        },
+      );
+  } finally {
+    await shell.close();
+  }
 }
 
 export function loadTestsOf(stack: LoadedStack): LoadTestsDef {

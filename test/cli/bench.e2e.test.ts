@@ -245,7 +245,23 @@ describe('bench ENV with a real JMeter', () => {
       'ls',
       `/r/${health?.results?.folder ?? ''}`,
     ]);
-    expect(listed.stdout.split('\n').sort()).toEqual(['jmeter.log', 'results.jtl']);
+    expect(listed.stdout.split('\n').sort()).toEqual(['jmeter.log', 'results.jtl', 'summary.html']);
+    // JMeter 2.13 writes no dashboard; stackctl's own page has every sampler and the total.
+    const page = await execa('docker', [
+      'run',
+      '--rm',
+      '-v',
+      `${health?.results?.volume ?? ''}:/r`,
+      'stackctl-test/busybox:1',
+      'cat',
+      `/r/${health?.results?.folder ?? ''}/summary.html`,
+    ]);
+    expect(page.stdout).toMatch(/^<!doctype html>/);
+    for (const sampler of health?.summary.samplers ?? [])
+      expect(page.stdout).toContain(
+        `<tr><td>${sampler.label}</td><td>${String(sampler.requests)}</td><td>0</td>`,
+      );
+    expect(page.stdout).toContain(`<tr><th>TOTAL</th><th>${String(health?.summary.total.requests)}</th>`);
     // The volume is the load environment's, labelled as compose labels it, so compose adopts it.
     const volume = await execa('docker', [
       'volume',

@@ -6,6 +6,7 @@ import { parseResults } from '../../src/effects/jmeter.js';
 import { resolveEnvironment } from '../../src/model/environment.js';
 import { choosePlan, jmeterProperties, resolveLoadTarget, routeRows } from '../../src/plan/bench.js';
 import { compareRuns } from '../../src/plan/bench-compare.js';
+import { benchReportHtml } from '../../src/plan/bench-report.js';
 import { JtlAccumulator, percentile, type BenchSummary } from '../../src/plan/bench-summary.js';
 import { summariseStreams, takeEvents, timingOf, type StreamTiming } from '../../src/plan/llm-bench.js';
 import type { StackFile } from '../../src/schema/types.js';
@@ -357,5 +358,35 @@ describe('the shipped load tests', () => {
       expect(xml).toContain('<jmeterTestPlan');
       for (const property of Object.keys(plan.secrets ?? {})) expect(xml).toContain(`\${__P(${property})}`);
     }
+  });
+});
+
+describe('the summary page', () => {
+  it('escapes what a plan names, and marks samplers with errors', async () => {
+    const summary = await summaryOf(
+      [
+        'timeStamp,elapsed,label,responseCode,responseMessage,success',
+        '1000,5,<script>x</script>,500,"bad & worse",false',
+        '1001,7,ok,200,OK,true',
+        '',
+      ].join('\n'),
+    );
+    const page = benchReportHtml({
+      id: '20261207T101500Z-health',
+      environment: 'staging',
+      plan: 'health',
+      target: 'nginx:80',
+      startedAt: '2026-12-07T10:15:00.000Z',
+      load: { users: 2, durationSeconds: 10, rampSeconds: 1 },
+      image: 'justb4/jmeter:5.5',
+      results: { volume: 'v', folder: 'f', dashboard: false },
+      summary,
+    });
+    expect(page).not.toContain('<script>');
+    expect(page).toContain(
+      '<tr class="errors"><td>&lt;script&gt;x&lt;/script&gt;</td><td>1</td><td>1</td><td>100.0%</td>',
+    );
+    expect(page).toContain('<li>&lt;script&gt;x&lt;/script&gt;: 1 × 500 bad &amp; worse</li>');
+    expect(page).toContain('<tr><td>ok</td><td>1</td><td>0</td><td>0.0%</td>');
   });
 });

@@ -88,10 +88,10 @@ function printRun(record: BenchRecord, recordPath: string, ctx: CommandContext):
   if (results)
     printLine(
       ctx.stdout,
-      `Results: ${results.folder}/ in the volume ${results.volume} (results.jtl, jmeter.log${
+      `Results: ${results.folder}/ in the volume ${results.volume} (results.jtl, jmeter.log, summary.html${
         results.dashboard
           ? ", report/index.html: JMeter's HTML dashboard"
-          : '; no HTML dashboard: this JMeter predates it (3.0)'
+          : '; no JMeter dashboard: this JMeter predates it (3.0)'
       })`,
     );
   printLine(ctx.stdout, `Record: ${relative(ctx.cwd, recordPath)} (stackctl bench compare ${record.id} ...)`);
