@@ -3,7 +3,13 @@ import { Document, isMap, isSeq } from 'yaml';
 import type { EnvironmentModel, GpuSelection, ResolvedService } from '../model/environment.js';
 import { stackOrder } from '../model/environment.js';
 import { stackClosure } from '../schema/rules/networks.js';
-import { configFilePath, routedServices, scrapedServices } from './config-files.js';
+import {
+  configFilePath,
+  LOG_ATTRIBUTE_LABELS,
+  routedServices,
+  scrapedServices,
+  shipsLogs,
+} from './config-files.js';
 import type { HealthcheckDef, ServiceDef, StackFile } from '../schema/types.js';
 
 export const COMPOSE_DIR = 'compose';
@@ -135,6 +141,7 @@ export function renderEnvironmentOverride({ file, model, header }: EnvironmentOv
   const doc = new Document({}, { aliasDuplicateObjects: false });
   const services: Record<string, unknown> = {};
   const resetPorts: string[] = [];
+  const logsShipped = shipsLogs(model);
   for (const service of model.services) {
     const override = model.definition.overrides?.[service.name];
     const entry: Record<string, unknown> = { labels: { [LABELS.environment]: model.name } };
@@ -151,6 +158,13 @@ export function renderEnvironmentOverride({ file, model, header }: EnvironmentOv
         resetPorts.push(service.name);
     }
     Object.assign(entry, configFileWiring(model, service));
+    // Filebeat keeps this environment's lines by the labels json-file writes into each of them.
+    if (
+      logsShipped &&
+      file.services[service.name]?.['logging'] === undefined &&
+      entry['logging'] === undefined
+    )
+      entry['logging'] = { driver: 'json-file', options: { labels: LOG_ATTRIBUTE_LABELS.join(',') } };
     if (model.definition.healthcheckTemplate !== undefined && entry['healthcheck'] === undefined) {
       const healthcheck = composeHealthcheck(
         file,

@@ -3,6 +3,7 @@
 // resolved environment in, file contents out. They carry no secret value: services read secrets
 // from their environment (LiteLLM's os.environ/NAME), so these files are shareable.
 import { Document } from 'yaml';
+import { COMPOSE_LABELS, LABELS } from '../labels.js';
 import { alertRules, DEFAULT_ALERT_FOR } from './prometheus-rules.js';
 import {
   grafanaDashboardProvider,
@@ -360,29 +361,69 @@ function renderLogstash(file: StackFile, model: EnvironmentModel, config: Config
 }
 
 /** Filebeat: the host's container log files (read-only) to Logstash, tagged with the environment. */
+/**
+ * The labels Docker's json-file driver writes into each log line's `attrs` in an environment that
+ * runs Filebeat (its compose override sets the log option): Filebeat keeps this project's lines by
+ * them and names each line's service and stack, with no Docker socket to ask.
+ */
+export const LOG_ATTRIBUTE_LABELS = [COMPOSE_LABELS.project, COMPOSE_LABELS.service, LABELS.stack] as const;
+
+/** Whether the environment runs a Filebeat whose config stackctl generates. */
+export function shipsLogs(model: EnvironmentModel): boolean {
+  return model.services.some((service) =>
+    (service.definition.configFiles ?? []).some((config) => config.generate === 'filebeat'),
+  );
+}
+
+/** Filebeat's script: drops the lines of other projects' containers, names service and stack. */
+export function filebeatScript(project: string): string {
+  return [
+    'function process(event) {',
+    '  var attrs = event.Get("docker.attrs") || {};',
+    `  if (attrs["${COMPOSE_LABELS.project}"] !== ${JSON.stringify(project)}) {`,
+    '    event.Cancel();',
+    '    return;',
+    '  }',
+    `  event.Put("stackctl.service", attrs["${COMPOSE_LABELS.service}"] || "");`,
+    `  event.Put("stackctl.stack", attrs["${LABELS.stack}"] || "");`,
+    '  event.Delete("docker.attrs");',
+    '}',
+  ].join('\n');
+}
+
+/**
+ * filebeat.yml: the host's container log files (read-only; no Docker socket), only the lines of
+ * this environment's containers kept (by the labels json-file writes into each line), each named
+ * with its project, environment, stack and service, to the `upstream` (Logstash, port 5044).
+ */
 function renderFilebeat(file: StackFile, model: EnvironmentModel, config: ConfigFileDef): string {
   const upstream = config.upstream;
   const shipper = serviceNamed(model, upstream?.service);
-  return `# Filebeat for ${model.name}: container logs to ${upstream?.service ?? 'Logstash'}.\n${yamlText({
-    'filebeat.inputs': [
-      {
-        type: 'filestream',
-        id: 'docker-containers',
-        paths: ['/var/lib/docker/containers/*/*.log'],
-        parsers: [{ container: { stream: 'all', format: 'docker' } }],
-      },
-    ],
-    processors: [
-      { add_fields: { target: 'stackctl', fields: { project: file.project.name, environment: model.name } } },
-    ],
-    ...(shipper && upstream
-      ? {
-          'output.logstash': {
-            hosts: replicaHosts(model, shipper).map((host) => `${host}:${upstream.port}`),
-          },
-        }
-      : { 'output.console': { pretty: false } }),
-  })}`;
+  return `# Filebeat for ${model.name}: the logs of its containers (by label) to ${upstream?.service ?? 'Logstash'}.\n${yamlText(
+    {
+      'filebeat.inputs': [
+        {
+          type: 'filestream',
+          id: 'docker-containers',
+          paths: ['/var/lib/docker/containers/*/*.log'],
+          parsers: [{ container: { stream: 'all', format: 'docker' } }],
+        },
+      ],
+      processors: [
+        {
+          add_fields: { target: 'stackctl', fields: { project: file.project.name, environment: model.name } },
+        },
+        { script: { lang: 'javascript', id: 'stackctl-project', source: filebeatScript(model.project) } },
+      ],
+      ...(shipper && upstream
+        ? {
+            'output.logstash': {
+              hosts: replicaHosts(model, shipper).map((host) => `${host}:${upstream.port}`),
+            },
+          }
+        : { 'output.console': { pretty: false } }),
+    },
+  )}`;
 }
 
 function yamlText(content: unknown): string {

@@ -6,15 +6,17 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runInNewContext } from 'node:vm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { renderEnvironmentOverride } from '../../src/generate/compose-files.js';
 import { renderConfigFiles } from '../../src/generate/config-files.js';
 import { resolveEnvironment } from '../../src/model/environment.js';
 import type { StackFile } from '../../src/schema/types.js';
 import { validateStackText } from '../../src/schema/validate.js';
 import { runCli } from '../helpers/cli.js';
 import { shippedProject } from '../helpers/project.js';
-import { SHIPPED_SCHEMA } from '../helpers/paths.js';
+import { HOST_FIXTURES, SHIPPED_SCHEMA } from '../helpers/paths.js';
 
 const text = readFileSync(SHIPPED_SCHEMA, 'utf8');
 const file = (await validateStackText(text, { fileName: 'schemas/compose-schema.yaml' })).file as StackFile;
@@ -156,6 +158,59 @@ describe('prometheus.yml and the ELK pipeline', () => {
     expect(pipeline).toContain('index => "multimodal-monitoring-%{+YYYY.MM.dd}"');
     const filebeat = parse(contentOf('monitoring', 'filebeat')) as Record<string, unknown>;
     expect(filebeat['output.logstash']).toEqual({ hosts: ['multimodal-monitoring-logstash-1:5044'] });
+  });
+
+  it("keeps only the environment's log lines, by the labels json-file writes into them, and names service and stack", () => {
+    const filebeat = parse(contentOf('monitoring', 'filebeat')) as {
+      processors: { script?: { lang: string; source: string }; add_fields?: unknown }[];
+    };
+    const script = filebeat.processors.find((processor) => processor.script)?.script;
+    expect(script?.lang).toBe('javascript');
+    // Real json-file lines of two containers (this project's litellm, another project's web), as
+    // Filebeat's docker parser hands them on: the attrs under docker.attrs, keys with their dots.
+    const lines = readFileSync(join(HOST_FIXTURES, 'docker', 'json-file-attrs-01.log'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { log: string; attrs: Record<string, string> });
+    const kept: Record<string, unknown>[] = [];
+    for (const line of lines) {
+      const fields: Record<string, unknown> = { message: line.log.trimEnd(), docker: { attrs: line.attrs } };
+      let cancelled = false;
+      const event = {
+        Get: (key: string) =>
+          key
+            .split('.')
+            .reduce<unknown>((value, part) => (value as Record<string, unknown> | undefined)?.[part], fields),
+        Put: (key: string, value: unknown) => (fields[key] = value),
+        Delete: (key: string) =>
+          delete (fields['docker'] as Record<string, unknown>)[key.split('.')[1] ?? ''],
+        Cancel: () => (cancelled = true),
+      };
+      // Filebeat runs the script in its own JavaScript engine; here in a fresh V8 context.
+      runInNewContext(`${script?.source ?? ''}\nprocess(event);`, { event });
+      if (!cancelled) kept.push(fields);
+    }
+    expect(kept).toHaveLength(2);
+    for (const message of ['INFO: started server on 0.0.0.0:4000', 'ERROR: cannot reach vllm'])
+      expect(kept).toContainEqual({
+        message,
+        docker: {},
+        'stackctl.service': 'litellm',
+        'stackctl.stack': 'inference',
+      });
+    // Every service of the environment logs through json-file with those labels in its lines.
+    const override = parse(
+      renderEnvironmentOverride({ file, model: resolveEnvironment(file, 'monitoring'), header: HEADER }),
+    ) as { services: Record<string, { logging?: unknown }> };
+    for (const [name, service] of Object.entries(override.services))
+      expect(service.logging, name).toEqual({
+        driver: 'json-file',
+        options: { labels: 'com.docker.compose.project,com.docker.compose.service,io.stackctl.stack' },
+      });
+    const staging = parse(
+      renderEnvironmentOverride({ file, model: resolveEnvironment(file, 'staging'), header: HEADER }),
+    ) as { services: Record<string, { logging?: unknown }> };
+    expect(Object.values(staging.services).some((service) => service.logging !== undefined)).toBe(false);
   });
 });
 
