@@ -168,7 +168,7 @@ describe('prometheus.yml and the ELK pipeline', () => {
     expect(script?.lang).toBe('javascript');
     // Real json-file lines of two containers (this project's litellm, another project's web), as
     // Filebeat's docker parser hands them on: the attrs under docker.attrs, keys with their dots.
-    const lines = readFileSync(join(HOST_FIXTURES, 'docker', 'json-file-attrs-01.log'), 'utf8')
+    const lines = readFileSync(join(HOST_FIXTURES, 'docker', 'json-file-attrs-01.jsonl'), 'utf8')
       .trim()
       .split('\n')
       .map((line) => JSON.parse(line) as { log: string; attrs: Record<string, string> });
