@@ -3,9 +3,10 @@
 # and installs tmux, which the terminal tests drive. stackctl-test/busybox:1 is a root filesystem
 # holding Debian's static busybox and its applets; stackctl-test/postgres:3 and stackctl-test/redis:2
 # are real PostgreSQL and Redis, stackctl-test/postgres-vector:1 PostgreSQL 17 with pgvector (Debian
-# 13's packages), stackctl-test/nginx:1 real nginx, stackctl-test/prometheus:1 real Prometheus, from
-# debootstrap roots of Debian's packages. Idempotent; the test
-# set-up runs it too. Also installs moto, the S3 server the backup tests use.
+# 13's packages), stackctl-test/nginx:1 real nginx, stackctl-test/prometheus:1 real Prometheus,
+# stackctl-test/exporters:1 the node, PostgreSQL and Redis exporters, stackctl-test/jmeter:1 JMeter,
+# from debootstrap roots of Debian's packages. Idempotent; the test set-up runs it too. Also
+# installs moto, the S3 server the backup tests use.
 set -euo pipefail
 
 IMAGE=stackctl-test/busybox:1
