@@ -102,9 +102,23 @@ function composeService(file: StackFile, name: string, def: ServiceDef): Record<
     .filter((stack) => reachable.has(stack))
     .map((stack) => file.stacks[stack]?.network ?? stack);
   out['labels'] = { [LABELS.project]: file.project.name, [LABELS.stack]: def.stack, [LABELS.kind]: kind };
+  // A GPU monitor sees every card of the host: a device request reserves none for itself alone.
+  if (def.gpu === 'monitor') out['deploy'] = withDeviceRequest(def.deploy, { count: 'all' });
   const healthcheck = composeHealthcheck(file, def.healthcheck, undefined);
   if (healthcheck) out['healthcheck'] = healthcheck;
   return out;
+}
+
+function withDeviceRequest(deploy: ServiceDef['deploy'], request: Record<string, unknown>): unknown {
+  const resources = deploy?.resources ?? {};
+  const reservations = resources.reservations ?? {};
+  return {
+    ...deploy,
+    resources: {
+      ...resources,
+      reservations: { ...reservations, devices: [{ driver: 'nvidia', ...request, capabilities: ['gpu'] }] },
+    },
+  };
 }
 
 const TIMING_KEYS = ['interval', 'timeout', 'retries', 'start_period', 'start_interval'] as const;
@@ -174,6 +188,15 @@ export function renderEnvironmentOverride({ file, model, header }: EnvironmentOv
       if (healthcheck) entry['healthcheck'] = healthcheck;
     }
     services[service.name] = entry;
+  }
+  // A GPU monitor the environment lists but its GPU profile leaves out (no GPU to watch) must not
+  // start under a plain `docker compose up` either, where its group's file is in the environment's.
+  const present = new Set(model.services.map((service) => composeGroup(file, service.stack)));
+  for (const name of model.definition.services) {
+    const def = file.services[name];
+    if (def?.gpu !== 'monitor' || services[name] !== undefined) continue;
+    const group = composeGroup(file, def.stack);
+    if (group === BASE_GROUP || present.has(group)) services[name] = { deploy: { replicas: 0 } };
   }
   doc.contents = doc.createNode(
     {

@@ -36,7 +36,10 @@ export interface ResolvedService {
   readonly name: string;
   readonly stack: string;
   readonly kind: 'service' | 'job';
+  /** It reserves the GPU profile's devices. */
   readonly gpu: boolean;
+  /** It sees every GPU of its host and reserves none (`gpu: monitor`: a GPU exporter). */
+  readonly gpuMonitor: boolean;
   /** The compose definition with the environment's override applied (still with ${VAR} references). */
   readonly definition: ServiceDef;
   /** Networks the service joins: its stack's and those of the stacks its stack depends on. */
@@ -76,7 +79,11 @@ export function resolveEnvironment(file: StackFile, envName: string, gpu?: GpuSe
   const selection: GpuSelection = gpu ?? { profile: definition.gpu.profile, variables: {} };
   const values = resolveValues(file, definition, selection, file.backup?.retention?.[envName]);
 
-  const serviceNames = definition.services;
+  // A GPU monitor has nothing to watch under a profile without GPUs (cpu): it is left out.
+  const hasGpus = (file.gpuProfiles[selection.profile]?.gpuCount ?? 0) > 0;
+  const serviceNames = definition.services.filter(
+    (name) => hasGpus || file.services[name]?.gpu !== 'monitor',
+  );
   const usedStacks = new Set(serviceNames.map((name) => file.services[name]?.stack ?? ''));
   const stacks = stackOrder(file).filter((stack) => usedStacks.has(stack));
   // Services join their dependency stacks' networks too, so those networks need subnets here.
@@ -105,6 +112,7 @@ export function resolveEnvironment(file: StackFile, envName: string, gpu?: GpuSe
       stack: service.stack,
       kind: service.kind ?? 'service',
       gpu: service.gpu === true,
+      gpuMonitor: service.gpu === 'monitor',
       definition: service,
       networks: networks.filter((network) => reachable.has(network.stack)).map((network) => network.name),
       ports,

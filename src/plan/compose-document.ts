@@ -1,5 +1,6 @@
 // The shape of `docker compose config --format json`, as far as the cluster renderers read it.
 // Compose writes it ready to be read again: a literal $ is written $$.
+import type { EnvironmentModel } from '../model/environment.js';
 
 export interface ComposeVolumeMount {
   readonly type: string;
@@ -48,6 +49,21 @@ export interface ComposeDocument {
   readonly volumes?: Readonly<
     Record<string, { name?: string; labels?: Record<string, string>; external?: boolean }>
   >;
+}
+
+/**
+ * The services of compose's effective configuration a cluster runs: all of them (a user's overlay
+ * may add some) but those the environment lists and its model left out (a GPU monitor under a
+ * profile without GPUs, which compose keeps at 0 replicas).
+ */
+export function servicesToRun(
+  effective: unknown,
+  model: EnvironmentModel,
+): [name: string, service: ComposeService][] {
+  const running = new Set(model.services.map((service) => service.name));
+  return Object.entries(asComposeDocument(effective).services ?? {}).filter(
+    ([name]) => running.has(name) || !model.definition.services.includes(name),
+  );
 }
 
 export function asComposeDocument(value: unknown): ComposeDocument {

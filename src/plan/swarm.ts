@@ -11,6 +11,7 @@ import {
   asComposeDocument,
   replicasOf,
   secretHolding,
+  servicesToRun,
   type ComposeResources,
   type ComposeService,
 } from './compose-document.js';
@@ -20,6 +21,8 @@ export const SWARM_FILE_VERSION = '3.9';
 export const SWARM_FILE_VERSION_START_INTERVAL = '3.12';
 /** Node-level generic resource GPU nodes advertise (dockerd `node-generic-resources`). */
 export const SWARM_GPU_RESOURCE = 'NVIDIA-GPU';
+/** The node label (set by the operator) that marks a swarm node with NVIDIA GPUs, for GPU monitors. */
+export const SWARM_GPU_NODE_LABEL = 'stackctl.gpu';
 
 export interface SwarmInputs {
   readonly model: EnvironmentModel;
@@ -125,7 +128,7 @@ export function renderSwarmStack(inputs: SwarmInputs): SwarmStack {
   const selected = new Map(model.services.map((service) => [service.name, service]));
   const dropped = new Map<string, string[]>();
 
-  for (const [name, service] of Object.entries(raw.services ?? {})) {
+  for (const [name, service] of servicesToRun(raw, model)) {
     const resolved = selected.get(name);
     const out: Record<string, unknown> = {};
     for (const key of PASSED_THROUGH) if (service[key] != null) out[key] = hide.deep(service[key]);
@@ -181,6 +184,7 @@ export function renderSwarmStack(inputs: SwarmInputs): SwarmStack {
       job: resolved?.kind === 'job',
       stateful: mounts.volumes.some((volume) => volume['type'] === 'volume'),
       gpus: resolved?.gpu === true ? gpuCount : 0,
+      gpuMonitor: resolved?.gpuMonitor === true,
     });
     document.services[name] = out;
   }
@@ -209,6 +213,11 @@ export function renderSwarmStack(inputs: SwarmInputs): SwarmStack {
     );
   for (const [key, services] of dropped)
     notes.push(`swarm has no ${key}: left out for ${services.join(', ')}`);
+  const monitors = model.services.filter((service) => service.gpuMonitor).map((service) => service.name);
+  if (monitors.length > 0)
+    notes.push(
+      `${monitors.join(', ')} run on every node labelled ${SWARM_GPU_NODE_LABEL}=true (docker node update --label-add ${SWARM_GPU_NODE_LABEL}=true NODE) and see its GPUs through the NVIDIA runtime (dockerd's default-runtime)`,
+    );
   if (gpuCount > 0 && model.services.some((service) => service.gpu))
     notes.push(
       `GPU services reserve ${gpuCount} ${SWARM_GPU_RESOURCE} each: GPU nodes must advertise them (dockerd node-generic-resources)`,
@@ -386,7 +395,7 @@ function swarmHealthcheck(
 function swarmDeploy(
   service: ComposeService,
   labels: Record<string, string>,
-  traits: { job: boolean; stateful: boolean; gpus: number },
+  traits: { job: boolean; stateful: boolean; gpus: number; gpuMonitor: boolean },
 ): Record<string, unknown> {
   const resources = service.deploy?.resources;
   const limits = pickResources(resources?.limits);
@@ -398,8 +407,10 @@ function swarmDeploy(
   const reservationsOut = { ...reservations, ...(generic ? { generic_resources: generic } : {}) };
   return {
     // A job runs to completion once; deploying the same job again does not run it again.
-    mode: traits.job ? 'replicated-job' : 'replicated',
-    replicas: replicasOf(service),
+    // A GPU monitor runs once on every GPU node (labelled so), reserving none of its GPUs.
+    ...(traits.gpuMonitor
+      ? { mode: 'global', placement: { constraints: [`node.labels.${SWARM_GPU_NODE_LABEL} == true`] } }
+      : { mode: traits.job ? 'replicated-job' : 'replicated', replicas: replicasOf(service) }),
     labels,
     ...(limits || Object.keys(reservationsOut).length > 0
       ? {

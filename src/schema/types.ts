@@ -211,7 +211,8 @@ export interface ServiceDef {
   description?: string;
   stack: string;
   kind?: 'service' | 'job';
-  gpu?: boolean;
+  /** true reserves the profile's GPUs; 'monitor' sees every GPU of the host and reserves none. */
+  gpu?: boolean | 'monitor';
   image?: string;
   build?: string | { context: string; dockerfile?: string; args?: Record<string, Scalar>; target?: string };
   command?: StringOrList;

@@ -1,5 +1,6 @@
 // --gpu on every command path (issue 26): start with and without preflight, generate, both exports
 // and a swarm start use the layout asked for, and each prints it in one line.
+import { execa } from 'execa';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +16,13 @@ beforeAll(async () => {
 afterAll(() => project.remove());
 
 const envFile = async (env: string): Promise<string> => readFile(join(project.root, `.env.${env}`), 'utf8');
+
+interface ComposeService {
+  deploy?: {
+    replicas?: number;
+    resources?: { reservations?: { devices?: { device_ids?: string[]; count?: number }[] } };
+  };
+}
 
 interface DryRun {
   create: { command: string[] }[];
@@ -72,6 +80,51 @@ describe('--gpu on every path', () => {
     const text = await envFile('development');
     expect(text).not.toMatch(/^CUDA_VISIBLE_DEVICES=0,1$/m);
     expect(text).not.toMatch(/^GPU_COUNT=2$/m);
+  });
+
+  it('runs the GPU exporter only where there are GPUs to watch, claiming none of them', async () => {
+    const effective = async (gpu: string) => {
+      const generated = await runCli(['generate', 'production', '--gpu', gpu], { cwd: project.root });
+      expect(generated.exitCode, generated.stderr).toBe(0);
+      const plan = await runCli(
+        ['start', 'production', '--gpu', gpu, '--skip-preflight', '--dry-run', '--json'],
+        {
+          cwd: project.root,
+        },
+      );
+      const dryRun = JSON.parse(plan.stdout) as DryRun & { graph: { service: string }[] };
+      const started = dryRun.graph.map((node) => node.service);
+      const command = dryRun.create[0]?.command ?? [];
+      // compose itself merges the generated files as a plain `docker compose up` would.
+      const config = await execa(
+        'docker',
+        [...command.slice(1, command.indexOf('up')), 'config', '--format', 'json'],
+        { cwd: project.root },
+      );
+      const services = (JSON.parse(config.stdout) as { services: Record<string, ComposeService> }).services;
+      const prometheus = await readFile(
+        join(project.root, 'configs', 'production', 'prometheus', 'prometheus.yml'),
+        'utf8',
+      );
+      return { started, services, prometheus };
+    };
+    const multi = await effective('multi');
+    expect(multi.started).toContain('dcgm-exporter');
+    expect(multi.services['dcgm-exporter']?.deploy?.resources?.reservations?.devices).toEqual([
+      { driver: 'nvidia', count: -1, capabilities: ['gpu'] },
+    ]);
+    expect(multi.services['vllm']?.deploy?.resources?.reservations?.devices?.[0]?.device_ids).toEqual([
+      '0',
+      '1',
+    ]);
+    expect(multi.prometheus).toContain('job_name: dcgm-exporter');
+    // Without GPUs it is not started, not even by a plain `docker compose up`, and not scraped.
+    const cpu = await effective('cpu');
+    expect(cpu.started).not.toContain('dcgm-exporter');
+    expect(cpu.started).toContain('node-exporter');
+    expect(cpu.services['dcgm-exporter']?.deploy?.replicas).toBe(0);
+    expect(cpu.prometheus).not.toContain('dcgm-exporter');
+    expect(cpu.prometheus).toContain('job_name: node-exporter');
   });
 
   it('export swarm and export k8s take --gpu cpu and print the layout', async () => {

@@ -14,6 +14,7 @@ import type { IConfigMap, IEnvVar, ISecret } from 'kubernetes-models/v1';
 import {
   kustomizeBuild,
   mainContainer,
+  WORKLOAD_KINDS,
   ofKind,
   podSpecOf,
   validateManifest,
@@ -90,7 +91,7 @@ describe('export k8s', () => {
           exported.namespace,
         );
       // A workload per service the environment runs, and nothing else.
-      const workloads = built.filter((m) => ['Deployment', 'StatefulSet', 'Job'].includes(m.kind));
+      const workloads = built.filter((m) => WORKLOAD_KINDS.includes(m.kind));
       expect(workloads.map((m) => m.metadata.name).sort()).toEqual([...definition.services].sort());
       // Workloads that hold data keep it in claims of their own.
       for (const set of ofKind<IStatefulSet>(built, 'StatefulSet'))
@@ -120,7 +121,7 @@ describe('export k8s', () => {
   });
 
   it('carries probes, GPUs, secret files, start order and the stack networks', async () => {
-    await exportEnvironment('production', 'k8s-prod');
+    const exported = await exportEnvironment('production', 'k8s-prod');
     const built = await kustomizeBuild(join(project.root, 'k8s-prod', 'overlays', 'production'));
 
     // vLLM gets the GPU profile's two GPUs, on GPU nodes, with the tensor-parallel setting.
@@ -135,6 +136,18 @@ describe('export k8s', () => {
     expect(vllm.startupProbe?.failureThreshold).toBeGreaterThan(
       vllm.livenessProbe?.failureThreshold ?? Infinity,
     );
+
+    // The GPU exporter runs on every GPU node and claims none of its GPUs (vLLM has them).
+    const dcgm = workloadOf(built, 'dcgm-exporter');
+    expect(dcgm.kind).toBe('DaemonSet');
+    expect(podSpecOf(dcgm).nodeSelector).toEqual({ 'nvidia.com/gpu.present': 'true' });
+    expect(podSpecOf(dcgm).tolerations).toEqual([
+      { key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' },
+    ]);
+    expect(JSON.stringify(mainContainer(dcgm).resources ?? {})).not.toContain('nvidia.com/gpu');
+    expect(envOf(built, 'dcgm-exporter')).toContainEqual({ name: 'NVIDIA_VISIBLE_DEVICES', value: 'all' });
+    expect(mainContainer(dcgm).securityContext?.capabilities?.add).toEqual(['SYS_ADMIN']);
+    expect(exported.notes.some((note) => note.startsWith('dcgm-exporter watches GPUs'))).toBe(true);
 
     // PostgreSQL reads its password from a mounted file; others get it from the Secret by reference.
     const postgresEnv = envOf(built, 'postgres');

@@ -1,7 +1,7 @@
 // `stackctl export swarm`: the shipped environments as stack files the docker CLI accepts
 // (`docker stack config` checks them against its compose schema), with no secret value in them.
 import { execa } from 'execa';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -16,6 +16,9 @@ interface StackFile {
       environment: Record<string, string | undefined>;
       configs: { target: string }[];
       deploy: {
+        mode: string;
+        replicas?: number;
+        placement?: { constraints: string[] };
         resources?: { reservations?: { generic_resources?: unknown } };
         update_config: { order: string };
       };
@@ -105,6 +108,13 @@ describe('export swarm', () => {
     expect(stack.services['vllm']?.deploy.resources?.reservations?.generic_resources).toEqual([
       { discrete_resource_spec: { kind: 'NVIDIA-GPU', value: 2 } },
     ]);
+    // The GPU exporter runs once on every node labelled as a GPU node, reserving none of its GPUs.
+    const dcgm = stack.services['dcgm-exporter']?.deploy;
+    expect(dcgm?.mode).toBe('global');
+    expect(dcgm?.replicas).toBeUndefined();
+    expect(dcgm?.placement?.constraints).toEqual(['node.labels.stackctl.gpu == true']);
+    expect(dcgm?.resources?.reservations?.generic_resources).toBeUndefined();
+    expect(result.stdout).toContain('docker node update --label-add stackctl.gpu=true NODE');
     expect(stack.services['postgres']?.environment.POSTGRES_PASSWORD).toBeUndefined();
     expect(stack.services['postgres']?.environment.POSTGRES_PASSWORD_FILE).toBe(
       '/run/secrets/postgres_password',
@@ -124,6 +134,9 @@ describe('export swarm', () => {
     expect(cpu.exitCode, cpu.stderr).toBe(0);
     const stack = parse(await readFile(join(project.root, 'cpu.yml'), 'utf8')) as StackFile;
     expect(stack.services['vllm']?.deploy.resources?.reservations?.generic_resources).toBeUndefined();
+    // No GPU, nothing for a GPU exporter to watch.
+    expect(stack.services['dcgm-exporter']).toBeUndefined();
+    expect(stack.services['node-exporter']).toBeDefined();
     const k8s = await runCli(
       [
         'export',
@@ -151,5 +164,16 @@ describe('export swarm', () => {
       spec: { template: { spec: { containers: { resources: { limits: Record<string, string> } }[] } } };
     };
     expect(patch.spec.template.spec.containers[0]?.resources.limits['nvidia.com/gpu']).toBe('1');
+    const overlay = join(project.root, 'k8s-single', 'overlays', 'production', 'patches');
+    await expect(readFile(join(overlay, 'dcgm-exporter.yaml'), 'utf8')).resolves.toContain('DaemonSet');
+    // Under the cpu profile no GPU exporter is exported to Kubernetes either.
+    const k8sCpu = await runCli(
+      ['export', 'k8s', 'production', '--gpu', 'cpu', '--out', 'k8s-cpu', '--registry', 'registry.test/m'],
+      { cwd: project.root },
+    );
+    expect(k8sCpu.exitCode, k8sCpu.stderr).toBe(0);
+    const cpuPatches = await readdir(join(project.root, 'k8s-cpu', 'overlays', 'production', 'patches'));
+    expect(cpuPatches).toContain('node-exporter.yaml');
+    expect(cpuPatches).not.toContain('dcgm-exporter.yaml');
   });
 });

@@ -4,7 +4,7 @@
 // stackctl's renderer so the files on disk are checked, not the renderer's own idea of them.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { IDeployment, IStatefulSet } from 'kubernetes-models/apps/v1';
+import type { IDaemonSet, IDeployment, IStatefulSet } from 'kubernetes-models/apps/v1';
 import type { IJob } from 'kubernetes-models/batch/v1';
 import type { IContainer, IPodSpec } from 'kubernetes-models/v1';
 import { parseAllDocuments } from 'yaml';
@@ -17,13 +17,13 @@ export interface Manifest {
   [key: string]: unknown;
 }
 
-export type Workload = IDeployment | IStatefulSet | IJob;
+export type Workload = IDeployment | IStatefulSet | IJob | IDaemonSet;
+
+export const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'Job', 'DaemonSet'];
 
 /** The workload of a service in a build, or a failure naming it. */
 export function workloadOf(built: readonly Manifest[], name: string): Workload {
-  const found = built.find(
-    (m) => ['Deployment', 'StatefulSet', 'Job'].includes(m.kind) && m.metadata.name === name,
-  );
+  const found = built.find((m) => WORKLOAD_KINDS.includes(m.kind) && m.metadata.name === name);
   if (!found) throw new Error(`no workload ${name}`);
   return found as unknown as Workload;
 }
@@ -134,6 +134,7 @@ export async function validateManifest(manifest: Manifest): Promise<void> {
     'v1/PersistentVolumeClaim': async () => (await import('kubernetes-models/v1')).PersistentVolumeClaim,
     'apps/v1/Deployment': async () => (await import('kubernetes-models/apps/v1')).Deployment,
     'apps/v1/StatefulSet': async () => (await import('kubernetes-models/apps/v1')).StatefulSet,
+    'apps/v1/DaemonSet': async () => (await import('kubernetes-models/apps/v1')).DaemonSet,
     'batch/v1/Job': async () => (await import('kubernetes-models/batch/v1')).Job,
     'networking.k8s.io/v1/NetworkPolicy': async () =>
       (await import('kubernetes-models/networking.k8s.io/v1')).NetworkPolicy,

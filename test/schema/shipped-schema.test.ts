@@ -35,7 +35,15 @@ const MATRIX = {
   },
   production: {
     // Full monitoring: Prometheus scrapes the host, PostgreSQL and Redis through their exporters.
-    services: [...BASE, 'prometheus', 'grafana', 'node-exporter', 'postgres-exporter', 'redis-exporter'],
+    services: [
+      ...BASE,
+      'prometheus',
+      'grafana',
+      'node-exporter',
+      'dcgm-exporter',
+      'postgres-exporter',
+      'redis-exporter',
+    ],
     memory: 20,
     util: 0.9,
     log: 'WARNING',
@@ -93,6 +101,7 @@ describe('the shipped schema', () => {
     expect(byStack('ui')).toEqual([...UI].sort());
     expect(byStack('testing')).toEqual(['allure-cli', 'allure-report', 'allure-results', 'jmeter']);
     expect(byStack('monitoring')).toEqual([
+      'dcgm-exporter',
       'elasticsearch',
       'filebeat',
       'grafana',

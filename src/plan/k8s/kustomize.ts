@@ -13,7 +13,7 @@ import { posix } from 'node:path';
 import { LABELS } from '../../labels.js';
 import type { EnvironmentModel, ResolvedService } from '../../model/environment.js';
 import type { StackFile } from '../../schema/types.js';
-import { asComposeDocument, type ComposeService } from '../compose-document.js';
+import { servicesToRun, type ComposeService } from '../compose-document.js';
 import type { LaunchNode } from '../start.js';
 import { dnsLabel, partOf, secretName, strategicMerge, yamlDocuments, type Manifest } from './manifest.js';
 import { claimSize, containerEnvironment, containerResources, podStorage, secretFileVolume } from './pod.js';
@@ -22,7 +22,7 @@ import { networkPolicies } from './policies.js';
 import { containerPorts, type ContainerPort } from './ports.js';
 import { probesFromHealthcheck } from './probes.js';
 import { externalSecret, secretManifest, type SecretStoreRef } from './secrets.js';
-import { baseManifests, environmentPatch, type ServiceShape } from './workload.js';
+import { baseManifests, environmentPatch, K8S_GPU_NODE_LABEL, type ServiceShape } from './workload.js';
 
 export { K8S_GPU_RESOURCE } from './pod.js';
 export { K8S_GPU_NODE_LABEL, WAIT_IMAGE } from './workload.js';
@@ -97,7 +97,7 @@ class Layout {
 export function renderKustomize(inputs: K8sInputs): K8sExport {
   const { model, file } = inputs;
   const layout = new Layout(model);
-  const services = Object.entries(asComposeDocument(inputs.effective).services ?? {});
+  const services = servicesToRun(inputs.effective, model);
   const overlay = `overlays/${model.name}`;
   const resources: string[] = ['namespace.yaml'];
   const patches: string[] = [];
@@ -228,6 +228,10 @@ function renderService(
     mountedFiles: inputs.mountedFiles,
   });
   layout.notes.push(...storage.notes, ...hostLevelNotes(name, service));
+  if (resolved?.gpuMonitor === true)
+    layout.notes.push(
+      `${name} watches GPUs: a DaemonSet on the GPU nodes (${K8S_GPU_NODE_LABEL}) that requests no GPU, so it sees them through the nodes' NVIDIA container runtime (the GPU operator makes it the default)`,
+    );
   const environment = containerEnvironment(service, {
     secrets: inputs.secrets,
     secretName: secret,
@@ -244,6 +248,7 @@ function renderService(
     stack: resolved?.stack ?? service.labels?.[LABELS.stack] ?? '',
     partOf: partOf(model),
     job: resolved?.kind === 'job',
+    gpuMonitor: resolved?.gpuMonitor === true,
     // The schema's image where it names one outright; each overlay sets the environment's own.
     image:
       inputs.images?.get(name) ??

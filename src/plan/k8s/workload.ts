@@ -14,7 +14,7 @@ export const K8S_GPU_NODE_LABEL = 'nvidia.com/gpu.present';
 /** Image of the init containers that wait for a dependency's port. */
 export const WAIT_IMAGE = 'busybox:1.36';
 
-export type WorkloadKind = 'Deployment' | 'StatefulSet' | 'Job';
+export type WorkloadKind = 'Deployment' | 'StatefulSet' | 'Job' | 'DaemonSet';
 
 export interface ServiceShape {
   readonly name: string;
@@ -22,6 +22,8 @@ export interface ServiceShape {
   /** app.kubernetes.io/part-of: the project. */
   readonly partOf: string;
   readonly job: boolean;
+  /** A GPU monitor (`gpu: monitor`): one pod on every GPU node, requesting no GPU. */
+  readonly gpuMonitor: boolean;
   /** The image the base names (each overlay sets the environment's own). */
   readonly image: string;
   readonly ports: readonly ContainerPort[];
@@ -29,7 +31,9 @@ export interface ServiceShape {
 }
 
 export function workloadKind(shape: ServiceShape): WorkloadKind {
-  return shape.job ? 'Job' : shape.storage.claimTemplates.length > 0 ? 'StatefulSet' : 'Deployment';
+  if (shape.job) return 'Job';
+  if (shape.gpuMonitor) return 'DaemonSet';
+  return shape.storage.claimTemplates.length > 0 ? 'StatefulSet' : 'Deployment';
 }
 
 /** The base's manifests of a service: its workload, and a Service for its ports (or a headless one). */
@@ -81,7 +85,11 @@ export function baseManifests(shape: ServiceShape): { workload: Manifest; servic
             apiVersion: 'apps/v1',
             kind,
             metadata,
-            spec: { replicas: 1, selector: { matchLabels: selector }, template },
+            spec: {
+              ...(kind === 'DaemonSet' ? {} : { replicas: 1 }),
+              selector: { matchLabels: selector },
+              template,
+            },
           };
   if (ports.length === 0 && kind !== 'StatefulSet') return { workload };
   return {
@@ -130,6 +138,7 @@ export function environmentPatch(shape: ServiceShape, settings: EnvironmentSetti
     env: environment.env,
     ...(settings.resources ? { resources: settings.resources } : {}),
     ...(settings.probes ?? {}),
+    ...capabilitiesOf(settings.service),
   };
   const initContainers = settings.waitsFor.map((dep) => ({
     name: `wait-for-${dep.service}`,
@@ -145,12 +154,12 @@ export function environmentPatch(shape: ServiceShape, settings: EnvironmentSetti
     kind,
     metadata: { name },
     spec: {
-      ...(kind === 'Job' ? {} : { replicas: replicasOf(settings.service) }),
+      ...(kind === 'Job' || kind === 'DaemonSet' ? {} : { replicas: replicasOf(settings.service) }),
       template: {
         spec: {
           ...(initContainers.length > 0 ? { initContainers } : {}),
           containers: [container],
-          ...(settings.gpus > 0
+          ...(settings.gpus > 0 || shape.gpuMonitor
             ? {
                 nodeSelector: { [K8S_GPU_NODE_LABEL]: 'true' },
                 tolerations: [{ key: K8S_GPU_RESOURCE, operator: 'Exists', effect: 'NoSchedule' }],
@@ -158,6 +167,22 @@ export function environmentPatch(shape: ServiceShape, settings: EnvironmentSetti
             : {}),
         },
       },
+    },
+  };
+}
+
+/** compose's cap_add / cap_drop as the container's capabilities (Kubernetes names them without CAP_). */
+function capabilitiesOf(service: ComposeService): { securityContext?: Manifest } {
+  const names = (key: string): string[] => {
+    const value = service[key];
+    return Array.isArray(value) ? value.map((name) => String(name).replace(/^CAP_/, '')) : [];
+  };
+  const add = names('cap_add');
+  const drop = names('cap_drop');
+  if (add.length === 0 && drop.length === 0) return {};
+  return {
+    securityContext: {
+      capabilities: { ...(add.length > 0 ? { add } : {}), ...(drop.length > 0 ? { drop } : {}) },
     },
   };
 }
