@@ -52,6 +52,7 @@ const STACKCTL_KEYS = new Set([
   'indexRetention',
   'verify',
   'secretFiles',
+  'hostAccess',
 ]);
 
 /** compose/<group>.yml: the services of the group's stacks, active in the environments that list them. */

@@ -4,7 +4,8 @@
 // from their environment (LiteLLM's os.environ/NAME), so these files are shareable.
 import { Document } from 'yaml';
 import { COMPOSE_LABELS, LABELS } from '../labels.js';
-import { alertRules, DEFAULT_ALERT_FOR } from './prometheus-rules.js';
+import { alertRules, DEFAULT_ALERT_FOR, exporterOf } from './prometheus-rules.js';
+import { cadvisorRelabeling } from './cadvisor.js';
 import {
   grafanaDashboardProvider,
   grafanaDatasources,
@@ -276,6 +277,9 @@ function renderPrometheus(
         labels: { service: service.name, stack: service.stack },
       },
     ],
+    ...(exporterOf(service) === 'cadvisor'
+      ? { metric_relabel_configs: cadvisorRelabeling(model.project) }
+      : {}),
   }));
   const interval = model.values.get('PROMETHEUS_SCRAPE_INTERVAL') ?? '15s';
   const ruleFiles = (owner.definition.configFiles ?? [])

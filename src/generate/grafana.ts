@@ -5,7 +5,11 @@
 // https://grafana.com/docs/grafana/latest/administration/provisioning/).
 import type { EnvironmentModel, ResolvedService } from '../model/environment.js';
 import type { MetricsExporter } from '../schema/types.js';
-import { exporterOf } from './prometheus-rules.js';
+import { CONTAINER_SERVICE_LABEL } from './cadvisor.js';
+import { EXPORTER_ORDER, exporterOf } from './prometheus-rules.js';
+
+/** cAdvisor's series of this environment's containers (prometheus.yml keeps and names them). */
+const BY_SERVICE = `${CONTAINER_SERVICE_LABEL}!=""`;
 
 /** Where the provider tells Grafana to read dashboards: the folder the dashboard files are mounted in. */
 export const DASHBOARDS_FOLDER = '/etc/grafana/dashboards';
@@ -100,6 +104,50 @@ const PANELS: Partial<Record<MetricsExporter | 'all', readonly Panel[]>> = {
       legend: '{{device}}',
     },
   ],
+  cadvisor: [
+    {
+      title: 'Container restarts (15 min)',
+      expr: `resets(container_cpu_usage_seconds_total{${BY_SERVICE}}[15m])`,
+      unit: 'none',
+      legend: `{{${CONTAINER_SERVICE_LABEL}}} {{name}}`,
+    },
+    {
+      title: 'Container CPU (cores)',
+      expr: `sum by (${CONTAINER_SERVICE_LABEL}) (rate(container_cpu_usage_seconds_total{${BY_SERVICE}}[5m]))`,
+      unit: 'none',
+      legend: `{{${CONTAINER_SERVICE_LABEL}}}`,
+    },
+    {
+      title: 'Container memory (working set)',
+      expr: `sum by (${CONTAINER_SERVICE_LABEL}) (container_memory_working_set_bytes{${BY_SERVICE}})`,
+      unit: 'bytes',
+      legend: `{{${CONTAINER_SERVICE_LABEL}}}`,
+    },
+    {
+      title: 'Container network received',
+      expr: `sum by (${CONTAINER_SERVICE_LABEL}) (rate(container_network_receive_bytes_total{${BY_SERVICE}}[5m]))`,
+      unit: 'Bps',
+      legend: `{{${CONTAINER_SERVICE_LABEL}}}`,
+    },
+    {
+      title: 'Container network sent',
+      expr: `sum by (${CONTAINER_SERVICE_LABEL}) (rate(container_network_transmit_bytes_total{${BY_SERVICE}}[5m]))`,
+      unit: 'Bps',
+      legend: `{{${CONTAINER_SERVICE_LABEL}}}`,
+    },
+    {
+      title: 'Container disk read',
+      expr: `sum by (${CONTAINER_SERVICE_LABEL}) (rate(container_fs_reads_bytes_total{${BY_SERVICE}}[5m]))`,
+      unit: 'Bps',
+      legend: `{{${CONTAINER_SERVICE_LABEL}}}`,
+    },
+    {
+      title: 'Container disk written',
+      expr: `sum by (${CONTAINER_SERVICE_LABEL}) (rate(container_fs_writes_bytes_total{${BY_SERVICE}}[5m]))`,
+      unit: 'Bps',
+      legend: `{{${CONTAINER_SERVICE_LABEL}}}`,
+    },
+  ],
   postgres: [
     { title: 'PostgreSQL up', expr: 'pg_up', unit: 'none', legend: '{{instance}}' },
     {
@@ -169,9 +217,7 @@ export function overviewPanels(model: EnvironmentModel): Panel[] {
   if (kinds.size === 0) return [];
   return [
     ...(PANELS.all ?? []),
-    ...(['node', 'postgres', 'redis', 'dcgm', 'vllm'] as const).flatMap((kind) =>
-      kinds.has(kind) ? (PANELS[kind] ?? []) : [],
-    ),
+    ...EXPORTER_ORDER.flatMap((kind) => (kinds.has(kind) ? (PANELS[kind] ?? []) : [])),
   ];
 }
 

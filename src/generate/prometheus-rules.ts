@@ -3,6 +3,7 @@
 // so no alert silently never fires. Alertmanager routing is left to the user's receiver. Pure.
 import type { EnvironmentModel, ResolvedService } from '../model/environment.js';
 import type { MetricsExporter } from '../schema/types.js';
+import { CONTAINER_SERVICE_LABEL } from './cadvisor.js';
 
 export interface AlertRule {
   readonly alert: string;
@@ -24,6 +25,9 @@ export function readsTextfiles(service: ResolvedService): boolean {
   const args = typeof command === 'string' ? command.split(/\s+/) : (command ?? []);
   return args.some((arg) => arg === TEXTFILE_FLAG || arg.startsWith(`${TEXTFILE_FLAG}=`));
 }
+
+/** The exporter kinds with rules and panels of their own, in the order they are written. */
+export const EXPORTER_ORDER = ['node', 'cadvisor', 'postgres', 'redis', 'dcgm', 'vllm'] as const;
 
 /** How long a condition must hold before its alert fires, unless PROMETHEUS_ALERT_FOR says. */
 export const DEFAULT_ALERT_FOR = '2m';
@@ -84,6 +88,24 @@ export function alertRules(
         'The kernel will start killing containers (OOM).',
       ),
     ],
+    cadvisor: [
+      // Each start of a container is a new cgroup, whose CPU counter begins at 0 again: a restart is
+      // a counter reset (cAdvisor's container_start_time_seconds is the creation time, unchanged).
+      rule(
+        'ContainerCrashLooping',
+        `resets(container_cpu_usage_seconds_total{${CONTAINER_SERVICE_LABEL}!=""}[15m]) > 2`,
+        'critical',
+        `{{ $labels.${CONTAINER_SERVICE_LABEL} }} restarted {{ $value }} times in 15 minutes`,
+        `{{ $labels.name }} keeps exiting and being restarted: stackctl logs ${model.name} {{ $labels.${CONTAINER_SERVICE_LABEL} }}.`,
+      ),
+      rule(
+        'ContainerMemoryNearLimit',
+        `container_memory_working_set_bytes{${CONTAINER_SERVICE_LABEL}!=""} / (container_spec_memory_limit_bytes{${CONTAINER_SERVICE_LABEL}!=""} > 0) > 0.95`,
+        'warning',
+        `{{ $labels.${CONTAINER_SERVICE_LABEL} }} uses over 95% of its memory limit`,
+        'The kernel kills it (OOM) when it reaches the limit: raise deploy.resources.limits.memory or find the leak.',
+      ),
+    ],
     postgres: [
       rule(
         'PostgresDown',
@@ -129,7 +151,7 @@ export function alertRules(
       ),
     ],
   };
-  for (const kind of ['node', 'postgres', 'redis', 'dcgm', 'vllm'] as const) {
+  for (const kind of EXPORTER_ORDER) {
     const rules = byKind[kind];
     if (kinds.has(kind) && rules) groups.push({ name: `stackctl-${kind}`, rules });
   }

@@ -235,6 +235,8 @@ export interface ServiceDef {
   verify?: VerifyCheckDef[];
   /** Environment key -> the variable the image reads a file path from (POSTGRES_PASSWORD_FILE). */
   secretFiles?: Record<string, string>;
+  /** Why the service may control the host (it mounts the Docker socket): validate then does not warn. */
+  hostAccess?: string;
   [composeKey: string]: unknown;
 }
 

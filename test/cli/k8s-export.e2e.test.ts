@@ -149,6 +149,12 @@ describe('export k8s', () => {
     expect(mainContainer(dcgm).securityContext?.capabilities?.add).toEqual(['SYS_ADMIN']);
     expect(exported.notes.some((note) => note.startsWith('dcgm-exporter watches GPUs'))).toBe(true);
 
+    // cAdvisor's Docker socket is a socket on the node, not a folder.
+    const socket = podSpecOf(workloadOf(built, 'cadvisor')).volumes?.find(
+      (volume) => volume.hostPath?.path === '/var/run/docker.sock',
+    );
+    expect(socket?.hostPath?.type).toBe('Socket');
+
     // PostgreSQL reads its password from a mounted file; others get it from the Secret by reference.
     const postgresEnv = envOf(built, 'postgres');
     expect(postgresEnv.find((e) => e.name === 'POSTGRES_PASSWORD')).toBeUndefined();

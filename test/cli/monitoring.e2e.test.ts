@@ -3,7 +3,7 @@
 // (Debian's prometheus-node-exporter), and fires ServiceDown when the exporter is stopped.
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../helpers/cli.js';
@@ -43,6 +43,23 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
   }
 }
 
+/**
+ * A /metrics page in the shape cAdvisor writes with --store_container_labels=false and the compose
+ * labels kept (docs/storage/prometheus.md of google/cadvisor): made here, not captured.
+ */
+function cadvisorPage(projectName: string): string {
+  const labels = (project: string, service: string, stack: string): string =>
+    `container_label_com_docker_compose_project="${project}",container_label_com_docker_compose_service="${service}",container_label_io_stackctl_stack="${stack}",id="/docker/0123",image="img",name="${project}-${service}-1"`;
+  return [
+    '# HELP container_memory_working_set_bytes Current working set in bytes.',
+    '# TYPE container_memory_working_set_bytes gauge',
+    'container_memory_working_set_bytes{id="/"} 9.9e+09',
+    `container_memory_working_set_bytes{${labels(`${projectName}-${ENV}`, 'db', 'data')}} 1.2e+07`,
+    `container_memory_working_set_bytes{${labels('someone-else', 'db', 'data')}} 3.4e+07`,
+    '',
+  ].join('\n');
+}
+
 beforeAll(async () => {
   project = await stackProject(254, (schema) =>
     schema
@@ -70,6 +87,13 @@ beforeAll(async () => {
           "    command: ['prometheus-node-exporter', '--collector.textfile.directory=/stackctl-metrics']",
           "    volumes: ['./.stackctl/metrics:/stackctl-metrics:ro']",
           '    metrics: { port: 9100, exporter: node }',
+          // A page in cAdvisor's shape (written below, not a capture), served as cAdvisor would.
+          '  cadvisor:',
+          '    stack: side',
+          '    image: stackctl-test/busybox:1',
+          "    command: ['httpd', '-f', '-p', '8080', '-h', '/www']",
+          "    volumes: ['./cadvisor-page:/www:ro']",
+          '    metrics: { port: 8080, exporter: cadvisor }',
           'environments:',
           '  watched:',
           '    description: Prometheus and a node exporter',
@@ -77,11 +101,13 @@ beforeAll(async () => {
           '    memoryMinimumGb: 0.1',
           '    diskMinimumGb: 0.1',
           '    addressPool: 10.254.208.0/20',
-          '    services: [db, prometheus, node-exporter]',
+          '    services: [db, prometheus, node-exporter, cadvisor]',
           '',
         ].join('\n'),
       ),
   );
+  await mkdir(join(project.root, 'cadvisor-page'));
+  await writeFile(join(project.root, 'cadvisor-page', 'metrics'), cadvisorPage(project.name));
   const started = await runCli(['start', ENV, '--skip-preflight'], { cwd: project.root });
   expect(started.exitCode, started.stderr).toBe(0);
 }, 120_000);
@@ -105,7 +131,7 @@ describe('generated Prometheus configuration', () => {
       { reject: false },
     );
     expect(rules.exitCode, rules.stdout + rules.stderr).toBe(0);
-    expect(rules.stdout).toMatch(/SUCCESS: 5 rules found/);
+    expect(rules.stdout).toMatch(/SUCCESS: 7 rules found/);
   });
 
   it('status -r shows CPU and memory per running container, and --json carries them', async () => {
@@ -199,6 +225,60 @@ describe('generated Prometheus configuration', () => {
     expect(run.stdout).toContain('SUCCESS');
   });
 
+  it("keeps only this environment's containers from cAdvisor, named by compose service and stack", async () => {
+    const series = await until('cAdvisor series in Prometheus', async () => {
+      const data = await prometheusApi<Record<string, string>[]>(
+        `/api/v1/series?match[]=${encodeURIComponent('container_memory_working_set_bytes')}`,
+      );
+      return data.length > 0 ? data : undefined;
+    });
+    // The other project's container and the host's root cgroup are dropped at the scrape.
+    expect(series).toHaveLength(1);
+    expect(series[0]).toMatchObject({
+      container_service: 'db',
+      container_stack: 'data',
+      service: 'cadvisor',
+    });
+    expect(Object.keys(series[0] ?? {}).filter((label) => label.startsWith('container_label_'))).toEqual([]);
+  });
+
+  it('fires ContainerCrashLooping on a container whose CPU counter starts over, not on a steady one', async () => {
+    // Each restart is a new cgroup: its CPU counter starts again from 0 (three resets in 15 minutes).
+    const test = [
+      'rule_files: [/etc/prometheus/rules/stackctl.yml]',
+      'evaluation_interval: 1m',
+      'tests:',
+      '  - interval: 1m',
+      '    input_series:',
+      `      - { series: 'container_cpu_usage_seconds_total{container_service="db",name="x-db-1"}', values: '0+5x3 0+5x3 0+5x3 0+5x8' }`,
+      `      - { series: 'container_cpu_usage_seconds_total{container_service="web",name="x-web-1"}', values: '0+5x20' }`,
+      '    alert_rule_test:',
+      '      - eval_time: 16m',
+      '        alertname: ContainerCrashLooping',
+      '        exp_alerts:',
+      '          - exp_labels: { severity: critical, container_service: db, name: x-db-1 }',
+      '            exp_annotations:',
+      "              summary: 'db restarted 3 times in 15 minutes'",
+      `              description: 'x-db-1 keeps exiting and being restarted: stackctl logs ${ENV} db.'`,
+      '      - { eval_time: 40m, alertname: ContainerCrashLooping, exp_alerts: [] }',
+      '',
+    ].join('\n');
+    const run = await execa(
+      'docker',
+      [
+        'exec',
+        '-i',
+        container('prometheus'),
+        'sh',
+        '-c',
+        'cat > /tmp/crash-test.yml && promtool test rules /tmp/crash-test.yml',
+      ],
+      { input: test, reject: false },
+    );
+    expect(run.exitCode, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout).toContain('SUCCESS');
+  });
+
   it("serves stackctl's own metrics through the node exporter: each secret's rotation date", async () => {
     const store = JSON.parse(await readFile(join(project.root, 'secrets', `.env.${ENV}.json`), 'utf8')) as {
       secrets: { DB_PASSWORD: { rotationDueAt: string } };
@@ -221,9 +301,9 @@ describe('generated Prometheus configuration', () => {
       const up = data.activeTargets
         .filter((target) => target.health === 'up')
         .map((target) => target.labels.service);
-      return up.length === 2 ? up.sort() : undefined;
+      return up.length === 3 ? up.sort() : undefined;
     });
-    expect(targets).toEqual(['node-exporter', 'prometheus']);
+    expect(targets).toEqual(['cadvisor', 'node-exporter', 'prometheus']);
     // The node exporter's own metrics reach Prometheus: the disk rule has data to judge.
     const series = await prometheusApi<unknown[]>('/api/v1/series?match[]=node_filesystem_avail_bytes');
     expect(series.length).toBeGreaterThan(0);
@@ -264,7 +344,8 @@ describe('generated Prometheus configuration', () => {
       { reject: false },
     );
     expect(result.exitCode, result.stdout + result.stderr).toBe(0);
-    // Service down, disk and memory (node), PostgreSQL, Redis, vLLM's KV cache and queue.
-    expect(result.stdout + result.stderr).toMatch(/SUCCESS: 9 rules found/);
+    // Service down, disk and memory (node), crash loop and memory limit (cAdvisor), PostgreSQL, Redis,
+    // GPU temperature and memory (DCGM), vLLM's KV cache and queue.
+    expect(result.stdout + result.stderr).toMatch(/SUCCESS: 13 rules found/);
   });
 });

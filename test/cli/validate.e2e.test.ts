@@ -23,7 +23,7 @@ describe('stackctl validate', () => {
   it('finds schemas/compose-schema.yaml from a subfolder and reports it valid', async () => {
     const result = await runCli(['validate'], { cwd: join(project, 'deep', 'inside') });
     expect(result.exitCode).toBe(0);
-    expect(result.stderr).toContain('is valid (30 services, 7 environments)');
+    expect(result.stderr).toContain('is valid (31 services, 7 environments)');
   });
 
   it('prints file:line:col path: message (hint), with no colour under NO_COLOR', async () => {

@@ -146,6 +146,7 @@ describe('prometheus.yml and the ELK pipeline', () => {
       prometheus: ['multimodal-production-prometheus-1:9090'],
       grafana: ['multimodal-production-grafana-1:3000'],
       'node-exporter': ['multimodal-production-node-exporter-1:9100'],
+      cadvisor: ['multimodal-production-cadvisor-1:8080'],
       'dcgm-exporter': ['multimodal-production-dcgm-exporter-1:9400'],
       'postgres-exporter': ['multimodal-production-postgres-exporter-1:9187'],
       'redis-exporter': ['multimodal-production-redis-exporter-1:9121'],

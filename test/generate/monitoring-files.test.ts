@@ -8,6 +8,12 @@ import { parse } from 'yaml';
 import { renderConfigFiles } from '../../src/generate/config-files.js';
 import { alertRules, metricNamesOf } from '../../src/generate/prometheus-rules.js';
 import { DASHBOARDS_FOLDER, overviewPanels } from '../../src/generate/grafana.js';
+import {
+  CADVISOR_CONTAINER_LABELS,
+  cadvisorLabel,
+  CONTAINER_SERVICE_LABEL,
+  CONTAINER_STACK_LABEL,
+} from '../../src/generate/cadvisor.js';
 import { resolveEnvironment } from '../../src/model/environment.js';
 import type { StackFile } from '../../src/schema/types.js';
 import { validateStackText } from '../../src/schema/validate.js';
@@ -26,6 +32,7 @@ const METRICS = {
   postgres: exposed('postgres-exporter-0.11.1.txt'),
   redis: exposed('redis-exporter-1.45.0.txt'),
   dcgm: exposed('dcgm-exporter-default-counters.txt'),
+  cadvisor: exposed('cadvisor-metrics.txt'),
   vllm: exposed('vllm-metrics.txt'),
 };
 
@@ -47,7 +54,7 @@ async function monitoredStack(): Promise<StackFile> {
     '      - { generate: grafana-datasources, target: /etc/grafana/provisioning/datasources/stackctl.yml }',
     '      - { generate: grafana-dashboards, target: /etc/grafana/provisioning/dashboards/stackctl-dashboards.yml }',
     '      - { generate: grafana-dashboard, target: /etc/grafana/dashboards/overview.json }',
-    ...(['node', 'postgres', 'redis', 'dcgm', 'vllm'] as const).flatMap((kind, i) => [
+    ...(['node', 'postgres', 'redis', 'dcgm', 'vllm', 'cadvisor'] as const).flatMap((kind, i) => [
       `  ${kind}-exporter:`,
       '    stack: side',
       '    image: stackctl-test/exporters:1',
@@ -61,7 +68,7 @@ async function monitoredStack(): Promise<StackFile> {
     '    memoryMinimumGb: 0.1',
     '    diskMinimumGb: 0.1',
     '    addressPool: 10.250.208.0/20',
-    '    services: [db, prometheus, grafana, node-exporter, postgres-exporter, redis-exporter, dcgm-exporter, vllm-exporter]',
+    '    services: [db, prometheus, grafana, node-exporter, postgres-exporter, redis-exporter, dcgm-exporter, vllm-exporter, cadvisor-exporter]',
   ];
   const text = readFileSync(join(REPO_ROOT, 'test', 'fixtures', 'stacks', 'app.yaml'), 'utf8').replace(
     'environments:\n',
@@ -79,6 +86,7 @@ describe('generated alert rules', () => {
     expect(groups.map((group) => group.name)).toEqual([
       'stackctl-services',
       'stackctl-node',
+      'stackctl-cadvisor',
       'stackctl-postgres',
       'stackctl-redis',
       'stackctl-dcgm',
@@ -119,6 +127,44 @@ describe('generated alert rules', () => {
       groups: { rules: { alert: string; for: string }[] }[];
     };
     expect(rules.groups[0]?.rules[0]).toMatchObject({ alert: 'ServiceDown', for: '2m' });
+  });
+});
+
+describe('cAdvisor in prometheus.yml', () => {
+  it("keeps only this environment's containers, named by the labels the rules and panels query", async () => {
+    const file = await monitoredStack();
+    const model = resolveEnvironment(file, 'watched');
+    const prometheus = renderConfigFiles(file, model, ['# h']).find(
+      (entry) => entry.generate === 'prometheus',
+    );
+    const jobs = (
+      parse(prometheus?.content ?? '') as {
+        scrape_configs: { job_name: string; metric_relabel_configs?: Record<string, unknown>[] }[];
+      }
+    ).scrape_configs;
+    const relabel = jobs.find((job) => job.job_name === 'cadvisor-exporter')?.metric_relabel_configs;
+    expect(relabel?.[0]).toEqual({
+      source_labels: ['container_label_com_docker_compose_project'],
+      regex: 'stktest-watched',
+      action: 'keep',
+    });
+    const written = (relabel ?? []).map((step) => step['target_label']).filter(Boolean);
+    expect(written).toEqual([CONTAINER_SERVICE_LABEL, CONTAINER_STACK_LABEL]);
+    // Only the cAdvisor job is relabelled.
+    expect(jobs.filter((job) => job.metric_relabel_configs).map((job) => job.job_name)).toEqual([
+      'cadvisor-exporter',
+    ]);
+    // The labels the relabeling reads are the ones the shipped cAdvisor is told to keep.
+    const shipped = parse(readFileSync(join(REPO_ROOT, 'schemas', 'compose-schema.yaml'), 'utf8')) as {
+      services: Record<string, { command: string[] }>;
+    };
+    const kept = shipped.services['cadvisor']?.command.find((arg) =>
+      arg.startsWith('--whitelisted_container_labels='),
+    );
+    expect(kept?.split('=')[1]?.split(',')).toEqual(CADVISOR_CONTAINER_LABELS);
+    for (const step of relabel ?? [])
+      for (const label of (step['source_labels'] as string[] | undefined) ?? [])
+        expect(CADVISOR_CONTAINER_LABELS.map(cadvisorLabel)).toContain(label);
   });
 });
 
@@ -175,7 +221,7 @@ describe('generated Grafana provisioning', () => {
     const file = await monitoredStack();
     const panels = overviewPanels(resolveEnvironment(file, 'watched'));
     expect(panels.length).toBeGreaterThan(10);
-    const kinds = ['node', 'postgres', 'redis', 'dcgm', 'vllm'] as const;
+    const kinds = ['node', 'postgres', 'redis', 'dcgm', 'vllm', 'cadvisor'] as const;
     for (const panel of panels) {
       for (const name of metricNamesOf(panel.expr)) {
         if (name === 'up') continue; // Prometheus's own, for every target

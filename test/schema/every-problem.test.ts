@@ -75,6 +75,33 @@ describe('validate', () => {
     ]);
   });
 
+  it('warns about the Docker socket, in itself or in /var/run, unless hostAccess says why', async () => {
+    const withVolume = (volume: string, extra = ''): string =>
+      minimal.replace(
+        '    image: example/api:1.0\n',
+        `    image: example/api:1.0\n    volumes: ['${volume}']\n${extra}`,
+      );
+    const warnings = async (text: string): Promise<string[]> =>
+      (await check(text)).issues
+        .filter((issue) => issue.severity === 'warning')
+        .map((issue) => `${issue.path}: ${issue.message}`);
+    for (const mount of [
+      '/var/run/docker.sock:/var/run/docker.sock:ro',
+      '/var/run:/var/run:ro',
+      '/run:/host-run',
+    ])
+      expect(await warnings(withVolume(mount))).toEqual([
+        'services.api.volumes[0]: "api" mounts the Docker socket, which gives it root on the host',
+      ]);
+    expect(await warnings(withVolume('/var/lib/docker/containers:/logs:ro'))).toEqual([]);
+    const said = '    hostAccess: it lists containers through the Docker API\n';
+    expect(await warnings(withVolume('/var/run/docker.sock:/var/run/docker.sock:ro', said))).toEqual([]);
+    // A reason left behind once the socket is gone is said to be stale.
+    expect(await warnings(withVolume('/data:/data', said))).toEqual([
+      'services.api.hostAccess: "api" says why it needs the host (hostAccess) but mounts no Docker socket',
+    ]);
+  });
+
   it('refuses names Kubernetes would refuse and config-file targets with . or .. (issue 32)', async () => {
     const trailing = minimal.replace('  name: mini\n', '  name: mini-\n');
     expect((await check(trailing)).issues.map((issue) => issue.path)).toContain('project.name');

@@ -40,6 +40,7 @@ const MATRIX = {
       'prometheus',
       'grafana',
       'node-exporter',
+      'cadvisor',
       'dcgm-exporter',
       'postgres-exporter',
       'redis-exporter',
@@ -101,6 +102,7 @@ describe('the shipped schema', () => {
     expect(byStack('ui')).toEqual([...UI].sort());
     expect(byStack('testing')).toEqual(['allure-cli', 'allure-report', 'allure-results', 'jmeter']);
     expect(byStack('monitoring')).toEqual([
+      'cadvisor',
       'dcgm-exporter',
       'elasticsearch',
       'filebeat',

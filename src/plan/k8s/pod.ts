@@ -86,9 +86,15 @@ export function podStorage(
     }
     storage.mounts.push({ name: volumeName, mountPath: mount.target, ...readOnly });
     if (mount.type === 'bind' && posix.isAbsolute(source) && !isInside(context.root, source)) {
-      storage.volumes.push({ name: volumeName, hostPath: { path: source, type: 'Directory' } });
+      const socket = source.endsWith('.sock');
+      storage.volumes.push({
+        name: volumeName,
+        hostPath: { path: source, type: socket ? 'Socket' : 'Directory' },
+      });
       storage.notes.push(
-        `${name} mounts ${source} from the node (hostPath): it must exist on the node it runs on`,
+        socket
+          ? `${name} mounts the socket ${source} from the node (hostPath): nodes whose runtime is containerd or CRI-O have no Docker socket`
+          : `${name} mounts ${source} from the node (hostPath): it must exist on the node it runs on`,
       );
       continue;
     }
