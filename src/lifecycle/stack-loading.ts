@@ -8,7 +8,6 @@ import { readKnownSchema, writeKnownSchema } from '../effects/validation-cache.j
 import { CHECKS_ID } from '../schema/generated/checks-id.js';
 import { projectRoot, type LoadedStack } from '../model/stack.js';
 import type { Issue } from '../schema/issue.js';
-import { parseFast } from '../schema/parse-fast.js';
 import type { StackFile } from '../schema/types.js';
 
 export interface StackLoadOptions {
@@ -72,9 +71,13 @@ export async function readStack(
  */
 export async function readStackLoosely(
   schemaFlag: string | undefined,
-  cwd: string,
+  io: { readonly cwd: string; readonly env: NodeJS.ProcessEnv },
 ): Promise<Partial<StackFile>> {
-  const source = await readSchema(schemaFlag, cwd).catch(() => undefined);
-  const parsed = source ? parseFast(source.text) : { ok: false as const };
-  return (parsed.ok ? parsed.data : {}) as Partial<StackFile>;
+  const source = await readSchema(schemaFlag, io.cwd).catch(() => undefined);
+  if (!source) return {};
+  const known = await readKnownSchema(io.env, schemaDigest(source.text), CHECKS_ID);
+  if (known) return known;
+  const { parseLoosely } = await import('../schema/source.js');
+  const data = parseLoosely(source.text);
+  return (data !== null && typeof data === 'object' ? data : {}) as Partial<StackFile>;
 }

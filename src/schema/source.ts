@@ -1,4 +1,4 @@
-import { LineCounter, parseDocument, type Document, type YAMLError } from 'yaml';
+import { LineCounter, parse, parseDocument, type Document, type YAMLError } from 'yaml';
 import { formatPath, type Finding, type Issue } from './issue.js';
 import { locate } from './positions.js';
 
@@ -14,6 +14,15 @@ const YAML_HINTS: Record<string, string> = {
   BAD_SCALAR_START: 'quote values that start with a special character such as @, ` or %',
   BLOCK_IN_FLOW: 'a block collection cannot sit inside [ ] or { }; use flow style or indentation',
 };
+
+/** A stack file's data as far as it parses, or undefined: for what must never fail (completion). */
+export function parseLoosely(text: string): unknown {
+  try {
+    return parse(text, { merge: true, maxAliasCount: 1000 }) as unknown;
+  } catch {
+    return undefined;
+  }
+}
 
 /** A stack file parsed with source positions, able to place findings at file:line:column. */
 export interface PositionedSource {

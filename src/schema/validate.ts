@@ -1,8 +1,8 @@
 import { StackctlError } from '../errors.js';
 import { compareIssues, type Finding, type Issue } from './issue.js';
-import { parseFast } from './parse-fast.js';
 import { RULES } from './rules/index.js';
 import { checkShape } from './shape.js';
+import { parseWithPositions } from './source.js';
 import { didYouMean } from './suggest.js';
 import type { EnvironmentDef, StackFile } from './types.js';
 
@@ -23,16 +23,10 @@ export interface ValidateOptions {
 
 /**
  * Parses and checks a stack file: YAML syntax, JSON Schema shape, then the semantic rules, and
- * reports every problem found. The fast parser handles the common, clean case; the file is parsed
- * again with source positions only when there is something to point at.
+ * reports every problem found, each where it is in the file. (Commands do not parse an unchanged
+ * schema again: its result is kept by the digest of its text, effects/validation-cache.ts.)
  */
 export async function validateStackText(text: string, options: ValidateOptions): Promise<ValidationResult> {
-  const fast = parseFast(text);
-  if (fast.ok) {
-    const findings = checkData(fast.data, options.environment);
-    if (findings.length === 0) return { valid: true, issues: [], file: fast.data as StackFile };
-  }
-  const { parseWithPositions } = await import('./source.js');
   const source = parseWithPositions(text, options.fileName);
   if (source.hasSyntaxErrors) return finish([...source.syntaxIssues], undefined);
   const findings = checkData(source.data, options.environment);

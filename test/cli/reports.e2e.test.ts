@@ -1,6 +1,6 @@
 // What start, preflight, logs, stop and secrets tell a person (issue 12), against a real engine.
 import { execa } from 'execa';
-import { mkdtemp, rm, symlink } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
@@ -271,5 +271,18 @@ describe('logs, stop, secrets get, completion', () => {
       "complete -c stackctl -n '__fish_seen_subcommand_from start' -l 'gpu' -x -a 'auto multi single cpu'",
     );
     expect((await runCli(['completion', 'tcsh'], { cwd: project.root })).exitCode).toBe(2);
+    // A schema being edited (invalid, but still YAML) completes as far as it reads; broken YAML, nothing.
+    const schemaPath = join(project.root, 'schemas', 'compose-schema.yaml');
+    const schema = await readFile(schemaPath, 'utf8');
+    try {
+      await writeFile(schemaPath, schema.replace('environments:\n', 'environments:\n  half-typed: {}\n'));
+      const editing = await runCli(['completion', '--environments'], { cwd: project.root });
+      expect(editing.stdout.split('\n')).toEqual(expect.arrayContaining(['half-typed', 'ok']));
+      await writeFile(schemaPath, `${schema}\n  : [unclosed\n`);
+      const broken = await runCli(['completion', '--environments'], { cwd: project.root });
+      expect([broken.exitCode, broken.stdout]).toEqual([0, '']);
+    } finally {
+      await writeFile(schemaPath, schema);
+    }
   });
 });

@@ -13,7 +13,7 @@ export async function completionAction(
 ): Promise<void> {
   if (flags.environments === true || flags.stacks === true || flags.services === true) {
     // Asked at every Tab: never fail, and read a half-edited schema as far as it parses.
-    const data = (await readStackLoosely(flags.schema, ctx.cwd)) as Partial<CompletionSource>;
+    const data = (await readStackLoosely(flags.schema, ctx)) as Partial<CompletionSource>;
     for (const name of completionWords(data, flags, shell)) printLine(ctx.stdout, name);
     return;
   }
