@@ -26,7 +26,11 @@ export interface ValidateOptions {
  * reports every problem found, each where it is in the file. (Commands do not parse an unchanged
  * schema again: its result is kept by the digest of its text, effects/validation-cache.ts.)
  */
-export async function validateStackText(text: string, options: ValidateOptions): Promise<ValidationResult> {
+export function validateStackText(text: string, options: ValidateOptions): Promise<ValidationResult> {
+  return Promise.resolve(validateStackSource(text, options));
+}
+
+function validateStackSource(text: string, options: ValidateOptions): ValidationResult {
   const source = parseWithPositions(text, options.fileName);
   if (source.hasSyntaxErrors) return finish([...source.syntaxIssues], undefined);
   const findings = checkData(source.data, options.environment);
