@@ -79,5 +79,5 @@ export async function readStackLoosely(
   if (known) return known;
   const { parseLoosely } = await import('../schema/source.js');
   const data = parseLoosely(source.text);
-  return (data !== null && typeof data === 'object' ? data : {});
+  return data !== null && typeof data === 'object' ? data : {};
 }
