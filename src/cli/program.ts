@@ -35,7 +35,7 @@ interface GlobalFlags {
 
 /** Runs stackctl with these arguments (without node and script) and returns the exit code. */
 export async function run(args: readonly string[], io: ProcessIO): Promise<number> {
-  const program = buildProgram(io);
+  const program = buildProgram(io, args);
   try {
     await program.parseAsync([...args], { from: 'user' });
     return io.signal.aborted ? EXIT.interrupted : EXIT.ok;
@@ -45,7 +45,38 @@ export async function run(args: readonly string[], io: ProcessIO): Promise<numbe
   }
 }
 
-function buildProgram(io: ProcessIO): Command {
+type Register = (program: Command, getContext: () => CommandContext) => void;
+
+/**
+ * Every group of commands, in the order `stackctl --help` lists them, with the top-level commands
+ * each registers. A run naming one of them registers its group alone: building the other fifty
+ * commands is most of what a short command would spend in stackctl's own code.
+ */
+export const COMMAND_GROUPS: readonly (readonly [Register, readonly string[]])[] = [
+  [registerValidate, ['validate']],
+  [registerLifecycle, ['start', 'stop', 'restart', 'status', 'top', 'logs']],
+  [registerWipe, ['wipe', 'reset']],
+  [registerNetwork, ['network']],
+  [registerClean, ['clean']],
+  [registerGenerate, ['generate']],
+  [registerExport, ['export']],
+  [registerSecrets, ['secrets']],
+  [registerPreflight, ['preflight']],
+  [registerGpu, ['gpu']],
+  [registerModels, ['models']],
+  [registerReleases, ['pull', 'build', 'upgrade', 'rollback', 'releases', 'verify', 'test-report']],
+  [registerBench, ['bench']],
+  [registerBackup, ['backup', 'restore', 'retention', 'schedule']],
+  [registerImport, ['import']],
+];
+
+/** The group of the command these arguments name (global options take no value), if any. */
+export function namedGroup(args: readonly string[]): (typeof COMMAND_GROUPS)[number] | undefined {
+  const named = args.find((arg) => !arg.startsWith('-'));
+  return named === undefined ? undefined : COMMAND_GROUPS.find(([, names]) => names.includes(named));
+}
+
+export function buildProgram(io: ProcessIO, args: readonly string[] = []): Command {
   const program = new Command('stackctl');
   let context: CommandContext | undefined;
   const getContext = (): CommandContext => {
@@ -87,21 +118,17 @@ function buildProgram(io: ProcessIO): Command {
       ]) + EXIT_CODES_HELP,
     );
 
-  registerValidate(program, getContext);
-  registerLifecycle(program, getContext);
-  registerWipe(program, getContext);
-  registerNetwork(program, getContext);
-  registerClean(program, getContext);
-  registerGenerate(program, getContext);
-  registerExport(program, getContext);
-  registerSecrets(program, getContext);
-  registerPreflight(program, getContext);
-  registerGpu(program, getContext);
-  registerModels(program, getContext);
-  registerReleases(program, getContext);
-  registerBench(program, getContext);
-  registerBackup(program, getContext);
-  registerImport(program, getContext);
+  // The whole table for the top-level help, `help`, completion scripts and a mistyped command's
+  // did-you-mean; one group for a run that names its command.
+  const only = namedGroup(args);
+  for (const [register] of only ? [only] : COMMAND_GROUPS) register(program, getContext);
+  if (!only) registerCompletion(program, getContext);
+
+  applyToAll(program, (command) => command.exitOverride().showSuggestionAfterError(true));
+  return program;
+}
+
+function registerCompletion(program: Command, getContext: () => CommandContext): void {
   program
     .command('completion')
     .description('print a completion script for bash, zsh or fish')
@@ -127,9 +154,6 @@ function buildProgram(io: ProcessIO): Command {
         await completionAction(program, shell, flags, getContext());
       },
     );
-
-  applyToAll(program, (command) => command.exitOverride().showSuggestionAfterError(true));
-  return program;
 }
 
 function applyToAll(command: Command, apply: (command: Command) => void): void {
