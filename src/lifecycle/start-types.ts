@@ -88,31 +88,43 @@ export interface FailureDiagnosis {
   readonly logs: readonly string[];
 }
 
-/** Everything start found, for the caller to report. */
-export type StartOutcome =
-  | {
+/**
+ * What a start found, for the caller to report: the same steps on compose and on a swarm, which
+ * differ only in what their launch step adds (Launch) and how each service ended (Result).
+ */
+export type RunOutcome<Result, Launch extends object = object, Failed extends object = object> =
+  | ({
       readonly kind: 'planned';
       readonly plan: StartPlan;
       readonly files: readonly FileResult[];
       readonly model: EnvironmentModel;
       readonly findings: readonly Check[];
-    }
+    } & Launch)
   | { readonly kind: 'preflight-failed'; readonly findings: readonly Check[] }
-  | {
+  | ({
       readonly kind: 'started' | 'failed';
       readonly model: EnvironmentModel;
       /** Each service's state as last seen: when not waited for, what Docker says right after. */
-      readonly results: readonly WaitResult[];
+      readonly results: readonly Result[];
       /** The service that failed (kind failed). */
-      readonly failure?: WaitResult;
-      /** What its container says (kind failed): last healthcheck output and log lines, redacted. */
-      readonly diagnosis?: FailureDiagnosis;
+      readonly failure?: Result;
       readonly elapsedMs: number;
       readonly findings: readonly Check[];
       readonly waited: boolean;
-      /** Services that ran before this start and do not run after it (a failed start). */
-      readonly leftDown?: readonly LeftDown[];
-    };
+    } & Launch &
+      Failed);
+
+/** A compose start's outcome. */
+export type StartOutcome = RunOutcome<
+  WaitResult,
+  object,
+  {
+    /** What its container says (kind failed): last healthcheck output and log lines, redacted. */
+    readonly diagnosis?: FailureDiagnosis;
+    /** Services that ran before this start and do not run after it (a failed start). */
+    readonly leftDown?: readonly LeftDown[];
+  }
+>;
 
 /**
  * What start asks of the host before anything else: where compose is and the engine's API version

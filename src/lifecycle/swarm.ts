@@ -6,7 +6,6 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { stringify } from 'yaml';
-import type { FileResult } from '../effects/apply-files.js';
 import { ensureDirectory, writeFileAtomic } from '../effects/files.js';
 import type { LoadedStack } from '../model/stack.js';
 import { stateDirectory } from '../effects/state.js';
@@ -33,8 +32,8 @@ import type { StackFile } from '../schema/types.js';
 import { waitsMet, type LaunchNode, type StartPlan } from '../plan/start.js';
 import { withStartLock } from './start.js';
 import { projectLabels, renderSwarmStack, swarmSubset, type SwarmStack } from '../plan/swarm.js';
-import type { Check } from '../preflight/checks.js';
 import { resolveForCluster, type ClusterSource } from './cluster.js';
+import type { RunOutcome } from './start-types.js';
 import {
   composeEnvironment,
   createCacheFoldersOf,
@@ -55,30 +54,15 @@ export interface SwarmServiceResult {
   readonly elapsedMs: number;
 }
 
-export type SwarmStartOutcome =
-  | {
-      readonly kind: 'planned';
-      readonly stack: SwarmStack;
-      readonly stackFile: string;
-      readonly plan: StartPlan;
-      readonly files: readonly FileResult[];
-      readonly model: EnvironmentModel;
-      readonly findings: readonly Check[];
-    }
-  | { readonly kind: 'preflight-failed'; readonly findings: readonly Check[] }
-  | {
-      readonly kind: 'started' | 'failed';
-      readonly stack: SwarmStack;
-      readonly stackFile: string;
-      readonly model: EnvironmentModel;
-      readonly results: readonly SwarmServiceResult[];
-      readonly failure?: SwarmServiceResult;
-      /** The failed service's last log lines, secret values redacted. */
-      readonly failureLogs?: readonly string[];
-      readonly elapsedMs: number;
-      readonly findings: readonly Check[];
-      readonly waited: boolean;
-    };
+/** A swarm start's outcome: its launch step adds the stack and the file it was deployed from. */
+export type SwarmStartOutcome = RunOutcome<
+  SwarmServiceResult,
+  { readonly stack: SwarmStack; readonly stackFile: string },
+  {
+    /** The failed service's last log lines, secret values redacted. */
+    readonly failureLogs?: readonly string[];
+  }
+>;
 
 /** The swarm stack of a resolved environment. */
 /** docker stack deploy takes start_interval from CLI 25 on, and the engine runs it from API 1.44 on. */
