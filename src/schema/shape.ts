@@ -125,11 +125,17 @@ function explainOne(error: ErrorObject, path: DocPath): Finding {
       return { path, message: `missing required key "${key}"`, hint: `add "${key}"; see docs/schema.md` };
     }
     case 'enum': {
-      const allowed = (params['allowedValues'] as unknown[]).map(String);
+      const values = params['allowedValues'] as unknown[];
+      const words = values.filter((value): value is string => typeof value === 'string');
+      const suggestion = didYouMean(String(error.data), words, 'use one of');
       return {
         path,
         message: `${JSON.stringify(error.data)} is not allowed`,
-        hint: didYouMean(String(error.data), allowed, 'use one of'),
+        // Booleans and numbers among the values are written as YAML reads them: unquoted.
+        hint:
+          words.length === values.length || suggestion.startsWith('did you mean')
+            ? suggestion
+            : `use one of: ${values.map((value) => JSON.stringify(value)).join(', ')}`,
       };
     }
     case 'const':

@@ -75,6 +75,27 @@ describe('validate', () => {
     ]);
   });
 
+  it('names the values a key takes as YAML writes them: booleans unquoted, words quoted', async () => {
+    const text = minimal.replace(
+      '    image: example/api:1.0\n',
+      '    image: example/api:1.0\n    gpu: watch\n',
+    );
+    expect((await check(text)).issues).toContainEqual(
+      expect.objectContaining({
+        path: 'services.api.gpu',
+        message: '"watch" is not allowed',
+        hint: 'use one of: true, false, "monitor"',
+      }),
+    );
+    const typo = minimal.replace(
+      '    image: example/api:1.0\n',
+      '    image: example/api:1.0\n    gpu: monitr\n',
+    );
+    expect((await check(typo)).issues).toContainEqual(
+      expect.objectContaining({ path: 'services.api.gpu', hint: 'did you mean "monitor"?' }),
+    );
+  });
+
   it('warns about the Docker socket, in itself or in /var/run, unless hostAccess says why', async () => {
     const withVolume = (volume: string, extra = ''): string =>
       minimal.replace(
