@@ -5,8 +5,12 @@ import { join } from 'node:path';
 import { ensureDirectory, writeFileAtomic } from './files.js';
 import { stateDirectory } from './state.js';
 
+export function stateMetricsFolder(root: string): string {
+  return join(stateDirectory(root), 'metrics');
+}
+
 export function stateMetricsPath(root: string, environment: string): string {
-  return join(stateDirectory(root), 'metrics', `${environment}.prom`);
+  return join(stateMetricsFolder(root), `${environment}.prom`);
 }
 
 export async function readStateMetrics(root: string, environment: string): Promise<string> {
@@ -14,6 +18,6 @@ export async function readStateMetrics(root: string, environment: string): Promi
 }
 
 export async function writeStateMetrics(root: string, environment: string, text: string): Promise<void> {
-  await ensureDirectory(join(stateDirectory(root), 'metrics'), 0o755);
+  await ensureDirectory(stateMetricsFolder(root), 0o755);
   await writeFileAtomic(stateMetricsPath(root, environment), text, { mode: 0o644 });
 }

@@ -41,8 +41,10 @@ export interface InitScriptFact {
 
 export interface HostPathFact extends HostPath {
   readonly exists: boolean;
-  /** A missing cache folder (./models): start creates it, preflight does not. */
+  /** A missing cache folder (./models) or stackctl's metrics folder: start creates it, preflight does not. */
   readonly cache: boolean;
+  /** It is the folder stackctl writes its own metrics into (.stackctl/metrics). */
+  readonly stackctlMetrics?: boolean;
   /** For a build with an image named: whether that image is on the engine already. */
   readonly imagePresent?: boolean;
 }

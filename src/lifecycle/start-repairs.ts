@@ -47,8 +47,12 @@ export async function createCacheFoldersOf(
   view: StartView,
 ): Promise<void> {
   const created = await createCacheFolders(root, hostPathsOf(model));
-  if (created.length > 0)
-    view.note(`Created ${created.join(', ')} (cache folder${created.length === 1 ? '' : 's'})`);
+  const caches = created.filter((entry) => !entry.stackctlMetrics).map((entry) => entry.path);
+  const metrics = created.filter((entry) => entry.stackctlMetrics).map((entry) => entry.path);
+  if (caches.length > 0)
+    view.note(`Created ${caches.join(', ')} (cache folder${caches.length === 1 ? '' : 's'})`);
+  if (metrics.length > 0)
+    view.note(`Created ${metrics.join(', ')} (stackctl's metrics, for the node exporter)`);
 }
 
 /** An override that removes start_interval from every healthcheck, for engines that reject it. */

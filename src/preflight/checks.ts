@@ -73,9 +73,9 @@ function hostPathChecks({ model, facts, generatesFiles }: PreflightInput): Check
     const id = `paths.${entry.service}`;
     if (entry.exists) continue;
     if (entry.cache) {
-      checks.push(
-        pass(id, `${entry.path} (a cache folder of ${entry.service}) does not exist yet: start creates it`),
-      );
+      const what =
+        entry.stackctlMetrics === true ? 'where stackctl writes its metrics for' : 'a cache folder of';
+      checks.push(pass(id, `${entry.path} (${what} ${entry.service}) does not exist yet: start creates it`));
       continue;
     }
     if (entry.kind === 'build' && entry.imagePresent === true) {

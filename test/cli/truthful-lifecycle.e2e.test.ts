@@ -9,11 +9,12 @@ import { inspect, stackProject, USER_OVERLAY, type StackProject } from '../helpe
 
 let project: StackProject;
 beforeAll(async () => {
-  // worker mounts a cache folder (./models), as vLLM does in the shipped schema.
+  // worker mounts a cache folder (./models), as vLLM does in the shipped schema, and the folder
+  // stackctl writes its metrics into, as the shipped node exporter does.
   project = await stackProject(232, (schema) =>
     schema.replace(
       '  worker:\n    stack: app\n    image: stackctl-test/busybox:1\n    init: true\n',
-      "  worker:\n    stack: app\n    image: stackctl-test/busybox:1\n    init: true\n    volumes: ['./models:/models:ro']\n",
+      "  worker:\n    stack: app\n    image: stackctl-test/busybox:1\n    init: true\n    volumes: ['./models:/models:ro', './.stackctl/metrics:/stackctl-metrics:ro']\n",
     ),
   );
 });
@@ -24,18 +25,35 @@ const overlay = (text: string): Promise<void> =>
 const container = (env: string, service: string): string => `${project.name}-${env}-${service}-1`;
 
 describe('cache folders', () => {
-  it('preflight only says ./models is missing; start creates it, and says so', async () => {
+  it('preflight only says ./models and .stackctl/metrics are missing; start creates them, and says so', async () => {
     const models = join(project.root, 'models');
+    const metrics = join(project.root, '.stackctl', 'metrics');
     const checked = await runCli(['preflight', 'ok', '--json'], { cwd: project.root });
-    const report = JSON.parse(checked.stdout) as { checks: { id: string; message: string }[] };
-    expect(report.checks.find((c) => c.id === 'paths.worker')?.message).toBe(
-      './models (a cache folder of worker) does not exist yet: start creates it',
-    );
+    const report = JSON.parse(checked.stdout) as {
+      checks: { id: string; status: string; message: string }[];
+    };
+    expect(report.checks.filter((c) => c.id === 'paths.worker')).toEqual([
+      expect.objectContaining({
+        status: 'pass',
+        message: './models (a cache folder of worker) does not exist yet: start creates it',
+      }),
+      expect.objectContaining({
+        status: 'pass',
+        message:
+          './.stackctl/metrics (where stackctl writes its metrics for worker) does not exist yet: start creates it',
+      }),
+    ]);
     await expect(stat(models)).rejects.toThrow();
+    await expect(stat(metrics)).rejects.toThrow();
+    // Not skipped: the start's own preflight passes these too.
     const started = await runCli(['start', 'ok'], { cwd: project.root });
     expect(started.exitCode, started.stderr).toBe(0);
     expect(started.stderr).toContain('Created ./models (cache folder)');
+    expect(started.stderr).toContain(
+      "Created ./.stackctl/metrics (stackctl's metrics, for the node exporter)",
+    );
     expect((await stat(models)).isDirectory()).toBe(true);
+    expect((await stat(metrics)).isDirectory()).toBe(true);
   }, 60_000);
 });
 

@@ -4,6 +4,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { HostPathFact } from '../../host/facts.js';
 import { CACHE_FOLDERS, type HostPath } from '../../model/host-paths.js';
 import { exists } from '../files.js';
+import { stateMetricsFolder } from '../state-metrics-file.js';
 import { interfaceCidr, parseProcRoutes } from '../../host/routes.js';
 
 export async function probeMemory(): Promise<{ totalBytes: number; availableBytes: number } | undefined> {
@@ -67,16 +68,27 @@ export async function probeHostNetworks(): Promise<{ cidr: string; via: string; 
 
 /**
  * Which of the environment's host paths exist (relative ones under the project folder). Missing
- * cache folders (./models) are created: Docker would make them anyway, and they hold nothing yet.
+ * cache folders (./models) are created: Docker would make them anyway, and they hold nothing yet;
+ * so is the folder stackctl writes its own metrics into (.stackctl/metrics, a node exporter's).
  */
 export async function probeHostPaths(root: string, paths: readonly HostPath[]): Promise<HostPathFact[]> {
   return Promise.all(
     paths.map(async (entry) => {
       const absolute = hostPathOf(root, entry.path);
       if (await exists(absolute)) return { ...entry, exists: true, cache: false };
-      return { ...entry, exists: false, cache: isCacheFolder(entry, absolute) };
+      const stackctlMetrics = isStateMetricsFolder(root, entry, absolute);
+      return {
+        ...entry,
+        exists: false,
+        cache: stackctlMetrics || isCacheFolder(entry, absolute),
+        ...(stackctlMetrics ? { stackctlMetrics } : {}),
+      };
     }),
   );
+}
+
+function isStateMetricsFolder(root: string, entry: HostPath, absolute: string): boolean {
+  return entry.kind === 'bind' && absolute === stateMetricsFolder(root);
 }
 
 function hostPathOf(root: string, path: string): string {
@@ -87,14 +99,18 @@ function isCacheFolder(entry: HostPath, absolute: string): boolean {
   return entry.kind === 'bind' && CACHE_FOLDERS.has(basename(absolute));
 }
 
-/** Creates the missing cache folders (./models) the services mount: start does, before compose runs. */
-export async function createCacheFolders(root: string, paths: readonly HostPath[]): Promise<string[]> {
-  const created: string[] = [];
+/** Creates the missing cache folders (./models) and stackctl's metrics folder the services mount: start does, before compose runs. */
+export async function createCacheFolders(
+  root: string,
+  paths: readonly HostPath[],
+): Promise<{ readonly path: string; readonly stackctlMetrics: boolean }[]> {
+  const created: { path: string; stackctlMetrics: boolean }[] = [];
   for (const entry of paths) {
     const absolute = hostPathOf(root, entry.path);
-    if (!isCacheFolder(entry, absolute) || (await exists(absolute))) continue;
+    const stackctlMetrics = isStateMetricsFolder(root, entry, absolute);
+    if (!(stackctlMetrics || isCacheFolder(entry, absolute)) || (await exists(absolute))) continue;
     await mkdir(absolute, { recursive: true });
-    created.push(entry.path);
+    created.push({ path: entry.path, stackctlMetrics });
   }
   return created;
 }
