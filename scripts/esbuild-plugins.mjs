@@ -79,3 +79,25 @@ export const lazyCommanderChildProcess = {
     });
   },
 };
+
+// The help bundle (dist/stackctl-help.cjs) serves the runs that only print: `stackctl`, `--help`,
+// `-h`, `help [command]`, `--version`. It keeps the parser and every command's flags and leaves out
+// what the commands do: every import() other than the two the help path takes becomes a module that
+// refuses to run, so an action reached by mistake fails loudly instead of running half a program.
+const HELP_PATH_IMPORTS = new Set(['./cli/program.js', './cli/version-line.js']);
+export const helpOnly = {
+  name: 'help-only',
+  setup(build) {
+    build.onResolve({ filter: /.*/ }, (args) =>
+      args.kind === 'dynamic-import' && !HELP_PATH_IMPORTS.has(args.path)
+        ? { path: args.path, namespace: 'not-in-help-bundle' }
+        : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'not-in-help-bundle' }, (args) => ({
+      contents: `throw new Error(${JSON.stringify(
+        `${args.path} is not in the help bundle: bin/stackctl runs every command from dist/stackctl.cjs`,
+      )});`,
+      loader: 'js',
+    }));
+  },
+};

@@ -1,4 +1,5 @@
-// bin/stackctl compiles dist/stackctl.cjs through V8's code cache kept in the user's cache folder.
+// bin/stackctl compiles its bundle (dist/stackctl.cjs, or dist/stackctl-help.cjs for a run that only
+// prints) through V8's code cache kept in the user's cache folder.
 import { execa } from 'execa';
 import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -25,31 +26,40 @@ async function buildFolders(): Promise<string[]> {
 }
 
 describe('the code cache', () => {
-  it('is written once per command, 0600 in 0700 folders, and read back unchanged', async () => {
+  it('is written once per command and bundle, 0600 in 0700 folders, and read back unchanged', async () => {
     const first = await run(['--version']);
     expect(first.exitCode).toBe(0);
     expect(first.stdout).toMatch(/^stackctl \d+\.\d+\.\d+/);
     const [build] = await buildFolders();
     expect(build).toMatch(new RegExp(`^${process.version}-${process.arch}-\\d+-\\d+$`));
-    const file = join(cacheDir, 'code', build!, 'version.bin');
+    const file = join(cacheDir, 'code', build!, 'help-bundle.version.bin');
     const written = await stat(file);
     expect(written.mode & 0o777).toBe(0o600);
     expect((await stat(join(cacheDir, 'code'))).mode & 0o777).toBe(0o700);
     expect((await stat(join(cacheDir, 'code', build!))).mode & 0o777).toBe(0o700);
-    expect(written.size).toBeGreaterThan(10_000);
+    expect(written.size).toBeGreaterThan(5_000);
 
     const second = await run(['--version']);
     expect(second.stdout).toBe(first.stdout);
     expect((await stat(file)).mtimeMs).toBe(written.mtimeMs);
 
     expect((await run(['--help'])).exitCode).toBe(0);
-    expect((await readdir(join(cacheDir, 'code', build!))).sort()).toEqual(['help.bin', 'version.bin']);
+    // A command runs the full bundle: its own file beside the help bundle's, in the same build.
+    const missing = await run(['validate', '--schema', join(cacheDir, 'missing.yaml')]);
+    expect(missing.exitCode).toBe(2);
+    expect((await readdir(join(cacheDir, 'code', build!))).sort()).toEqual([
+      'help-bundle.help.bin',
+      'help-bundle.version.bin',
+      'validate.bin',
+    ]);
+    const full = await stat(join(cacheDir, 'code', build!, 'validate.bin'));
+    expect(full.size).toBeGreaterThan(written.size);
   });
 
   it('is rewritten when V8 refuses it, and the command still runs', async () => {
     await run(['--version']);
     const [build] = await buildFolders();
-    const file = join(cacheDir, 'code', build!, 'version.bin');
+    const file = join(cacheDir, 'code', build!, 'help-bundle.version.bin');
     await writeFile(file, 'not a code cache');
     const result = await run(['--version']);
     expect(result.exitCode).toBe(0);
