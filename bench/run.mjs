@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
+// Imported first: it also takes NODE_EXTRA_CA_CERTS out of this process's environment, and so out of
+// every command and bench script started from here.
 import { paired, timeOnce as timeCommand } from './paired.mjs';
 import { syntheticSchema } from './synthetic-schema.mjs';
 

@@ -67,9 +67,12 @@ function writeOverlay({ startInterval }) {
     '# Written by bench/start-graph.mjs: every service ready a known 1-4 s after it starts.',
     'services:',
   ];
-  for (const name of Object.keys(schema.services)) {
+  for (const [name, service] of Object.entries(schema.services)) {
     lines.push(
       `  ${name}:`,
+      // A bind mount with propagation (the node exporter's view of /) needs / to be a shared mount,
+      // which an engine inside a container does not have; the stand-in reads nothing of the host.
+      ...(hasPropagation(service) ? ['    volumes: !reset []'] : []),
       '    image: stackctl-test/busybox:1',
       '    build: !reset null',
       '    entrypoint: !reset null',
@@ -84,6 +87,13 @@ function writeOverlay({ startInterval }) {
     );
   }
   writeFileSync(join(dir, 'compose', 'local.override.yml'), `${lines.join('\n')}\n`);
+}
+function hasPropagation(service) {
+  return (service.volumes ?? []).some((volume) =>
+    typeof volume === 'string'
+      ? /:(?:[^:]*,)?r?(?:shared|slave|private)(?:,|$)/.test(volume)
+      : volume.bind?.propagation !== undefined,
+  );
 }
 mkdirSync(join(dir, 'compose'), { recursive: true });
 writeOverlay({ startInterval: true });

@@ -41,3 +41,12 @@ export function textEncodingProblem(bytes: Uint8Array): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * Orders text by UTF-16 code units, as Array.prototype.sort does: the same on every machine
+ * (localeCompare follows the user's locale, so a sorted generated file would differ between two
+ * machines), and it needs no ICU data, which costs a short command a tenth of its start to load.
+ */
+export function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -4,6 +4,7 @@
 import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { DockerConnection } from './docker-connection.js';
+import { compareText } from '../text.js';
 
 /** A container as the list endpoint reports it (no inspect). */
 export interface ListedContainer {
@@ -108,7 +109,7 @@ export async function listSwarmServicesByLabel(
   return services.map((service) => {
     const own = tasks
       .filter((task) => task.ServiceID === service.ID)
-      .sort((a, b) => (b.CreatedAt ?? '').localeCompare(a.CreatedAt ?? ''));
+      .sort((a, b) => compareText(b.CreatedAt ?? '', a.CreatedAt ?? ''));
     const newest = own[0];
     const mode = service.Spec?.Mode;
     return {

@@ -152,16 +152,22 @@ export async function staleTemporaries(folder: string): Promise<string[]> {
   }
 }
 
-const swept = new Set<string>();
+const sweeps = new Map<string, Promise<void>>();
 
 /**
  * Removes the temporary files a killed run left in a folder (they may hold secrets), once per
- * folder and process: every command that writes somewhere cleans up there first.
+ * folder and process: every command that writes somewhere cleans up there first (writers of the
+ * same folder at the same time all wait for the one sweep).
  */
-export async function sweepStaleTemporaries(folder: string): Promise<void> {
-  if (swept.has(folder)) return;
-  swept.add(folder);
-  for (const name of await staleTemporaries(folder)) await rm(join(folder, name), { force: true });
+export function sweepStaleTemporaries(folder: string): Promise<void> {
+  let sweep = sweeps.get(folder);
+  if (sweep === undefined) {
+    sweep = (async () => {
+      for (const name of await staleTemporaries(folder)) await rm(join(folder, name), { force: true });
+    })();
+    sweeps.set(folder, sweep);
+  }
+  return sweep;
 }
 
 /**

@@ -1,5 +1,3 @@
-import { execa } from 'execa';
-
 import type { NvidiaSmiRunner } from '../host/nvidia-smi/runner.js';
 
 export type { NvidiaSmiResult, NvidiaSmiRunner } from '../host/nvidia-smi/runner.js';
@@ -9,6 +7,8 @@ export function nvidiaSmiRunner(
   options: { env?: NodeJS.ProcessEnv; signal?: AbortSignal } = {},
 ): NvidiaSmiRunner {
   return async (args) => {
+    // Loaded when nvidia-smi is run: most runs that hold a runner never call it.
+    const { execa } = await import('execa');
     const result = await execa('nvidia-smi', [...args], {
       reject: false,
       all: true,

@@ -7,6 +7,7 @@ import { StackctlError } from '../errors.js';
 import { LABELS, SWARM_LABELS } from '../labels.js';
 import { dockerCliEnvironment, dockerReason, dockerStatusCode } from './docker.js';
 import { readLogLines } from './log-stream.js';
+import { compareText } from '../text.js';
 
 export interface SwarmNode {
   readonly state: string;
@@ -178,7 +179,7 @@ export async function serviceTasks(docker: Docker, services: readonly SwarmServi
       createdAt: task.CreatedAt ?? '',
       since: Date.parse(task.Status?.Timestamp ?? '') || 0,
     }))
-    .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+    .sort((a, b) => compareText(b.createdAt, a.createdAt));
 }
 
 /** Sets a replicated service's replica count (stop: 0; start again: what the stack file says). */

@@ -38,8 +38,27 @@ class MemoryLoader extends nunjucks.Loader {
         hint: `add env-templates/${name}, or remove the include that names it`,
       });
     }
-    return { src, path: name, noCache: true };
+    return { src, path: name, noCache: false };
   }
+}
+
+// Checked and compiled once per set of sources: generate renders every environment from the same set.
+const environments = new WeakMap<TemplateSources, nunjucks.Environment>();
+
+function templateEnvironment(templates: TemplateSources): nunjucks.Environment {
+  const known = environments.get(templates);
+  if (known) return known;
+  for (const [name, source] of templates) checkTemplate(name, source);
+  const env = new nunjucks.Environment(new MemoryLoader(templates), {
+    autoescape: false,
+    throwOnUndefined: true,
+    trimBlocks: true,
+    lstripBlocks: true,
+  });
+  env.addFilter('dotenv', (value: unknown) => dotenvValue(String(value)));
+  env.addFilter('comment', (value: unknown) => commentText(String(value)));
+  environments.set(templates, env);
+  return env;
 }
 
 export interface EnvFileInput {
@@ -75,15 +94,7 @@ export function renderEnvFile({ file, model, secrets, header, templates }: EnvFi
     return `# ${commentText(`${def.description}${secret}`)}\n${dotenvLine(name, valueOf(name))}`;
   };
 
-  for (const [name, source] of templates) checkTemplate(name, source);
-  const env = new nunjucks.Environment(new MemoryLoader(templates), {
-    autoescape: false,
-    throwOnUndefined: true,
-    trimBlocks: true,
-    lstripBlocks: true,
-  });
-  env.addFilter('dotenv', (value: unknown) => dotenvValue(String(value)));
-  env.addFilter('comment', (value: unknown) => commentText(String(value)));
+  const env = templateEnvironment(templates);
   const context = {
     header: header.join('\n'),
     // Only comment-safe text reaches the templates: a template writes these after `#`.

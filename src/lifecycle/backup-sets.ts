@@ -16,6 +16,7 @@ import type { EnvironmentModel } from '../model/environment.js';
 import type { LoadedStack } from '../model/stack.js';
 import type { BackupSummary, S3Api } from '../plan/backup.js';
 import type { BackupDef, StackFile } from '../schema/types.js';
+import { compareText } from '../text.js';
 
 /** The environment variable that gives the config encryption key when the store cannot (disaster recovery). */
 export const BACKUP_KEY_ENV = 'STACKCTL_BACKUP_KEY';
@@ -165,7 +166,7 @@ export async function findBackup(
   if (id === 'latest') {
     const newest = every
       .filter((entry) => environment === undefined || entry.manifest.environment === environment)
-      .sort((a, b) => b.manifest.created.localeCompare(a.manifest.created))[0];
+      .sort((a, b) => compareText(b.manifest.created, a.manifest.created))[0];
     if (!newest)
       throw new StackctlError(
         'E_USAGE',

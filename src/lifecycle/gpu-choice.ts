@@ -1,7 +1,7 @@
 // The GPU layout of a run that does not check the host (--skip-preflight, export, a caller that
 // checked already): the GPUs asked only when the decision needs them.
 import { nvidiaSmiRunner } from '../effects/nvidia-smi.js';
-import { probeGpus } from '../effects/probe/index.js';
+import { probeGpus } from '../effects/probe/gpus.js';
 import { decideGpu, needsGpuDetection, type GpuDecision } from '../plan/gpu-choice.js';
 import type { ResolvedRun } from './run.js';
 

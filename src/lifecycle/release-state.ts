@@ -14,6 +14,7 @@ import { keepRepository, staleKeepTags } from '../plan/release.js';
 import { dependencyOrder } from '../plan/upgrade.js';
 import type { ComposeSession } from './compose-session.js';
 import { removeService, rollService, type RolledService, type RolloutTiming } from './rollout.js';
+import { compareText } from '../text.js';
 
 const CONFIG_HASH_LABEL = 'com.docker.compose.config-hash';
 
@@ -24,7 +25,7 @@ export async function captureState(session: ComposeSession): Promise<Record<stri
   for (const container of containers)
     byService.set(container.service, [...(byService.get(container.service) ?? []), container]);
   const state: Record<string, ServiceImage> = {};
-  for (const [service, list] of [...byService].sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [service, list] of [...byService].sort(([a], [b]) => compareText(a, b))) {
     const first = list[0];
     if (!first) continue;
     const identity = await imageIdentity(session.docker, first.image);

@@ -17,6 +17,7 @@ import { CHECKS_ID } from '../schema/generated/checks-id.js';
 import { environmentsDeployedToSwarm } from '../effects/swarm-state.js';
 import { COMPOSE_LABELS, LABELS, SWARM_LABELS } from '../labels.js';
 import { publishedUrls } from '../ui/urls.js';
+import { compareText } from '../text.js';
 
 /**
  * The project and environment names of the stack file without parsing or validating it: from the
@@ -138,7 +139,7 @@ export async function readStatus(
     });
   return [...composeEntries, ...swarmEntries]
     .filter((entry) => stacks.length === 0 || stacks.includes(entry.stack))
-    .sort((a, b) => a.environment.localeCompare(b.environment) || a.container.localeCompare(b.container));
+    .sort((a, b) => compareText(a.environment, b.environment) || compareText(a.container, b.container));
 }
 
 /**

@@ -2,6 +2,7 @@
 // not run after it is named, with whether compose recreated it and why it was not started again.
 import type { FailureReason } from '../health/classify.js';
 import type { LaunchNode } from './start.js';
+import { compareText } from '../text.js';
 
 export interface ContainerState {
   readonly id: string;
@@ -52,7 +53,7 @@ export function servicesLeftDown(
       because: blockedBy(service, nodes, failure, ready),
     });
   }
-  return out.sort((a, b) => a.service.localeCompare(b.service));
+  return out.sort((a, b) => compareText(a.service, b.service));
 }
 
 /** Why a service was not started: the failure it waits for, or the dependency not ready yet. */

@@ -4,6 +4,7 @@
 // an interval of grace). The alert rules compare them with time(). Pure.
 import { CronExpressionParser } from 'cron-parser';
 import type { SecretStore } from '../generate/secrets.js';
+import { compareText } from '../text.js';
 
 export const SECRET_DUE = 'stackctl_secret_rotation_due_timestamp_seconds';
 export const BACKUP_LAST = 'stackctl_backup_last_success_timestamp_seconds';
@@ -48,7 +49,7 @@ export function stateMetricsText(
     `# HELP ${SECRET_DUE} When stackctl's policy says the secret is due for rotation (secretTypes.rotationDays).`,
     `# TYPE ${SECRET_DUE} gauge`,
     ...Object.entries(store?.secrets ?? {})
-      .sort(([a], [b]) => a.localeCompare(b))
+      .sort(([a], [b]) => compareText(a, b))
       .flatMap(([name, entry]) => {
         const due = Date.parse(entry.rotationDueAt);
         return Number.isFinite(due)
@@ -58,7 +59,7 @@ export function stateMetricsText(
     `# HELP ${BACKUP_LAST} When the newest sound backup of the service finished.`,
     `# TYPE ${BACKUP_LAST} gauge`,
     ...[...lastBackups]
-      .sort(([a], [b]) => a.localeCompare(b))
+      .sort(([a], [b]) => compareText(a, b))
       .map(
         ([service, at]) =>
           `${BACKUP_LAST}{environment="${env}",service="${label(service)}"} ${String(Math.round(at))}`,
@@ -69,7 +70,7 @@ export function stateMetricsText(
       `# HELP ${BACKUP_DUE} When the next backup is overdue: the last one, plus the schedule's interval and half of it again.`,
       `# TYPE ${BACKUP_DUE} gauge`,
       ...[...lastBackups]
-        .sort(([a], [b]) => a.localeCompare(b))
+        .sort(([a], [b]) => compareText(a, b))
         .map(
           ([service, at]) =>
             `${BACKUP_DUE}{environment="${env}",service="${label(service)}"} ${String(Math.round(at + 1.5 * backupIntervalSeconds))}`,

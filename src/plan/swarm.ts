@@ -15,6 +15,7 @@ import {
   type ComposeResources,
   type ComposeService,
 } from './compose-document.js';
+import { compareText } from '../text.js';
 
 /** The compose file formats `docker stack deploy` reads: 3.12 (docker 25 and later) adds start_interval. */
 export const SWARM_FILE_VERSION = '3.9';
@@ -226,7 +227,7 @@ export function renderSwarmStack(inputs: SwarmInputs): SwarmStack {
   return {
     name: model.project,
     document,
-    secrets: [...secrets.values()].sort((a, b) => a.name.localeCompare(b.name)),
+    secrets: [...secrets.values()].sort((a, b) => compareText(a.name, b.name)),
     interpolated: [...hide.interpolated].sort(),
     notes,
   };

@@ -2,6 +2,7 @@
 // health, restarts and resources; the GPUs; vLLM's KV cache), the recent log lines and what the
 // person has asked for (selection, filter, panes), the exact lines of a terminal of a given size.
 // Pure: the terminal adapter only writes these lines.
+import { compareText } from '../text.js';
 
 export interface TopRow {
   readonly environment: string;
@@ -117,9 +118,9 @@ export function visibleLogs(logs: readonly LogLine[], ui: TopUi): LogLine[] {
 export function orderedRows(rows: readonly TopRow[]): TopRow[] {
   return [...rows].sort(
     (a, b) =>
-      a.environment.localeCompare(b.environment) ||
-      a.stack.localeCompare(b.stack) ||
-      a.container.localeCompare(b.container),
+      compareText(a.environment, b.environment) ||
+      compareText(a.stack, b.stack) ||
+      compareText(a.container, b.container),
   );
 }
 

@@ -1,3 +1,4 @@
+import { compareText } from '../text.js';
 /** A path inside the stack document: keys and sequence indexes. */
 export type DocPath = readonly (string | number)[];
 
@@ -40,9 +41,6 @@ export function formatPath(path: DocPath): string {
 /** Orders issues by position so output reads top to bottom. */
 export function compareIssues(a: Issue, b: Issue): number {
   return (
-    a.file.localeCompare(b.file) ||
-    a.line - b.line ||
-    a.column - b.column ||
-    a.message.localeCompare(b.message)
+    compareText(a.file, b.file) || a.line - b.line || a.column - b.column || compareText(a.message, b.message)
   );
 }

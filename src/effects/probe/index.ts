@@ -1,13 +1,9 @@
 import type Docker from 'dockerode';
-import type { GpuFacts, HostFacts, HostPathFact, PortHolderContainer, PortProbe } from '../../host/facts.js';
+import type { HostFacts, HostPathFact, PortHolderContainer, PortProbe } from '../../host/facts.js';
 import { COMPOSE_LABELS, LABELS } from '../../labels.js';
-import { detectGpus } from '../../host/gpus.js';
-import { classifyNvidiaSmiFailure } from '../../host/nvidia-smi/failure.js';
-import { parseQueryCsv } from '../../host/nvidia-smi/query.js';
 import { publishedHostPorts, type EnvironmentModel } from '../../model/environment.js';
-import { isStackctlError } from '../../errors.js';
 import { dockerClient } from '../docker.js';
-import { nvidiaSmiRunner, type NvidiaSmiRunner } from '../nvidia-smi.js';
+import { nvidiaSmiRunner } from '../nvidia-smi.js';
 import { probeDiskUsage, probeDocker, probeDockerNetworks, probeProjectPorts } from './docker-facts.js';
 import {
   probeDisk,
@@ -18,6 +14,7 @@ import {
   probeNvidiaCdi,
 } from './host.js';
 import { hostPathsOf, type HostPath } from '../../model/host-paths.js';
+import { probeGpus } from './gpus.js';
 import { probeInitScripts } from './init-scripts.js';
 import { portHolder, tryBind } from './ports.js';
 
@@ -102,35 +99,6 @@ export async function gatherHostFacts(model: EnvironmentModel, options: ProbeOpt
     nvidiaCdi,
     hostPaths,
   };
-}
-
-/** The host's GPUs and their free memory, through nvidia-smi; a failure is a fact, not an error. */
-export async function probeGpus(run: NvidiaSmiRunner): Promise<GpuFacts> {
-  try {
-    const detection = await detectGpus(run);
-    const freeMiB = new Map<number, number>();
-    if (detection.gpus.length > 0) {
-      const free = await run(['--query-gpu=index,memory.free', '--format=csv,noheader,nounits']);
-      if (free.found && free.exitCode === 0) {
-        try {
-          for (const row of parseQueryCsv(free.output, ['index', 'memory.free'])) {
-            const value = Number(row['memory.free']);
-            if (row['memory.free'] != null && Number.isFinite(value))
-              freeMiB.set(Number(row['index']), value);
-          }
-        } catch {
-          // Free memory is a refinement; without it the memory check is skipped.
-        }
-      }
-    }
-    return { ok: true, detection, freeMiB };
-  } catch (error) {
-    if (isStackctlError(error)) {
-      const failure = classifyNvidiaSmiFailure(error.message.replace(/^nvidia-smi failed: /, ''));
-      return { ok: false, message: failure.message, fix: error.hint ?? failure.fix };
-    }
-    throw error;
-  }
 }
 
 /** Host ports published by running containers, with who they are (asked only when a port is taken). */

@@ -2,6 +2,7 @@
 // cluster read them from a store (external-secrets.io), no value written.
 import type { EnvironmentModel } from '../../model/environment.js';
 import { secretName, type Manifest } from './manifest.js';
+import { compareText } from '../../text.js';
 
 export interface SecretStoreRef {
   readonly store: string;
@@ -16,7 +17,7 @@ export function secretManifest(model: EnvironmentModel, secrets: ReadonlyMap<str
     type: 'Opaque',
     data: Object.fromEntries(
       [...secrets]
-        .sort(([a], [b]) => a.localeCompare(b))
+        .sort(([a], [b]) => compareText(a, b))
         .map(([name, value]) => [name, Buffer.from(value, 'utf8').toString('base64')]),
     ),
   };
