@@ -1,5 +1,7 @@
 // Entry of every bundle: dist/stackctl.cjs and dist/stackctl-help.cjs (bin/stackctl), and the single
-// executable. All are CommonJS, so no top-level await here.
+// executable. All are CommonJS, so no top-level await here. bin/stackctl reads isColdRun at exit.
 import { main } from './main.js';
+
+export { isColdRun } from './cold-run.js';
 
 void main();

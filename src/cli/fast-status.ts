@@ -5,6 +5,7 @@ import { unchangedSchemaNames } from '../lifecycle/status.js';
 import { colorEnabled, createColors } from '../ui/colors.js';
 import { statusOf } from './actions/status.js';
 import type { ProcessIO } from './program.js';
+import type { CommandContext } from './context.js';
 
 interface StatusArgs {
   env?: string;
@@ -25,7 +26,17 @@ export async function quickStatus(args: readonly string[], io: ProcessIO): Promi
     const colors = createColors(
       colorEnabled({ noColorFlag: !parsed.color, env: io.env, isTTY: io.stdout.isTTY === true }),
     );
-    const ctx = { ...io, colors, verbose: false, interactive: io.stdinIsTTY && io.stderr.isTTY === true };
+    const ctx: CommandContext = {
+      cwd: io.cwd,
+      env: io.env,
+      stdout: io.stdout,
+      stderr: io.stderr,
+      signal: io.signal,
+      colors,
+      verbose: false,
+      // stderr first: asking whether stdin is a terminal opens it.
+      interactive: io.stderr.isTTY === true && io.stdinIsTTY,
+    };
     await statusOf(
       names,
       parsed.env,

@@ -92,7 +92,8 @@ export function buildProgram(io: ProcessIO, args: readonly string[] = []): Comma
       stderr: io.stderr,
       colors,
       verbose: flags.verbose === true,
-      interactive: io.stdinIsTTY && io.stderr.isTTY === true,
+      // stderr first: asking whether stdin is a terminal opens it.
+      interactive: io.stderr.isTTY === true && io.stdinIsTTY,
       signal: io.signal,
     };
     return context;

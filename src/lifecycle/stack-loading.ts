@@ -9,6 +9,7 @@ import { CHECKS_ID } from '../schema/generated/checks-id.js';
 import { projectRoot, type LoadedStack } from '../model/stack.js';
 import type { Issue } from '../schema/issue.js';
 import type { StackFile } from '../schema/types.js';
+import { markColdRun } from '../cold-run.js';
 
 export interface StackLoadOptions {
   /** An invalid schema gives way to the copy recorded at the last generate or start. */
@@ -45,6 +46,7 @@ export async function readStack(
   if (known) return { ok: true, stack: loaded(known) };
   // Loaded only when needed: the rules and their libraries are much of what a start would load.
   const { validateStackText } = await import('../schema/validate.js');
+  markColdRun();
   const result = await validateStackText(source.text, { fileName: source.displayPath });
   if (result.valid && result.file) {
     await writeKnownSchema(env, digest, CHECKS_ID, result.file);

@@ -8,6 +8,7 @@ import { CHECKS_ID } from '../schema/generated/checks-id.js';
 import { displayPathOf, projectRoot } from '../model/stack.js';
 import type { StackFile } from '../schema/types.js';
 import type { ValidationResult } from '../schema/validate.js';
+import { markColdRun } from '../cold-run.js';
 
 export interface ValidationRequest {
   readonly schemaFlag: string | undefined;
@@ -32,6 +33,7 @@ export async function validateProject(
   if (cached) return { result: { ...cached, file: undefined }, displayPath: source.displayPath };
   // Loaded only when needed: the rules and their libraries are most of what validate would load.
   const { validateStackText } = await import('../schema/validate.js');
+  markColdRun();
   const checked = await validateStackText(source.text, {
     fileName: source.displayPath,
     environment: request.environment,

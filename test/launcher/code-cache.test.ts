@@ -56,6 +56,44 @@ describe('the code cache', () => {
     expect(full.size).toBeGreaterThan(written.size);
   });
 
+  it("keeps a cold run's cache apart: the runs that repeat get one of just what they compile", async () => {
+    const project = join(cacheDir, 'project');
+    await mkdir(join(project, 'schemas'), { recursive: true });
+    const schemaPath = join(project, 'schemas', 'compose-schema.yaml');
+    const schema = await readFile(join(REPO_ROOT, 'schemas', 'compose-schema.yaml'), 'utf8');
+    await writeFile(schemaPath, schema);
+    const validate = async () => {
+      const result = await execa(BIN, ['validate'], {
+        cwd: project,
+        env: { NO_COLOR: '1', STACKCTL_CACHE_DIR: cacheDir },
+        reject: false,
+      });
+      expect(result.exitCode).toBe(0);
+      const [build] = await buildFolders();
+      const folder = join(cacheDir, 'code', build!);
+      const names = (await readdir(folder)).sort();
+      return {
+        folder,
+        names,
+        sizes: await Promise.all(names.map(async (name) => (await stat(join(folder, name))).size)),
+      };
+    };
+    // The first run validates the schema (a cold run): its cache holds the rules it compiled.
+    const cold = await validate();
+    expect(cold.names).toEqual(['validate.cold.bin']);
+    // The next reads the result back: it ran with that cache, so it saves none, and drops it.
+    expect((await validate()).names).toEqual([]);
+    // The one after saves what such a run compiles: far less.
+    const warm = await validate();
+    expect(warm.names).toEqual(['validate.bin']);
+    expect(warm.sizes[0]! * 2).toBeLessThan(cold.sizes[0]!);
+    const saved = (await stat(join(warm.folder, 'validate.bin'))).mtimeMs;
+    // An edited schema is validated again (cold) with that cache, which it leaves as it is.
+    await writeFile(schemaPath, `${schema}# edited\n`);
+    expect((await validate()).names).toEqual(['validate.bin']);
+    expect((await stat(join(warm.folder, 'validate.bin'))).mtimeMs).toBe(saved);
+  });
+
   it('is rewritten when V8 refuses it, and the command still runs', async () => {
     await run(['--version']);
     const [build] = await buildFolders();

@@ -1,0 +1,13 @@
+const { readFileSync, readdirSync } = require('node:fs');
+const { SourceMapConsumer } = require('/work/main/node_modules/source-map-js');
+const map = new SourceMapConsumer(JSON.parse(readFileSync('/work/main/dist/stackctl.cjs.map', 'utf8')));
+const f = readdirSync('.').filter((x) => x.endsWith('.cpuprofile'))[0];
+const p = JSON.parse(readFileSync(f));
+const byId = new Map(p.nodes.map((n) => [n.id, n]));
+const self = new Map();
+for (let i = 0; i < p.samples.length; i++) self.set(p.samples[i], (self.get(p.samples[i]) ?? 0) + p.timeDeltas[i]);
+const label = (n) => { const cf = n.callFrame; if (!cf.url.endsWith('stackctl.cjs')) return (cf.functionName || '(anon)') + ' ' + cf.url.replace(/.*\//, '') + (cf.functionName==='require'||cf.functionName==='compileForPublicLoader'?'':''); const pos = map.originalPositionFor({ line: cf.lineNumber + 1, column: cf.columnNumber }); return (pos.name || cf.functionName || '(anon)') + ' ' + (pos.source || '?').replace(/.*\/(src|node_modules)\//, '$1/') + ':' + pos.line; };
+const incl = (n) => (self.get(n.id) ?? 0) + (n.children ?? []).reduce((a, c) => a + incl(byId.get(c)), 0);
+const target = process.argv[2];
+const walk = (n, d, on) => { const l = label(n); const hit = on || l.includes(target); const t = incl(n) / 1000; if (hit && t > 0.8 && d < 60) console.log(t.toFixed(1).padStart(6), ' '.repeat(Math.min(d, 40)) + l); for (const c of n.children ?? []) walk(byId.get(c), d + 1, hit); };
+walk(p.nodes[0], 0, false);
