@@ -2,11 +2,14 @@
 // target environment's network (nothing is published), its results volume at /results. The plan,
 // the routes and the properties (secrets among them) travel as a tar on the container's standard
 // input into a tmpfs only that container sees, so no secret is on a command line, in a file on the
-// host, or in the container's configuration. JMeter's console goes to stderr (told as progress);
-// the results file comes back on stdout and is summarised as it streams.
+// host, or in the container's configuration. JMeter's console goes to stderr (told as progress).
+// The results file is read back from the volume once the run is over, through a created (never
+// started) container and `docker cp`: the engine can drop a container's output when it exits
+// (src/effects/one-off-output.ts), and a summary must count every request that was made.
 import { parse } from 'csv-parse';
 import { execa } from 'execa';
-import { pack } from 'tar-stream';
+import { Readable } from 'node:stream';
+import { extract, pack } from 'tar-stream';
 import { StackctlError } from '../errors.js';
 import { dockerCliEnvironment, dockerClient } from './docker.js';
 
@@ -34,7 +37,7 @@ export type ResultRow = Readonly<Record<string, string | undefined>>;
 export interface JmeterOutcome {
   /** JMeter's exit status (2.13 exits 0 even when it failed to load the plan: see `failure`). */
   readonly exitCode: number;
-  /** JMeter wrote its HTML dashboard (3.0 and later). */
+  /** JMeter wrote its HTML dashboard (3.0 and later): its index.html is in the run's folder. */
   readonly dashboard: boolean;
   /** Why no results came back, from JMeter's log; undefined when they did. */
   readonly failure: string | undefined;
@@ -60,12 +63,10 @@ else
 fi
 code=$?
 rm -f bench.properties
-echo "stackctl: dashboard=$dashboard" >&2
 if [ ! -s "$out/results.jtl" ]; then
   grep -E "ERROR|Exception" "$out/jmeter.log" 2>/dev/null | head -n 3 >&2
   exit 93
 fi
-cat "$out/results.jtl"
 exit $code
 `;
 
@@ -105,7 +106,6 @@ export async function runJmeter(
     run.runId,
   ];
   const child = execa('docker', args, { env, reject: false, stdin: 'pipe', buffer: false });
-  let dashboard = false;
   const errorLines: string[] = [];
   const recent: string[] = [];
   const stopOnAbort = (): void => {
@@ -113,20 +113,15 @@ export async function runJmeter(
   };
   io.signal.addEventListener('abort', stopOnAbort, { once: true });
   try {
-    const parsing = parseResults(child.stdout, io.onRow);
+    child.stdout?.resume();
     const reading = readLines(child.stderr, (line) => {
-      const marker = /^stackctl: dashboard=(\d)/.exec(line);
-      if (marker) {
-        dashboard = marker[1] === '1';
-        return;
-      }
       if (/ERROR|Exception|^stackctl:/.test(line)) errorLines.push(line.trim());
       recent.push(line.trim());
       if (recent.length > 5) recent.shift();
       io.onLine(line);
     });
     await feedInputs(child.stdin, run.inputs);
-    const [result] = await Promise.all([child, parsing, reading]);
+    const [result] = await Promise.all([child, reading]);
     if (io.signal.aborted)
       throw io.signal.reason instanceof Error ? io.signal.reason : new Error('interrupted');
     const exitCode = result.exitCode ?? 1;
@@ -142,9 +137,68 @@ export async function runJmeter(
       exitCode === 93 || exitCode === 94 || (exitCode >= 90 && exitCode <= 92)
         ? (errorLines.find((line) => /ERROR|Exception|stackctl:/.test(line)) ?? `exit ${String(exitCode)}`)
         : undefined;
+    if (failure !== undefined) return { exitCode, dashboard: false, failure };
+    const dashboard = await readResults(run, env, io.onRow);
     return { exitCode, dashboard, failure };
   } finally {
     io.signal.removeEventListener('abort', stopOnAbort);
+  }
+}
+
+/**
+ * Streams the run's results file out of the volume into `onRow`, and says whether the run's folder
+ * holds the dashboard. The container that mounts the volume is created, never started.
+ */
+async function readResults(
+  run: JmeterRun,
+  env: NodeJS.ProcessEnv,
+  onRow: (row: ResultRow) => void,
+): Promise<boolean> {
+  const docker = (args: string[]) => execa('docker', args, { env, reject: false, stdin: 'ignore' });
+  const created = await docker([
+    'create',
+    ...Object.entries(run.labels).flatMap(([key, value]) => ['--label', `${key}=${value}`]),
+    '--network',
+    'none',
+    '-v',
+    `${run.resultsVolume}:${RESULTS_DIR}`,
+    '--entrypoint',
+    'sh',
+    run.image,
+  ]);
+  if (created.exitCode !== 0)
+    throw new StackctlError(
+      'E_RUNTIME',
+      `cannot read the results back: ${created.stderr.split('\n').pop() ?? ''}`,
+    );
+  const holder = created.stdout.trim();
+  const folder = `${RESULTS_DIR}/${run.runId}`;
+  try {
+    const copy = execa('docker', ['cp', `${holder}:${folder}/results.jtl`, '-'], {
+      env,
+      reject: false,
+      stdin: 'ignore',
+      buffer: { stdout: false, stderr: true },
+    });
+    const archive = extract();
+    const parsed = new Promise<void>((resolve, reject) => {
+      archive.on('entry', (_header, stream, next) => {
+        parseResults(Readable.from(stream), onRow).then(() => next(), reject);
+      });
+      archive.on('finish', resolve);
+      archive.on('error', reject);
+    });
+    copy.stdout?.pipe(archive);
+    const [copied] = await Promise.all([copy, parsed]);
+    if (copied.exitCode !== 0)
+      throw new StackctlError(
+        'E_RUNTIME',
+        `cannot read ${folder}/results.jtl in the volume ${run.resultsVolume}: ${copied.stderr.split('\n').pop() ?? ''}`,
+      );
+    const index = await docker(['cp', `${holder}:${folder}/report/index.html`, '-']);
+    return index.exitCode === 0;
+  } finally {
+    await docker(['rm', '-f', holder]);
   }
 }
 

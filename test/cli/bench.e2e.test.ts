@@ -14,6 +14,7 @@ import { commandLinesWhile } from '../helpers/processes.js';
 import { freePort } from '../helpers/project.js';
 import { stackProject, storedDbPassword, type StackProject } from '../helpers/stack-project.js';
 import { Terminal } from '../helpers/terminal.js';
+import { inVolume, readVolumeFile, runOneOff } from '../helpers/one-off.js';
 
 let project: StackProject;
 let reportPort: number;
@@ -236,26 +237,26 @@ describe('bench ENV with a real JMeter', () => {
     expect(ports.stdout).not.toMatch(/->/);
     // JMeter's results file and log are in the load environment's results volume, in the run's folder.
     expect(health?.results?.dashboard).toBe(false);
-    const listed = await execa('docker', [
-      'run',
-      '--rm',
-      '-v',
-      `${health?.results?.volume ?? ''}:/r`,
-      'stackctl-test/busybox:1',
-      'ls',
-      `/r/${health?.results?.folder ?? ''}`,
-    ]);
-    expect(listed.stdout.split('\n').sort()).toEqual(['jmeter.log', 'results.jtl', 'summary.html']);
+    const listed = await inVolume(
+      health?.results?.volume ?? '',
+      `ls /r/${health?.results?.folder ?? ''}`,
+      '/r',
+    );
+    expect(listed.split('\n').sort()).toEqual(['jmeter.log', 'results.jtl', 'summary.html']);
+    // Every request JMeter made is counted: its results file has one row per request after the header.
+    const rows = await inVolume(
+      health?.results?.volume ?? '',
+      `tail -n +2 /r/${health?.results?.folder ?? ''}/results.jtl | wc -l`,
+      '/r',
+    );
+    expect(Number(rows)).toBe(health?.summary.total.requests);
     // JMeter 2.13 writes no dashboard; stackctl's own page has every sampler and the total.
-    const page = await execa('docker', [
-      'run',
-      '--rm',
-      '-v',
-      `${health?.results?.volume ?? ''}:/r`,
-      'stackctl-test/busybox:1',
-      'cat',
-      `/r/${health?.results?.folder ?? ''}/summary.html`,
-    ]);
+    const page = {
+      stdout: await readVolumeFile(
+        health?.results?.volume ?? '',
+        `${health?.results?.folder ?? ''}/summary.html`,
+      ),
+    };
     expect(page.stdout).toMatch(/^<!doctype html>/);
     for (const sampler of health?.summary.samplers ?? [])
       expect(page.stdout).toContain(
@@ -307,23 +308,13 @@ describe('bench ENV with a real JMeter', () => {
       reject: false,
     });
     expect(found.stdout).toBe('');
-    const inVolume = await execa(
-      'docker',
-      [
-        'run',
-        '--rm',
-        '-v',
-        `${result.record?.results?.volume ?? ''}:/r`,
-        'stackctl-test/busybox:1',
-        'grep',
-        '-rlF',
-        key,
-        '/r',
-      ],
-      { reject: false },
-    );
-    expect(inVolume.stdout).toBe('');
-    expect(inVolume.exitCode).toBe(1);
+    const inResults = await runOneOff('stackctl-test/busybox:1', 'grep -rlF "$KEY" /r', [
+      '-e',
+      `KEY=${key}`,
+      '-v',
+      `${result.record?.results?.volume ?? ''}:/r`,
+    ]);
+    expect(inResults).toMatchObject({ exitCode: 1, stdout: '' });
   }, 120_000);
 
   let refused: Record_ | undefined;
@@ -449,17 +440,8 @@ describe('verify --allure into the testing environment, and test-report', () => 
     const verified = await runCli(['verify', ENV, '--allure'], { cwd: project.root });
     expect(verified.exitCode, verified.stdout + verified.stderr).toBe(0);
     expect(verified.stderr).toContain(`Wrote the volume ${project.name}-reports_allure_results`);
-    const files = await execa('docker', [
-      'run',
-      '--rm',
-      '-v',
-      `${project.name}-reports_allure_results:/r`,
-      'stackctl-test/busybox:1',
-      'sh',
-      '-c',
-      'cat /r/*-result.json',
-    ]);
-    const result = JSON.parse(files.stdout) as {
+    const files = await inVolume(`${project.name}-reports_allure_results`, 'cat /r/*-result.json', '/r');
+    const result = JSON.parse(files) as {
       name: string;
       status: string;
       labels: { name: string; value: string }[];

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { freePort } from '../helpers/project.js';
 import { removeByLabel } from '../helpers/stack-project.js';
+import { runOneOff } from '../helpers/one-off.js';
 
 const IMAGE = 'stackctl-test/prometheus:1';
 const name = `prm229p${process.pid}`;
@@ -77,27 +78,16 @@ backup:
 
 /** A one-off container of the image with the volumes, as root: for what the test sets up and reads. */
 const inVolumes = (command: string) =>
-  execa(
-    'docker',
-    [
-      'run',
-      '--rm',
-      '--network',
-      'none',
-      '--user',
-      '0',
-      '-v',
-      `${name}-${env}_prometheus_data:/prometheus`,
-      '-v',
-      `${name}-${env}_app_logs:/var/log/app`,
-      '--entrypoint',
-      'sh',
-      IMAGE,
-      '-c',
-      command,
-    ],
-    { reject: false },
-  );
+  runOneOff(IMAGE, command, [
+    '--network',
+    'none',
+    '--user',
+    '0',
+    '-v',
+    `${name}-${env}_prometheus_data:/prometheus`,
+    '-v',
+    `${name}-${env}_app_logs:/var/log/app`,
+  ]);
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'stackctl-live-store-'));
@@ -136,25 +126,12 @@ describe('retention of a metrics volume', () => {
       join(root, 'm.om'),
       `# TYPE stackctl_test_metric gauge\n${samples(old, 30)}\n${samples(recent, 30)}\n# EOF\n`,
     );
-    const made = await execa('docker', [
-      'run',
-      '--rm',
-      '--network',
-      'none',
-      '--user',
-      '0',
-      '-v',
-      `${join(root, 'm.om')}:/tmp/m.om:ro`,
-      '-v',
-      `${name}-${env}_prometheus_data:/prometheus`,
-      '-v',
-      `${name}-${env}_app_logs:/var/log/app`,
-      '--entrypoint',
-      'sh',
+    const made = await runOneOff(
       IMAGE,
-      '-c',
       [
         'set -e',
+        // Run again when the engine lost its output, so it starts from empty volumes each time.
+        'rm -rf /prometheus/* /var/log/app/*',
         'promtool tsdb create-blocks-from openmetrics /tmp/m.om /prometheus >/dev/null',
         // Every TSDB file years old: a retention by file age would delete each of them.
         'find /prometheus -exec touch -d "2020-01-01 00:00" {} +',
@@ -162,7 +139,19 @@ describe('retention of a metrics volume', () => {
         'echo new > /var/log/app/new.log',
         'ls /prometheus | grep -c "^01"',
       ].join('\n'),
-    ]);
+      [
+        '--network',
+        'none',
+        '--user',
+        '0',
+        '-v',
+        `${join(root, 'm.om')}:/tmp/m.om:ro`,
+        '-v',
+        `${name}-${env}_prometheus_data:/prometheus`,
+        '-v',
+        `${name}-${env}_app_logs:/var/log/app`,
+      ],
+    );
     expect(made.stdout.trim()).toBe('2');
 
     const started = await runCli(['start', env, '--skip-preflight'], { cwd: root });

@@ -10,6 +10,7 @@ import { PATH_WITHOUT_NVIDIA_SMI } from '../helpers/fake-nvidia-smi.js';
 import { startHub, type FakeHub } from '../helpers/hf-hub.js';
 import { freePort, shippedProject, type TempProject } from '../helpers/project.js';
 import { safetensorsFile } from '../helpers/safetensors.js';
+import { inVolume as scriptInVolume } from '../helpers/one-off.js';
 import { Terminal } from '../helpers/terminal.js';
 import { removeByLabel } from '../helpers/stack-project.js';
 
@@ -34,8 +35,7 @@ const files = {
 
 /** A shell command run in the cache volume (the test image), its stdout. */
 async function inVolume(script: string, inside = volume): Promise<string> {
-  const { stdout } = await execa('docker', ['run', '--rm', '-v', `${inside}:/v`, IMAGE, 'sh', '-c', script]);
-  return stdout.trim();
+  return scriptInVolume(inside, script);
 }
 
 const sha256 = (content: Buffer): string => createHash('sha256').update(content).digest('hex');

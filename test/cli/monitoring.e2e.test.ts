@@ -10,6 +10,7 @@ import { runCli } from '../helpers/cli.js';
 import { fakeNvidiaSmiEnv } from '../helpers/fake-nvidia-smi.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 import { stackProject, type StackProject } from '../helpers/stack-project.js';
+import { runOneOff } from '../helpers/one-off.js';
 
 let project: StackProject;
 const ENV = 'watched';
@@ -325,23 +326,15 @@ describe('generated Prometheus configuration', () => {
 
   it("passes promtool for the shipped schema's production environment, as committed", async () => {
     const folder = join(REPO_ROOT, 'configs', 'production', 'prometheus');
-    const result = await execa(
-      'docker',
+    const result = await runOneOff(
+      'stackctl-test/prometheus:1',
+      'promtool check config /etc/prometheus/prometheus.yml',
       [
-        'run',
-        '--rm',
         '-v',
         `${join(folder, 'prometheus.yml')}:/etc/prometheus/prometheus.yml:ro`,
         '-v',
         `${join(folder, 'stackctl.yml')}:/etc/prometheus/rules/stackctl.yml:ro`,
-        '--entrypoint',
-        'promtool',
-        'stackctl-test/prometheus:1',
-        'check',
-        'config',
-        '/etc/prometheus/prometheus.yml',
       ],
-      { reject: false },
     );
     expect(result.exitCode, result.stdout + result.stderr).toBe(0);
     // Service down, disk and memory (node), crash loop and memory limit (cAdvisor), PostgreSQL, Redis,

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, stackctlCommand } from '../helpers/cli.js';
 import { dataStack, type DataStack } from '../helpers/data-stack.js';
+import { runOneOff } from '../helpers/one-off.js';
 
 let stack: DataStack;
 
@@ -32,22 +33,7 @@ const backupQdrant = async (): Promise<string> => {
 const volume = (): string => `${stack.name}-${stack.env}_qdrant_data`;
 /** The volume's own content, read through a container of its own (never the service's mount). */
 const inVolume = (command: string) =>
-  execa(
-    'docker',
-    [
-      'run',
-      '--rm',
-      '--network',
-      'none',
-      '-v',
-      `${volume()}:/v`,
-      'stackctl-test/busybox:1',
-      'sh',
-      '-c',
-      command,
-    ],
-    { reject: false },
-  );
+  runOneOff('stackctl-test/busybox:1', command, ['--network', 'none', '-v', `${volume()}:/v`]);
 const schemaPath = (): string => join(stack.project.root, 'schemas', 'compose-schema.yaml');
 const overlayPath = (): string => join(stack.project.root, 'compose', 'local.override.yml');
 

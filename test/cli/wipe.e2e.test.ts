@@ -5,6 +5,7 @@ import { readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
+import { readVolumeFile } from '../helpers/one-off.js';
 import { inspect, removeByLabel, stackProject, type StackProject } from '../helpers/stack-project.js';
 
 const IMAGE = 'stackctl-test/busybox:1';
@@ -14,8 +15,6 @@ let decoy: { label: string; containers: string[]; volumes: string[]; networks: s
 const docker = (...args: string[]) => execa('docker', args);
 const exists = async (kind: 'container' | 'volume' | 'network', name: string): Promise<boolean> =>
   (await execa('docker', [kind, 'inspect', name], { reject: false })).exitCode === 0;
-const readVolumeFile = async (volume: string, file: string): Promise<string> =>
-  (await docker('run', '--rm', '-v', `${volume}:/d`, IMAGE, 'cat', `/d/${file}`)).stdout;
 
 async function start(env = 'ok'): Promise<void> {
   const result = await runCli(['start', env, '--skip-preflight'], { cwd: project.root });
@@ -122,7 +121,7 @@ describe('stackctl wipe', () => {
         networks: [],
       },
     });
-    expect(await readVolumeFile(`${project.name}-ok_db_data`, 'rows.txt')).toBe('kept');
+    expect(await readVolumeFile(`${project.name}-ok_db_data`, 'rows.txt')).toBe('kept\n');
     expect((await inspect(`${project.name}-ok-db-1`)).State.Status).toBe('running');
     await decoysIntact();
   });

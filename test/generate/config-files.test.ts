@@ -17,6 +17,7 @@ import { validateStackText } from '../../src/schema/validate.js';
 import { runCli } from '../helpers/cli.js';
 import { shippedProject } from '../helpers/project.js';
 import { HOST_FIXTURES, SHIPPED_SCHEMA } from '../helpers/paths.js';
+import { runOneOff } from '../helpers/one-off.js';
 
 const text = readFileSync(SHIPPED_SCHEMA, 'utf8');
 const file = (await validateStackText(text, { fileName: 'schemas/compose-schema.yaml' })).file as StackFile;
@@ -77,20 +78,11 @@ describe('nginx.conf', () => {
         '--add-host',
         `${m[1]}:127.0.0.1`,
       ]);
-      const result = await execa(
-        'docker',
-        [
-          'run',
-          '--rm',
-          ...hosts,
-          '-v',
-          `${path}:/etc/nginx/nginx.conf:ro`,
-          'stackctl-test/nginx:1',
-          'nginx',
-          '-t',
-        ],
-        { reject: false },
-      );
+      const result = await runOneOff('stackctl-test/nginx:1', 'nginx -t', [
+        ...hosts,
+        '-v',
+        `${path}:/etc/nginx/nginx.conf:ro`,
+      ]);
       expect(result.stderr, env).toContain('test is successful');
       expect(result.exitCode, env).toBe(0);
     }

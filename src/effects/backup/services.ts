@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { StackctlError } from '../../errors.js';
 import { LABELS } from '../../labels.js';
 import { dockerCliEnvironment } from '../docker.js';
+import { markedScript, wholeOutput } from '../one-off-output.js';
 
 export interface ExecContext {
   readonly env: NodeJS.ProcessEnv;
@@ -298,37 +299,43 @@ export async function runHelper(
   labels: HelperLabels,
   ctx: ExecContext,
 ): Promise<string> {
-  const result = await docker(
-    [
-      'run',
-      '--rm',
-      '--label',
-      `${LABELS.project}=${labels.project}`,
-      '--label',
-      `${LABELS.environment}=${labels.environment}`,
-      '--label',
-      `${LABELS.stack}=restore`,
-      '--network',
-      'none',
-      '--user',
-      '0',
-      '--volumes-from',
-      container,
-      '--entrypoint',
-      'sh',
-      image,
-      '-c',
-      script,
-      'stackctl-restore',
-      ...args,
-    ],
-    ctx,
-  );
+  const run = () =>
+    docker(
+      [
+        'run',
+        '--rm',
+        '--label',
+        `${LABELS.project}=${labels.project}`,
+        '--label',
+        `${LABELS.environment}=${labels.environment}`,
+        '--label',
+        `${LABELS.stack}=restore`,
+        '--network',
+        'none',
+        '--user',
+        '0',
+        '--volumes-from',
+        container,
+        '--entrypoint',
+        'sh',
+        image,
+        '-c',
+        markedScript(script),
+        'stackctl-restore',
+        ...args,
+      ],
+      ctx,
+    );
+  const { result, output } = await wholeOutput(run, `a helper on ${container.slice(0, 12)}`);
   if (result.exitCode !== 0)
-    throw new StackctlError('E_RUNTIME', `preparing the restore failed: ${lastLine(String(result.stderr))}`, {
-      hint: `it runs a one-off container of the service's image (${image.slice(0, 19)}), which needs sh, rm and find`,
-    });
-  return String(result.stdout ?? '').trim();
+    throw new StackctlError(
+      'E_RUNTIME',
+      `preparing the restore failed: ${lastLine(String(result.stderr)) || `exit ${String(result.exitCode)}`}`,
+      {
+        hint: `it runs a one-off container of the service's image (${image.slice(0, 19)}), which needs sh, rm and find`,
+      },
+    );
+  return output.trim();
 }
 
 /** Stops containers (compose's stop timeout applies) and says when they are down. */

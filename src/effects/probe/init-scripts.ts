@@ -9,6 +9,7 @@ import { createdExtensions } from '../../host/sql-extensions.js';
 import type { EnvironmentModel } from '../../model/environment.js';
 import { interpolate } from '../../schema/interpolate.js';
 import { dockerCliEnvironment } from '../docker.js';
+import { markedScript, wholeOutput } from '../one-off-output.js';
 import { readRegularText } from '../files.js';
 
 const INIT_FOLDER = '/docker-entrypoint-initdb.d/';
@@ -50,25 +51,29 @@ export async function probeInitScripts(
         ));
     let missing: string[] | undefined;
     if (present) {
-      const found = await execa(
-        'docker',
-        [
-          'run',
-          '--rm',
-          '--network',
-          'none',
-          '--entrypoint',
-          'sh',
-          image,
-          '-c',
-          HAS_EXTENSIONS_SCRIPT,
-          'probe',
-          ...extensions,
-        ],
-        { env: dockerCliEnvironment(env), reject: false, timeout: 30_000 },
-      );
-      if (found.exitCode === 0) {
-        const have = new Set(found.stdout.split('\n').filter(Boolean));
+      const found = await wholeOutput(
+        () =>
+          execa(
+            'docker',
+            [
+              'run',
+              '--rm',
+              '--network',
+              'none',
+              '--entrypoint',
+              'sh',
+              image,
+              '-c',
+              markedScript(HAS_EXTENSIONS_SCRIPT),
+              'probe',
+              ...extensions,
+            ],
+            { env: dockerCliEnvironment(env), reject: false, timeout: 30_000 },
+          ),
+        `the extensions of ${image}`,
+      ).catch(() => undefined);
+      if (found?.result.exitCode === 0) {
+        const have = new Set(found.output.split('\n').filter(Boolean));
         missing = extensions.filter((name) => !have.has(name));
       }
     }
