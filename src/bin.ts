@@ -1,7 +1,9 @@
 // Entry of every bundle: dist/stackctl.cjs and dist/stackctl-help.cjs (bin/stackctl), and the single
-// executable. All are CommonJS, so no top-level await here. bin/stackctl reads isColdRun at exit.
+// executable. All are CommonJS, so no top-level await here. bin/stackctl reads isColdRun and
+// replayableFiles at exit.
 import { main } from './main.js';
 
 export { isColdRun } from './cold-run.js';
+export { replayableFiles } from './replay.js';
 
 void main();

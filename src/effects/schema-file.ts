@@ -1,4 +1,6 @@
+import { stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
+import type { FileSignature } from '../replay.js';
 import { displayPathOf } from '../model/stack.js';
 import { StackctlError } from '../errors.js';
 import { textEncodingProblem } from '../text.js';
@@ -9,6 +11,10 @@ export const DEFAULT_SCHEMA_PATH = join('schemas', 'compose-schema.yaml');
 export interface SchemaSource {
   /** Absolute path of the stack file. */
   readonly path: string;
+  /** Where it was looked for first and is not (nearer folders of the search upwards). */
+  readonly absent: readonly string[];
+  /** The file as it was read (src/replay.ts); undefined when it changed while being read. */
+  readonly signature: FileSignature | undefined;
   /** The path as shown to the user: relative to the working directory when inside it. */
   readonly displayPath: string;
   readonly text: string;
@@ -19,12 +25,21 @@ export interface SchemaSource {
  * schemas/compose-schema.yaml in the working directory or the nearest parent that has one.
  */
 export async function findSchemaPath(explicit: string | undefined, cwd: string): Promise<string> {
+  return (await locateSchema(explicit, cwd)).path;
+}
+
+async function locateSchema(
+  explicit: string | undefined,
+  cwd: string,
+): Promise<{ readonly path: string; readonly absent: readonly string[] }> {
   const given = explicit ?? process.env['STACKCTL_SCHEMA'];
-  if (given !== undefined && given !== '') return resolve(cwd, given);
+  if (given !== undefined && given !== '') return { path: resolve(cwd, given), absent: [] };
+  const absent: string[] = [];
   let folder = resolve(cwd);
   for (;;) {
     const candidate = join(folder, DEFAULT_SCHEMA_PATH);
-    if (await exists(candidate)) return candidate;
+    if (await exists(candidate)) return { path: candidate, absent };
+    absent.push(candidate);
     const parent = dirname(folder);
     if (parent === folder) break;
     folder = parent;
@@ -35,11 +50,15 @@ export async function findSchemaPath(explicit: string | undefined, cwd: string):
 }
 
 export async function readSchema(explicit: string | undefined, cwd: string): Promise<SchemaSource> {
-  const path = await findSchemaPath(explicit, cwd);
+  const { path, absent } = await locateSchema(explicit, cwd);
   const displayPath = displayPathOf(path, cwd);
   let bytes: Buffer | undefined;
+  let signature: FileSignature | undefined;
   try {
+    const before = await fileSignature(path);
     bytes = await readRegularFile(path);
+    const after = await fileSignature(path);
+    signature = before !== null && before === after ? before : undefined;
   } catch (error) {
     if (error instanceof NotAFileError) {
       throw new StackctlError(
@@ -68,7 +87,26 @@ export async function readSchema(explicit: string | undefined, cwd: string): Pro
       hint: `save it as UTF-8 (iconv -f UTF-16 -t UTF-8 ${displayPath} > fixed.yaml)`,
     });
   }
-  return { path, displayPath, text: bytes.toString('utf8') };
+  return { path, absent, signature, displayPath, text: bytes.toString('utf8') };
+}
+
+/**
+ * What a file is now (bin/stackctl computes the same from its own stat): device, inode, size, and
+ * change and modification times in nanoseconds; null when it does not exist. Any write changes the
+ * change time, which no one can set back.
+ */
+export async function fileSignature(path: string): Promise<FileSignature | null> {
+  try {
+    const stats = await stat(path, { bigint: true });
+    return [stats.dev, stats.ino, stats.size, stats.ctimeNs, stats.mtimeNs].join(':');
+  } catch (error) {
+    if (
+      (error as NodeJS.ErrnoException).code === 'ENOENT' ||
+      (error as NodeJS.ErrnoException).code === 'ENOTDIR'
+    )
+      return null;
+    throw error;
+  }
 }
 
 export { displayPathOf, projectRoot, type LoadedStack } from '../model/stack.js';

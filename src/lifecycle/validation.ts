@@ -2,13 +2,14 @@
 // each environment's stored secrets judged (their problems, never their values, as issues of the
 // store file). Kept light: the secret checks load only when asked for.
 import { createHash } from 'node:crypto';
-import { readSchema } from '../effects/schema-file.js';
+import { readSchema, type SchemaSource } from '../effects/schema-file.js';
 import { readCachedValidation, writeCachedValidation } from '../effects/validation-cache.js';
 import { CHECKS_ID } from '../schema/generated/checks-id.js';
 import { displayPathOf, projectRoot } from '../model/stack.js';
 import type { StackFile } from '../schema/types.js';
 import type { ValidationResult } from '../schema/validate.js';
 import { markColdRun } from '../cold-run.js';
+import { changedLongAgo, markReplayable } from '../replay.js';
 
 export interface ValidationRequest {
   readonly schemaFlag: string | undefined;
@@ -30,7 +31,10 @@ export async function validateProject(
   const cached = request.secrets
     ? undefined
     : await readCachedValidation<Pick<ValidationResult, 'valid' | 'issues'>>(env, key);
-  if (cached) return { result: { ...cached, file: undefined }, displayPath: source.displayPath };
+  if (cached) {
+    replayable(source, request);
+    return { result: { ...cached, file: undefined }, displayPath: source.displayPath };
+  }
   // Loaded only when needed: the rules and their libraries are most of what validate would load.
   const { validateStackText } = await import('../schema/validate.js');
   markColdRun();
@@ -38,13 +42,22 @@ export async function validateProject(
     fileName: source.displayPath,
     environment: request.environment,
   });
-  if (!request.secrets)
+  if (!request.secrets) {
     await writeCachedValidation(env, key, { valid: checked.valid, issues: checked.issues });
+    replayable(source, request);
+  }
   const result =
     request.secrets && checked.file
       ? await withSecretIssues(checked, checked.file, projectRoot(source.path), request.environment, cwd)
       : checked;
   return { result, displayPath: source.displayPath };
+}
+
+/** Without --secrets, what validate prints depends on the schema file alone (and where it was found). */
+function replayable(source: SchemaSource, request: ValidationRequest): void {
+  if (request.secrets || source.signature === undefined || !changedLongAgo(source.signature, Date.now()))
+    return;
+  markReplayable([[source.path, source.signature], ...source.absent.map((path) => [path, null] as const)]);
 }
 
 /** Adds the stored secrets' problems (never their values) as issues of each store file. */

@@ -43,7 +43,8 @@ describe('stackctl validate', () => {
 
   it('reads an unchanged schema’s result back from its cache (0600 in 0700), never a changed one’s', async () => {
     const cache = join(project, 'cache');
-    const env = { STACKCTL_CACHE_DIR: cache };
+    // The program's own cache: without bin/stackctl's (which could print a run back unrun).
+    const env = { STACKCTL_CACHE_DIR: cache, STACKCTL_CODE_CACHE: '0' };
     const text = (await import('node:fs')).readFileSync(SHIPPED_SCHEMA, 'utf8');
     const schema = join(project, 'cached.yaml');
     await writeFile(

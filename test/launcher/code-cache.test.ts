@@ -1,7 +1,7 @@
 // bin/stackctl compiles its bundle (dist/stackctl.cjs, or dist/stackctl-help.cjs for a run that only
 // prints) through V8's code cache kept in the user's cache folder.
 import { execa } from 'execa';
-import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -47,11 +47,8 @@ describe('the code cache', () => {
     // A command runs the full bundle: its own file beside the help bundle's, in the same build.
     const missing = await run(['validate', '--schema', join(cacheDir, 'missing.yaml')]);
     expect(missing.exitCode).toBe(2);
-    expect((await readdir(join(cacheDir, 'code', build!))).sort()).toEqual([
-      'help-bundle.help.bin',
-      'help-bundle.version.bin',
-      'validate.bin',
-    ]);
+    const names = (await readdir(join(cacheDir, 'code', build!))).filter((name) => name.endsWith('.bin'));
+    expect(names.sort()).toEqual(['help-bundle.help.bin', 'help-bundle.version.bin', 'validate.bin']);
     const full = await stat(join(cacheDir, 'code', build!, 'validate.bin'));
     expect(full.size).toBeGreaterThan(written.size);
   });
@@ -63,6 +60,8 @@ describe('the code cache', () => {
     const schema = await readFile(join(REPO_ROOT, 'schemas', 'compose-schema.yaml'), 'utf8');
     await writeFile(schemaPath, schema);
     const validate = async () => {
+      // Touched, so that no run is printed back unrun (the schema's times are part of that key).
+      await utimes(schemaPath, new Date(), new Date());
       const result = await execa(BIN, ['validate'], {
         cwd: project,
         env: { NO_COLOR: '1', STACKCTL_CACHE_DIR: cacheDir },
@@ -71,7 +70,7 @@ describe('the code cache', () => {
       expect(result.exitCode).toBe(0);
       const [build] = await buildFolders();
       const folder = join(cacheDir, 'code', build!);
-      const names = (await readdir(folder)).sort();
+      const names = (await readdir(folder)).filter((name) => name.endsWith('.bin')).sort();
       return {
         folder,
         names,
@@ -95,13 +94,14 @@ describe('the code cache', () => {
   });
 
   it('is rewritten when V8 refuses it, and the command still runs', async () => {
-    await run(['--version']);
+    const missing = ['validate', '--schema', join(cacheDir, 'missing.yaml')];
+    await run(missing);
     const [build] = await buildFolders();
-    const file = join(cacheDir, 'code', build!, 'help-bundle.version.bin');
+    const file = join(cacheDir, 'code', build!, 'validate.bin');
     await writeFile(file, 'not a code cache');
-    const result = await run(['--version']);
-    expect(result.exitCode).toBe(0);
-    expect(result.stdout).toMatch(/^stackctl /);
+    const result = await run(missing);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain('missing.yaml');
     expect((await readFile(file)).toString('latin1')).not.toBe('not a code cache');
   });
 
