@@ -2,7 +2,8 @@
 // cache (Node 20 has no compile cache for ES modules, and compiling is most of a short command's
 // start). Modules reached only through a dynamic import() run when first imported, not at load.
 // Beside it, dist/stackctl-help.cjs: the same entry without any command's action (a sixteenth of
-// the size), which bin/stackctl runs for what only prints help or the version.
+// the size), which bin/stackctl runs for what only prints help or the version; and
+// dist/stackctl-status.cjs, the quick path of `status` alone (src/bin-status.ts).
 import { rmSync } from 'node:fs';
 import { build } from 'esbuild';
 import { generateAll } from './generate-sources.mjs';
@@ -11,6 +12,7 @@ import {
   lazySsh2,
   helpOnly,
   optionalNativeAddons,
+  statusOnly,
   withoutBuildkitSession,
 } from './esbuild-plugins.mjs';
 
@@ -44,6 +46,21 @@ const help = await build({
 const actions = Object.keys(help.metafile.inputs).filter((input) => input.startsWith('src/cli/actions/'));
 if (actions.length > 0)
   throw new Error(`the help bundle must hold no command's action, yet holds ${actions.join(', ')}`);
+
+const status = await build({
+  ...common,
+  entryPoints: ['src/bin-status.ts'],
+  outfile: 'dist/stackctl-status.cjs',
+  metafile: true,
+  plugins: [statusOnly],
+});
+const beyondStatus = Object.keys(status.metafile.inputs).filter(
+  (input) => input === 'src/cli/program.ts' || /^src\/cli\/actions\/(?!status\.ts$)/.test(input),
+);
+if (beyondStatus.length > 0)
+  throw new Error(
+    `the status bundle must hold the quick status path alone, yet holds ${beyondStatus.join(', ')}`,
+  );
 
 await build({
   ...common,

@@ -85,6 +85,26 @@ export const lazyCommanderChildProcess = {
 // what the commands do: every import() other than the two the help path takes becomes a module that
 // refuses to run, so an action reached by mistake fails loudly instead of running half a program.
 const HELP_PATH_IMPORTS = new Set(['./cli/program.js', './cli/version-line.js']);
+/**
+ * The status bundle holds the quick status path alone: every dynamic import (the full program, the
+ * paths status takes when the quick one cannot answer) becomes a module that refuses to run, which
+ * the quick path takes as "cannot answer" (bin/stackctl then runs the full bundle).
+ */
+export const statusOnly = {
+  name: 'status-only',
+  setup(build) {
+    build.onResolve({ filter: /.*/ }, (args) =>
+      args.kind === 'dynamic-import' ? { path: args.path, namespace: 'not-in-status-bundle' } : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'not-in-status-bundle' }, (args) => ({
+      contents: `throw new Error(${JSON.stringify(
+        `${args.path} is not in the status bundle: bin/stackctl runs the full bundle when quick status cannot answer`,
+      )});`,
+      loader: 'js',
+    }));
+  },
+};
+
 export const helpOnly = {
   name: 'help-only',
   setup(build) {

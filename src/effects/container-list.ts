@@ -2,7 +2,6 @@
 // command (status) needs. Unix sockets and plain or TLS TCP are spoken directly; ssh:// goes through
 // dockerode, which tunnels it.
 import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import type { DockerConnection } from './docker-connection.js';
 import { compareText } from '../text.js';
 
@@ -157,7 +156,7 @@ export async function containerStats(
   ).catch(() => undefined);
 }
 
-function getJson<T>(connection: DockerConnection, path: string): Promise<T> {
+async function getJson<T>(connection: DockerConnection, path: string): Promise<T> {
   const { options } = connection;
   const target: RequestOptions =
     options.socketPath !== undefined
@@ -165,7 +164,8 @@ function getJson<T>(connection: DockerConnection, path: string): Promise<T> {
       : { host: options.host, port: options.port };
   const secure = options.protocol === 'https';
   const tls = secure ? { ca: options.ca, cert: options.cert, key: options.key } : {};
-  const send = secure ? httpsRequest : httpRequest;
+  // TLS (and the crypto it loads) only for an engine that speaks it: a fifth of status's own start.
+  const send = secure ? (await import('node:https')).request : httpRequest;
   return new Promise<T>((resolve, reject) => {
     const request = send({ ...target, ...tls, path, method: 'GET' }, (response: IncomingMessage) => {
       const chunks: Buffer[] = [];

@@ -1,7 +1,6 @@
 // Where the Docker API is, as the docker CLI decides it. Kept apart from the Docker client so that
 // commands making one API call (status) need not load it.
 import type Docker from 'dockerode';
-import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -39,7 +38,8 @@ export function dockerConnection(env: NodeJS.ProcessEnv): DockerConnection {
   const named = env['DOCKER_CONTEXT'] || readCurrentContext(configDir);
   if (named === undefined || named === '' || named === 'default')
     return connectionTo(DEFAULT_HOST, 'the default socket', undefined);
-  const id = createHash('sha256').update(named).digest('hex');
+  // Loaded here only: most runs use the default socket, and crypto is a tenth of status's start.
+  const id = process.getBuiltinModule('node:crypto').createHash('sha256').update(named).digest('hex');
   const meta = readJson(join(configDir, 'contexts', 'meta', id, 'meta.json')) as
     { Endpoints?: { docker?: { Host?: string; SkipTLSVerify?: boolean } } } | undefined;
   const endpoint = meta?.Endpoints?.docker;

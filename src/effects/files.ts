@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { constants, type Stats } from 'node:fs';
 import { StackctlError } from '../errors.js';
 import { access, chmod, mkdir, open, readdir, realpath, rename, rm, stat } from 'node:fs/promises';
@@ -128,7 +127,9 @@ export interface WriteOptions {
 export function temporaryName(target: string): string {
   const name = basename(target);
   const ext = /^\.(json|ya?ml)$/.test(extname(name)) ? extname(name) : '';
-  const tag = `${process.pid}-${randomBytes(6).toString('hex')}.stackctl-tmp`;
+  // Loaded when a file is written, not by every run that reads one.
+  const random = process.getBuiltinModule('node:crypto').randomBytes(6).toString('hex');
+  const tag = `${process.pid}-${random}.stackctl-tmp`;
   return join(dirname(target), `${name.slice(0, name.length - ext.length)}.${tag}${ext}`);
 }
 

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { CHECKS_ID } from '../schema/generated/checks-id.js';
 import { readRegularText } from './files.js';
@@ -18,7 +17,7 @@ export interface SchemaNames {
 }
 
 export function schemaDigest(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
+  return process.getBuiltinModule('node:crypto').createHash('sha256').update(text).digest('hex');
 }
 
 /** The parsed schema recorded as valid, with its digest: read instead of parsing the YAML again. */
