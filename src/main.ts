@@ -45,7 +45,7 @@ export function wireProcess(): { io: ProcessIO; args: string[]; release: () => v
   for (const [signal, handler] of Object.entries(signals)) process.on(signal, handler);
 
   const io: ProcessIO = {
-    cwd: process.cwd(),
+    cwd: workingFolder(),
     env: process.env,
     stdout: process.stdout,
     stderr: process.stderr,
@@ -66,4 +66,16 @@ export function exitWith(code: number): void {
   process.exitCode = code;
   // Let stdout drain (pipes) before leaving; handles still open (dockerode sockets) must not keep us.
   process.stdout.write('', () => process.exit(code));
+}
+
+/** The working folder; a folder removed under the shell is a usage error, said in one line. */
+function workingFolder(): string {
+  try {
+    return process.cwd();
+  } catch {
+    process.stderr.write(
+      'error: the working folder no longer exists\n  hint: cd into an existing folder and run stackctl again\n',
+    );
+    process.exit(EXIT.usage);
+  }
 }

@@ -91,6 +91,28 @@ describe('stackctl validate', () => {
     expect(result.stderr).toMatch(/^error: schema file nope\.yaml does not exist\n {2}hint: /);
   });
 
+  it('exits 2 with one clear line when the working folder was removed under it', async () => {
+    const folder = join(project, 'removed');
+    for (const args of [['validate'], ['status'], ['generate', '--all']]) {
+      const result = await execa(
+        'sh',
+        [
+          '-c',
+          'mkdir "$1" && cd "$1" && rmdir "$1" && shift && exec "$@"',
+          'sh',
+          folder,
+          stackctlCommand(),
+          ...args,
+        ],
+        { reject: false },
+      );
+      expect(result.exitCode, args.join(' ')).toBe(2);
+      expect(result.stderr).toBe(
+        'error: the working folder no longer exists\n  hint: cd into an existing folder and run stackctl again',
+      );
+    }
+  });
+
   it('exits 2 when no schema is found upward', async () => {
     const result = await runCli(['validate'], { cwd: tmpdir() });
     expect(result.exitCode).toBe(2);
