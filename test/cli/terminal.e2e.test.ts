@@ -136,7 +136,8 @@ describe('compose output on a terminal', () => {
       await runCli(['wipe', 'built', '--yes'], { cwd: project.root });
       await execa('docker', ['image', 'rm', '-f', `${project.name}-built-hello`], { reject: false });
     }
-  });
+    // As long as the waits above allow: a build on a busy engine takes more than the default 30 s.
+  }, 180_000);
 });
 
 describe('the wipe prompt', () => {
